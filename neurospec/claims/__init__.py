@@ -1,0 +1,1 @@
+"""Assertion helpers (:mod:`neurospec.claims.expect`), verdicts and failure messages."""

@@ -1,0 +1,324 @@
+"""The assertion helpers: ``expect(unit)`` runs measurements, decides a verdict from the
+confidence interval, records evidence (pass or fail) and raises a readable failure.
+
+Example::
+
+    expect(neuron("L1N417")).activates_more(on=corpus("german"), than=corpus("english"),
+                                            effect_size_at_least=1.5)
+    (expect(neuron("L1N417")).ablated(to="mean", over=corpus("english"))
+        .raises_loss(on=corpus("german"), by_at_least=0.01)
+        .and_not_on(corpus("english"), tolerance=0.005))
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from neurospec.claims import context
+from neurospec.claims.verdict import decide, failure_message
+from neurospec.data.corpus import Corpus, load_corpus
+from neurospec.errors import ClaimFailed, InvalidArgument, Underpowered
+from neurospec.evidence.record import Record
+from neurospec.evidence.sink import emit
+from neurospec.measure.ablation import ablation_effect, make_ablation
+from neurospec.measure.activations import neuron_activations
+from neurospec.stats.effects import auroc
+from neurospec.stats.inference import mean_ci, two_sample
+from neurospec.units import Neuron, check_unit, neuron, parse_unit
+
+TOP_CONTEXTS = 8
+
+
+class ClaimResult:
+    """What a passing claim returns: its record, shown as the report's view in Jupyter."""
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+
+    @property
+    def passed(self) -> bool:
+        return self.record.passed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.record, name)
+
+    def __repr__(self) -> str:
+        r = self.record
+        return (f"<{r.verdict}: {r.claim} | effect {r.effect:.4g}, CI [{r.ci[0]:.4g}, "
+                f"{r.ci[1]:.4g}], n={r.n}>")
+
+    def _repr_html_(self) -> str:
+        from neurospec.report.html import render_record
+
+        return render_record(self.record)
+
+
+def expect(unit: str | Neuron, model: Any = None) -> "UnitExpectation":
+    """Start a claim about ``unit`` (a name such as ``'L1N417'`` or a parsed unit).
+
+    Args:
+        unit: the unit the claim is about.
+        model: the model; under pytest the plugin supplies the test's model.
+    """
+    return UnitExpectation(unit, model)
+
+
+def _corpus(x: Corpus | str | list) -> Corpus:
+    if isinstance(x, Corpus):
+        return x
+    if isinstance(x, str):
+        return load_corpus(x, context.current().data_dirs)
+    if isinstance(x, (list, tuple)):
+        return Corpus.from_texts(x)
+    raise InvalidArgument(f"expected a corpus (corpus('german'), a dataset name or a list of "
+                          f"texts), got {type(x).__name__}", value=x)
+
+
+def _threshold(name: str, value: Any, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidArgument(f"{name}={value!r}: expected a finite number such as 0.05",
+                              value=value)
+    if value < minimum:
+        raise InvalidArgument(f"{name}={value!r} must be >= {minimum}; state the claim's "
+                              f"direction with the method (e.g. swap on= and than=) instead of "
+                              f"a negative size", value=value)
+    return float(value)
+
+
+class UnitExpectation:
+    """Claims about one unit of one model."""
+
+    def __init__(self, unit: str | Neuron, model: Any = None) -> None:
+        self.unit = parse_unit(unit)
+        self.model = context.model_or_current(model)
+        check_unit(self.unit, self.model)
+        self.ctx = context.current()
+
+    def _record(self, **kw: Any) -> Record:
+        return Record(unit=self.unit.name, model=self.model.info(), seed=self.ctx.seed,
+                      test=self.ctx.test, **kw)
+
+    def _finish(self, record: Record) -> ClaimResult:
+        __tracebackhide__ = True
+        emit(record)
+        if record.verdict == "underpowered":
+            raise Underpowered(failure_message(record), record)
+        if not record.passed:
+            raise ClaimFailed(failure_message(record), record)
+        return ClaimResult(record)
+
+    def _enough(self, claim: str, kind: str, sets: dict[str, int], data: dict) -> Record | None:
+        few = {k: v for k, v in sets.items() if v < self.ctx.min_docs}
+        if not few:
+            return None
+        why = ", ".join(f"{k} has {v}" for k, v in few.items())
+        return self._record(
+            claim=claim, kind=kind, data=data, n=sum(sets.values()), effect=math.nan,
+            ci=(math.nan, math.nan), p=math.nan, threshold=math.nan, direction=">=",
+            metric="", verdict="underpowered",
+            missed=f"underpowered: {why} documents; a 95% CI needs at least {self.ctx.min_docs} "
+                   f"per set (add documents, or lower --neurospec-min-docs)")
+
+    # -- activation contrast -----------------------------------------------------------
+    def activates_more(self, on: Corpus | str, than: Corpus | str, *,
+                       by_at_least: float | None = None,
+                       effect_size_at_least: float | None = None) -> ClaimResult:
+        """Claim the neuron's per-document mean activation is larger on ``on`` than ``than``.
+
+        Give exactly one size: ``by_at_least`` (difference of document means, in activation
+        units) or ``effect_size_at_least`` (Cohen's d of document means).  Passes when the
+        bootstrap 95% CI of that size clears it.  Token-level AUROC and means are recorded
+        as description (tokens within a document are not independent).
+        """
+        __tracebackhide__ = True
+        unit = neuron(self.unit)
+        if (by_at_least is None) == (effect_size_at_least is None):
+            raise InvalidArgument("activates_more: give exactly one of by_at_least= (difference "
+                                  "of mean activations) or effect_size_at_least= (Cohen's d)")
+        metric = "mean_diff" if by_at_least is not None else "cohens_d"
+        threshold = _threshold("by_at_least" if by_at_least is not None else
+                               "effect_size_at_least",
+                               by_at_least if by_at_least is not None else effect_size_at_least)
+        a_set, b_set = _corpus(on), _corpus(than)
+        size = (f"by >= {threshold:g}" if metric == "mean_diff"
+                else f"with Cohen's d >= {threshold:g}")
+        claim = f"{unit} activates more on {a_set.name} than on {b_set.name} {size}"
+        data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
+                "docs": [len(a_set), len(b_set)]}
+        weak = self._enough(claim, "activation_contrast",
+                            {a_set.name: len(a_set), b_set.name: len(b_set)}, data)
+        if weak:
+            return self._finish(weak)
+        a = neuron_activations(self.model, a_set, unit)
+        b = neuron_activations(self.model, b_set, unit)
+        est = two_sample(a.doc_means, b.doc_means, measure=metric, seed=self.ctx.seed)
+        verdict, missed = decide(est.ci, threshold, ">=")
+        ta, tb = a.all_tokens, b.all_tokens
+        data["truncated"] = [a.truncated, b.truncated]
+        details = {
+            "units_label": "(activation)" if metric == "mean_diff" else "(Cohen's d)",
+            "token_auroc": auroc(ta, tb), "doc_auroc": auroc(a.doc_means, b.doc_means),
+            "token_mean": {a_set.name: float(ta.mean()), b_set.name: float(tb.mean())},
+            "doc_mean": {a_set.name: float(a.doc_means.mean()), b_set.name: float(b.doc_means.mean())},
+            "frac_tokens_above_0": {a_set.name: float((ta > 0).mean()),
+                                    b_set.name: float((tb > 0).mean())},
+            "n_docs": {a_set.name: len(a_set), b_set.name: len(b_set)},
+            "n_tokens": {a_set.name: int(ta.size), b_set.name: int(tb.size)},
+            "hook": unit.hook,
+        }
+        charts = {
+            "histogram": {"title": f"per-document mean activation of {unit}",
+                          "sets": {a_set.name: a.doc_means.tolist(),
+                                   b_set.name: b.doc_means.tolist()}},
+            "contexts": {"title": f"top activating contexts of {unit}",
+                         "items": _top_contexts(self.model, a, a_set.name, TOP_CONTEXTS)
+                         + _top_contexts(self.model, b, b_set.name, 3)},
+        }
+        return self._finish(self._record(
+            claim=claim, kind="activation_contrast", data=data, n=est.n, effect=est.estimate,
+            ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
+            verdict=verdict, method=est.method, missed=missed, details=details, charts=charts))
+
+    # -- ablation --------------------------------------------------------------------------
+    def ablated(self, to: str | float = "mean", over: Corpus | str | None = None) -> "Ablated":
+        """Ablate the neuron: ``to='zero'``, ``'mean'`` or ``'resample'`` (over a reference
+        corpus), or a fixed number; then state what that does with :class:`Ablated`'s
+        methods."""
+        return Ablated(self, to, _corpus(over) if over is not None else None)
+
+
+class Ablated:
+    """Claims about the loss change that ablating a unit causes."""
+
+    def __init__(self, parent: UnitExpectation, to: str | float, over: Corpus | None) -> None:
+        self.parent = parent
+        self.model = parent.model
+        self.unit = neuron(parent.unit)
+        self.to, self.over = to, over
+        self.ablation = make_ablation(self.model, self.unit, to, over, seed=parent.ctx.seed)
+        self.bars: list[dict] = []
+        self.results: list[ClaimResult] = []
+
+    def _measure(self, corpus: Corpus, alternative: str):
+        eff = ablation_effect(self.model, self.ablation, corpus)
+        est = mean_ci(eff.delta, seed=self.parent.ctx.seed, alternative=alternative)
+        self.bars.append({"set": corpus.name, "mean": est.estimate, "ci": list(est.ci),
+                          "n": est.n})
+        return eff, est
+
+    def _claim(self, corpus: Corpus, kind: str, claim: str, threshold: float, direction: str,
+               alternative: str, random_k: int = 0) -> "Ablated":
+        __tracebackhide__ = True
+        data = {"names": [corpus.name] + ([self.over.name] if self.over else []),
+                "hashes": [corpus.hash] + ([self.over.hash] if self.over else []),
+                "docs": [len(corpus)]}
+        weak = self.parent._enough(claim, kind, {corpus.name: len(corpus)}, data)
+        if weak:
+            self.parent._finish(weak)
+        eff, est = self._measure(corpus, alternative)
+        verdict, missed = decide(est.ci, threshold, direction)
+        data["truncated"] = [eff.truncated]
+        details = {
+            "units_label": "nats", "ablation": self.ablation.describe(),
+            "mode": self.ablation.mode, "value": self.ablation.value,
+            "clean_loss": float(eff.clean.mean()), "ablated_loss": float(eff.ablated.mean()),
+            "relative_change": float(eff.delta.mean() / eff.clean.mean()),
+            "hook": self.unit.hook,
+        }
+        charts = {"bars": {"title": f"loss change when {self.ablation.describe()}",
+                           "unit": "nats", "items": [dict(b) for b in self.bars]},
+                  "token_deltas": {"title": f"documents of {corpus.name} whose loss rose most "
+                                            f"(per-token loss change)",
+                                   "items": _top_deltas(self.model, eff, 3)}}
+        if random_k:
+            null = _random_units(self.model, self.unit, self.to, self.over, corpus, random_k,
+                                 self.parent.ctx.seed)
+            pct = float(100 * np.mean(np.array(null["effects"]) < est.estimate))
+            details.update(random_k=random_k, random_percentile=pct,
+                           random_median=float(np.median(null["effects"])))
+            charts["null"] = {"title": f"mean loss change on {corpus.name}: {self.unit} vs "
+                                       f"{random_k} random neurons of layer {self.unit.layer}",
+                              "unit_value": est.estimate, "values": null["effects"],
+                              "units": null["units"]}
+        record = self.parent._record(
+            claim=claim, kind=kind, data=data, n=est.n, effect=est.estimate, ci=est.ci,
+            p=est.p_value, threshold=threshold, direction=direction, metric="delta_loss",
+            verdict=verdict, method=est.method, missed=missed, details=details, charts=charts)
+        self.results.append(self.parent._finish(record))
+        return self
+
+    def raises_loss(self, on: Corpus | str, by_at_least: float, *,
+                    against_random: int = 0) -> "Ablated":
+        """Claim the ablation raises the mean next-token loss on ``on`` by ``by_at_least``
+        nats or more (the CI's lower bound must reach it).
+
+        Args:
+            against_random: also ablate this many random neurons of the same layer the same
+                way and record the unit's percentile among them (shown in the report).
+        """
+        __tracebackhide__ = True
+        threshold = _threshold("by_at_least", by_at_least)
+        if isinstance(against_random, bool) or not isinstance(against_random, int) \
+                or against_random < 0:
+            raise InvalidArgument(f"against_random={against_random!r}: expected a count >= 0",
+                                  value=against_random)
+        corpus = _corpus(on)
+        claim = f"{self.ablation.describe()} raises loss on {corpus.name} by >= {threshold:g} nats"
+        return self._claim(corpus, "ablation_loss", claim, threshold, ">=", "greater",
+                           against_random)
+
+    def and_not_on(self, corpus: Corpus | str, tolerance: float) -> "Ablated":
+        """Claim the ablation changes the loss on ``corpus`` by less than ``tolerance`` nats
+        either way (off-target damage): the whole CI must lie inside ±tolerance."""
+        __tracebackhide__ = True
+        tol = _threshold("tolerance", tolerance)
+        c = _corpus(corpus)
+        claim = f"{self.ablation.describe()} changes loss on {c.name} by less than ±{tol:g} nats"
+        return self._claim(c, "ablation_loss", claim, tol, "within", "two-sided")
+
+    changes_loss_within = and_not_on
+
+
+def _window(values: np.ndarray, before: int = 24, after: int = 8) -> slice:
+    peak = int(np.argmax(np.abs(values)))
+    return slice(max(0, peak - before), min(len(values), peak + after + 1))
+
+
+def _top_contexts(model, acts, set_name: str, k: int) -> list[dict]:
+    peaks = np.array([a.max() for a in acts.per_token])
+    items = []
+    for d in np.argsort(-peaks)[:k]:
+        vals, toks = acts.per_token[d], acts.tokens[d]
+        w = _window(vals)
+        items.append({"set": set_name, "doc": acts.corpus.ids[d], "max": float(vals.max()),
+                      "tokens": model.str_tokens(toks[w]), "values": vals[w].round(4).tolist()})
+    return items
+
+
+def _top_deltas(model, eff, k: int) -> list[dict]:
+    from neurospec.data.tokens import tokenize
+
+    tc = tokenize(model, eff.corpus)
+    items = []
+    for d in np.argsort(-eff.delta)[:k]:
+        vals = eff.token_delta[d]
+        toks = tc.docs[d][1:].numpy()  # the token each next-token loss predicts
+        w = _window(vals)
+        items.append({"set": eff.corpus.name, "doc": eff.corpus.ids[d],
+                      "max": float(eff.delta[d]), "tokens": model.str_tokens(toks[w]),
+                      "values": vals[w].round(5).tolist()})
+    return items
+
+
+def _random_units(model, unit: Neuron, to, over, corpus: Corpus, k: int, seed: int) -> dict:
+    rng = np.random.default_rng([seed, unit.layer, unit.index])
+    pool = [i for i in range(model.d_mlp) if i != unit.index]
+    chosen = sorted(int(i) for i in rng.choice(pool, size=min(k, len(pool)), replace=False))
+    effects = []
+    for i in chosen:
+        abl = make_ablation(model, Neuron(unit.layer, i), to, over, seed=seed)
+        effects.append(float(ablation_effect(model, abl, corpus).delta.mean()))
+    return {"units": [f"L{unit.layer}N{i}" for i in chosen], "effects": effects}

@@ -1,0 +1,47 @@
+"""Deciding a verdict from a confidence interval, and saying why it failed."""
+
+from __future__ import annotations
+
+from neurospec.evidence.record import Record
+
+
+def decide(ci: tuple[float, float], threshold: float, direction: str) -> tuple[str, str]:
+    """``("pass", "")`` when the whole CI clears the threshold, else ``("fail", why)``.
+
+    A point estimate above the threshold with the CI reaching below it fails: the data
+    do not rule out an effect smaller than claimed.
+    """
+    lo, hi = ci
+    if direction == ">=":
+        if lo >= threshold:
+            return "pass", ""
+        return "fail", f"CI lower bound {lo:.4g} < {threshold:.4g}"
+    if direction == "<=":
+        if hi <= threshold:
+            return "pass", ""
+        return "fail", f"CI upper bound {hi:.4g} > {threshold:.4g}"
+    if direction == "within":
+        if -threshold <= lo and hi <= threshold:
+            return "pass", ""
+        side = lo if lo < -threshold else hi
+        return "fail", f"CI bound {side:.4g} outside ±{threshold:.4g}"
+    raise ValueError(f"unknown direction {direction!r}")
+
+
+def fmt(x: float) -> str:
+    return f"{x:+.4g}" if abs(x) >= 1e-3 or x == 0 else f"{x:+.2e}"
+
+
+def failure_message(r: Record) -> str:
+    """What was claimed, what was measured, by how much it missed, and how to rerun."""
+    unit = r.details.get("units_label", "")
+    lines = [
+        r.claim,
+        f"  measured {fmt(r.effect)} {unit}, 95% CI [{r.ci[0]:.4g}, {r.ci[1]:.4g}], "
+        f"n={r.n} docs, p={r.p:.2g}".replace("  ,", ","),
+        f"  missed: {r.missed}; rerun with --neurospec-seed={r.seed}",
+    ]
+    if r.details.get("random_percentile") is not None:
+        lines.insert(2, f"  vs {r.details['random_k']} random units of layer: percentile "
+                        f"{r.details['random_percentile']:.0f}")
+    return "\n".join(lines)

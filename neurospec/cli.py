@@ -1,0 +1,63 @@
+"""The ``neurospec`` command: inspect models and results outside pytest.
+
+    neurospec models                      # bundled / local models and hub names
+    neurospec summary reports/run.json    # markdown summary of a results file
+    neurospec report reports/run.json -o reports/claims.html   # standalone HTML page
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from neurospec.errors import NeurospecError
+
+
+def _models(args: argparse.Namespace) -> int:
+    from neurospec.models.registry import HUB_ALIASES, available_models
+
+    for name in available_models():
+        print(name)
+    print("hub:", ", ".join(sorted(HUB_ALIASES)))
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from neurospec.evidence.jsonio import read_results
+    from neurospec.report.markdown import summary
+
+    sys.stdout.write(summary(read_results(args.results)))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from neurospec.evidence.jsonio import atomic_write_text, read_results
+    from neurospec.report.html import render_page
+
+    atomic_write_text(args.output, render_page(read_results(args.results)))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="neurospec", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("models", help="list models found by name").set_defaults(fn=_models)
+    p = sub.add_parser("summary", help="markdown summary of a results JSON")
+    p.add_argument("results", type=Path)
+    p.set_defaults(fn=_summary)
+    p = sub.add_parser("report", help="standalone HTML page of a results JSON")
+    p.add_argument("results", type=Path)
+    p.add_argument("-o", "--output", type=Path, default=Path("reports/claims.html"))
+    p.set_defaults(fn=_report)
+    args = parser.parse_args(argv)
+    try:
+        return args.fn(args)
+    except NeurospecError as exc:
+        print(f"neurospec: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Tokenised corpora: per-document token ids with BOS, truncation counted, batches by a
+token budget, and which positions count.
+
+A document's *counted positions* are every position except a prepended BOS: BOS is not
+text, so activation statistics and ablations leave it out.  Losses are the next-token
+losses at positions ``0..n-2`` (predicting tokens ``1..n-1``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from neurospec.data.corpus import Corpus
+
+
+@dataclass(frozen=True)
+class TokenizedCorpus:
+    """A corpus tokenised for one model."""
+
+    corpus: Corpus
+    docs: tuple[Tensor, ...]  # each [n_tokens] int64, BOS included when prepend_bos
+    bos: bool
+    truncated: int  # how many documents were cut to the model's context
+
+    @property
+    def first(self) -> int:
+        """Index of the first counted position."""
+        return 1 if self.bos else 0
+
+    @property
+    def n_tokens(self) -> int:
+        """Counted positions over all documents."""
+        return sum(len(d) - self.first for d in self.docs)
+
+    def batches(self, max_tokens: int = 8192) -> Iterator[tuple[slice, Tensor, Tensor]]:
+        """Yield ``(doc_slice, ids [b, pos], lengths [b])`` right-padded with the last token.
+
+        Right padding is exact for a causal model: padded positions never influence real
+        ones, and only real positions are read back.
+        """
+        i = 0
+        while i < len(self.docs):
+            j, longest = i, 0
+            while j < len(self.docs):
+                longest2 = max(longest, len(self.docs[j]))
+                if j > i and longest2 * (j - i + 1) > max_tokens:
+                    break
+                longest, j = longest2, j + 1
+            chunk = self.docs[i:j]
+            ids = torch.stack([torch.cat([d, d[-1:].expand(longest - len(d))]) for d in chunk])
+            lengths = torch.tensor([len(d) for d in chunk])
+            yield slice(i, j), ids, lengths
+            i = j
+
+
+def tokenize(model, corpus: Corpus) -> TokenizedCorpus:
+    """Tokenise ``corpus`` for ``model`` (cached on the model by corpus hash).
+
+    Documents longer than the context are cut to it, with one warning per corpus; the
+    count is kept (``truncated``) and recorded in evidence.
+    """
+    def compute() -> TokenizedCorpus:
+        bos = [model.bos_token_id] if model.prepend_bos else []
+        docs, cut = [], 0
+        for ids in model.encode(corpus.texts):
+            ids = bos + list(ids)
+            if len(ids) > model.n_ctx:
+                ids, cut = ids[:model.n_ctx], cut + 1
+            docs.append(torch.tensor(ids, dtype=torch.long))
+        if any(len(d) - len(bos) < 2 for d in docs):
+            short = [corpus.ids[k] for k, d in enumerate(docs) if len(d) - len(bos) < 2]
+            from neurospec.errors import DatasetError
+
+            raise DatasetError(f"dataset {corpus.name!r}: documents {short[:5]} have fewer than 2 "
+                               f"tokens, so they have no next-token loss; remove them",
+                               value=corpus.name)
+        if cut:
+            warnings.warn(f"dataset {corpus.name!r}: {cut} of {len(docs)} documents are longer "
+                          f"than {model.name}'s context of {model.n_ctx} tokens and were truncated",
+                          stacklevel=3)
+        return TokenizedCorpus(corpus, tuple(docs), bool(bos), cut)
+
+    return model.cache.get_or_compute(("tokens", corpus.hash, model.prepend_bos), compute)

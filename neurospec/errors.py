@@ -1,0 +1,72 @@
+"""neurospec's exceptions: one root, one subclass per problem.
+
+Every message names the offending value and says how to fix it.  Errors carry the
+offending object as data (``err.value``) so callers can act on it without parsing text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NeurospecError(Exception):
+    """Root of every error neurospec raises on purpose."""
+
+    def __init__(self, message: str, value: Any = None) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+class InvalidUnit(NeurospecError, ValueError):
+    """A unit name that does not parse (``'L3N669'`` is a neuron, ``'L10H7'`` a head)."""
+
+
+class UnitOutOfRange(NeurospecError, IndexError):
+    """A unit whose layer / neuron / head index does not exist in the model."""
+
+
+class ModelNotFound(NeurospecError, LookupError):
+    """No bundled model, local folder or hub model by that name."""
+
+
+class ModelUnavailable(NeurospecError):
+    """A known hub model whose weights cannot be reached here (offline, no local cache)."""
+
+
+class CheckpointError(NeurospecError):
+    """A checkpoint folder that cannot be loaded: no weights, corrupt files, mismatches."""
+
+
+class UntrustedCheckpoint(CheckpointError):
+    """A pickle checkpoint, refused unless the user explicitly trusts it."""
+
+
+class DatasetError(NeurospecError, ValueError):
+    """A dataset that is missing, empty or malformed."""
+
+
+class InvalidArgument(NeurospecError, ValueError):
+    """An argument of a claim of the wrong type, sign or combination."""
+
+
+class HookLeak(NeurospecError):
+    """A hook was left registered on a model after a measurement."""
+
+
+class NumericalError(NeurospecError, FloatingPointError):
+    """NaN or Inf appeared in activations or losses."""
+
+
+class ClaimFailed(NeurospecError, AssertionError):
+    """A claim whose measured evidence does not support it.
+
+    The record with every number is kept as ``err.record``.
+    """
+
+    def __init__(self, message: str, record: Any = None) -> None:
+        super().__init__(message, value=record)
+        self.record = record
+
+
+class Underpowered(ClaimFailed):
+    """A claim with too few documents for its confidence interval to mean anything."""

@@ -1,0 +1,72 @@
+"""Results records: plain, frozen data of what one assertion measured and decided.
+
+Records hold only JSON-able values, so they travel through pytest-xdist, land in the
+results file, and render without torch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+SCHEMA = "neurospec.results/1"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One claim's verdict and the numbers and chart data behind it.
+
+    ``direction`` is ``>=`` (the CI's lower bound must reach ``threshold``), ``<=`` (the
+    upper bound must stay under it) or ``within`` (the CI must lie in ±``threshold``).
+    """
+
+    claim: str
+    kind: str
+    unit: str
+    model: dict
+    data: dict
+    n: int
+    effect: float
+    ci: tuple[float, float]
+    p: float
+    threshold: float
+    direction: str
+    metric: str
+    verdict: str
+    seed: int
+    method: str = ""
+    missed: str = ""
+    details: dict = field(default_factory=dict)
+    charts: dict = field(default_factory=dict)
+    test: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    def with_test(self, nodeid: str) -> "Record":
+        return replace(self, test=nodeid)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["ci"] = list(self.ci)
+        return _finite(d)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Record":
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        kw["ci"] = tuple(kw.get("ci") or (math.nan, math.nan))
+        return cls(**kw)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/Inf: store them as strings that say so."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

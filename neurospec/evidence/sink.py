@@ -1,0 +1,36 @@
+"""Where records go as claims finish: the current collector (set per test by the plugin),
+or the session list of a notebook user."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
+from neurospec.evidence.record import Record
+
+_collector: contextvars.ContextVar[list[Record] | None] = contextvars.ContextVar(
+    "neurospec_collector", default=None)
+_session: list[Record] = []
+
+
+def emit(record: Record) -> None:
+    """Keep ``record`` for the current test (or the interactive session)."""
+    target = _collector.get()
+    (target if target is not None else _session).append(record)
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[list[Record]]:
+    """Collect every record emitted inside the block."""
+    records: list[Record] = []
+    token = _collector.set(records)
+    try:
+        yield records
+    finally:
+        _collector.reset(token)
+
+
+def session_records() -> list[Record]:
+    """Records of claims run outside pytest in this process (e.g. in a notebook)."""
+    return list(_session)

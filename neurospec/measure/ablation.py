@@ -1,0 +1,120 @@
+"""Ablating a neuron and measuring the per-document change of the next-token loss.
+
+The ablation replaces the neuron's activation at every counted (non-BOS) position by:
+zero; its mean over a reference corpus; a fixed value; or (``resample``) the activation
+the neuron has at a random counted position of a reference corpus (seeded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from neurospec.data.corpus import Corpus
+from neurospec.data.tokens import tokenize
+from neurospec.errors import InvalidArgument
+from neurospec.measure.activations import neuron_activations
+from neurospec.measure.forward import clean_run, run_corpus
+from neurospec.units import Neuron, check_unit
+
+MODES = ("zero", "mean", "value", "resample")
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """How a neuron is ablated: the mode, and the reference it takes values from."""
+
+    unit: Neuron
+    mode: str
+    value: float | None  # the replacement (zero / mean / value); None for resample
+    over: str | None  # name of the reference corpus (mean / resample)
+    pool: np.ndarray | None = None  # resample: activations to draw from
+    seed: int = 0
+
+    def describe(self) -> str:
+        if self.mode == "zero":
+            return f"zero-ablating {self.unit}"
+        if self.mode == "mean":
+            return f"ablating {self.unit} (mean over {self.over}, {self.value:.3g})"
+        if self.mode == "value":
+            return f"setting {self.unit} to {self.value:g}"
+        return f"resample-ablating {self.unit} (from {self.over})"
+
+    def key(self) -> tuple:
+        return (self.unit.name, self.mode, self.value, self.over, self.seed)
+
+
+def make_ablation(model, unit: Neuron, to: str | float = "mean", over: Corpus | None = None,
+                  seed: int = 0) -> Ablation:
+    """Build an :class:`Ablation`; ``to`` is ``'zero'``, ``'mean'``, ``'resample'`` or a number."""
+    check_unit(unit, model)
+    if isinstance(to, bool) or not isinstance(to, (str, int, float)):
+        raise InvalidArgument(f"ablated(to={to!r}): expected 'zero', 'mean', 'resample' or a "
+                              f"number", value=to)
+    if isinstance(to, (int, float)):
+        if not np.isfinite(to):
+            raise InvalidArgument(f"ablated(to={to!r}): the value must be finite", value=to)
+        return Ablation(unit, "value", float(to), None)
+    if to not in ("zero", "mean", "resample"):
+        raise InvalidArgument(f"ablated(to={to!r}): unknown mode; use 'zero', 'mean', "
+                              f"'resample' or a number", value=to)
+    if to == "zero":
+        return Ablation(unit, "zero", 0.0, None)
+    if over is None:
+        raise InvalidArgument(f"ablated(to={to!r}) needs over=<corpus>, the text whose "
+                              f"activations of {unit} it uses, e.g. over=corpus('english')",
+                              value=to)
+    acts = neuron_activations(model, over, unit).all_tokens
+    if to == "mean":
+        return Ablation(unit, "mean", float(acts.mean()), over.name)
+    return Ablation(unit, "resample", None, over.name, pool=acts, seed=seed)
+
+
+@dataclass(frozen=True)
+class AblationEffect:
+    """Per-document losses with and without the ablation, on one corpus."""
+
+    ablation: Ablation
+    corpus: Corpus
+    clean: np.ndarray  # per doc mean loss (nats)
+    ablated: np.ndarray
+    token_delta: tuple[np.ndarray, ...]  # per doc, per next-token position
+    truncated: int
+
+    @property
+    def delta(self) -> np.ndarray:
+        """Per-document change of the mean loss (ablated - clean)."""
+        return self.ablated - self.clean
+
+
+def ablation_effect(model, ablation: Ablation, corpus: Corpus) -> AblationEffect:
+    """Losses on ``corpus`` with and without ``ablation``, paired per document (cached)."""
+    tc = tokenize(model, corpus)
+    unit = ablation.unit
+
+    def hooks(docs: slice, lengths: torch.Tensor):
+        if ablation.mode == "resample":
+            gen = np.random.default_rng([ablation.seed, docs.start])
+            values = torch.tensor(gen.choice(ablation.pool, size=(len(lengths), int(lengths.max()))),
+                                  dtype=torch.float32)
+
+        def fn(act, hook=None):
+            act = act.clone()
+            if ablation.mode == "resample":
+                act[:, tc.first:, unit.index] = values[:, tc.first:act.shape[1]].to(act)
+            else:
+                act[:, tc.first:, unit.index] = ablation.value
+            return act
+        return [(unit.hook, fn)]
+
+    def compute():
+        base = clean_run(model, tc)
+        run = run_corpus(model, tc, hooks=hooks)
+        return AblationEffect(ablation, corpus, base.doc_losses, run.doc_losses,
+                              tuple(a - b for a, b in zip(run.token_losses, base.token_losses)),
+                              tc.truncated)
+
+    return model.cache.get_or_compute(("ablation", corpus.hash, model.prepend_bos) + ablation.key(),
+                                      compute)

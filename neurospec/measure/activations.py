@@ -1,0 +1,58 @@
+"""Neuron activations on a corpus: post-nonlinearity MLP activations at counted positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from torch import Tensor
+
+from neurospec.data.corpus import Corpus
+from neurospec.data.tokens import TokenizedCorpus, tokenize
+from neurospec.measure.forward import run_corpus
+from neurospec.units import Neuron, check_unit
+
+
+def layer_activations(model, tc: TokenizedCorpus, layer: int) -> tuple[Tensor, ...]:
+    """All neurons of MLP ``layer``: per document ``[counted positions, d_mlp]`` (cached)."""
+    hook = f"blocks.{layer}.mlp.hook_post"
+    key = ("acts", tc.corpus.hash, model.prepend_bos, hook)
+    return model.cache.get_or_compute(
+        key, lambda: run_corpus(model, tc, capture=[hook], losses=False).captured[hook])
+
+
+@dataclass(frozen=True)
+class NeuronActivations:
+    """One neuron's activations on one corpus, per document, with the tokens they sit on."""
+
+    unit: Neuron
+    corpus: Corpus
+    per_token: tuple[np.ndarray, ...]  # per doc, float64 [counted positions]
+    tokens: tuple[np.ndarray, ...]  # per doc, token ids at those positions
+    truncated: int
+
+    @property
+    def doc_means(self) -> np.ndarray:
+        """Mean activation of each document: the unit of inference."""
+        return np.array([a.mean() for a in self.per_token])
+
+    @property
+    def all_tokens(self) -> np.ndarray:
+        return np.concatenate(self.per_token)
+
+
+def neuron_activations(model, corpus: Corpus, unit: Neuron) -> NeuronActivations:
+    """Activations of ``unit`` on every counted token of every document of ``corpus``.
+
+    Example:
+        >>> acts = neuron_activations(model, load_corpus("german"), neuron("L1N42"))
+        >>> acts.doc_means.mean()
+    """
+    check_unit(unit, model)
+    tc = tokenize(model, corpus)
+    layer = layer_activations(model, tc, unit.layer)
+    return NeuronActivations(
+        unit, corpus,
+        tuple(a[:, unit.index].double().numpy() for a in layer),
+        tuple(d[tc.first:].numpy() for d in tc.docs),
+        tc.truncated)

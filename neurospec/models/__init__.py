@@ -1,0 +1,14 @@
+"""Loading models (bundled, local folders, hub) behind neurospec's own interface."""
+
+from neurospec.models.registry import available_models, resolve
+
+__all__ = ["Model", "available_models", "load_model", "resolve"]
+
+
+def __getattr__(name: str):
+    # torch and transformer_lens load only when a model is actually needed.
+    if name in ("Model", "load_model"):
+        from neurospec.models import bridge
+
+        return getattr(bridge, name)
+    raise AttributeError(name)

@@ -1,0 +1,263 @@
+"""neurospec's model interface: the one module that imports transformer_lens.
+
+A :class:`Model` wraps a TransformerLens 4 ``TransformerBridge`` and exposes the few
+operations measurements need (tokenise, run with hooks, read weights), plus the facts
+every result records (name, weight fingerprint, prepend_bos, dtype, compatibility
+mode).  An upgrade of TransformerLens should touch this file only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import os
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from neurospec.errors import (
+    CheckpointError, HookLeak, InvalidArgument, ModelUnavailable, UntrustedCheckpoint)
+from neurospec.models.cache import ByteLRU
+from neurospec.models.checkpoint import TRUST_HINT, inspect_folder
+from neurospec.models.registry import ModelSource, resolve
+
+Hook = tuple[str, Callable[[Tensor, Any], Tensor | None]]
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+          "float64": torch.float64}
+
+
+class Model:
+    """A loaded model with the metadata every measurement records.
+
+    Attributes:
+        name: the name it was loaded by (``tiny-bilingual``, a folder, ``pythia-70m``).
+        fingerprint: the first 16 hex digits of a SHA-256 over all weights.
+        prepend_bos: whether documents get a BOS token in front (recorded with results).
+        bridge: the underlying ``TransformerBridge`` (an escape hatch; prefer the methods).
+    """
+
+    def __init__(self, bridge: Any, name: str, source: str, fingerprint: str, prepend_bos: bool,
+                 dtype: str, device: str, compatibility_mode: bool, checkpoint: str | None,
+                 cache_bytes: int = 2 << 30) -> None:
+        self.bridge = bridge
+        self.name = name
+        self.source = source
+        self.fingerprint = fingerprint
+        self.prepend_bos = prepend_bos
+        self.dtype = dtype
+        self.device = device
+        self.compatibility_mode = compatibility_mode
+        self.checkpoint = checkpoint
+        cfg = bridge.cfg
+        self.n_layers: int = cfg.n_layers
+        self.d_model: int = cfg.d_model
+        self.d_mlp: int = cfg.d_mlp
+        self.n_heads: int = cfg.n_heads
+        self.d_vocab: int = cfg.d_vocab
+        self.n_ctx: int = cfg.n_ctx
+        self.tokenizer = bridge.tokenizer
+        self.cache = ByteLRU(cache_bytes)
+        self._hook_names = frozenset(bridge.hook_dict)
+
+    def __repr__(self) -> str:
+        return (f"Model({self.name!r}, layers={self.n_layers}, d_mlp={self.d_mlp}, "
+                f"fingerprint={self.fingerprint}, prepend_bos={self.prepend_bos})")
+
+    # -- what results record ---------------------------------------------------------
+    def info(self) -> dict:
+        """The settings that change numbers, as recorded in every result."""
+        return {"name": self.name, "checkpoint": self.checkpoint, "fingerprint": self.fingerprint,
+                "prepend_bos": self.prepend_bos, "dtype": self.dtype, "device": self.device,
+                "compatibility_mode": self.compatibility_mode}
+
+    # -- tokens ------------------------------------------------------------------------
+    @property
+    def bos_token_id(self) -> int:
+        bos = self.tokenizer.bos_token_id
+        return bos if bos is not None else self.tokenizer.eos_token_id
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text, without special tokens (BOS is added by the caller)."""
+        return self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+
+    def str_tokens(self, ids: Sequence[int]) -> list[str]:
+        """Each token id as the text it stands for."""
+        return [self.tokenizer.decode([int(i)]) for i in ids]
+
+    # -- running -------------------------------------------------------------------------
+    def check_hook_name(self, name: str) -> str:
+        """Return ``name`` if the model has that hook point; otherwise suggest the closest."""
+        if name in self._hook_names:
+            return name
+        close = difflib.get_close_matches(name, self._hook_names, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else (
+            "hook names look like 'blocks.0.mlp.hook_post' or 'blocks.1.hook_resid_pre'")
+        raise InvalidArgument(f"{self.name} has no hook point {name!r}; {hint}", value=name)
+
+    @torch.no_grad()
+    def logits(self, tokens: Tensor, hooks: Sequence[Hook] = ()) -> Tensor:
+        """Logits ``[batch, pos, d_vocab]`` with the given forward hooks active for this call."""
+        with self.hooked(hooks):
+            return self.bridge(tokens.to(self.device))
+
+    @contextlib.contextmanager
+    def hooked(self, hooks: Sequence[Hook]) -> Iterator[None]:
+        """Register forward hooks for the duration of the block, and check none is left."""
+        for name, _ in hooks:
+            self.check_hook_name(name)
+        try:
+            for name, fn in hooks:
+                self.bridge.add_hook(name, fn)
+            yield
+        finally:
+            self.bridge.reset_hooks(including_permanent=False)
+            left = self.leftover_hooks()
+            if left:
+                raise HookLeak(f"hooks still registered on {self.name} after a measurement: "
+                               f"{left}; this is a bug in the measurement that added them", left)
+
+    def leftover_hooks(self) -> list[str]:
+        """Names of hook points that still have a forward or backward hook registered."""
+        return [n for n, hp in self.bridge.hook_dict.items()
+                if hp._forward_hooks or hp._backward_hooks or getattr(hp, "_forward_pre_hooks", None)]
+
+    def remove_all_hooks(self) -> None:
+        """Remove every hook (used by the plugin after a test that leaked one)."""
+        self.bridge.reset_hooks(including_permanent=True)
+        for hp in self.bridge.hook_dict.values():
+            hp._forward_hooks.clear()
+            hp._backward_hooks.clear()
+
+    # -- weights -----------------------------------------------------------------------
+    def mlp_out_weight(self, layer: int) -> Tensor:
+        """``W_out`` of MLP ``layer`` as ``[d_mlp, d_model]`` (the wrapped module's weight)."""
+        return self.bridge.blocks[layer].mlp.out.original_component.weight.detach().T
+
+    def unembed_weight(self) -> Tensor:
+        """``W_U`` as ``[d_model, d_vocab]``."""
+        return self.bridge.unembed.original_component.weight.detach().T
+
+
+def _fingerprint(state: dict[str, Tensor]) -> str:
+    h = hashlib.sha256()
+    for key in sorted(state):
+        t = state[key].detach().to("cpu").contiguous()
+        h.update(key.encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(str(t.dtype).encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()[:16]
+
+
+def pick_device(device: str) -> str:
+    """Resolve ``auto`` / ``cpu`` / ``cuda[:N]``, failing clearly when CUDA is missing."""
+    if device in (None, "", "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InvalidArgument(f"--device {device} was asked for but this machine has no CUDA "
+                              f"device (torch {torch.__version__}); use --device cpu or auto",
+                              value=device)
+    if device != "cpu" and not device.startswith("cuda"):
+        raise InvalidArgument(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N",
+                              value=device)
+    return device
+
+
+def load_model(name: str, *, checkpoint: str | None = None, device: str = "auto",
+               dtype: str = "float32", prepend_bos: bool = True, compatibility_mode: bool = False,
+               trust_pickle: bool = False, model_dirs: tuple[Path, ...] = ()) -> Model:
+    """Load a model by bundled name, local folder, or hub name.
+
+    Args:
+        name: ``tiny-bilingual`` (bundled), a checkpoint folder, or a hub name such as
+            ``pythia-70m``; ``name@step1000`` selects a checkpoint / revision.
+        checkpoint: the same as the ``@`` suffix.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        dtype: ``float32``, ``bfloat16`` or ``float16`` (statistics are float64 regardless).
+        prepend_bos: put a BOS token in front of every document.  The seed papers did;
+            TransformerLens >= 3 defaults to False for Pythia, so neurospec sets it explicitly.
+        compatibility_mode: TransformerLens's old processing (folded LN, centred weights).
+        trust_pickle: allow loading pickle checkpoints (``.bin``/``.pt``); they can run code.
+
+    Example:
+        >>> model = load_model("tiny-bilingual")
+    """
+    if dtype not in DTYPES:
+        raise InvalidArgument(f"dtype {dtype!r} is not supported; use one of {sorted(DTYPES)}",
+                              value=dtype)
+    device = pick_device(device)
+    source = resolve(name, checkpoint, model_dirs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if source.folder is not None:
+            hf, tok, where = _load_folder(source, trust_pickle, DTYPES[dtype])
+        else:
+            hf, tok, where = _load_hub(source, DTYPES[dtype])
+        if len(tok) > hf.config.vocab_size:
+            raise CheckpointError(
+                f"{name}: the tokenizer has {len(tok)} tokens but the model's vocabulary has "
+                f"{hf.config.vocab_size} rows; the tokenizer files belong to another model. "
+                f"Copy the tokenizer saved with these weights into {where}", value=name)
+        fingerprint = _fingerprint(hf.state_dict())
+        from transformer_lens.model_bridge import TransformerBridge
+
+        bridge = TransformerBridge.boot_transformers(
+            where, hf_model=hf, tokenizer=tok, device=device, dtype=DTYPES[dtype])
+    if compatibility_mode:
+        bridge.enable_compatibility_mode()
+    bridge.eval()
+    for p in bridge.parameters():
+        # Bridge parameters require grad by default; measurements ask for grads explicitly.
+        p.requires_grad_(False)
+    return Model(bridge, name=source.name, source=where, fingerprint=fingerprint,
+                 prepend_bos=prepend_bos, dtype=dtype, device=device,
+                 compatibility_mode=compatibility_mode,
+                 checkpoint=source.revision or (checkpoint if source.folder else None))
+
+
+def _load_folder(source: ModelSource, trust_pickle: bool, dtype: torch.dtype):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    files = inspect_folder(source.folder, trust_pickle=trust_pickle)
+    try:
+        tok = AutoTokenizer.from_pretrained(source.folder, local_files_only=True)
+    except Exception as exc:  # noqa: BLE001 - tokenizers raise many kinds
+        raise CheckpointError(f"{source.folder}: cannot load its tokenizer ({exc}); the folder "
+                              f"needs tokenizer.json (tokenizer.save_pretrained(folder))",
+                              value=source.folder) from exc
+    try:
+        hf = AutoModelForCausalLM.from_pretrained(
+            source.folder, local_files_only=True, use_safetensors=not files.uses_pickle,
+            attn_implementation="eager", dtype=dtype)
+    except Exception as exc:  # noqa: BLE001
+        raise CheckpointError(f"{source.folder}: the weights do not load ({exc}); rebuild or "
+                              f"re-download the checkpoint", value=source.folder) from exc
+    return hf, tok, str(source.folder)
+
+
+def _load_hub(source: ModelSource, dtype: torch.dtype):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+    how = (f"{source.name} ({source.hub_id}) loads from the Hugging Face hub or its local cache. "
+           f"To run it: on a machine with network, `huggingface-cli download {source.hub_id}` "
+           f"(or run once without HF_HUB_OFFLINE), or pass the path of a local checkpoint folder")
+    try:
+        kwargs = dict(revision=source.revision, local_files_only=offline)
+        tok = AutoTokenizer.from_pretrained(source.hub_id, **kwargs)
+        hf = AutoModelForCausalLM.from_pretrained(
+            source.hub_id, use_safetensors=True, attn_implementation="eager", dtype=dtype, **kwargs)
+    except OSError as exc:
+        text = str(exc)
+        if "safetensors" in text.lower() and "pytorch_model.bin" in text:
+            raise UntrustedCheckpoint(f"{source.hub_id} is published only as pickle weights; "
+                                      f"{TRUST_HINT}", value=source.name) from exc
+        raise ModelUnavailable(f"weights for {source.name} are not reachable here: {how}. "
+                               f"({type(exc).__name__}: {text.splitlines()[0][:200]})",
+                               value=source.name) from exc
+    return hf, tok, source.hub_id

@@ -1,0 +1,93 @@
+"""Where model names point: bundled fixture folders, local folders, and hub models.
+
+No torch here: resolving a name only looks at the file system.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from neurospec.errors import ModelNotFound
+
+# Short names researchers use for hub models, as in the seed notebooks.
+HUB_ALIASES = {
+    "pythia-70m": "EleutherAI/pythia-70m",
+    "pythia-160m": "EleutherAI/pythia-160m",
+    "pythia-410m": "EleutherAI/pythia-410m",
+    "gpt2-small": "gpt2",
+    "gpt2": "gpt2",
+    "gelu-1l": "NeelNanda/GELU_1L512W_C4_Code",
+}
+MODELS_ENV = "NEUROSPEC_MODELS"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A resolved model name: a local folder, or a hub id (with an optional revision)."""
+
+    name: str
+    folder: Path | None = None
+    hub_id: str | None = None
+    revision: str | None = None
+
+
+def bundled_dirs(extra: tuple[Path, ...] = ()) -> list[Path]:
+    """Folders searched for models by name, first match wins.
+
+    ``extra`` (from ``--neurospec-model-dir`` / ini), then ``$NEUROSPEC_MODELS``
+    (colon-separated), then the repository's ``fixtures/models``.
+    """
+    dirs = [Path(p) for p in extra]
+    dirs += [Path(p) for p in os.environ.get(MODELS_ENV, "").split(os.pathsep) if p]
+    dirs.append(Path(__file__).resolve().parents[2] / "fixtures" / "models")
+    return dirs
+
+
+def available_models(extra: tuple[Path, ...] = ()) -> list[str]:
+    """Names of every local model found in the search folders, plus hub aliases."""
+    names = []
+    for d in bundled_dirs(extra):
+        if d.is_dir():
+            names += sorted(p.name for p in d.iterdir() if (p / "config.json").is_file())
+    return names
+
+
+def resolve(name: str, checkpoint: str | None = None,
+            extra: tuple[Path, ...] = ()) -> ModelSource:
+    """Resolve a model name (optionally ``name@checkpoint``) to a folder or a hub id.
+
+    Raises:
+        ModelNotFound: the name is neither a bundled model, a folder, nor a hub name;
+            the message lists what is available.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ModelNotFound(f"a model name must be a non-empty string, got {name!r}", value=name)
+    if "@" in name and checkpoint is None:
+        name, checkpoint = name.split("@", 1)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return ModelSource(name, folder=_checkpoint_folder(path, checkpoint, name))
+    for d in bundled_dirs(extra):
+        if (d / name / "config.json").is_file():
+            return ModelSource(name, folder=_checkpoint_folder(d / name, checkpoint, name))
+    if name in HUB_ALIASES or "/" in name:
+        return ModelSource(name, hub_id=HUB_ALIASES.get(name, name), revision=checkpoint)
+    local = ", ".join(available_models(extra)) or "none"
+    raise ModelNotFound(
+        f"unknown model {name!r}. Bundled/local models: {local}; hub names: "
+        f"{', '.join(sorted(HUB_ALIASES))} or any 'org/name' on the Hugging Face hub; or pass the "
+        f"path of a checkpoint folder (config.json + *.safetensors)", value=name)
+
+
+def _checkpoint_folder(folder: Path, checkpoint: str | None, name: str) -> Path:
+    if checkpoint is None:
+        return folder
+    sub = folder / "checkpoints" / checkpoint
+    if (sub / "config.json").is_file():
+        return sub
+    have = sorted(p.name for p in (folder / "checkpoints").glob("*") if p.is_dir())
+    raise ModelNotFound(
+        f"model {name!r} has no checkpoint {checkpoint!r}; available: {', '.join(have) or 'none'}",
+        value=checkpoint)

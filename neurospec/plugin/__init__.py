@@ -1,0 +1,1 @@
+"""The pytest glue (:mod:`neurospec.plugin.plugin`, registered via the ``pytest11`` entry point)."""

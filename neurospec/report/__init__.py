@@ -1,0 +1,1 @@
+"""Rendering evidence: HTML cards and pages, markdown summaries (no torch)."""

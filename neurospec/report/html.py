@@ -1,0 +1,122 @@
+"""Rendering records as HTML: one evidence card per record, a run summary, and a
+standalone page.  Jinja2 with autoescape; charts are inline SVG; no torch, no pytest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from neurospec.evidence.record import Record
+from neurospec.report import svg
+
+_SKIP_DETAILS = {"units_label"}
+
+
+def fmt(x) -> str:
+    if isinstance(x, str):
+        return x
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    return f"{x:+.4g}" if abs(x) >= 1e-3 or x == 0 else f"{x:+.2e}"
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    env = Environment(loader=PackageLoader("neurospec.report", "templates"),
+                      autoescape=select_autoescape(["html", "j2"], default=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals["fmt"] = fmt
+    return env
+
+
+@lru_cache(maxsize=1)
+def stylesheet() -> str:
+    return resources.files("neurospec.report").joinpath("templates/style.css").read_text()
+
+
+def _charts(r: Record) -> list[Markup]:
+    out = []
+    c = r.charts
+    if "histogram" in c:
+        out.append(svg.histogram(c["histogram"]["sets"], c["histogram"]["title"]))
+    if "bars" in c:
+        out.append(svg.bars(c["bars"]["items"], c["bars"]["title"], c["bars"].get("unit", "")))
+    if "null" in c:
+        n = c["null"]
+        out.append(svg.null_distribution(n["values"], n["unit_value"], n["units"], n["title"]))
+    return out
+
+
+def _token_blocks(r: Record) -> list[dict]:
+    blocks = []
+    for key in ("contexts", "token_deltas"):
+        if key not in r.charts:
+            continue
+        items = r.charts[key]["items"]
+        scale = max((abs(v) for it in items for v in it["values"]), default=1.0) or 1.0
+        rows = []
+        for it in items:
+            toks = [{"text": t, "value": f"{v:+.4g}", "color": svg.token_color(v, scale)}
+                    for t, v in zip(it["tokens"], it["values"])]
+            rows.append({"set": it["set"], "doc": it["doc"], "max": it["max"], "tokens": toks})
+        blocks.append({"title": r.charts[key]["title"], "rows": rows})
+    return blocks
+
+
+def _details(r: Record) -> list[tuple[str, str]]:
+    out = []
+    for k, v in r.details.items():
+        if k in _SKIP_DETAILS:
+            continue
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        elif isinstance(v, dict):
+            v = ", ".join(f"{a}: {b:.4g}" if isinstance(b, float) else f"{a}: {b}"
+                          for a, b in v.items())
+        out.append((k, str(v)))
+    return out
+
+
+def render_record(record: Record | dict, with_style: bool = True) -> str:
+    """One record as an evidence card (HTML); with its stylesheet unless told not to."""
+    r = record if isinstance(record, Record) else Record.from_dict(record)
+    body = _env().get_template("record.html.j2").render(
+        r=r, charts=_charts(r), token_blocks=_token_blocks(r), details=_details(r))
+    return (f"<style>{stylesheet()}</style>" if with_style else "") + body
+
+
+def summary_table(records: list[Record]) -> str:
+    """Counts and a row per claim: verdict, effect, CI, threshold, random percentile."""
+    counts = {}
+    for r in records:
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    rows = []
+    for r in records:
+        pct = r.details.get("random_percentile")
+        rows.append(
+            f'<tr class="ns-{escape(r.verdict)}"><td><span class="ns-badge ns-badge-'
+            f'{escape(r.verdict)}">{escape(r.verdict)}</span></td><td>{escape(r.claim)}</td>'
+            f"<td>{escape(fmt(r.effect))}</td><td>[{escape(fmt(r.ci[0]))}, "
+            f"{escape(fmt(r.ci[1]))}]</td><td>{escape(r.direction)} {escape(fmt(r.threshold))}"
+            f"</td><td>{r.n}</td><td>{'' if pct is None else f'{pct:.0f}'}</td>"
+            f"<td>{escape(r.test)}</td></tr>")
+    head = ", ".join(f"{v} {escape(k)}" for k, v in sorted(counts.items()))
+    return (f'<div class="ns-summary-box"><h3>neurospec: {len(records)} claim checks ({head})'
+            f'</h3><table class="ns-summary"><tr><th>verdict</th><th>claim</th><th>effect</th>'
+            f"<th>95% CI</th><th>needs</th><th>n</th><th>random pct</th><th>test</th></tr>"
+            + "".join(rows) + "</table></div>")
+
+
+def render_page(records: list[Record], title: str = "neurospec report") -> str:
+    """A standalone, offline HTML page: the summary, then every record's card."""
+    cards = "\n".join(render_record(r, with_style=False) for r in records)
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+            f"<style>{stylesheet()}</style></head><body><h1>{escape(title)}</h1>"
+            f"{summary_table(records)}{cards}</body></html>")

@@ -1,0 +1,73 @@
+from html.parser import HTMLParser
+
+from neurospec.evidence.record import Record
+from neurospec.report.html import render_page, render_record, summary_table
+from neurospec.report.markdown import summary
+
+EVIL = "<script>alert(1)</script>"
+
+
+def record(**kw) -> Record:
+    base = dict(
+        claim=f"L1N5 activates more on {EVIL} than on b & c", kind="activation_contrast",
+        unit="L1N5", model={"name": "m<i>", "fingerprint": "abc", "prepend_bos": True,
+                            "dtype": "float32", "compatibility_mode": False, "checkpoint": None},
+        data={"names": [EVIL, "b"], "hashes": ["h1", "h2"], "docs": [3, 3]},
+        n=6, effect=1.2, ci=(0.5, 1.9), p=0.01, threshold=1.0, direction=">=",
+        metric="mean_diff", verdict="fail", seed=0, method="bootstrap", missed="CI lower bound",
+        details={"token_auroc": 0.9},
+        charts={"histogram": {"title": f"t {EVIL}", "sets": {EVIL: [0.1, 0.5], "b": [0.0]}},
+                "bars": {"title": "bars", "unit": "nats",
+                         "items": [{"set": EVIL, "mean": 0.1, "ci": [0.0, 0.2], "n": 3}]},
+                "contexts": {"title": "ctx", "items": [
+                    {"set": EVIL, "doc": "7", "max": 2.0, "tokens": [EVIL, " &amp;", "\"'"],
+                     "values": [2.0, -1.0, 0.5]}]}})
+    base.update(kw)
+    return Record(**base)
+
+
+class Elements(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.text = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(html: str) -> Elements:
+    p = Elements()
+    p.feed(html)
+    return p
+
+
+def test_token_strings_and_names_are_escaped():
+    html = render_record(record())
+    p = parse(html)
+    assert "script" not in p.tags and "i" not in p.tags
+    assert EVIL in "".join(p.text)  # shown as text, not markup
+    assert "&lt;script&gt;" in html
+
+
+def test_card_shows_verdict_numbers_and_charts():
+    p = parse(render_record(record()))
+    assert p.tags.count("svg") == 2  # histogram and bars
+    text = " ".join(p.text)
+    assert "fail" in text and "95% CI" in text and "+1.2" in text
+    assert "CI lower bound" in text
+
+
+def test_page_and_summaries_escape_too():
+    page = render_page([record(), record(verdict="pass", missed="")])
+    assert "script" not in parse(page).tags
+    assert "1 fail, 1 pass" in summary_table([record(), record(verdict="pass")])
+    md = summary([record(claim="a | b")])
+    assert "a \\| b" in md and "| fail |" in md
+
+
+def test_round_trip_through_dict():
+    r = record()
+    assert Record.from_dict(r.to_dict()) == r
