@@ -217,7 +217,7 @@ def load_model(name: str, *, checkpoint: str | None = None, device: str = "auto"
     return Model(bridge, name=source.name, source=where, fingerprint=fingerprint,
                  prepend_bos=prepend_bos, dtype=dtype, device=device,
                  compatibility_mode=compatibility_mode,
-                 checkpoint=source.revision or (checkpoint if source.folder else None))
+                 checkpoint=source.revision)
 
 
 def _load_folder(source: ModelSource, trust_pickle: bool, dtype: torch.dtype):

@@ -25,7 +25,8 @@ MODELS_ENV = "NEUROSPEC_MODELS"
 
 @dataclass(frozen=True)
 class ModelSource:
-    """A resolved model name: a local folder, or a hub id (with an optional revision)."""
+    """A resolved model name: a local folder, or a hub id; ``revision`` is the training
+    checkpoint (a sub-folder of ``checkpoints/``, or a hub revision such as ``step1000``)."""
 
     name: str
     folder: Path | None = None
@@ -68,10 +69,12 @@ def resolve(name: str, checkpoint: str | None = None,
         name, checkpoint = name.split("@", 1)
     path = Path(name).expanduser()
     if path.is_dir():
-        return ModelSource(name, folder=_checkpoint_folder(path, checkpoint, name))
+        return ModelSource(name, folder=_checkpoint_folder(path, checkpoint, name),
+                           revision=checkpoint)
     for d in bundled_dirs(extra):
         if (d / name / "config.json").is_file():
-            return ModelSource(name, folder=_checkpoint_folder(d / name, checkpoint, name))
+            return ModelSource(name, folder=_checkpoint_folder(d / name, checkpoint, name),
+                               revision=checkpoint)
     if name in HUB_ALIASES or "/" in name:
         return ModelSource(name, hub_id=HUB_ALIASES.get(name, name), revision=checkpoint)
     local = ", ".join(available_models(extra)) or "none"

@@ -185,7 +185,9 @@ def _neurospec_claims(request: pytest.FixtureRequest):
     from neurospec.claims.context import using
     from neurospec.evidence.sink import collecting
 
-    uses_model = "model" in request.fixturenames or request.node.get_closest_marker("model")
+    config = request.config
+    uses_model = ("model" in request.fixturenames or request.node.get_closest_marker("model")
+                  or config.getoption(MODEL_OPTION) or config.getini("neurospec_model"))
     m = request.getfixturevalue("model") if uses_model else None
     min_docs = request.config.getoption(MIN_DOCS_OPTION)
     with collecting() as records, using(model=m, seed=_seed(request.config),
