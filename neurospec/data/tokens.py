@@ -37,24 +37,25 @@ class TokenizedCorpus:
         """Counted positions over all documents."""
         return sum(len(d) - self.first for d in self.docs)
 
-    def batches(self, max_tokens: int = 8192) -> Iterator[tuple[slice, Tensor, Tensor]]:
-        """Yield ``(doc_slice, ids [b, pos], lengths [b])`` right-padded with the last token.
+    def batches(self, max_tokens: int = 8192) -> Iterator[tuple[list[int], Tensor, Tensor]]:
+        """Yield ``(doc_indices, ids [b, pos], lengths [b])``, right-padded with the last token.
 
-        Right padding is exact for a causal model: padded positions never influence real
-        ones, and only real positions are read back.
+        Documents are grouped by length so that little compute goes to padding; right
+        padding is exact for a causal model (padded positions never influence real ones,
+        and only real positions are read back).
         """
+        order = sorted(range(len(self.docs)), key=lambda k: (len(self.docs[k]), k))
         i = 0
-        while i < len(self.docs):
-            j, longest = i, 0
-            while j < len(self.docs):
-                longest2 = max(longest, len(self.docs[j]))
-                if j > i and longest2 * (j - i + 1) > max_tokens:
-                    break
-                longest, j = longest2, j + 1
-            chunk = self.docs[i:j]
+        while i < len(order):
+            j = i + 1
+            while j < len(order) and len(self.docs[order[j]]) * (j - i + 1) <= max_tokens:
+                j += 1
+            idx = order[i:j]
+            longest = len(self.docs[idx[-1]])
+            chunk = [self.docs[k] for k in idx]
             ids = torch.stack([torch.cat([d, d[-1:].expand(longest - len(d))]) for d in chunk])
             lengths = torch.tensor([len(d) for d in chunk])
-            yield slice(i, j), ids, lengths
+            yield idx, ids, lengths
             i = j
 
 

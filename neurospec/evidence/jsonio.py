@@ -23,6 +23,9 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise NeurospecError(f"cannot write {path}: {exc}; choose a writable path "
                              f"(e.g. --neurospec-json=reports/run.json)", value=path) from exc
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are for sharing
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

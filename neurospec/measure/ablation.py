@@ -94,9 +94,9 @@ def ablation_effect(model, ablation: Ablation, corpus: Corpus) -> AblationEffect
     tc = tokenize(model, corpus)
     unit = ablation.unit
 
-    def hooks(docs: slice, lengths: torch.Tensor):
+    def hooks(docs: list[int], lengths: torch.Tensor):
         if ablation.mode == "resample":
-            gen = np.random.default_rng([ablation.seed, docs.start])
+            gen = np.random.default_rng([ablation.seed, docs[0]])
             values = torch.tensor(gen.choice(ablation.pool, size=(len(lengths), int(lengths.max()))),
                                   dtype=torch.float32)
 

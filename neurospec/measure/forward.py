@@ -16,8 +16,8 @@ from torch import Tensor
 from neurospec.data.tokens import TokenizedCorpus
 from neurospec.errors import NumericalError
 
-# A factory of hooks for one batch: (doc slice, lengths) -> [(hook name, fn)].
-HookFactory = Callable[[slice, Tensor], Sequence[tuple[str, Callable]]]
+# A factory of hooks for one batch: (document indices, lengths) -> [(hook name, fn)].
+HookFactory = Callable[[list[int], Tensor], Sequence[tuple[str, Callable]]]
 MAX_BATCH_TOKENS = 8192
 
 
@@ -52,8 +52,9 @@ def run_corpus(model, tc: TokenizedCorpus, *, hooks: HookFactory | None = None,
         capture: hook names whose output is kept for the counted positions of each document.
         losses: compute next-token losses.
     """
-    per_doc_losses: list[np.ndarray] = []
-    captured: dict[str, list[Tensor]] = {name: [] for name in capture}
+    n = len(tc.docs)
+    per_doc_losses: list[np.ndarray | None] = [None] * n
+    captured: dict[str, list[Tensor | None]] = {name: [None] * n for name in capture}
     for docs, ids, lengths in tc.batches(max_tokens):
         store: dict[str, Tensor] = {}
         active = list(hooks(docs, lengths)) if hooks else []
@@ -64,11 +65,11 @@ def run_corpus(model, tc: TokenizedCorpus, *, hooks: HookFactory | None = None,
             tl = token_losses(logits, ids).cpu()
             if not torch.isfinite(tl).all():
                 raise NumericalError(f"{model.name}: NaN or Inf in the loss on dataset "
-                                     f"{tc.corpus.name!r} (docs {docs.start}..{docs.stop - 1}); "
-                                     f"check the intervention values and the model's dtype",
+                                     f"{tc.corpus.name!r} (documents {docs[:5]}); check the "
+                                     f"intervention values and the model's dtype",
                                      value=tc.corpus.name)
-            for k, n in enumerate(lengths.tolist()):
-                per_doc_losses.append(tl[k, :n - 1].numpy())
+            for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
+                per_doc_losses[k] = tl[row, :length - 1].numpy()
         for name in capture:
             acts = store[name]
             if not torch.isfinite(acts).all():
@@ -76,9 +77,10 @@ def run_corpus(model, tc: TokenizedCorpus, *, hooks: HookFactory | None = None,
                                      f"dataset {tc.corpus.name!r}; check the model's dtype "
                                      f"(float16 overflows easily: use float32 or bfloat16)",
                                      value=name)
-            for k, n in enumerate(lengths.tolist()):
-                captured[name].append(acts[k, tc.first:n].float().cpu())
-    return CorpusRun(tuple(per_doc_losses), {k: tuple(v) for k, v in captured.items()})
+            for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
+                captured[name][k] = acts[row, tc.first:length].float().cpu()
+    return CorpusRun(tuple(per_doc_losses) if losses else (),
+                     {k: tuple(v) for k, v in captured.items()})
 
 
 def _saver(store: dict, name: str):

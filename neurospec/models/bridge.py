@@ -192,6 +192,9 @@ def load_model(name: str, *, checkpoint: str | None = None, device: str = "auto"
                               value=dtype)
     device = pick_device(device)
     source = resolve(name, checkpoint, model_dirs)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one bar per load floods CI logs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if source.folder is not None:

@@ -1,0 +1,47 @@
+"""The German context neuron of tiny-bilingual: seed notebook 000 (L3N669 in pythia-70m)
+in miniature, on the bundled model and its held-out German and English documents.
+
+The neuron was found by fixtures/build/build_tiny_bilingual.py (see MANIFEST.json:
+"german_neuron"); these claims re-check it on every run, model or code change.
+"""
+
+import pytest
+
+from neurospec import expect, neuron
+
+pytestmark = pytest.mark.model("tiny-bilingual")
+
+GERMAN = neuron("L1N163")
+RANDOM_OTHER = neuron("L1N7")  # an arbitrary other neuron of the same layer
+
+
+def test_fires_on_german_not_english(corpus):
+    expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"),
+                                  effect_size_at_least=1.5)
+
+
+def test_fires_more_on_german_by_a_clear_margin(corpus):
+    expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"), by_at_least=0.2)
+
+
+def test_mean_ablation_raises_german_loss_not_english(corpus):
+    (expect(GERMAN).ablated(to="mean", over=corpus("english"))
+        .raises_loss(on=corpus("german"), by_at_least=0.0001, against_random=20)
+        .and_not_on(corpus("english"), tolerance=0.002))
+
+
+@pytest.mark.xfail(strict=True, reason="deliberately false: shows a failing verdict's evidence")
+def test_false_it_fires_more_on_english(corpus):
+    expect(GERMAN).activates_more(on=corpus("english"), than=corpus("german"), by_at_least=0.1)
+
+
+@pytest.mark.xfail(strict=True, reason="deliberately false: the effect is far below 0.1 nats")
+def test_false_ablation_costs_a_tenth_of_a_nat(corpus):
+    expect(GERMAN).ablated(to="mean", over=corpus("english")).raises_loss(
+        on=corpus("german"), by_at_least=0.1)
+
+
+@pytest.mark.xfail(strict=True, reason="deliberately false: a random neuron is no German neuron")
+def test_false_a_random_neuron_is_german(corpus):
+    expect(RANDOM_OTHER).activates_more(on=corpus("german"), than=corpus("english"),
+                                        effect_size_at_least=1.5)
