@@ -11,23 +11,23 @@ from neurospec import expect, neuron
 
 pytestmark = pytest.mark.model("tiny-bilingual")
 
-GERMAN = neuron("L1N163")
-RANDOM_OTHER = neuron("L1N7")  # an arbitrary other neuron of the same layer
+GERMAN = neuron("L0N230")
+RANDOM_OTHER = neuron("L0N7")  # an arbitrary other neuron of the same layer
 
 
 def test_fires_on_german_not_english(corpus):
     expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"),
-                                  effect_size_at_least=1.5)
+                                  effect_size_at_least=3.0)
 
 
 def test_fires_more_on_german_by_a_clear_margin(corpus):
-    expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"), by_at_least=0.2)
+    expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"), by_at_least=1.0)
 
 
 def test_mean_ablation_raises_german_loss_not_english(corpus):
     (expect(GERMAN).ablated(to="mean", over=corpus("english"))
-        .raises_loss(on=corpus("german"), by_at_least=0.0001, against_random=20)
-        .and_not_on(corpus("english"), tolerance=0.002))
+        .raises_loss(on=corpus("german"), by_at_least=0.03, against_random=20)
+        .and_not_on(corpus("english"), tolerance=0.01))
 
 
 @pytest.mark.xfail(strict=True, reason="deliberately false: shows a failing verdict's evidence")

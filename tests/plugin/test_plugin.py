@@ -49,7 +49,7 @@ def test_help_lists_options_without_loading_torch():
 
 
 def test_claims_json_and_html(pytester, unit):
-    pytester.makepyfile(test_claims=CLAIMS.format(unit=unit))
+    pytester.makepyfile(test_inner_claims=CLAIMS.format(unit=unit))
     result = pytester.runpytest("--neurospec-json=out/run.json", "--html=out/run.html",
                                 "--self-contained-html", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, xfailed=1)
@@ -76,7 +76,7 @@ def test_claims_json_and_html(pytester, unit):
 
 
 def test_seed_option_reaches_records(pytester, unit):
-    pytester.makepyfile(test_claims=CLAIMS.format(unit=unit))
+    pytester.makepyfile(test_inner_claims=CLAIMS.format(unit=unit))
     pytester.runpytest("--neurospec-json=a.json", "--neurospec-seed=7", "-k", "german")
     doc = json.loads((pytester.path / "a.json").read_text())
     assert [r["seed"] for r in doc["records"]] == [7]
@@ -133,7 +133,19 @@ def test_unwritable_json_path_is_a_usage_error(pytester):
 
 
 def test_works_without_pytest_html(pytester, unit):
-    pytester.makepyfile(test_claims=CLAIMS.format(unit=unit))
+    pytester.makepyfile(test_inner_claims=CLAIMS.format(unit=unit))
     result = pytester.runpytest("-p", "no:html", "-k", "german", "--neurospec-json=r.json")
     result.assert_outcomes(passed=1)
     assert json.loads((pytester.path / "r.json").read_text())["records"][0]["verdict"] == "pass"
+
+
+def test_xdist_workers_merge_into_one_results_file(pytester, unit):
+    pytest.importorskip("xdist")
+    pytester.makepyfile(test_inner_claims=CLAIMS.format(unit=unit))
+    result = pytester.runpytest_subprocess("-n", "2", "--neurospec-json=x.json",
+                                           "--html=x.html", "--self-contained-html")
+    result.assert_outcomes(passed=2, xfailed=1)
+    doc = json.loads((pytester.path / "x.json").read_text())
+    assert sorted(r["test"].split("::")[-1] for r in doc["records"]) == [
+        "test_false_claim", "test_fires_on_german", "test_tokens_escaped"]
+    assert (pytester.path / "x.html").read_text().count("ns-card") >= 3
