@@ -70,3 +70,7 @@ class ClaimFailed(NeurospecError, AssertionError):
 
 class Underpowered(ClaimFailed):
     """A claim with too few documents for its confidence interval to mean anything."""
+
+
+class NeurospecWarning(UserWarning):
+    """Something a result depends on that the user should know (e.g. truncated documents)."""

@@ -81,9 +81,12 @@ def tokenize(model, corpus: Corpus) -> TokenizedCorpus:
                                f"tokens, so they have no next-token loss; remove them",
                                value=corpus.name)
         if cut:
+            from neurospec.errors import NeurospecWarning
+
             warnings.warn(f"dataset {corpus.name!r}: {cut} of {len(docs)} documents are longer "
-                          f"than {model.name}'s context of {model.n_ctx} tokens and were truncated",
-                          stacklevel=3)
+                          f"than {model.name}'s context of {model.n_ctx} tokens and were truncated "
+                          f"(counted in each record's data.truncated)", NeurospecWarning,
+                          stacklevel=2)
         return TokenizedCorpus(corpus, tuple(docs), bool(bos), cut)
 
     return model.cache.get_or_compute(("tokens", corpus.hash, model.prepend_bos), compute)
