@@ -182,6 +182,58 @@ class UnitExpectation:
             ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
             verdict=verdict, method=est.method, missed=missed, details=details, charts=charts))
 
+    # -- direct logit attribution ---------------------------------------------------------
+    def writes_tokens(self, include: list[str], *, top_k: int = 20, at_least: int = 1,
+                      folded: bool = True) -> ClaimResult:
+        """Claim that at least ``at_least`` of the tokens ``include`` are among the ``top_k``
+        tokens the neuron writes most directly (``W_out[n] @ W_U``, final LN folded as in
+        TransformerLens's compatibility mode unless ``folded=False``).
+
+        The weights are fixed, so the count has no sampling error; the p-value is the
+        hypergeometric chance that ``top_k`` random vocabulary tokens hold that many of the set.
+        """
+        __tracebackhide__ = True
+        from scipy.stats import hypergeom
+
+        from neurospec.measure.logit_attribution import logit_attribution, single_token_ids
+
+        unit = neuron(self.unit)
+        for name, v in (("top_k", top_k), ("at_least", at_least)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise InvalidArgument(f"writes_tokens({name}={v!r}): expected a count >= 1",
+                                      value=v)
+        if isinstance(include, str) or not include:
+            raise InvalidArgument("writes_tokens(include=...): expected a non-empty list of "
+                                  "token strings, e.g. [' und', ' der']", value=include)
+        ids = single_token_ids(self.model, list(include))
+        dla = logit_attribution(self.model, unit, folded)
+        top, bottom = dla.top(top_k), dla.bottom(top_k)
+        wanted = set(ids)
+        count = sum(t in wanted for t in top)
+        vocab = int(dla.values.numel())
+        p = float(hypergeom.sf(count - 1, vocab, len(wanted), top_k))
+        verdict, missed = decide((count, count), at_least, ">=")
+        strs = self.model.str_tokens
+
+        def rows(tokens: list[int]) -> list[dict]:
+            return [{"token": t, "value": float(dla.values[i]), "in_set": i in wanted}
+                    for t, i in zip(strs(tokens), tokens)]
+
+        claim = (f"{unit}'s top-{top_k} direct-logit tokens include >= {at_least} of "
+                 f"{{{', '.join(repr(t) for t in include[:8])}{', ...' if len(include) > 8 else ''}}}")
+        return self._finish(self._record(
+            claim=claim, kind="logit_attribution",
+            data={"names": ["weights"], "hashes": [self.model.fingerprint]}, n=top_k,
+            effect=float(count), ci=(float(count), float(count)), p=p, threshold=float(at_least),
+            direction=">=", metric="count_in_top_k", verdict=verdict,
+            method="exact (weights); hypergeometric p-value", missed=missed,
+            details={"units_label": "tokens", "folded_final_ln": folded,
+                     "found": [strs([t])[0] for t in top if t in wanted],
+                     "set_size": len(wanted), "vocab": vocab},
+            charts={"token_table": {"title": f"tokens {unit} writes most / least directly "
+                                             f"(W_out @ W_U{', final LN folded' if folded else ''})",
+                                    "top": rows(top), "bottom": rows(bottom)}}))
+
     # -- ablation --------------------------------------------------------------------------
     def ablated(self, to: str | float = "mean", over: Corpus | str | None = None) -> "Ablated":
         """Ablate the neuron: ``to='zero'``, ``'mean'`` or ``'resample'`` (over a reference

@@ -70,6 +70,19 @@ def _token_blocks(r: Record) -> list[dict]:
     return blocks
 
 
+def _token_tables(r: Record) -> list[dict]:
+    t = r.charts.get("token_table")
+    if not t:
+        return []
+    scale = max((abs(x["value"]) for x in t["top"] + t["bottom"]), default=1.0) or 1.0
+    cols = []
+    for name in ("top", "bottom"):
+        cols.append({"name": "writes most" if name == "top" else "writes least", "rows": [
+            {**x, "width": int(60 * abs(x["value"]) / scale), "shown": fmt(x["value"])}
+            for x in t[name]]})
+    return [{"title": t["title"], "cols": cols}]
+
+
 def _details(r: Record) -> list[tuple[str, str]]:
     out = []
     for k, v in r.details.items():
@@ -88,7 +101,8 @@ def render_record(record: Record | dict, with_style: bool = True) -> str:
     """One record as an evidence card (HTML); with its stylesheet unless told not to."""
     r = record if isinstance(record, Record) else Record.from_dict(record)
     body = _env().get_template("record.html.j2").render(
-        r=r, charts=_charts(r), token_blocks=_token_blocks(r), details=_details(r))
+        r=r, charts=_charts(r), token_blocks=_token_blocks(r), details=_details(r),
+        token_tables=_token_tables(r))
     return (f"<style>{stylesheet()}</style>" if with_style else "") + body
 
 
