@@ -1,0 +1,47 @@
+"""The per-neuron sweep against the notebook way: one forward pass per neuron."""
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from neurospec.errors import InvalidArgument
+from neurospec.measure import ablation_effect, make_ablation
+from neurospec.measure.sweep import neuron_sweep
+from neurospec.units import Neuron
+
+
+@pytest.fixture(scope="module")
+def few(small_sets):
+    de, en = small_sets
+    return de.subset(6), en
+
+
+def test_loop_equals_single_ablations(tiny, few):
+    de, en = few
+    sweep = neuron_sweep(tiny, de, 0, to="mean", over=en, method="loop")
+    for n in (0, 230, 255):
+        eff = ablation_effect(tiny, make_ablation(tiny, Neuron(0, n), "mean", en), de)
+        np.testing.assert_allclose(sweep.delta[n], eff.delta, atol=1e-6)
+
+
+@pytest.mark.parametrize("to", ["mean", "zero"])
+def test_closed_form_equals_the_loop_on_the_last_layer(tiny, few, to):
+    de, en = few
+    loop = neuron_sweep(tiny, de, 1, to=to, over=en, method="loop")
+    closed = neuron_sweep(tiny, de, 1, to=to, over=en, method="closed_form")
+    assert np.abs(closed.delta - loop.delta).max() <= 1e-4
+    assert (closed.ranking()[:10] == loop.ranking()[:10]).all()
+
+
+def test_attribution_is_a_labelled_approximation(tiny, few):
+    de, en = few
+    exact = neuron_sweep(tiny, de, 1, to="mean", over=en)
+    approx = neuron_sweep(tiny, de, 1, to="mean", over=en, method="attribution")
+    assert exact.exact and not approx.exact and approx.method == "attribution"
+    assert spearmanr(approx.mean, exact.mean).statistic > 0.7
+
+
+def test_closed_form_refuses_earlier_layers(tiny, few):
+    de, en = few
+    with pytest.raises(InvalidArgument, match="only for the last MLP layer"):
+        neuron_sweep(tiny, de, 0, over=en, method="closed_form")
