@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "expect": "neurospec.claims.expect",
+    "expect_layer": "neurospec.claims.expect",
     "configure": "neurospec.claims.context",
     "load_model": "neurospec.models.bridge",
     "Model": "neurospec.models.bridge",
@@ -21,7 +22,7 @@ _LAZY = {
 }
 
 __all__ = ["ClaimFailed", "Corpus", "Model", "NeurospecError", "configure", "corpus", "expect",
-           "head", "load_corpus", "load_model", "neuron", "parse_unit", "read_results",
+           "expect_layer", "head", "load_corpus", "load_model", "neuron", "parse_unit", "read_results",
            "session_records"]
 
 

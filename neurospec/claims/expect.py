@@ -56,6 +56,11 @@ class ClaimResult:
         return render_record(self.record)
 
 
+def expect_layer(layer: int, model: Any = None) -> "LayerExpectation":
+    """Start a claim about MLP ``layer`` as a whole (e.g. how concentrated an effect is)."""
+    return LayerExpectation(layer, model)
+
+
 def expect(unit: str | Neuron, model: Any = None) -> "UnitExpectation":
     """Start a claim about ``unit`` (a name such as ``'L1N417'`` or a parsed unit).
 
@@ -332,6 +337,120 @@ class Ablated:
         return self._claim(c, "ablation_loss", claim, tol, "within", "two-sided")
 
     changes_loss_within = and_not_on
+
+    def ranks_in_top(self, k: int, on: Corpus | str, *, method: str = "auto") -> "Ablated":
+        """Claim that, of all neurons of the unit's layer ablated alone the same way, this one
+        raises the loss on ``on`` among the ``k`` most: the bootstrap CI of its rank (over
+        documents, re-ranking every resample) must stay within 1..k."""
+        __tracebackhide__ = True
+        from neurospec.stats.resample import bootstrap_rows, rank_of
+
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise InvalidArgument(f"ranks_in_top(k={k!r}): expected a count >= 1", value=k)
+        corpus = _corpus(on)
+        sweep = _sweep(self.model, corpus, self.unit.layer, self.to, self.over, method)
+        est, ci, boot = bootstrap_rows(sweep.delta, rank_of(self.unit.index),
+                                       seed=self.parent.ctx.seed)
+        verdict, missed = decide(ci, k, "<=")
+        claim = (f"{self.ablation.describe()} raises loss on {corpus.name} more than all but "
+                 f"<= {k - 1} other neurons of layer {self.unit.layer}")
+        record = self.parent._record(
+            claim=claim, kind="neuron_sweep", data=_data(corpus, self.over), n=len(corpus),
+            effect=est, ci=ci, p=float((1 + (boot > k).sum()) / (1 + len(boot))),
+            threshold=float(k), direction="<=", metric="rank", verdict=verdict,
+            method=f"sweep ({sweep.method}); bootstrap percentile CI of the rank", missed=missed,
+            details={"units_label": "(rank)", **_sweep_details(sweep)},
+            charts=_sweep_charts(sweep, self.parent.ctx.seed, highlight=self.unit.index))
+        self.results.append(self.parent._finish(record))
+        return self
+
+
+class LayerExpectation:
+    """Claims about an MLP layer as a whole."""
+
+    def __init__(self, layer: int, model: Any = None) -> None:
+        self.model = context.model_or_current(model)
+        if isinstance(layer, bool) or not isinstance(layer, int):
+            raise InvalidArgument(f"expect_layer({layer!r}): expected a layer index", value=layer)
+        check_unit(Neuron(layer, 0), self.model)
+        self.layer = layer
+        self.ctx = context.current()
+
+    def top_neurons_carry(self, k: int, share_at_least: float, *, on: Corpus | str,
+                          to: str = "mean", over: Corpus | str | None = None,
+                          method: str = "auto") -> ClaimResult:
+        """Claim that the ``k`` neurons whose single ablation raises the loss on ``on`` most
+        carry at least ``share_at_least`` of the summed absolute single-neuron effects of the
+        layer.  The CI is a bootstrap over documents that re-selects the top k each time."""
+        __tracebackhide__ = True
+        from neurospec.stats.resample import bootstrap_rows, top_k_share
+
+        share = _threshold("share_at_least", share_at_least)
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.model.d_mlp:
+            raise InvalidArgument(f"top_neurons_carry(k={k!r}): expected 1..{self.model.d_mlp}",
+                                  value=k)
+        corpus = _corpus(on)
+        ref = _corpus(over) if over is not None else None
+        sweep = _sweep(self.model, corpus, self.layer, to, ref, method)
+        est, ci, boot = bootstrap_rows(sweep.delta, top_k_share(k), seed=self.ctx.seed)
+        verdict, missed = decide(ci, share, ">=")
+        how = "zero" if to == "zero" else f"mean over {ref.name if ref else '?'}"
+        claim = (f"the top {k} neurons of MLP{self.layer} ({how} ablation, one at a time) carry "
+                 f">= {share:.0%} of the layer's effect on {corpus.name} loss")
+        record = Record(
+            claim=claim, kind="neuron_sweep", unit=f"L{self.layer}", model=self.model.info(),
+            data=_data(corpus, ref), n=len(corpus), effect=est, ci=ci,
+            p=float((1 + (boot < share).sum()) / (1 + len(boot))), threshold=share,
+            direction=">=", metric="top_k_share", verdict=verdict,
+            method=f"sweep ({sweep.method}); bootstrap percentile CI", missed=missed,
+            details={"units_label": "(share)", "top": [f"L{self.layer}N{i}" for i in
+                                                      sweep.ranking()[:k]],
+                     **_sweep_details(sweep)},
+            charts=_sweep_charts(sweep, self.ctx.seed), seed=self.ctx.seed, test=self.ctx.test)
+        emit(record)
+        if not record.passed:
+            raise ClaimFailed(failure_message(record), record)
+        return ClaimResult(record)
+
+
+def _data(corpus: Corpus, over: Corpus | None) -> dict:
+    return {"names": [corpus.name] + ([over.name] if over else []),
+            "hashes": [corpus.hash] + ([over.hash] if over else []), "docs": [len(corpus)]}
+
+
+def _sweep(model, corpus: Corpus, layer: int, to, over, method: str):
+    from neurospec.measure.sweep import neuron_sweep
+
+    if isinstance(to, (int, float)) and not isinstance(to, bool):
+        raise InvalidArgument("sweeps ablate every neuron to 'zero' or its 'mean'", value=to)
+    key = ("sweep", corpus.hash, model.prepend_bos, layer, to, over.hash if over else None, method)
+    return model.cache.get_or_compute(
+        key, lambda: neuron_sweep(model, corpus, layer, to=to, over=over, method=method))
+
+
+def _sweep_details(sweep) -> dict:
+    order = sweep.ranking()
+    return {"sweep_method": sweep.method, "exact": sweep.exact,
+            "neurons": int(sweep.delta.shape[0]),
+            "largest": {f"L{sweep.layer}N{i}": float(sweep.mean[i]) for i in order[:5]}}
+
+
+def _sweep_charts(sweep, seed: int, highlight: int | None = None, show: int = 15) -> dict:
+    from neurospec.stats.resample import bootstrap_means
+
+    order = list(sweep.ranking()[:show])
+    if highlight is not None and highlight not in order:
+        order.append(highlight)
+    boot = bootstrap_means(sweep.delta, seed=seed, n_resamples=500)
+    items = []
+    for i in order:
+        lo, hi = np.quantile(boot[:, i], [0.025, 0.975])
+        items.append({"set": f"L{sweep.layer}N{i}" + (" *" if i == highlight else ""),
+                      "mean": float(sweep.mean[i]), "ci": [float(lo), float(hi)],
+                      "n": int(sweep.delta.shape[1])})
+    return {"bars": {"title": f"loss change on {sweep.corpus.name} when each neuron of "
+                              f"MLP{sweep.layer} is ablated alone (top {show}, {sweep.method})",
+                     "unit": "nats", "items": items}}
 
 
 def _window(values: np.ndarray, before: int = 24, after: int = 8) -> slice:

@@ -45,3 +45,23 @@ def test_closed_form_refuses_earlier_layers(tiny, few):
     de, en = few
     with pytest.raises(InvalidArgument, match="only for the last MLP layer"):
         neuron_sweep(tiny, de, 0, over=en, method="closed_form")
+
+
+def test_layer_and_rank_claims_from_the_sweep(tiny, small_sets):
+    from neurospec.claims.expect import expect, expect_layer
+    from neurospec.errors import ClaimFailed
+    from neurospec.evidence.sink import collecting
+
+    de, en = small_sets
+    with collecting() as records:
+        res = expect_layer(1, model=tiny).top_neurons_carry(3, 0.0, on=de, over=en)
+        sweep = neuron_sweep(tiny, de, 1, over=en)
+        top3 = np.sort(sweep.mean)[-3:].sum() / np.abs(sweep.mean).sum()
+        assert res.effect == pytest.approx(top3) and res.ci[0] <= res.ci[1]
+        with pytest.raises(ClaimFailed, match="top 1 neurons of MLP1"):
+            expect_layer(1, model=tiny).top_neurons_carry(1, 0.9, on=de, over=en)
+        best = int(sweep.ranking()[0])
+        expect(f"L1N{best}", model=tiny).ablated(to="mean", over=en).ranks_in_top(256, on=de)
+    assert {r.kind for r in records} == {"neuron_sweep"}
+    assert records[-1].metric == "rank" and records[-1].effect == 1
+    assert len(records[0].charts["bars"]["items"]) == 15
