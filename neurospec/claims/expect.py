@@ -338,6 +338,84 @@ class Ablated:
 
     changes_loss_within = and_not_on
 
+    def deboosts_tokens(self, include: list[str], *, on: Corpus | str, top_k: int = 20,
+                        at_least: int = 1, junk: list[str] | None = None) -> "Ablated":
+        """Claim that at least ``at_least`` of the tokens ``include`` are among the ``top_k``
+        tokens whose log-prob falls most (mean over documents of ``on``) under the ablation.
+
+        The CI of the count is a bootstrap over documents (re-ranking every resample); the
+        p-value is the hypergeometric chance of as many set members among ``top_k`` random
+        eligible tokens.  Tokens that never occur in ``on``, and ``junk``, are not ranked.
+        The record also splits the effect on the true next token into the change of its logit
+        and of the log-sum-exp over the vocabulary.
+        """
+        __tracebackhide__ = True
+        from scipy.stats import hypergeom
+
+        from neurospec.measure.logit_attribution import single_token_ids
+        from neurospec.measure.token_effects import token_effects
+        from neurospec.stats.resample import bootstrap_means
+
+        for name, v in (("top_k", top_k), ("at_least", at_least)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise InvalidArgument(f"deboosts_tokens({name}={v!r}): expected a count >= 1",
+                                      value=v)
+        if self.ablation.mode == "resample":
+            raise InvalidArgument("deboosts_tokens needs a fixed ablation value (zero, mean or "
+                                  "a number), not resample", value=self.ablation.mode)
+        corpus = _corpus(on)
+        ids = _token_set(self.model, include)
+        junk_ids = single_token_ids(self.model, list(junk)) if junk else None
+        eff = self.model.cache.get_or_compute(
+            ("token_effects", corpus.hash, self.model.prepend_bos) + self.ablation.key()
+            + (tuple(junk_ids or ()),),
+            lambda: token_effects(self.model, self.ablation, corpus, junk=junk_ids))
+        down, up = eff.deboosted(top_k), eff.boosted(top_k)
+        count = sum(t in ids for t in down)
+        boot = bootstrap_means(eff.dlogp.T.astype(np.float64), seed=self.parent.ctx.seed,
+                               n_resamples=300)  # [B, V]
+        boot[:, ~eff.eligible] = np.inf
+        idx = np.argsort(boot, axis=1)[:, :top_k]
+        counts = np.isin(idx, list(ids)).sum(1)
+        ci = (float(np.quantile(counts, 0.025)), float(np.quantile(counts, 0.975)))
+        verdict, missed = decide(ci, at_least, ">=")
+        pool = int(eff.eligible.sum())
+        p = float(hypergeom.sf(count - 1, pool, len(ids & set(np.flatnonzero(eff.eligible))),
+                               top_k))
+        strs = self.model.str_tokens
+        mean = eff.mean
+
+        def rows(tokens: list[int]) -> list[dict]:
+            return [{"token": t, "value": float(mean[i]), "in_set": i in ids}
+                    for t, i in zip(strs(tokens), tokens)]
+
+        d_logit, d_lse = eff.d_answer_logit.mean(), eff.d_lse.mean()
+        claim = (f"{self.ablation.describe()}: the top-{top_k} deboosted tokens on {corpus.name} "
+                 f"include >= {at_least} of {_describe_set(include)}")
+        record = self.parent._record(
+            claim=claim, kind="token_effects", data=_data(corpus, self.over), n=len(corpus),
+            effect=float(count), ci=ci, p=p, threshold=float(at_least), direction=">=",
+            metric="count_in_top_k", verdict=verdict, missed=missed,
+            method="bootstrap percentile CI of the count (re-ranked); hypergeometric p",
+            details={"units_label": "tokens", "eligible_tokens": pool,
+                     "found": [strs([t])[0] for t in down if t in ids],
+                     "answer_logit_change": float(d_logit), "log_sum_exp_change": float(d_lse),
+                     "answer_logprob_change": float(d_logit - d_lse),
+                     "mechanism": _mechanism(d_logit, d_lse)},
+            charts={"token_table": {"title": f"tokens whose log-prob falls / rises most when "
+                                             f"{self.ablation.describe()} (mean over {corpus.name})",
+                                    "top": rows(down), "bottom": rows(up),
+                                    "labels": ["deboosted", "boosted"]},
+                    "bars": {"title": "true next token: change of its logit, of log-sum-exp, "
+                                      "and of its log-prob", "unit": "nats", "items": [
+                        {"set": name, "mean": float(v.mean()),
+                         "ci": [float(np.quantile(v, 0.025)), float(np.quantile(v, 0.975))],
+                         "n": len(v)} for name, v in (
+                            ("answer logit", eff.d_answer_logit), ("log-sum-exp", eff.d_lse),
+                            ("answer log-prob", eff.d_answer_logit - eff.d_lse))]}})
+        self.results.append(self.parent._finish(record))
+        return self
+
     def ranks_in_top(self, k: int, on: Corpus | str, *, method: str = "auto") -> "Ablated":
         """Claim that, of all neurons of the unit's layer ablated alone the same way, this one
         raises the loss on ``on`` among the ``k`` most: the bootstrap CI of its rank (over
@@ -411,6 +489,41 @@ class LayerExpectation:
         if not record.passed:
             raise ClaimFailed(failure_message(record), record)
         return ClaimResult(record)
+
+
+def _token_set(model, include) -> set[int]:
+    """Token ids from a list of single-token strings, or from a predicate on token strings."""
+    from neurospec.measure.logit_attribution import single_token_ids
+
+    if callable(include):
+        strs = model.str_tokens(range(model.d_vocab))
+        found = {i for i, t in enumerate(strs) if include(t)}
+        if not found:
+            raise InvalidArgument("the token predicate matches no token of the vocabulary",
+                                  value=include)
+        return found
+    if isinstance(include, str) or not include:
+        raise InvalidArgument("expected a non-empty list of token strings (e.g. [' und', ' der']) "
+                              "or a predicate on token strings", value=include)
+    return set(single_token_ids(model, list(include)))
+
+
+def _describe_set(include) -> str:
+    if callable(include):
+        return (include.__doc__ or getattr(include, "__name__", "the selected tokens")).strip()
+    items = list(include)
+    return "{" + ", ".join(repr(t) for t in items[:8]) + (", ...}" if len(items) > 8 else "}")
+
+
+def _mechanism(d_logit: float, d_lse: float) -> str:
+    """How the true token's log-prob change splits (log p = logit - log-sum-exp)."""
+    if d_logit < 0 and d_lse > 0:
+        return "both: the answer's logit falls and the log-sum-exp rises"
+    if d_logit < 0:
+        return "the answer's logit falls (partly offset by a falling log-sum-exp)"
+    if d_lse > 0:
+        return "the log-sum-exp rises: other tokens are boosted over the answer"
+    return "the answer's log-prob does not fall"
 
 
 def _data(corpus: Corpus, over: Corpus | None) -> dict:

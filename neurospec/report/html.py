@@ -76,8 +76,9 @@ def _token_tables(r: Record) -> list[dict]:
         return []
     scale = max((abs(x["value"]) for x in t["top"] + t["bottom"]), default=1.0) or 1.0
     cols = []
-    for name in ("top", "bottom"):
-        cols.append({"name": "writes most" if name == "top" else "writes least", "rows": [
+    labels = t.get("labels", ["writes most", "writes least"])
+    for name, label in zip(("top", "bottom"), labels):
+        cols.append({"name": label, "rows": [
             {**x, "width": int(60 * abs(x["value"]) / scale), "shown": fmt(x["value"])}
             for x in t[name]]})
     return [{"title": t["title"], "cols": cols}]
