@@ -187,6 +187,63 @@ class UnitExpectation:
             ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
             verdict=verdict, method=est.method, missed=missed, details=details, charts=charts))
 
+    # -- weight gradients ------------------------------------------------------------------
+    def updates_more(self, on: Corpus | str, than: Corpus | str, *, weights: str = "in",
+                     by_at_least: float | None = None,
+                     effect_size_at_least: float | None = None) -> ClaimResult:
+        """Claim the LM-loss gradient on the neuron's weights (``weights='in'``: its ``W_in``
+        row; ``'out'``: its ``W_out`` column) is larger, per document, on ``on`` than on
+        ``than`` (seed 003).  Inference over documents as in :meth:`activates_more`; the
+        record also gives the neuron's rank among its layer by mean gradient norm on ``on``.
+        """
+        __tracebackhide__ = True
+        from neurospec.measure.gradients import weight_gradient_norms
+
+        unit = neuron(self.unit)
+        if weights not in ("in", "out"):
+            raise InvalidArgument(f"updates_more(weights={weights!r}): use 'in' or 'out'",
+                                  value=weights)
+        if (by_at_least is None) == (effect_size_at_least is None):
+            raise InvalidArgument("updates_more: give exactly one of by_at_least= (difference "
+                                  "of mean gradient norms) or effect_size_at_least= (Cohen's d)")
+        metric = "mean_diff" if by_at_least is not None else "cohens_d"
+        threshold = _threshold("by_at_least" if by_at_least is not None else
+                               "effect_size_at_least",
+                               by_at_least if by_at_least is not None else effect_size_at_least)
+        a_set, b_set = _corpus(on), _corpus(than)
+        claim = (f"the loss gradient on {unit}'s W_{weights} is larger on {a_set.name} than on "
+                 f"{b_set.name} " + (f"by >= {threshold:g}" if metric == "mean_diff"
+                                     else f"with Cohen's d >= {threshold:g}"))
+        data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
+                "docs": [len(a_set), len(b_set)]}
+        weak = self._enough(claim, "weight_gradients",
+                            {a_set.name: len(a_set), b_set.name: len(b_set)}, data)
+        if weak:
+            return self._finish(weak)
+
+        def norms(c: Corpus) -> np.ndarray:
+            g = self.model.cache.get_or_compute(
+                ("wgrad", c.hash, self.model.prepend_bos, unit.layer),
+                lambda: weight_gradient_norms(self.model, c, unit.layer))
+            return g.w_in if weights == "in" else g.w_out
+
+        na, nb = norms(a_set), norms(b_set)
+        a, b = na[:, unit.index], nb[:, unit.index]
+        est = two_sample(a, b, measure=metric, seed=self.ctx.seed)
+        verdict, missed = decide(est.ci, threshold, ">=")
+        rank = int(1 + (na.mean(0) > a.mean()).sum())
+        return self._finish(self._record(
+            claim=claim, kind="weight_gradients", data=data, n=est.n, effect=est.estimate,
+            ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
+            verdict=verdict, method=est.method + "; per-document gradients batched, exact",
+            missed=missed,
+            details={"units_label": "(gradient norm)" if metric == "mean_diff" else "(Cohen's d)",
+                     "weights": f"W_{weights}", "mean_norm": {a_set.name: float(a.mean()),
+                                                           b_set.name: float(b.mean())},
+                     f"rank_in_layer_on_{a_set.name}": rank, "layer_size": self.model.d_mlp},
+            charts={"histogram": {"title": f"per-document gradient norm on {unit}'s W_{weights}",
+                                  "sets": {a_set.name: a.tolist(), b_set.name: b.tolist()}}}))
+
     # -- direct logit attribution ---------------------------------------------------------
     def writes_tokens(self, include: list[str], *, top_k: int = 20, at_least: int = 1,
                       folded: bool = True) -> ClaimResult:

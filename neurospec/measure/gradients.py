@@ -1,0 +1,79 @@
+"""Weight-gradient localisation (seed 003): per document, the norm of the LM-loss gradient
+on each neuron's input weights (its row of ``W_in``, bias excluded) and output weights (its
+column of ``W_out``).
+
+Batched and exact: documents in a batch do not interact, so one backward pass of the summed
+per-document losses gives every document's own gradients at its positions.  With ``X`` the
+MLP input ``[pos, d_model]`` and ``g`` the gradient at the pre-activation ``[pos, d_mlp]``,
+the ``W_in`` row gradient of neuron n is ``X^T g[:, n]`` and its squared norm is
+``g[:, n]^T (X X^T) g[:, n]``; likewise for ``W_out`` with the activations and the gradient at
+the MLP output.  No per-document backward pass and no ``[d_mlp, d_model]`` gradient per
+document is ever formed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from neurospec.data.corpus import Corpus
+from neurospec.data.tokens import tokenize
+from neurospec.measure.forward import token_losses
+from neurospec.units import Neuron, check_unit
+
+
+@dataclass(frozen=True)
+class WeightGradients:
+    """Per-document gradient norms of every neuron of one layer."""
+
+    layer: int
+    corpus: Corpus
+    w_in: np.ndarray  # [n_docs, d_mlp]
+    w_out: np.ndarray  # [n_docs, d_mlp]
+
+
+def weight_gradient_norms(model, corpus: Corpus, layer: int) -> WeightGradients:
+    """Norms of d(mean next-token loss of each document)/d(weights) for every neuron."""
+    check_unit(Neuron(layer, 0), model)
+    tc = tokenize(model, corpus)
+    names = {k: f"blocks.{layer}.mlp.{k}" for k in ("hook_in", "hook_pre", "hook_post",
+                                                     "hook_out")}
+    n = len(tc.docs)
+    g_in = np.zeros((n, model.d_mlp))
+    g_out = np.zeros((n, model.d_mlp))
+    for docs, ids, lengths in tc.batches():
+        store: dict[str, torch.Tensor] = {}
+
+        def leaf(act, hook=None):
+            return act.detach().requires_grad_(True)
+
+        def keep(name):
+            def fn(act, hook=None):
+                if act.requires_grad:
+                    act.retain_grad()
+                store[name] = act
+                return act
+            return fn
+
+        hooks = [("hook_embed", leaf)] + [(h, keep(k)) for k, h in names.items()]
+        try:
+            with torch.enable_grad():
+                for name, fn in hooks:
+                    model.bridge.add_hook(name, fn)
+                logits = model.bridge(ids.to(model.device))
+                tl = token_losses(logits, ids)
+                mask = torch.arange(tl.shape[1], device=tl.device)[None] < (lengths[:, None] - 1)
+                per_doc = (tl * mask).sum(1) / (lengths - 1)
+                per_doc.sum().backward()
+        finally:
+            model.bridge.reset_hooks()
+        x, a = store["hook_in"].detach().double(), store["hook_post"].detach().double()
+        gp, go = store["hook_pre"].grad.double(), store["hook_out"].grad.double()
+        for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
+            xs, gs = x[row, :length], gp[row, :length]
+            g_in[k] = torch.einsum("pn,pq,qn->n", gs, xs @ xs.T, gs).clamp_min(0).sqrt().numpy()
+            os_, as_ = go[row, :length], a[row, :length]
+            g_out[k] = torch.einsum("pn,pq,qn->n", as_, os_ @ os_.T, as_).clamp_min(0).sqrt().numpy()
+    return WeightGradients(layer, corpus, g_in, g_out)
