@@ -395,6 +395,53 @@ class Ablated:
 
     changes_loss_within = and_not_on
 
+    def runs_through(self, components: list[str], *, on: Corpus | str,
+                     share_at_least: float) -> "Ablated":
+        """Claim that patching only ``components`` (downstream hook names such as
+        ``'blocks.1.hook_mlp_out'``) recovers at least ``share_at_least`` of the ablation's
+        total effect on the loss of ``on`` (path patching, seed 000's ``get_direct_effect``).
+        The share is a ratio of means over documents with a bootstrap percentile CI."""
+        __tracebackhide__ = True
+        from neurospec.measure.path_patching import path_patching
+        from neurospec.stats.resample import bootstrap_rows
+
+        share = _threshold("share_at_least", share_at_least)
+        if isinstance(components, str):
+            components = [components]
+        corpus = _corpus(on)
+        eff = path_patching(self.model, self.ablation, corpus, list(components))
+        matrix = np.stack([eff.via, eff.total])
+
+        def ratio(means: np.ndarray) -> np.ndarray:
+            den = means[..., 1]
+            return np.where(den != 0, means[..., 0] / np.where(den != 0, den, 1), 0.0)
+
+        est, ci, boot = bootstrap_rows(matrix, ratio, seed=self.parent.ctx.seed)
+        verdict, missed = decide(ci, share, ">=")
+        names = ", ".join(components)
+        claim = (f"the effect of {self.ablation.describe()} on {corpus.name} loss runs through "
+                 f"{names}: patching only them recovers >= {share:.0%} of it")
+
+        def bar(name: str, v: np.ndarray) -> dict:
+            e = mean_ci(v, seed=self.parent.ctx.seed)
+            return {"set": name, "mean": e.estimate, "ci": list(e.ci), "n": len(v)}
+
+        record = self.parent._record(
+            claim=claim, kind="path_patching", data=_data(corpus, self.over), n=len(corpus),
+            effect=est, ci=ci, p=float((1 + (boot < share).sum()) / (1 + len(boot))),
+            threshold=share, direction=">=", metric="recovered_share", verdict=verdict,
+            method="four-run path patching; bootstrap percentile CI of a ratio of means",
+            missed=missed,
+            details={"units_label": "(share)", "through": list(components),
+                     "total_effect": float(eff.total.mean()), "via_path": float(eff.via.mean()),
+                     "clean_loss": float(eff.clean.mean())},
+            charts={"bars": {"title": f"loss change on {corpus.name}: total vs through {names}",
+                             "unit": "nats", "items": [
+                                 bar("total effect", eff.total), bar("through path", eff.via),
+                                 bar("other paths", eff.total - eff.via)]}})
+        self.results.append(self.parent._finish(record))
+        return self
+
     def deboosts_tokens(self, include: list[str], *, on: Corpus | str, top_k: int = 20,
                         at_least: int = 1, junk: list[str] | None = None) -> "Ablated":
         """Claim that at least ``at_least`` of the tokens ``include`` are among the ``top_k``
