@@ -19,6 +19,8 @@ HUB_ALIASES = {
     "gpt2-small": "gpt2",
     "gpt2": "gpt2",
     "gelu-1l": "NeelNanda/GELU_1L512W_C4_Code",
+    "gelu-2l": "NeelNanda/GELU_2L512W_C4_Code",
+    "tiny-stories-2l-33m": "roneneldan/TinyStories-2Layers-33M",
 }
 MODELS_ENV = "NEUROSPEC_MODELS"
 

@@ -1,0 +1,34 @@
+"""The seed notebooks' own claims about hub models.  They need the models' weights (network
+or a local Hugging Face cache); here, offline, each skips with the command that makes it run.
+
+- seed 001: gelu-2l L1N298 writes month names (direct logit attribution);
+- seed 002: gpt2-small head L10H7 (copy suppression): needs the head claims, not yet in
+  neurospec, so only its ablation-free precondition is stated here;
+- seed 003: gpt2-small L4N1406, L7N1137, L8N1961 get larger gradient updates on capital-city
+  prompts than on unrelated ones; L11N369 writes " Paris".
+"""
+
+import pytest
+
+from neurospec import expect, neuron
+
+MONTHS = [" January", " February", " March", " April", " May", " June", " July", " August",
+          " September", " October", " November", " December"]
+
+
+@pytest.mark.model("gelu-2l")
+def test_gelu2l_l1n298_writes_month_names(model):
+    expect(neuron("L1N298")).writes_tokens(MONTHS, top_k=20, at_least=6)
+
+
+@pytest.mark.model("gpt2-small")
+@pytest.mark.parametrize("unit", ["L4N1406", "L7N1137", "L8N1961"])
+def test_gpt2_capital_neurons_update_more_on_capitals(corpus, unit):
+    expect(neuron(unit)).updates_more(on=corpus("capital_prompts"),
+                                      than=corpus("unrelated_prompts"), weights="in",
+                                      effect_size_at_least=0.5)
+
+
+@pytest.mark.model("gpt2-small")
+def test_gpt2_l11n369_writes_paris(model):
+    expect(neuron("L11N369")).writes_tokens([" Paris"], top_k=20, at_least=1)
