@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import hashlib
 import os
 import warnings
@@ -243,10 +244,26 @@ def _load_folder(source: ModelSource, trust_pickle: bool, dtype: torch.dtype):
     return hf, tok, str(source.folder)
 
 
+@functools.lru_cache(maxsize=1)
+def _hub_reachable() -> bool:
+    """Whether the hub answers a TCP connect within 3 s.  Without this, an offline machine
+    spends about 45 s per model in transformers' retries before failing."""
+    import socket
+    from urllib.parse import urlparse
+
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+        return True
+    except OSError:
+        return False
+
+
 def _load_hub(source: ModelSource, dtype: torch.dtype):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+    # Offline (by setting or in fact), the local Hugging Face cache is still used.
+    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") or not _hub_reachable()
     how = (f"{source.name} ({source.hub_id}) loads from the Hugging Face hub or its local cache. "
            f"To run it: on a machine with network, `huggingface-cli download {source.hub_id}` "
            f"(or run once without HF_HUB_OFFLINE), or pass the path of a local checkpoint folder")
