@@ -187,6 +187,83 @@ class UnitExpectation:
             ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
             verdict=verdict, method=est.method, missed=missed, details=details, charts=charts))
 
+    # -- top examples and simplification (seed 001) ---------------------------------------
+    def top_examples_come_from(self, on: Corpus | str, among: list[Corpus | str], *,
+                               k: int = 50, share_at_least: float = 0.9) -> ClaimResult:
+        """Claim that of the ``k`` tokens of ``on`` and ``among`` where the neuron fires most,
+        at least ``share_at_least`` are in ``on``.  The share gets a Clopper-Pearson 95% CI
+        and a binomial p-value against ``on``'s share of all tokens."""
+        __tracebackhide__ = True
+        from scipy.stats import binomtest
+
+        from neurospec.measure.examples import top_examples
+
+        unit = neuron(self.unit)
+        share = _threshold("share_at_least", share_at_least)
+        target = _corpus(on)
+        others = [_corpus(c) for c in among]
+        ex = top_examples(self.model, unit, [target] + others, k=k)
+        hits = sum(e.corpus == target.name for e in ex)
+        base = neuron_activations(self.model, target, unit).all_tokens.size
+        total = base + sum(neuron_activations(self.model, c, unit).all_tokens.size for c in others)
+        test = binomtest(hits, len(ex), base / total, alternative="greater")
+        ci = test.proportion_ci(0.95, method="exact")
+        est = hits / len(ex)
+        verdict, missed = decide((ci.low, ci.high), share, ">=")
+        names = [target.name] + [c.name for c in others]
+        claim = (f"of the {k} tokens of {', '.join(names)} where {unit} fires most, "
+                 f">= {share:.0%} are in {target.name}")
+        items = [{"set": e.corpus, "doc": e.doc, "max": e.activation,
+                  "tokens": self.model.str_tokens(e.tokens), "values": list(e.values)}
+                 for e in ex[:12]]
+        return self._finish(self._record(
+            claim=claim, kind="top_examples", data={"names": names, "hashes": [
+                target.hash] + [c.hash for c in others]}, n=len(ex), effect=est,
+            ci=(float(ci.low), float(ci.high)), p=float(test.pvalue), threshold=share,
+            direction=">=", metric="share", verdict=verdict, missed=missed,
+            method="one-sided 95% Clopper-Pearson bound; binomial test against the token base rate",
+            details={"units_label": "(share)", "base_rate": base / total,
+                     "from": {n: sum(e.corpus == n for e in ex) for n in names}},
+            charts={"contexts": {"title": f"top activating contexts of {unit} (12 of {k})",
+                                 "items": items}}))
+
+    def simplifies(self, on: Corpus | str, *, k: int = 10, keep: float = 0.5,
+                   max_tokens: int = 3, share_at_least: float = 0.8) -> ClaimResult:
+        """Claim that greedy deletion (drop the token whose removal lowers the activation
+        least, keep the last token and ``keep`` of the activation) shrinks at least
+        ``share_at_least`` of the neuron's top-``k`` contexts in ``on`` to ``max_tokens``
+        tokens or fewer.  Clopper-Pearson CI on the share."""
+        __tracebackhide__ = True
+        from scipy.stats import binomtest
+
+        from neurospec.measure.examples import simplify, top_examples
+
+        unit = neuron(self.unit)
+        share = _threshold("share_at_least", share_at_least)
+        c = _corpus(on)
+        ex = top_examples(self.model, unit, [c], k=k)
+        done = [simplify(self.model, unit, list(e.tokens), keep=keep) for e in ex]
+        hits = sum(len(sm.simplified) <= max_tokens for sm in done)
+        test = binomtest(hits, len(done), 0.5, alternative="greater")
+        ci = test.proportion_ci(0.95, method="exact")
+        verdict, missed = decide((ci.low, ci.high), share, ">=")
+        claim = (f"greedy simplification keeps >= {keep:.0%} of {unit}'s activation in <= "
+                 f"{max_tokens} tokens for >= {share:.0%} of its top {k} contexts in {c.name}")
+        items = [{"set": f"{len(sm.original)}->{len(sm.simplified)} tokens", "doc": e.doc,
+                  "max": sm.activation, "tokens": self.model.str_tokens(sm.simplified),
+                  "values": [0.0] * (len(sm.simplified) - 1) + [sm.activation]}
+                 for e, sm in zip(ex, done)]
+        return self._finish(self._record(
+            claim=claim, kind="simplification", data={"names": [c.name], "hashes": [c.hash]},
+            n=len(done), effect=hits / len(done), ci=(float(ci.low), float(ci.high)),
+            p=float(test.pvalue), threshold=share, direction=">=", metric="share",
+            verdict=verdict, missed=missed, method="greedy deletion; one-sided 95% Clopper-Pearson bound",
+            details={"units_label": "(share)", "keep": keep, "max_tokens": max_tokens,
+                     "lengths": [len(sm.simplified) for sm in done],
+                     "kept": [round(sm.activation / sm.original_activation, 3) for sm in done]},
+            charts={"contexts": {"title": "simplified prompts (last token's activation)",
+                                 "items": items}}))
+
     # -- weight gradients ------------------------------------------------------------------
     def updates_more(self, on: Corpus | str, than: Corpus | str, *, weights: str = "in",
                      by_at_least: float | None = None,

@@ -1,0 +1,91 @@
+"""Top activating examples and greedy prompt simplification (seed 001).
+
+- ``top_examples``: the ``k`` (document, position) pairs of some corpora where a neuron's
+  activation is largest, with the context before each;
+- ``simplify``: from a prompt whose last token activates the neuron, repeatedly delete the
+  token whose removal lowers the activation least, while the activation stays at least
+  ``keep`` of the original; the shortest prompt reached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from neurospec.data.corpus import Corpus
+from neurospec.measure.activations import neuron_activations
+from neurospec.units import Neuron, check_unit
+
+
+@dataclass(frozen=True)
+class Example:
+    corpus: str
+    doc: str
+    position: int  # among counted positions
+    activation: float
+    tokens: tuple[int, ...]  # the context up to and including the position
+    values: tuple[float, ...]
+
+
+def top_examples(model, unit: Neuron, corpora: list[Corpus], k: int = 20,
+                 context: int = 24) -> list[Example]:
+    """The ``k`` highest activations of ``unit`` over all counted tokens of ``corpora``."""
+    found = []
+    for c in corpora:
+        acts = neuron_activations(model, c, unit)
+        for d, (vals, toks) in enumerate(zip(acts.per_token, acts.tokens)):
+            for p in np.argsort(-vals)[:k]:
+                found.append((float(vals[p]), c.name, d, int(p), vals, toks))
+    found.sort(key=lambda x: -x[0])
+    out = []
+    for value, name, d, p, vals, toks in found[:k]:
+        lo = max(0, p - context + 1)
+        corpus = next(c for c in corpora if c.name == name)
+        out.append(Example(name, corpus.ids[d], p, value, tuple(int(t) for t in toks[lo:p + 1]),
+                           tuple(float(v) for v in vals[lo:p + 1])))
+    return out
+
+
+@torch.no_grad()
+def last_token_activation(model, unit: Neuron, prompts: list[list[int]]) -> np.ndarray:
+    """The neuron's activation at the last token of each prompt (BOS prepended if set)."""
+    check_unit(unit, model)
+    bos = [model.bos_token_id] if model.prepend_bos else []
+    seqs = [bos + list(p) for p in prompts]
+    n = max(len(s) for s in seqs)
+    ids = torch.tensor([s + [s[-1]] * (n - len(s)) for s in seqs])
+    store = {}
+
+    def grab(act, hook=None):
+        store["a"] = act[:, :, unit.index].detach().double()
+
+    model.logits(ids, [(unit.hook, grab)])
+    last = torch.tensor([len(s) - 1 for s in seqs])
+    return store["a"][torch.arange(len(seqs)), last].cpu().numpy()
+
+
+@dataclass(frozen=True)
+class Simplification:
+    original: tuple[int, ...]
+    simplified: tuple[int, ...]
+    original_activation: float
+    activation: float
+    steps: tuple[tuple[int, float], ...]  # (length, activation) after each deletion
+
+
+def simplify(model, unit: Neuron, prompt: list[int], keep: float = 0.5) -> Simplification:
+    """Greedy deletion keeping the last token and at least ``keep`` of the activation."""
+    current = list(prompt)
+    start = float(last_token_activation(model, unit, [current])[0])
+    value, steps = start, []
+    while len(current) > 1:
+        candidates = [current[:i] + current[i + 1:] for i in range(len(current) - 1)]
+        acts = last_token_activation(model, unit, candidates)
+        best = int(np.argmax(acts))
+        if acts[best] < keep * start:
+            break
+        current, value = candidates[best], float(acts[best])
+        steps.append((len(current), value))
+    return Simplification(tuple(prompt), tuple(current), start, value, tuple(steps))

@@ -1,0 +1,46 @@
+"""Top examples and greedy simplification against plain loops over single forward passes."""
+
+import numpy as np
+import torch
+
+from neurospec.measure.examples import last_token_activation, simplify, top_examples
+from neurospec.units import Neuron
+
+UNIT = Neuron(0, 230)
+
+
+def _act(tiny, tokens):
+    bos = tiny.tokenizer.bos_token_id
+    _, cache = tiny.bridge.run_with_cache(torch.tensor([[bos] + list(tokens)]),
+                                          names_filter=lambda n: n == UNIT.hook)
+    return float(cache[UNIT.hook][0, -1, UNIT.index])
+
+
+def test_top_examples_equal_a_sort_of_every_token(tiny, small_sets):
+    de, en = small_sets
+    ex = top_examples(tiny, UNIT, [de.subset(10), en.subset(10)], k=5)
+    everything = []
+    for c in (de.subset(10), en.subset(10)):
+        for text in c.texts:
+            ids = tiny.encode([text])[0][:tiny.n_ctx - 1]
+            for p in range(len(ids)):
+                everything.append(_act(tiny, ids[:p + 1]))
+    assert np.allclose([e.activation for e in ex], sorted(everything)[::-1][:5], atol=1e-5)
+    assert all(_act(tiny, e.tokens) == __import__("pytest").approx(e.activation, abs=1e-5)
+               for e in ex)
+
+
+def test_greedy_simplification_follows_its_definition(tiny, small_sets):
+    de, _ = small_sets
+    prompt = tiny.encode([de.texts[0]])[0][:12]
+    s = simplify(tiny, UNIT, prompt, keep=0.5)
+    # replay: each step deletes the token whose removal keeps the activation highest
+    current, start = list(prompt), _act(tiny, prompt)
+    for length, value in s.steps:
+        options = [current[:i] + current[i + 1:] for i in range(len(current) - 1)]
+        acts = [_act(tiny, o) for o in options]
+        current = options[int(np.argmax(acts))]
+        assert len(current) == length and max(acts) == __import__("pytest").approx(value, abs=1e-5)
+        assert value >= 0.5 * start
+    assert tuple(current) == s.simplified and current[-1] == prompt[-1]
+    assert last_token_activation(tiny, UNIT, [prompt])[0] == __import__("pytest").approx(start, abs=1e-5)
