@@ -187,6 +187,83 @@ class UnitExpectation:
             ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
             verdict=verdict, method=est.method, missed=missed, details=details, charts=charts))
 
+    # -- property-based prompts ------------------------------------------------------------
+    def fires_on(self, strategy: Any, *, above: float, share_at_least: float = 0.95,
+                 n: int = 200, name: str = "generated prompts") -> ClaimResult:
+        """Claim the neuron's activation at the last token exceeds ``above`` on at least
+        ``share_at_least`` of prompts drawn from ``strategy`` (a hypothesis strategy of token
+        lists, see :mod:`neurospec.strategies`).
+
+        ``n`` prompts are drawn (seeded) and run in one batch; the share gets a one-sided
+        Clopper-Pearson bound.  Then hypothesis searches for a counterexample and shrinks it:
+        the minimal prompt on which the neuron stays at or below ``above`` is shown in the
+        report (a claim for all prompts, ``share_at_least=1``, fails when one is found).
+        """
+        __tracebackhide__ = True
+        from hypothesis import HealthCheck, find, given, settings
+        from hypothesis.errors import NoSuchExample
+        from scipy.stats import binomtest
+
+        from neurospec.measure.examples import last_token_activation
+
+        unit = neuron(self.unit)
+        share = _threshold("share_at_least", share_at_least)
+        if isinstance(above, bool) or not isinstance(above, (int, float)):
+            raise InvalidArgument(f"fires_on(above={above!r}): expected a number", value=above)
+        drawn: list[list[int]] = []
+
+        @settings(max_examples=n, database=None, derandomize=True, deadline=None,
+                  suppress_health_check=list(HealthCheck), phases=("generate",))
+        @given(strategy)
+        def collect(prompt):
+            drawn.append(list(prompt))
+
+        import random as _random
+
+        state = _random.getstate()
+        _random.seed(self.ctx.seed)
+        collect()
+        _random.setstate(state)
+        drawn = drawn[:n]
+        acts = np.concatenate([last_token_activation(self.model, unit, drawn[i:i + 256])
+                               for i in range(0, len(drawn), 256)])
+        hits = int((acts > above).sum())
+        test = binomtest(hits, len(acts), max(min(share, 1.0), 1e-9) if share < 1 else 0.5,
+                         alternative="greater")
+        ci = test.proportion_ci(0.95, method="exact")
+        minimal: list[int] | None = None
+        try:
+            minimal = list(find(strategy, lambda p: last_token_activation(
+                self.model, unit, [list(p)])[0] <= above, settings=settings(
+                    max_examples=max(n, 300), database=None, derandomize=True, deadline=None,
+                    suppress_health_check=list(HealthCheck))))
+        except NoSuchExample:
+            pass
+        lo = float(ci.low)
+        if share >= 1.0:
+            verdict = "pass" if minimal is None else "fail"
+            missed = "" if minimal is None else "hypothesis found a counterexample (shown)"
+        else:
+            verdict, missed = decide((lo, float(ci.high)), share, ">=")
+        claim = (f"{unit} fires above {above:g} at the last token of >= {share:.0%} of {name}")
+        charts = {"histogram": {"title": f"{unit}'s last-token activation on {len(acts)} {name}",
+                                "sets": {name: acts.tolist()}}}
+        if minimal is not None:
+            value = float(last_token_activation(self.model, unit, [minimal])[0])
+            charts["contexts"] = {"title": "minimal counterexample found by hypothesis (shrunk)",
+                                  "items": [{"set": "counterexample", "doc": "-", "max": value,
+                                             "tokens": self.model.str_tokens(minimal),
+                                             "values": [0.0] * (len(minimal) - 1) + [value]}]}
+        return self._finish(self._record(
+            claim=claim, kind="property", data={"names": [name], "hashes": ["generated"]},
+            n=len(acts), effect=hits / len(acts), ci=(lo, float(ci.high)), p=float(test.pvalue),
+            threshold=share, direction=">=", metric="share", verdict=verdict, missed=missed,
+            method="hypothesis-generated prompts (seeded), one batch; one-sided Clopper-Pearson "
+                   "bound; counterexample search with shrinking",
+            details={"units_label": "(share)", "above": above, "mean_activation": float(acts.mean()),
+                     "counterexample": None if minimal is None else self.model.str_tokens(minimal)},
+            charts=charts))
+
     # -- attention heads (seed 002) --------------------------------------------------------
     def ablation_raises_loss(self, on: Corpus | str, by_at_least: float, *, to: str = "zero",
                              over: Corpus | str | None = None) -> ClaimResult:
