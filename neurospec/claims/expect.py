@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -61,14 +62,14 @@ def expect_layer(layer: int, model: Any = None) -> "LayerExpectation":
     return LayerExpectation(layer, model)
 
 
-def expect(unit: str | Neuron, model: Any = None) -> "UnitExpectation":
+def expect(unit: str | Neuron, model: Any = None, *, sae: Any = None) -> "UnitExpectation":
     """Start a claim about ``unit`` (a name such as ``'L1N417'`` or a parsed unit).
 
     Args:
         unit: the unit the claim is about.
         model: the model; under pytest the plugin supplies the test's model.
     """
-    return UnitExpectation(unit, model)
+    return UnitExpectation(unit, model, sae=sae)
 
 
 def _corpus(x: Corpus | str | list) -> Corpus:
@@ -96,11 +97,29 @@ def _threshold(name: str, value: Any, minimum: float = 0.0) -> float:
 class UnitExpectation:
     """Claims about one unit of one model."""
 
-    def __init__(self, unit: str | Neuron, model: Any = None) -> None:
+    def __init__(self, unit: str | Neuron, model: Any = None, sae: Any = None) -> None:
+        from neurospec.units import Feature
+
         self.unit = parse_unit(unit)
         self.model = context.model_or_current(model)
         check_unit(self.unit, self.model)
         self.ctx = context.current()
+        self.sae = None
+        if isinstance(self.unit, Feature):
+            from neurospec.measure.sae import check_sae, load_sae
+
+            if sae is None:
+                raise InvalidArgument(f"{self.unit} is an SAE feature: pass sae=load_sae(path) "
+                                      f"(or a path) to expect()", value=self.unit)
+            self.sae = sae if not isinstance(sae, (str, Path)) else load_sae(sae)
+            check_sae(self.model, self.sae, self.unit)
+
+    def _acts(self, corpus: Corpus):
+        if self.sae is not None:
+            from neurospec.measure.sae import feature_activations
+
+            return feature_activations(self.model, self.sae, corpus, self.unit)
+        return neuron_activations(self.model, corpus, neuron(self.unit))
 
     def _record(self, **kw: Any) -> Record:
         return Record(unit=self.unit.name, model=self.model.info(), seed=self.ctx.seed,
@@ -139,7 +158,8 @@ class UnitExpectation:
         as description (tokens within a document are not independent).
         """
         __tracebackhide__ = True
-        unit = neuron(self.unit)
+        unit = self.unit
+        kind = "sae_feature" if self.sae is not None else "activation_contrast"
         if (by_at_least is None) == (effect_size_at_least is None):
             raise InvalidArgument("activates_more: give exactly one of by_at_least= (difference "
                                   "of mean activations) or effect_size_at_least= (Cohen's d)")
@@ -153,12 +173,10 @@ class UnitExpectation:
         claim = f"{unit} activates more on {a_set.name} than on {b_set.name} {size}"
         data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
                 "docs": [len(a_set), len(b_set)]}
-        weak = self._enough(claim, "activation_contrast",
-                            {a_set.name: len(a_set), b_set.name: len(b_set)}, data)
+        weak = self._enough(claim, kind, {a_set.name: len(a_set), b_set.name: len(b_set)}, data)
         if weak:
             return self._finish(weak)
-        a = neuron_activations(self.model, a_set, unit)
-        b = neuron_activations(self.model, b_set, unit)
+        a, b = self._acts(a_set), self._acts(b_set)
         est = two_sample(a.doc_means, b.doc_means, measure=metric, seed=self.ctx.seed)
         verdict, missed = decide(est.ci, threshold, ">=")
         ta, tb = a.all_tokens, b.all_tokens
@@ -172,8 +190,10 @@ class UnitExpectation:
                                     b_set.name: float((tb > 0).mean())},
             "n_docs": {a_set.name: len(a_set), b_set.name: len(b_set)},
             "n_tokens": {a_set.name: int(ta.size), b_set.name: int(tb.size)},
-            "hook": unit.hook,
+            "hook": self.sae.hook if self.sae is not None else unit.hook,
         }
+        if self.sae is not None:
+            details["sae"] = self.sae.source
         charts = {
             "histogram": {"title": f"per-document mean activation of {unit}",
                           "sets": {a_set.name: a.doc_means.tolist(),
@@ -183,7 +203,7 @@ class UnitExpectation:
                          + _top_contexts(self.model, b, b_set.name, 3)},
         }
         return self._finish(self._record(
-            claim=claim, kind="activation_contrast", data=data, n=est.n, effect=est.estimate,
+            claim=claim, kind=kind, data=data, n=est.n, effect=est.estimate,
             ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
             verdict=verdict, method=est.method, missed=missed, details=details, charts=charts))
 

@@ -1,0 +1,67 @@
+"""SAEs: both on-disk layouts, checks against the model, and feature activations against
+encoding the plain hook activations by hand."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from neurospec.claims.expect import expect
+from neurospec.errors import CheckpointError, InvalidArgument, UnitOutOfRange
+from neurospec.measure.sae import feature_activations, load_sae, reconstruction_error
+from neurospec.units import Feature
+
+SAES = Path(__file__).resolve().parents[2] / "fixtures" / "saes" / "tiny-bilingual"
+
+
+def test_layouts_load_the_same(tmp_path):
+    a = load_sae(SAES / "L0")
+    assert (a.hook, a.d_in, a.d_sae) == ("blocks.0.mlp.hook_post", 256, 1024)
+    b = load_sae(SAES / "L0" / "sae_weights.safetensors", hook="blocks.0.mlp.hook_post")
+    assert torch.equal(a.w_enc, b.w_enc)
+    with pytest.raises(InvalidArgument, match="which hook"):
+        load_sae(SAES / "L0" / "sae_weights.safetensors")
+
+
+def test_bad_saes_are_refused(tmp_path, tiny):
+    bad = tmp_path / "bad"
+    shutil.copytree(SAES / "L0", bad)
+    cfg = json.loads((bad / "cfg.json").read_text())
+    cfg["hook_name"] = "blocks.1.hook_resid_post"  # 128-dim, the SAE reads 256
+    (bad / "cfg.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="reads 256-dim vectors but"):
+        expect("L1F3", model=tiny, sae=load_sae(bad))
+    t = load_file(bad / "sae_weights.safetensors")
+    del t["b_dec"]
+    save_file(t, bad / "sae_weights.safetensors")
+    with pytest.raises(CheckpointError, match="lacks"):
+        load_sae(bad)
+    with pytest.raises(UnitOutOfRange, match="features 0..1023"):
+        expect("L0F5000", model=tiny, sae=SAES / "L0")
+    with pytest.raises(InvalidArgument, match="pass sae="):
+        expect("L0F5", model=tiny)
+
+
+def test_feature_activations_equal_encoding_the_hook(tiny, small_sets):
+    de = small_sets[0].subset(5)
+    sae = load_sae(SAES / "L1")
+    got = feature_activations(tiny, sae, de, Feature(1, 17))
+    bos = tiny.tokenizer.bos_token_id
+    for k, text in enumerate(de.texts):
+        toks = torch.tensor([[bos] + tiny.encode([text])[0][:tiny.n_ctx - 1]])
+        _, cache = tiny.bridge.run_with_cache(toks, names_filter=lambda n: n == sae.hook)
+        x = cache[sae.hook][0, 1:]
+        ref = torch.relu((x - sae.b_dec) @ sae.w_enc[:, 17] + sae.b_enc[17])
+        np.testing.assert_allclose(got.per_token[k], ref.double().numpy(), atol=1e-5)
+    assert 0 < reconstruction_error(tiny, sae, de) < 0.5
+
+
+def test_feature_claim_kind(tiny, small_sets):
+    de, en = small_sets
+    r = expect("L0F26", model=tiny, sae=SAES / "L0").activates_more(
+        on=de, than=en, effect_size_at_least=0.0)
+    assert r.kind == "sae_feature" and r.details["sae"].endswith("L0")
