@@ -85,10 +85,11 @@ class Corpus:
         docs = tuple(d.strip() for d in raw.split("\n\n") if d.strip())
         return cls(name=name, texts=docs, source=str(path))
 
-    def subset(self, n: int) -> "Corpus":
-        """The first ``n`` documents, as a corpus of its own (name and hash change)."""
-        return Corpus(name=f"{self.name}[:{n}]", texts=self.texts[:n], ids=self.ids[:n],
-                      source=self.source)
+    def subset(self, n: int, start: int = 0) -> "Corpus":
+        """Documents ``start .. start+n-1`` as a corpus of its own (name and hash change)."""
+        name = f"{self.name}[:{n}]" if start == 0 else f"{self.name}[{start}:{start + n}]"
+        return Corpus(name=name, texts=self.texts[start:start + n],
+                      ids=self.ids[start:start + n], source=self.source)
 
 
 def default_data_dirs() -> list[Path]:

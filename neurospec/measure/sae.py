@@ -135,3 +135,49 @@ def reconstruction_error(model, sae: SAE, corpus: Corpus) -> float:
     x = torch.cat(run_corpus(model, tc, capture=[sae.hook], losses=False).captured[sae.hook])
     r = sae.decode(sae.encode(x))
     return float(((r - x) ** 2).sum() / ((x - x.mean(0)) ** 2).sum())
+
+
+def feature_attribution(model, early: SAE, late: SAE, corpus: Corpus, target: Feature
+                        ) -> np.ndarray:
+    """Per document, how much each early-layer feature drives a later-layer feature:
+    ``sum_p f0[p, i] * d(sum_q f1[q, target]) / d f0[p, i]`` (gradient x activation).
+
+    The early SAE is spliced in exactly: the hook's value becomes ``decode(f0) + error`` with
+    the error held fixed, so the forward pass is unchanged and gradients flow through the
+    early features' decoder directions.  Returns ``[n_docs, early.d_sae]``.
+    """
+    check_sae(model, early)
+    check_sae(model, late, target)
+    if early.layer >= late.layer:
+        raise InvalidArgument(f"the early SAE ({early.hook}) must read a layer before the late "
+                              f"one ({late.hook})", value=early.hook)
+    tc = tokenize(model, corpus)
+    out = np.zeros((len(tc.docs), early.d_sae))
+    for docs, ids, lengths in tc.batches():
+        store = {}
+
+        def splice(x, hook=None):
+            f0 = early.encode(x.detach()).requires_grad_(True)
+            err = (x - early.decode(f0)).detach()
+            store["f0"] = f0
+            return early.decode(f0) + err
+
+        def read(x, hook=None):
+            store["f1"] = torch.relu((x - late.b_dec) @ late.w_enc[:, target.index]
+                                     + late.b_enc[target.index])
+
+        try:
+            with torch.enable_grad():
+                model.bridge.add_hook(early.hook, splice)
+                model.bridge.add_hook(late.hook, read)
+                model.bridge(ids.to(model.device))
+                mask = torch.arange(ids.shape[1])[None] < lengths[:, None]
+                mask[:, :tc.first] = False
+                (store["f1"] * mask).sum().backward()
+        finally:
+            model.bridge.reset_hooks()
+        f0 = store["f0"]
+        attr = (f0 * f0.grad).detach()
+        for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
+            out[k] = attr[row, tc.first:length].sum(0).double().numpy()
+    return out

@@ -65,3 +65,34 @@ def test_feature_claim_kind(tiny, small_sets):
     r = expect("L0F26", model=tiny, sae=SAES / "L0").activates_more(
         on=de, than=en, effect_size_at_least=0.0)
     assert r.kind == "sae_feature" and r.details["sae"].endswith("L0")
+
+
+def test_feature_attribution_equals_a_finite_difference(tiny, small_sets):
+    from neurospec.measure.sae import feature_attribution
+
+    doc = small_sets[0].subset(1)
+    s0, s1 = load_sae(SAES / "L0"), load_sae(SAES / "L1")
+    attr = feature_attribution(tiny, s0, s1, doc, Feature(1, 367))
+    bos = tiny.tokenizer.bos_token_id
+    toks = torch.tensor([[bos] + tiny.encode(doc.texts)[0][:tiny.n_ctx - 1]])
+
+    def late_total(scale: float, i: int) -> float:
+        def splice(x, hook):
+            f0 = s0.encode(x)
+            err = x - s0.decode(f0)
+            f0 = f0.clone()
+            f0[:, 1:, i] *= scale
+            return s0.decode(f0) + err
+
+        store = {}
+        with torch.no_grad():
+            tiny.bridge.run_with_hooks(toks, fwd_hooks=[
+                (s0.hook, splice),
+                (s1.hook, lambda x, hook: store.__setitem__("x", x))])
+        f1 = torch.relu((store["x"][0, 1:] - s1.b_dec) @ s1.w_enc[:, 367] + s1.b_enc[367])
+        return float(f1.sum())
+
+    i = int(np.argmax(np.abs(attr[0])))
+    eps = 1e-3  # d/d(scale) at scale 1 is exactly sum_p f0 * grad
+    fd = (late_total(1 + eps, i) - late_total(1 - eps, i)) / (2 * eps)
+    assert attr[0, i] == pytest.approx(fd, rel=1e-2, abs=1e-4)
