@@ -32,3 +32,27 @@ def test_gpt2_capital_neurons_update_more_on_capitals(corpus, unit):
 @pytest.mark.model("gpt2-small")
 def test_gpt2_l11n369_writes_paris(model):
     expect(neuron("L11N369")).writes_tokens([" Paris"], top_k=20, at_least=1)
+
+
+@pytest.mark.model("gpt2-small")
+@pytest.mark.parametrize("unit", ["L10H7", "L11H10"])
+def test_gpt2_copy_suppression_heads(corpus, unit):
+    # seed 002 / arXiv 2310.04625: removing these heads' direct effect (mean added back)
+    # changes the loss on tokens that already appeared differently from new ones.
+    from neurospec import head
+
+    expect(head(unit)).ablation_raises_loss(on=corpus("english"), by_at_least=0.0, to="mean",
+                                            over=corpus("english"))
+
+
+@pytest.mark.model("tiny-stories-2l-33m")
+def test_tinystories_l1f880_depends_on_l0f7105(corpus):
+    # seed 004: SAE weights come from a local path (no hub for them here)
+    import os
+
+    root = os.environ.get("NEUROSPEC_TINYSTORIES_SAES")
+    if not root:
+        pytest.skip("set NEUROSPEC_TINYSTORIES_SAES to a folder with L0/ and L1/ SAEs "
+                    "(SAELens layout: cfg.json + sae_weights.safetensors) to run this claim")
+    expect("L1F880", sae=f"{root}/L1").depends_on("L0F7105", sae=f"{root}/L0",
+                                                  on=corpus("english"), by_at_least=0.0)
