@@ -83,6 +83,19 @@ def _corpus(x: Corpus | str | list) -> Corpus:
                           f"texts), got {type(x).__name__}", value=x)
 
 
+def _size(method: str, what: str, by_at_least: Any, effect_size_at_least: Any
+          ) -> tuple[str, float, str]:
+    """The metric, threshold and wording of a two-set claim given exactly one size."""
+    if (by_at_least is None) == (effect_size_at_least is None):
+        raise InvalidArgument(f"{method}: give exactly one of by_at_least= (difference of "
+                              f"{what}) or effect_size_at_least= (Cohen's d)")
+    if by_at_least is not None:
+        t = _threshold("by_at_least", by_at_least)
+        return "mean_diff", t, f"by >= {t:g}"
+    t = _threshold("effect_size_at_least", effect_size_at_least)
+    return "cohens_d", t, f"with Cohen's d >= {t:g}"
+
+
 def _threshold(name: str, value: Any, minimum: float = 0.0) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InvalidArgument(f"{name}={value!r}: expected a finite number such as 0.05",
@@ -160,16 +173,9 @@ class UnitExpectation:
         __tracebackhide__ = True
         unit = self.unit
         kind = "sae_feature" if self.sae is not None else "activation_contrast"
-        if (by_at_least is None) == (effect_size_at_least is None):
-            raise InvalidArgument("activates_more: give exactly one of by_at_least= (difference "
-                                  "of mean activations) or effect_size_at_least= (Cohen's d)")
-        metric = "mean_diff" if by_at_least is not None else "cohens_d"
-        threshold = _threshold("by_at_least" if by_at_least is not None else
-                               "effect_size_at_least",
-                               by_at_least if by_at_least is not None else effect_size_at_least)
+        metric, threshold, size = _size("activates_more", "mean activations", by_at_least,
+                                        effect_size_at_least)
         a_set, b_set = _corpus(on), _corpus(than)
-        size = (f"by >= {threshold:g}" if metric == "mean_diff"
-                else f"with Cohen's d >= {threshold:g}")
         claim = f"{unit} activates more on {a_set.name} than on {b_set.name} {size}"
         data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
                 "docs": [len(a_set), len(b_set)]}
@@ -484,17 +490,11 @@ class UnitExpectation:
         if weights not in ("in", "out"):
             raise InvalidArgument(f"updates_more(weights={weights!r}): use 'in' or 'out'",
                                   value=weights)
-        if (by_at_least is None) == (effect_size_at_least is None):
-            raise InvalidArgument("updates_more: give exactly one of by_at_least= (difference "
-                                  "of mean gradient norms) or effect_size_at_least= (Cohen's d)")
-        metric = "mean_diff" if by_at_least is not None else "cohens_d"
-        threshold = _threshold("by_at_least" if by_at_least is not None else
-                               "effect_size_at_least",
-                               by_at_least if by_at_least is not None else effect_size_at_least)
+        metric, threshold, size = _size("updates_more", "mean gradient norms", by_at_least,
+                                        effect_size_at_least)
         a_set, b_set = _corpus(on), _corpus(than)
         claim = (f"the loss gradient on {unit}'s W_{weights} is larger on {a_set.name} than on "
-                 f"{b_set.name} " + (f"by >= {threshold:g}" if metric == "mean_diff"
-                                     else f"with Cohen's d >= {threshold:g}"))
+                 f"{b_set.name} {size}")
         data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
                 "docs": [len(a_set), len(b_set)]}
         weak = self._enough(claim, "weight_gradients",
