@@ -895,6 +895,16 @@ def _head_charts(model, eff, est) -> dict:
                       "values": vals[w].round(5).tolist()})
     charts = {"token_deltas": {"title": f"documents whose loss rose most ({eff.how}; per-token "
                                         f"loss change)", "items": items}}
+    top = int(np.argmax(delta))
+    toks = tc.docs[top][:24]
+    store = {}
+    name = f"blocks.{eff.head.layer}.attn.hook_pattern"
+    model.logits(toks[None], [(name, lambda p, hook=None: store.__setitem__("p", p))])
+    charts["attention"] = {
+        "title": f"{eff.head} attention pattern on document {eff.corpus.ids[top]} (first "
+                 f"{len(toks)} tokens)",
+        "tokens": model.str_tokens(toks.tolist()),
+        "pattern": store["p"][0, eff.head.index].double().round(decimals=3).tolist()}
     if est is not None:
         charts["bars"] = {"title": f"loss change when {eff.head} is {eff.how}", "unit": "nats",
                           "items": [{"set": eff.corpus.name, "mean": est.estimate,

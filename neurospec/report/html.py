@@ -48,6 +48,9 @@ def _charts(r: Record) -> list[Markup]:
         out.append(svg.histogram(c["histogram"]["sets"], c["histogram"]["title"]))
     if "bars" in c:
         out.append(svg.bars(c["bars"]["items"], c["bars"]["title"], c["bars"].get("unit", "")))
+    if "attention" in c:
+        a = c["attention"]
+        out.append(svg.attention_heatmap(a["tokens"], a["pattern"], a["title"]))
     if "null" in c:
         n = c["null"]
         out.append(svg.null_distribution(n["values"], n["unit_value"], n["units"], n["title"]))
