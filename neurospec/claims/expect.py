@@ -446,7 +446,7 @@ class UnitExpectation:
         __tracebackhide__ = True
         from scipy.stats import binomtest
 
-        from neurospec.measure.examples import simplify, top_examples
+        from neurospec.measure.examples import noise_sensitivity, simplify, top_examples
 
         unit = neuron(self.unit)
         share = _threshold("share_at_least", share_at_least)
@@ -472,7 +472,16 @@ class UnitExpectation:
                      "lengths": [len(sm.simplified) for sm in done],
                      "kept": [round(sm.activation / sm.original_activation, 3) for sm in done]},
             charts={"contexts": {"title": "simplified prompts (last token's activation)",
-                                 "items": items}}))
+                                 "items": items},
+                    "token_deltas": {"title": "noise sensitivity of the top context: drop of the "
+                                              "last-token activation when each token's embedding "
+                                              "gets Gaussian noise (sigma = embedding RMS)",
+                                     "items": [{"set": c.name, "doc": ex[0].doc,
+                                                "max": ex[0].activation,
+                                                "tokens": self.model.str_tokens(ex[0].tokens),
+                                                "values": noise_sensitivity(
+                                                    self.model, unit, list(ex[0].tokens),
+                                                    seed=self.ctx.seed).round(4).tolist()}]}}))
 
     # -- weight gradients ------------------------------------------------------------------
     def updates_more(self, on: Corpus | str, than: Corpus | str, *, weights: str = "in",

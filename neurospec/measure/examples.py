@@ -89,3 +89,35 @@ def simplify(model, unit: Neuron, prompt: list[int], keep: float = 0.5) -> Simpl
         current, value = candidates[best], float(acts[best])
         steps.append((len(current), value))
     return Simplification(tuple(prompt), tuple(current), start, value, tuple(steps))
+
+
+@torch.no_grad()
+def noise_sensitivity(model, unit: Neuron, prompt: list[int], sigma: float = 1.0,
+                      samples: int = 16, seed: int = 0) -> np.ndarray:
+    """Per prompt token, the mean drop of the neuron's last-token activation when Gaussian
+    noise (``sigma`` times the embedding's RMS) is added to that token's embedding alone.
+
+    One batch of ``len(prompt) * samples`` sequences; seeded.
+    """
+    check_unit(unit, model)
+    bos = [model.bos_token_id] if model.prepend_bos else []
+    ids = torch.tensor([bos + list(prompt)])
+    first, n = len(bos), len(prompt)
+    gen = torch.Generator().manual_seed(seed)
+    base = float(last_token_activation(model, unit, [prompt])[0])
+    batch = ids.expand(n * samples, -1).clone()
+    store = {}
+
+    def noisy(emb, hook=None):
+        emb = emb.clone()
+        rms = emb.pow(2).mean().sqrt()
+        noise = torch.randn(n * samples, emb.shape[-1], generator=gen) * sigma * rms
+        rows = torch.arange(n * samples)
+        emb[rows, first + rows // samples] += noise.to(emb)
+        return emb
+
+    def grab(act, hook=None):
+        store["a"] = act[:, -1, unit.index].double()
+
+    model.logits(batch, [("hook_embed", noisy), (unit.hook, grab)])
+    return (base - store["a"].view(n, samples).mean(1)).cpu().numpy()

@@ -44,3 +44,34 @@ def test_greedy_simplification_follows_its_definition(tiny, small_sets):
         assert value >= 0.5 * start
     assert tuple(current) == s.simplified and current[-1] == prompt[-1]
     assert last_token_activation(tiny, UNIT, [prompt])[0] == pytest.approx(start, abs=1e-5)
+
+
+def test_noise_sensitivity_equals_per_token_loops(tiny, small_sets):
+    from neurospec.measure.examples import noise_sensitivity
+
+    prompt = tiny.encode([small_sets[0].texts[1]])[0][:6]
+    got = noise_sensitivity(tiny, UNIT, prompt, sigma=1.0, samples=4, seed=3)
+    # the same noise, one sequence at a time
+    bos = tiny.tokenizer.bos_token_id
+    ids = torch.tensor([[bos] + prompt])
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        _, cache = tiny.bridge.run_with_cache(ids, names_filter=lambda n: n == "hook_embed")
+    emb = cache["hook_embed"]
+    rms = emb.pow(2).mean().sqrt()
+    noise = torch.randn(len(prompt) * 4, emb.shape[-1], generator=gen) * rms
+    base = _act(tiny, prompt)
+    for t in range(len(prompt)):
+        drops = []
+        for s in range(4):
+            def put(e, hook, t=t, s=s):
+                e = e.clone()
+                e[0, 1 + t] += noise[t * 4 + s]
+                return e
+            store = {}
+            with torch.no_grad():
+                tiny.bridge.run_with_hooks(ids, fwd_hooks=[
+                    ("hook_embed", put),
+                    (UNIT.hook, lambda a, hook: store.__setitem__("a", a))])
+            drops.append(base - float(store["a"][0, -1, UNIT.index]))
+        assert got[t] == pytest.approx(np.mean(drops), abs=1e-4)
