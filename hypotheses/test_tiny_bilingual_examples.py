@@ -30,3 +30,14 @@ def test_false_its_top_examples_are_english(corpus):
 def test_false_it_fires_on_nothing(corpus):
     expect(GERMAN).simplifies(on=corpus("german"), k=10, keep=0.5, max_tokens=0,
                               share_at_least=0.5)
+
+
+def test_optimised_prompts_are_german_enough_to_fire_it(corpus):
+    expect(GERMAN).optimised_prompts_reach(on=corpus("german"), fraction=0.75, restarts=8,
+                                           share_at_least=0.6)
+
+
+@pytest.mark.xfail(strict=True, reason="deliberately false: projection loses the soft optimum")
+def test_false_optimised_prompts_double_its_top_activation(corpus):
+    expect(GERMAN).optimised_prompts_reach(on=corpus("german"), fraction=2.0, restarts=8,
+                                           share_at_least=0.5)

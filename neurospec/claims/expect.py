@@ -483,6 +483,46 @@ class UnitExpectation:
                                                     self.model, unit, list(ex[0].tokens),
                                                     seed=self.ctx.seed).round(4).tolist()}]}}))
 
+    def optimised_prompts_reach(self, on: Corpus | str, *, fraction: float = 0.75,
+                                restarts: int = 8, length: int = 5, steps: int = 100,
+                                share_at_least: float = 0.5) -> ClaimResult:
+        """Claim that gradient-optimised prompts of ``length`` tokens, projected to real
+        tokens, reach at least ``fraction`` of the neuron's highest activation on ``on`` in
+        at least ``share_at_least`` of ``restarts`` seeded restarts (Clopper-Pearson bound)."""
+        __tracebackhide__ = True
+        from scipy.stats import binomtest
+
+        from neurospec.measure.examples import optimise_prompt
+
+        unit = neuron(self.unit)
+        share = _threshold("share_at_least", share_at_least)
+        c = _corpus(on)
+        top = float(neuron_activations(self.model, c, unit).all_tokens.max())
+        runs = [optimise_prompt(self.model, unit, length, steps, seed=self.ctx.seed * 1000 + r)
+                for r in range(restarts)]
+        hits = sum(r.activation >= fraction * top for r in runs)
+        test = binomtest(hits, restarts, 0.5, alternative="greater")
+        ci = test.proportion_ci(0.95, method="exact")
+        verdict, missed = decide((float(ci.low), float(ci.high)), share, ">=")
+        claim = (f"gradient-optimised {length}-token prompts (projected to real tokens) reach "
+                 f">= {fraction:.0%} of {unit}'s top activation on {c.name} in >= {share:.0%} "
+                 f"of {restarts} restarts")
+        items = [{"set": f"restart {i}", "doc": "-", "max": r.activation,
+                  "tokens": self.model.str_tokens(r.tokens),
+                  "values": [0.0] * (len(r.tokens) - 1) + [r.activation]}
+                 for i, r in enumerate(runs)]
+        return self._finish(self._record(
+            claim=claim, kind="prompt_optimisation", data={"names": [c.name], "hashes": [c.hash]},
+            n=restarts, effect=hits / restarts, ci=(float(ci.low), float(ci.high)),
+            p=float(test.pvalue), threshold=share, direction=">=", metric="share",
+            verdict=verdict, missed=missed,
+            method="Adam on free input embeddings, cosine projection; one-sided Clopper-Pearson",
+            details={"units_label": "(share)", "top_activation_on_corpus": top,
+                     "projected": [round(r.activation, 4) for r in runs],
+                     "soft": [round(r.soft_activation, 4) for r in runs]},
+            charts={"contexts": {"title": "optimised prompts, projected to real tokens "
+                                          "(last token's activation)", "items": items}}))
+
     # -- weight gradients ------------------------------------------------------------------
     def updates_more(self, on: Corpus | str, than: Corpus | str, *, weights: str = "in",
                      by_at_least: float | None = None,

@@ -121,3 +121,55 @@ def noise_sensitivity(model, unit: Neuron, prompt: list[int], sigma: float = 1.0
 
     model.logits(batch, [("hook_embed", noisy), (unit.hook, grab)])
     return (base - store["a"].view(n, samples).mean(1)).cpu().numpy()
+
+
+@dataclass(frozen=True)
+class OptimisedPrompt:
+    tokens: tuple[int, ...]
+    activation: float  # of the projected (real-token) prompt
+    soft_activation: float  # of the continuous embeddings before projection
+    trace: tuple[float, ...]  # soft activation every 10 steps
+
+
+def optimise_prompt(model, unit: Neuron, length: int = 5, steps: int = 100, lr: float = 0.1,
+                    seed: int = 0) -> OptimisedPrompt:
+    """Gradient ascent on ``length`` free input embeddings to maximise the neuron at the
+    last position, then projection of each to the real token with the most similar
+    (cosine) embedding; the projected prompt's activation is what counts."""
+    check_unit(unit, model)
+    w_e = model.bridge.embed.original_component.weight.detach()  # [V, d]
+    gen = torch.Generator().manual_seed(seed)
+    start = torch.randint(0, w_e.shape[0], (length,), generator=gen)
+    soft = w_e[start].clone().requires_grad_(True)
+    bos = [model.bos_token_id] if model.prepend_bos else []
+    ids = torch.tensor([bos + start.tolist()])
+    opt = torch.optim.Adam([soft], lr=lr)
+    store, trace = {}, []
+
+    def put(emb, hook=None):
+        return torch.cat([emb[:, :len(bos)], soft[None]], dim=1)
+
+    def grab(act, hook=None):
+        store["a"] = act[0, -1, unit.index]
+
+    for step in range(steps):
+        try:
+            with torch.enable_grad():
+                model.bridge.add_hook("hook_embed", put)
+                model.bridge.add_hook(unit.hook, grab)
+                model.bridge(ids)
+                loss = -store["a"]
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        finally:
+            model.bridge.reset_hooks()
+        if step % 10 == 0:
+            trace.append(float(-loss))
+    with torch.no_grad():
+        sims = torch.nn.functional.normalize(soft, dim=-1) @ torch.nn.functional.normalize(
+            w_e, dim=-1).T
+        tokens = sims.argmax(-1).tolist()
+    value = float(last_token_activation(model, unit, [tokens])[0])
+    return OptimisedPrompt(tuple(tokens), value, trace[-1] if trace else float("nan"),
+                           tuple(trace))

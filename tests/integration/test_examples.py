@@ -75,3 +75,13 @@ def test_noise_sensitivity_equals_per_token_loops(tiny, small_sets):
                     (UNIT.hook, lambda a, hook: store.__setitem__("a", a))])
             drops.append(base - float(store["a"][0, -1, UNIT.index]))
         assert got[t] == pytest.approx(np.mean(drops), abs=1e-4)
+
+
+def test_optimised_prompt_is_projected_and_measured_honestly(tiny):
+    from neurospec.measure.examples import optimise_prompt
+
+    r = optimise_prompt(tiny, UNIT, length=4, steps=30, seed=1)
+    assert len(r.tokens) == 4 and all(0 <= t < tiny.d_vocab for t in r.tokens)
+    assert r.activation == pytest.approx(_act(tiny, r.tokens), abs=1e-5)
+    assert r.trace[-1] > r.trace[0]  # the ascent ascends
+    assert not tiny.leftover_hooks()
