@@ -574,6 +574,54 @@ class UnitExpectation:
             charts={"histogram": {"title": f"per-document gradient norm on {unit}'s W_{weights}",
                                   "sets": {a_set.name: a.tolist(), b_set.name: b.tolist()}}}))
 
+    def updates_more_for_wrong_answers(self, prompts: list[str], right: list[str],
+                                       wrong: list[str], *, weights: str = "in",
+                                       by_at_least: float = 0.0) -> ClaimResult:
+        """Claim the answer-token loss gradient on the neuron's weights is larger, prompt by
+        prompt, when a prompt is followed by a wrong answer than by the right one (seed 003:
+        "Rome" vs "Paris"); paired per prompt, bootstrap CI of the mean difference."""
+        __tracebackhide__ = True
+        from neurospec.measure.gradients import weight_gradient_norms
+
+        unit = neuron(self.unit)
+        threshold = _threshold("by_at_least", by_at_least)
+        if not (len(prompts) == len(right) == len(wrong)) or not prompts:
+            raise InvalidArgument("updates_more_for_wrong_answers: prompts, right and wrong "
+                                  "must be equally long, non-empty lists", value=len(prompts))
+        for ans in (right, wrong):
+            for p, a in zip(prompts, ans):
+                whole, head_ids, ans_ids = self.model.encode([p + a, p, a])
+                if len(ans_ids) != 1 or whole != head_ids + ans_ids:
+                    raise InvalidArgument(
+                        f"answer {a!r} after prompt {p[-30:]!r} is not one token appended to the "
+                        f"prompt's tokens; use single-token answers that start a new word "
+                        f"(e.g. ' Paris')", value=a)
+        sets = {k: Corpus.from_texts([p + a for p, a in zip(prompts, ans)], name=f"{k} answers")
+                for k, ans in (("right", right), ("wrong", wrong))}
+        norms = {k: getattr(weight_gradient_norms(self.model, c, unit.layer, last_only=True),
+                            f"w_{weights}")[:, unit.index] for k, c in sets.items()}
+        diff = norms["wrong"] - norms["right"]
+        claim = (f"the answer-loss gradient on {unit}'s W_{weights} is larger with wrong answers "
+                 f"than with right ones by >= {threshold:g}")
+        weak = self._enough(claim, "weight_gradients", {"prompts": len(diff)},
+                            {"names": list(sets), "hashes": [c.hash for c in sets.values()]})
+        if weak:
+            return self._finish(weak)
+        est = mean_ci(diff, seed=self.ctx.seed)
+        verdict, missed = decide(est.ci, threshold, ">=")
+        return self._finish(self._record(
+            claim=claim, kind="weight_gradients",
+            data={"names": list(sets), "hashes": [c.hash for c in sets.values()],
+                  "docs": [len(diff)]}, n=est.n, effect=est.estimate, ci=est.ci,
+            p=est.p_value, threshold=threshold, direction=">=", metric="paired_diff",
+            verdict=verdict, method=est.method + "; loss on the answer token only",
+            missed=missed, details={"units_label": "(gradient norm)", "weights": f"W_{weights}"},
+            charts={"bars": {"title": f"answer-loss gradient norm on {unit}'s W_{weights}",
+                             "unit": "", "items": [
+                                 {"set": "right answers", **_bar(norms["right"], self.ctx.seed)},
+                                 {"set": "wrong answers", **_bar(norms["wrong"], self.ctx.seed)},
+                                 {"set": "wrong - right", **_bar(diff, self.ctx.seed)}]}}))
+
     # -- direct logit attribution ---------------------------------------------------------
     def writes_tokens(self, include: list[str], *, top_k: int = 20, at_least: int = 1,
                       folded: bool = True) -> ClaimResult:

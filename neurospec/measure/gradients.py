@@ -34,8 +34,13 @@ class WeightGradients:
     w_out: np.ndarray  # [n_docs, d_mlp]
 
 
-def weight_gradient_norms(model, corpus: Corpus, layer: int) -> WeightGradients:
-    """Norms of d(mean next-token loss of each document)/d(weights) for every neuron."""
+def weight_gradient_norms(model, corpus: Corpus, layer: int, last_only: bool = False
+                          ) -> WeightGradients:
+    """Norms of d(loss of each document)/d(weights) for every neuron.
+
+    The loss is the mean next-token loss, or with ``last_only`` the loss of the last token
+    alone (a prompt followed by its answer, as in seed 003).
+    """
     check_unit(Neuron(layer, 0), model)
     tc = tokenize(model, corpus)
     names = {k: f"blocks.{layer}.mlp.{k}" for k in ("hook_in", "hook_pre", "hook_post",
@@ -64,8 +69,12 @@ def weight_gradient_norms(model, corpus: Corpus, layer: int) -> WeightGradients:
                     model.bridge.add_hook(name, fn)
                 logits = model.bridge(ids.to(model.device))
                 tl = token_losses(logits, ids)
-                mask = torch.arange(tl.shape[1], device=tl.device)[None] < (lengths[:, None] - 1)
-                per_doc = (tl * mask).sum(1) / (lengths - 1)
+                pos = torch.arange(tl.shape[1], device=tl.device)[None]
+                if last_only:
+                    mask = pos == (lengths[:, None] - 2)
+                else:
+                    mask = pos < (lengths[:, None] - 1)
+                per_doc = (tl * mask).sum(1) / mask.sum(1)
                 per_doc.sum().backward()
         finally:
             model.bridge.reset_hooks()

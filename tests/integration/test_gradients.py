@@ -40,3 +40,27 @@ def test_updates_more_claim(tiny, small_sets):
     r = expect("L0N230", model=tiny).updates_more(on=de, than=en, effect_size_at_least=0.0)
     assert r.kind == "weight_gradients" and r.details["weights"] == "W_in"
     assert "histogram" in r.charts
+
+
+def test_answer_only_gradients_equal_one_backward_per_prompt(tiny):
+    from neurospec.data.corpus import Corpus
+    from neurospec.errors import InvalidArgument
+
+    texts = ["Der Hund und die Katze", "Wir sind heute im Garten"]
+    got = weight_gradient_norms(tiny, Corpus.from_texts(texts), 0, last_only=True)
+    w_in = getattr(tiny.bridge.blocks[0].mlp, "in").original_component.weight
+    bos = tiny.tokenizer.bos_token_id
+    try:
+        w_in.requires_grad_(True)
+        for k, text in enumerate(texts):
+            w_in.grad = None
+            toks = torch.tensor([[bos] + tiny.encode([text])[0]])
+            logits = tiny.bridge(toks)
+            torch.nn.functional.cross_entropy(logits[0, -2:-1], toks[0, -1:]).backward()
+            np.testing.assert_allclose(got.w_in[k], w_in.grad.norm(dim=1).double(), atol=1e-5)
+    finally:
+        w_in.requires_grad_(False)
+        w_in.grad = None
+    with pytest.raises(InvalidArgument, match="not one token appended"):
+        expect("L0N230", model=tiny).updates_more_for_wrong_answers(
+            ["Der Hund"] * 10, [" Donaudampfschifffahrtsgesellschaft"] * 10, [" the"] * 10)
