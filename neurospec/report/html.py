@@ -4,12 +4,10 @@ standalone page.  Jinja2 with autoescape; charts are inline SVG; no torch, no py
 
 from __future__ import annotations
 
-import json
 import math
 from functools import lru_cache
 from importlib import resources
 
-import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 

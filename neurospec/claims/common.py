@@ -1,0 +1,231 @@
+"""Shared pieces of the claim helpers: the result object, argument checks, and the
+evidence builders (contexts, token deltas, sweep and head charts)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from neurospec.claims import context
+from neurospec.data.corpus import Corpus, load_corpus
+from neurospec.errors import InvalidArgument
+from neurospec.evidence.record import Record
+from neurospec.measure.ablation import ablation_effect, make_ablation
+from neurospec.stats.inference import mean_ci
+from neurospec.units import Neuron
+
+TOP_CONTEXTS = 8
+
+
+class ClaimResult:
+    """What a passing claim returns: its record, shown as the report's view in Jupyter."""
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+
+    @property
+    def passed(self) -> bool:
+        return self.record.passed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.record, name)
+
+    def __repr__(self) -> str:
+        r = self.record
+        return (f"<{r.verdict}: {r.claim} | effect {r.effect:.4g}, CI [{r.ci[0]:.4g}, "
+                f"{r.ci[1]:.4g}], n={r.n}>")
+
+    def _repr_html_(self) -> str:
+        from neurospec.report.html import render_record
+
+        return render_record(self.record)
+
+
+def _corpus(x: Corpus | str | list) -> Corpus:
+    if isinstance(x, Corpus):
+        return x
+    if isinstance(x, str):
+        return load_corpus(x, context.current().data_dirs)
+    if isinstance(x, (list, tuple)):
+        return Corpus.from_texts(x)
+    raise InvalidArgument(f"expected a corpus (corpus('german'), a dataset name or a list of "
+                          f"texts), got {type(x).__name__}", value=x)
+
+
+def _size(method: str, what: str, by_at_least: Any, effect_size_at_least: Any
+          ) -> tuple[str, float, str]:
+    """The metric, threshold and wording of a two-set claim given exactly one size."""
+    if (by_at_least is None) == (effect_size_at_least is None):
+        raise InvalidArgument(f"{method}: give exactly one of by_at_least= (difference of "
+                              f"{what}) or effect_size_at_least= (Cohen's d)")
+    if by_at_least is not None:
+        t = _threshold("by_at_least", by_at_least)
+        return "mean_diff", t, f"by >= {t:g}"
+    t = _threshold("effect_size_at_least", effect_size_at_least)
+    return "cohens_d", t, f"with Cohen's d >= {t:g}"
+
+
+def _threshold(name: str, value: Any, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidArgument(f"{name}={value!r}: expected a finite number such as 0.05",
+                              value=value)
+    if value < minimum:
+        raise InvalidArgument(f"{name}={value!r} must be >= {minimum}; state the claim's "
+                              f"direction with the method (e.g. swap on= and than=) instead of "
+                              f"a negative size", value=value)
+    return float(value)
+
+
+def _bar(values: np.ndarray, seed: int) -> dict:
+    e = mean_ci(values, seed=seed)
+    return {"mean": e.estimate, "ci": list(e.ci), "n": e.n}
+
+
+def _head_charts(model, eff, est) -> dict:
+    from neurospec.data.tokens import tokenize
+
+    tc = tokenize(model, eff.corpus)
+    delta = eff.delta
+    items = []
+    for d in np.argsort(-delta)[:3]:
+        vals = eff.token_delta[d]
+        w = _window(vals)
+        items.append({"set": eff.corpus.name, "doc": eff.corpus.ids[d], "max": float(delta[d]),
+                      "tokens": model.str_tokens(tc.docs[d][1:].numpy()[w]),
+                      "values": vals[w].round(5).tolist()})
+    charts = {"token_deltas": {"title": f"documents whose loss rose most ({eff.how}; per-token "
+                                        f"loss change)", "items": items}}
+    top = int(np.argmax(delta))
+    toks = tc.docs[top][:24]
+    store = {}
+    name = f"blocks.{eff.head.layer}.attn.hook_pattern"
+    model.logits(toks[None], [(name, lambda p, hook=None: store.__setitem__("p", p))])
+    charts["attention"] = {
+        "title": f"{eff.head} attention pattern on document {eff.corpus.ids[top]} (first "
+                 f"{len(toks)} tokens)",
+        "tokens": model.str_tokens(toks.tolist()),
+        "pattern": store["p"][0, eff.head.index].double().round(decimals=3).tolist()}
+    if est is not None:
+        charts["bars"] = {"title": f"loss change when {eff.head} is {eff.how}", "unit": "nats",
+                          "items": [{"set": eff.corpus.name, "mean": est.estimate,
+                                     "ci": list(est.ci), "n": est.n}]}
+    return charts
+
+
+def _token_set(model, include) -> set[int]:
+    """Token ids from a list of single-token strings, or from a predicate on token strings."""
+    from neurospec.measure.logit_attribution import single_token_ids
+
+    if callable(include):
+        strs = model.str_tokens(range(model.d_vocab))
+        found = {i for i, t in enumerate(strs) if include(t)}
+        if not found:
+            raise InvalidArgument("the token predicate matches no token of the vocabulary",
+                                  value=include)
+        return found
+    if isinstance(include, str) or not include:
+        raise InvalidArgument("expected a non-empty list of token strings (e.g. [' und', ' der']) "
+                              "or a predicate on token strings", value=include)
+    return set(single_token_ids(model, list(include)))
+
+
+def _describe_set(include) -> str:
+    if callable(include):
+        return (include.__doc__ or getattr(include, "__name__", "the selected tokens")).strip()
+    items = list(include)
+    return "{" + ", ".join(repr(t) for t in items[:8]) + (", ...}" if len(items) > 8 else "}")
+
+
+def _mechanism(d_logit: float, d_lse: float) -> str:
+    """How the true token's log-prob change splits (log p = logit - log-sum-exp)."""
+    if d_logit < 0 and d_lse > 0:
+        return "both: the answer's logit falls and the log-sum-exp rises"
+    if d_logit < 0:
+        return "the answer's logit falls (partly offset by a falling log-sum-exp)"
+    if d_lse > 0:
+        return "the log-sum-exp rises: other tokens are boosted over the answer"
+    return "the answer's log-prob does not fall"
+
+
+def _data(corpus: Corpus, over: Corpus | None) -> dict:
+    return {"names": [corpus.name] + ([over.name] if over else []),
+            "hashes": [corpus.hash] + ([over.hash] if over else []), "docs": [len(corpus)]}
+
+
+def _sweep(model, corpus: Corpus, layer: int, to, over, method: str):
+    from neurospec.measure.sweep import neuron_sweep
+
+    if isinstance(to, (int, float)) and not isinstance(to, bool):
+        raise InvalidArgument("sweeps ablate every neuron to 'zero' or its 'mean'", value=to)
+    key = ("sweep", corpus.hash, model.prepend_bos, layer, to, over.hash if over else None, method)
+    return model.cache.get_or_compute(
+        key, lambda: neuron_sweep(model, corpus, layer, to=to, over=over, method=method))
+
+
+def _sweep_details(sweep) -> dict:
+    order = sweep.ranking()
+    return {"sweep_method": sweep.method, "exact": sweep.exact,
+            "neurons": int(sweep.delta.shape[0]),
+            "largest": {f"L{sweep.layer}N{i}": float(sweep.mean[i]) for i in order[:5]}}
+
+
+def _sweep_charts(sweep, seed: int, highlight: int | None = None, show: int = 15) -> dict:
+    from neurospec.stats.resample import bootstrap_means
+
+    order = list(sweep.ranking()[:show])
+    if highlight is not None and highlight not in order:
+        order.append(highlight)
+    boot = bootstrap_means(sweep.delta, seed=seed, n_resamples=500)
+    items = []
+    for i in order:
+        lo, hi = np.quantile(boot[:, i], [0.025, 0.975])
+        items.append({"set": f"L{sweep.layer}N{i}" + (" *" if i == highlight else ""),
+                      "mean": float(sweep.mean[i]), "ci": [float(lo), float(hi)],
+                      "n": int(sweep.delta.shape[1])})
+    return {"bars": {"title": f"loss change on {sweep.corpus.name} when each neuron of "
+                              f"MLP{sweep.layer} is ablated alone (top {show}, {sweep.method})",
+                     "unit": "nats", "items": items}}
+
+
+def _window(values: np.ndarray, before: int = 24, after: int = 8) -> slice:
+    peak = int(np.argmax(np.abs(values)))
+    return slice(max(0, peak - before), min(len(values), peak + after + 1))
+
+
+def _top_contexts(model, acts, set_name: str, k: int) -> list[dict]:
+    peaks = np.array([a.max() for a in acts.per_token])
+    items = []
+    for d in np.argsort(-peaks)[:k]:
+        vals, toks = acts.per_token[d], acts.tokens[d]
+        w = _window(vals)
+        items.append({"set": set_name, "doc": acts.corpus.ids[d], "max": float(vals.max()),
+                      "tokens": model.str_tokens(toks[w]), "values": vals[w].round(4).tolist()})
+    return items
+
+
+def _top_deltas(model, eff, k: int) -> list[dict]:
+    from neurospec.data.tokens import tokenize
+
+    tc = tokenize(model, eff.corpus)
+    items = []
+    for d in np.argsort(-eff.delta)[:k]:
+        vals = eff.token_delta[d]
+        toks = tc.docs[d][1:].numpy()  # the token each next-token loss predicts
+        w = _window(vals)
+        items.append({"set": eff.corpus.name, "doc": eff.corpus.ids[d],
+                      "max": float(eff.delta[d]), "tokens": model.str_tokens(toks[w]),
+                      "values": vals[w].round(5).tolist()})
+    return items
+
+
+def _random_units(model, unit: Neuron, to, over, corpus: Corpus, k: int, seed: int) -> dict:
+    rng = np.random.default_rng([seed, unit.layer, unit.index])
+    pool = [i for i in range(model.d_mlp) if i != unit.index]
+    chosen = sorted(int(i) for i in rng.choice(pool, size=min(k, len(pool)), replace=False))
+    effects = []
+    for i in chosen:
+        abl = make_ablation(model, Neuron(unit.layer, i), to, over, seed=seed)
+        effects.append(float(ablation_effect(model, abl, corpus).delta.mean()))
+    return {"units": [f"L{unit.layer}N{i}" for i in chosen], "effects": effects}
