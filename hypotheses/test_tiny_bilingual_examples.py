@@ -33,11 +33,11 @@ def test_false_it_fires_on_nothing(corpus):
 
 
 def test_optimised_prompts_are_german_enough_to_fire_it(corpus):
-    expect(GERMAN).optimised_prompts_reach(on=corpus("german"), fraction=0.75, restarts=8,
-                                           share_at_least=0.6)
+    expect(GERMAN).optimised_prompts_reach(on=corpus("german"), fraction=0.75, restarts=6,
+                                           share_at_least=0.5)
 
 
 @pytest.mark.xfail(strict=True, reason="deliberately false: projection loses the soft optimum")
 def test_false_optimised_prompts_double_its_top_activation(corpus):
-    expect(GERMAN).optimised_prompts_reach(on=corpus("german"), fraction=2.0, restarts=8,
+    expect(GERMAN).optimised_prompts_reach(on=corpus("german"), fraction=2.0, restarts=4,
                                            share_at_least=0.5)

@@ -248,7 +248,9 @@ class ActivationClaims:
         try:
             minimal = list(find(strategy, lambda p: last_token_activation(
                 self.model, unit, [list(p)])[0] <= above, settings=settings(
-                    max_examples=max(n, 300), database=None, derandomize=True, deadline=None,
+                    # a for-all claim searches as long as the batch; a share claim briefly
+                    max_examples=n if share >= 1.0 else min(n, 50), database=None,
+                    derandomize=True, deadline=None,
                     suppress_health_check=list(HealthCheck))))
         except NoSuchExample:
             pass
