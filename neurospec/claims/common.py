@@ -88,15 +88,8 @@ def _head_charts(model, eff, est) -> dict:
 
     tc = tokenize(model, eff.corpus)
     delta = eff.delta
-    items = []
-    for d in np.argsort(-delta)[:3]:
-        vals = eff.token_delta[d]
-        w = _window(vals)
-        items.append({"set": eff.corpus.name, "doc": eff.corpus.ids[d], "max": float(delta[d]),
-                      "tokens": model.str_tokens(tc.docs[d][1:].numpy()[w]),
-                      "values": vals[w].round(5).tolist()})
     charts = {"token_deltas": {"title": f"documents whose loss rose most ({eff.how}; per-token "
-                                        f"loss change)", "items": items}}
+                                        f"loss change)", "items": _top_deltas(model, eff, 3)}}
     top = int(np.argmax(delta))
     toks = tc.docs[top][:24]
     store = {}

@@ -124,7 +124,6 @@ def head_direct_effect(model, head: Head, corpus: Corpus, add_mean_over: Corpus 
             total = total + (de * mask[..., None]).sum((0, 1))
             count += int(mask.sum())
         mean_de = total / count
-    base = clean_run(model, tc)
     deltas: list = [None] * len(tc.docs)
     for docs, ids, lengths in tc.batches():
         store = {}
@@ -134,8 +133,9 @@ def head_direct_effect(model, head: Head, corpus: Corpus, add_mean_over: Corpus 
         new = logits - direct(store["z"][:, :, head.index], store["s"])
         if mean_de is not None:
             new = new + mean_de
-        tl = token_losses(new, ids).cpu()
+        # the clean losses come from the same pass: no second forward over the corpus
+        tl = (token_losses(new, ids) - token_losses(logits, ids)).cpu()
         for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
-            deltas[k] = tl[row, :length - 1].numpy() - base.token_losses[k]
+            deltas[k] = tl[row, :length - 1].numpy()
     how = "direct effect removed" + (" (mean added back)" if mean_de is not None else "")
     return HeadEffect(head, how, corpus, tuple(deltas), _repeated(tc))
