@@ -134,6 +134,63 @@ class Model:
             hp._forward_hooks.clear()
             hp._backward_hooks.clear()
 
+    @torch.no_grad()
+    def split_run(self, tokens: Tensor, after_layer: int,
+                  hooks: Sequence[Hook] = ()) -> tuple[Tensor, Tensor, Callable[[Tensor], Tensor]]:
+        """One forward pass that also returns the residual after block ``after_layer`` and a
+        function running only the blocks after it (plus final LayerNorm and unembedding).
+
+        Returns ``(logits, resid [b, pos, d_model], replay)``; ``replay(r)`` takes residuals
+        ``[c * b, pos, d_model]`` (``c`` stacked variants of the same ``b`` sequences, variant
+        major) and returns their logits.  The later blocks are called directly with the
+        arguments the full pass gave them, so the early blocks are not recomputed (TL's own
+        ``start_at_layer`` still runs them).  Bridge hooks do not fire during ``replay``.
+        """
+        blocks = [self.bridge.blocks[k].original_component
+                  for k in range(after_layer + 1, self.n_layers)]
+        ln_final = self.bridge.ln_final.original_component
+        unembed = self.bridge.unembed.original_component
+        seen: list[tuple[tuple, dict]] = []
+        entry: dict[str, Tensor] = {}
+
+        def grab_block(module, args, kwargs):
+            seen.append((args, kwargs))
+
+        def grab_final(module, args):
+            entry.setdefault("final", args[0])
+
+        handles = [b.register_forward_pre_hook(grab_block, with_kwargs=True) for b in blocks]
+        handles.append(ln_final.register_forward_pre_hook(grab_final))
+        try:
+            logits = self.logits(tokens, hooks)
+        finally:
+            for h in handles:
+                h.remove()
+        if blocks:
+            first_args, first_kwargs = seen[0]
+            resid = first_args[0] if first_args else first_kwargs["hidden_states"]
+        else:
+            resid = entry["final"]
+        n = resid.shape[0]
+        calls = [(args[1:], kwargs) for args, kwargs in seen[:len(blocks)]]
+
+        def replay(r: Tensor) -> Tensor:
+            c = r.shape[0] // n
+            h = r
+            for block, (rest, kwargs) in zip(blocks, calls):
+                kw = {k: _tile(v, n, c) for k, v in kwargs.items() if k != "hidden_states"}
+                if "layer_past" in kw:
+                    kw["layer_past"] = None
+                if "past_key_values" in kw:
+                    kw["past_key_values"] = None
+                if "use_cache" in kw:
+                    kw["use_cache"] = False
+                out = block(h, *(_tile(a, n, c) for a in rest), **kw)
+                h = out[0] if isinstance(out, tuple) else out
+            return unembed(ln_final(h))
+
+        return logits, resid.detach().clone(), replay
+
     # -- weights -----------------------------------------------------------------------
     def mlp_out_weight(self, layer: int) -> Tensor:
         """``W_out`` of MLP ``layer`` as ``[d_mlp, d_model]`` (the wrapped module's weight)."""
@@ -142,6 +199,15 @@ class Model:
     def unembed_weight(self) -> Tensor:
         """``W_U`` as ``[d_model, d_vocab]``."""
         return self.bridge.unembed.original_component.weight.detach().T
+
+
+def _tile(x: Any, n: int, c: int) -> Any:
+    """Repeat a captured per-batch argument for ``c`` stacked variants (batch dim ``n``)."""
+    if isinstance(x, Tensor) and x.dim() > 0 and x.shape[0] == n and c > 1:
+        return x.repeat(c, *([1] * (x.dim() - 1)))
+    if isinstance(x, tuple):
+        return tuple(_tile(v, n, c) for v in x)
+    return x
 
 
 def _fingerprint(state: dict[str, Tensor]) -> str:

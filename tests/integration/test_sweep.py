@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from scipy.stats import spearmanr
 
 from neurospec.errors import InvalidArgument
@@ -16,21 +17,60 @@ def few(small_sets):
     return de.subset(6), en
 
 
-def test_loop_equals_single_ablations(tiny, few):
+@pytest.fixture(scope="module")
+def loop(tiny, few):
+    """The notebook way, run once per (layer, ablation) for the whole module."""
     de, en = few
-    sweep = neuron_sweep(tiny, de, 0, to="mean", over=en, method="loop")
+    done = {}
+
+    def get(layer, to):
+        if (layer, to) not in done:
+            done[layer, to] = neuron_sweep(tiny, de, layer, to=to, over=en, method="loop")
+        return done[layer, to]
+    return get
+
+
+def test_loop_equals_single_ablations(tiny, few, loop):
+    de, en = few
+    sweep = loop(0, "mean")
     for n in (0, 230, 255):
         eff = ablation_effect(tiny, make_ablation(tiny, Neuron(0, n), "mean", en), de)
         np.testing.assert_allclose(sweep.delta[n], eff.delta, atol=1e-6)
 
 
 @pytest.mark.parametrize("to", ["mean", "zero"])
-def test_closed_form_equals_the_loop_on_the_last_layer(tiny, few, to):
+def test_closed_form_equals_the_loop_on_the_last_layer(tiny, few, loop, to):
     de, en = few
-    loop = neuron_sweep(tiny, de, 1, to=to, over=en, method="loop")
     closed = neuron_sweep(tiny, de, 1, to=to, over=en, method="closed_form")
-    assert np.abs(closed.delta - loop.delta).max() <= 1e-4
-    assert (closed.ranking()[:10] == loop.ranking()[:10]).all()
+    assert np.abs(closed.delta - loop(1, to).delta).max() <= 1e-4
+    assert (closed.ranking()[:10] == loop(1, to).ranking()[:10]).all()
+
+
+@pytest.mark.parametrize("layer,to", [(0, "mean"), (0, "zero"), (1, "zero")])
+def test_downstream_recompute_equals_the_loop(tiny, few, loop, layer, to):
+    de, en = few
+    fast = neuron_sweep(tiny, de, layer, to=to, over=en, method="downstream")
+    assert np.abs(fast.delta - loop(layer, to).delta).max() <= 1e-4
+    assert (fast.ranking()[:10] == loop(layer, to).ranking()[:10]).all()
+
+
+def test_auto_picks_an_exact_method_for_every_layer(tiny, few):
+    de, en = few
+    assert neuron_sweep(tiny, de, 0, over=en).method == "downstream"
+    assert neuron_sweep(tiny, de, 1, over=en).method == "closed_form"
+
+
+def test_split_run_replays_the_later_blocks_exactly(tiny, few):
+    from neurospec.data.tokens import tokenize
+
+    de, _ = few
+    _, ids, _ = next(tokenize(tiny, de).batches())
+    for layer in range(tiny.n_layers):
+        logits, resid, replay = tiny.split_run(ids, layer)
+        assert torch.allclose(replay(resid), logits, atol=1e-5)
+        stacked = replay(resid.repeat(3, 1, 1))  # three identical variants
+        assert torch.allclose(stacked[-len(ids):], logits, atol=1e-5)
+    assert tiny.leftover_hooks() == []
 
 
 def test_attribution_is_a_labelled_approximation(tiny, few):
