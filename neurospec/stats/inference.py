@@ -101,3 +101,31 @@ def sign_flip_p(d: np.ndarray, alternative: str = "greater", seed: int = 0,
     else:
         hits = np.sum(np.abs(null) >= abs(obs) - 1e-15)
     return float((1 + hits) / (1 + n_resamples))
+
+
+def permutation_p(a: np.ndarray, b: np.ndarray, alternative: str = "greater", seed: int = 0,
+                  n_resamples: int = 9999) -> float:
+    """Unpaired permutation p-value for ``mean(a) - mean(b)``: the documents' set labels are
+    shuffled ``n_resamples`` times; ``p = (1 + #{permuted as extreme}) / (1 + n_resamples)``."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    pooled = np.concatenate([a, b])
+    rng = np.random.default_rng(seed)
+    perms = rng.permuted(np.broadcast_to(pooled, (n_resamples, len(pooled))), axis=1)
+    null = perms[:, :len(a)].mean(1) - perms[:, len(a):].mean(1)
+    obs = a.mean() - b.mean()
+    eps = 1e-12 * max(1.0, abs(obs))
+    if alternative == "greater":
+        hits = np.sum(null >= obs - eps)
+    elif alternative == "less":
+        hits = np.sum(null <= obs + eps)
+    else:
+        hits = np.sum(np.abs(null) >= abs(obs) - eps)
+    return float((1 + hits) / (1 + n_resamples))
+
+
+def percentile_among(value: float, null: np.ndarray) -> float:
+    """Percent of ``null`` values strictly below ``value``, ties counted half (0..100)."""
+    null = np.asarray(null, dtype=np.float64)
+    if len(null) == 0:
+        return float("nan")
+    return float(100 * (np.sum(null < value) + 0.5 * np.sum(null == value)) / len(null))
