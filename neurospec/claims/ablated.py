@@ -10,6 +10,7 @@ import numpy as np
 from neurospec.claims.common import (
     ClaimResult, _corpus, _data, _describe_set, _mechanism, _random_units, _sweep,
     _sweep_charts, _sweep_details, _threshold, _token_set, _top_deltas)
+from neurospec.claims.rerun import quiet, unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
@@ -32,6 +33,20 @@ class Ablated:
         self.ablation = make_ablation(self.model, self.unit, to, over, seed=parent.ctx.seed)
         self.bars: list[dict] = []
         self.results: list[ClaimResult] = []
+
+    def _with_unit(self, unit) -> "Ablated":
+        """The same ablation of another unit (for random-unit reruns)."""
+        return Ablated(self.parent._with_unit(unit), self.to, self.over)
+
+    def beats_random_units(self, k: int = 20, percentile: float = 95.0) -> "Ablated":
+        """Require the last claim's unit to beat ``percentile`` % of ``k`` random units of its
+        layer ablated the same way (see :meth:`ClaimResult.beats_random_units`)."""
+        __tracebackhide__ = True
+        if not self.results:
+            raise InvalidArgument("beats_random_units() follows a claim, e.g. "
+                                  ".raises_loss(...).beats_random_units(k=20)")
+        self.results[-1].beats_random_units(k, percentile)
+        return self
 
     def _measure(self, corpus: Corpus, alternative: str):
         eff = ablation_effect(self.model, self.ablation, corpus)
@@ -64,12 +79,14 @@ class Ablated:
                   "token_deltas": {"title": f"documents of {corpus.name} whose loss rose most "
                                             f"(per-token loss change)",
                                    "items": _top_deltas(self.model, eff, 3)}}
-        if random_k:
+        extra = {}
+        if random_k and not quiet():
             null = _random_units(self.model, self.unit, self.to, self.over, corpus, random_k,
                                  self.parent.ctx.seed)
             pct = float(100 * np.mean(np.array(null["effects"]) < est.estimate))
             details.update(random_k=random_k, random_percentile=pct,
                            random_median=float(np.median(null["effects"])))
+            extra = {"percentile": pct}
             charts["null"] = {"title": f"mean loss change on {corpus.name}: {self.unit} vs "
                                        f"{random_k} random neurons of layer {self.unit.layer}",
                               "unit_value": est.estimate, "values": null["effects"],
@@ -77,10 +94,12 @@ class Ablated:
         record = self.parent._record(
             claim=claim, kind=kind, data=data, n=est.n, effect=est.estimate, ci=est.ci,
             p=est.p_value, threshold=threshold, direction=direction, metric="delta_loss",
-            verdict=verdict, method=est.method, missed=missed, details=details, charts=charts)
+            verdict=verdict, method=est.method, missed=missed, details=details, charts=charts,
+            **extra)
         self.results.append(self.parent._finish(record))
         return self
 
+    @unit_claim
     def raises_loss(self, on: Corpus | str, by_at_least: float, *,
                     against_random: int = 0) -> "Ablated":
         """Claim the ablation raises the mean next-token loss on ``on`` by ``by_at_least``
@@ -101,6 +120,7 @@ class Ablated:
         return self._claim(corpus, "ablation_loss", claim, threshold, ">=", "greater",
                            against_random)
 
+    @unit_claim
     def and_not_on(self, corpus: Corpus | str, tolerance: float) -> "Ablated":
         """Claim the ablation changes the loss on ``corpus`` by less than ``tolerance`` nats
         either way (off-target damage): the whole CI must lie inside ±tolerance."""
@@ -112,6 +132,7 @@ class Ablated:
 
     changes_loss_within = and_not_on
 
+    @unit_claim
     def runs_through(self, components: list[str], *, on: Corpus | str,
                      share_at_least: float) -> "Ablated":
         """Claim that patching only ``components`` (downstream hook names such as
@@ -159,6 +180,7 @@ class Ablated:
         self.results.append(self.parent._finish(record))
         return self
 
+    @unit_claim
     def deboosts_tokens(self, include: list[str], *, on: Corpus | str, top_k: int = 20,
                         at_least: int = 1, junk: list[str] | None = None) -> "Ablated":
         """Claim that at least ``at_least`` of the tokens ``include`` are among the ``top_k``
@@ -237,6 +259,7 @@ class Ablated:
         self.results.append(self.parent._finish(record))
         return self
 
+    @unit_claim
     def ranks_in_top(self, k: int, on: Corpus | str, *, method: str = "auto") -> "Ablated":
         """Claim that, of all neurons of the unit's layer ablated alone the same way, this one
         raises the loss on ``on`` among the ``k`` most: the bootstrap CI of its rank (over

@@ -13,6 +13,7 @@ import numpy as np
 
 from neurospec.claims.common import (
     ClaimResult, TOP_CONTEXTS, _corpus, _size, _threshold, _top_contexts)
+from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
@@ -23,6 +24,7 @@ from neurospec.units import neuron
 
 
 class ActivationClaims:
+    @unit_claim
     def activates_more(self, on: Corpus | str, than: Corpus | str, *,
                        by_at_least: float | None = None,
                        effect_size_at_least: float | None = None) -> ClaimResult:
@@ -76,6 +78,7 @@ class ActivationClaims:
             ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
             verdict=verdict, method=est.method, missed=missed, details=details, charts=charts))
 
+    @unit_claim
     def top_examples_come_from(self, on: Corpus | str, among: list[Corpus | str], *,
                                k: int = 50, share_at_least: float = 0.9) -> ClaimResult:
         """Claim that of the ``k`` tokens of ``on`` and ``among`` where the neuron fires most,
@@ -115,6 +118,7 @@ class ActivationClaims:
             charts={"contexts": {"title": f"top activating contexts of {unit} (12 of {k})",
                                  "items": items}}))
 
+    @unit_claim
     def simplifies(self, on: Corpus | str, *, k: int = 10, keep: float = 0.5,
                    max_tokens: int = 3, share_at_least: float = 0.8) -> ClaimResult:
         """Claim that greedy deletion (drop the token whose removal lowers the activation
@@ -161,6 +165,7 @@ class ActivationClaims:
                                                     self.model, unit, list(ex[0].tokens),
                                                     seed=self.ctx.seed).round(4).tolist()}]}}))
 
+    @unit_claim
     def optimised_prompts_reach(self, on: Corpus | str, *, fraction: float = 0.75,
                                 restarts: int = 8, length: int = 5, steps: int = 100,
                                 share_at_least: float = 0.5) -> ClaimResult:
@@ -201,6 +206,7 @@ class ActivationClaims:
             charts={"contexts": {"title": "optimised prompts, projected to real tokens "
                                           "(last token's activation)", "items": items}}))
 
+    @unit_claim
     def fires_on(self, strategy: Any, *, above: float, share_at_least: float = 0.95,
                  n: int = 200, name: str = "generated prompts") -> ClaimResult:
         """Claim the neuron's activation at the last token exceeds ``above`` on at least

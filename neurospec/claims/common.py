@@ -4,6 +4,7 @@ evidence builders (contexts, token deltas, sweep and head charts)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace as _replace
 from typing import Any
 
 import numpy as np
@@ -22,8 +23,45 @@ TOP_CONTEXTS = 8
 class ClaimResult:
     """What a passing claim returns: its record, shown as the report's view in Jupyter."""
 
-    def __init__(self, record: Record) -> None:
+    def __init__(self, record: Record, call: Any = None) -> None:
         self.record = record
+        self._call = call
+
+    def beats_random_units(self, k: int = 20, percentile: float = 95.0) -> "ClaimResult":
+        """Also require the unit to beat random units of its layer: the same claim is measured
+        for ``k`` random units (same data, same way) and the unit's effect must lie at or
+        above ``percentile`` among theirs (in the claim's direction).  The record gets the
+        percentile and the null distribution (shown in the report with the unit marked)."""
+        __tracebackhide__ = True
+        from neurospec.claims.rerun import baseline
+        from neurospec.claims.verdict import failure_message
+        from neurospec.errors import ClaimFailed
+        from neurospec.evidence.sink import replace_record
+
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise InvalidArgument(f"beats_random_units(k={k!r}): expected a count >= 1", value=k)
+        pct_needed = _threshold("percentile", percentile)
+        if pct_needed > 100:
+            raise InvalidArgument(f"beats_random_units(percentile={percentile!r}): a percentile "
+                                  f"is 0..100", value=percentile)
+        if self._call is None:
+            raise InvalidArgument("beats_random_units() applies to a claim about one unit "
+                                  "(expect(unit)....)")
+        owner = self._call.owner
+        parent = getattr(owner, "parent", owner)
+        new, runs = baseline(self.record, self._call, k, parent.ctx.seed, parent.model,
+                             getattr(parent, "sae", None))
+        if new.percentile < pct_needed:
+            new = _replace(new, verdict="fail", missed=(
+                f"{new.unit} is at percentile {new.percentile:.0f} among {len(runs)} random "
+                f"units of its layer, below the required {pct_needed:g}"))
+        claim = f"{new.claim}; and beats >= {pct_needed:g}% of {len(runs)} random units"
+        new = _replace(new, claim=claim)
+        replace_record(self.record, new)
+        self.record = new
+        if not new.passed:
+            raise ClaimFailed(failure_message(new), new)
+        return self
 
     @property
     def passed(self) -> bool:

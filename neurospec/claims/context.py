@@ -23,6 +23,8 @@ class Context:
     data_dirs: tuple[Path, ...] = ()
     min_docs: int = 10
     test: str = ""
+    vacuity: int = 0  # re-run passing unit claims on this many random units (0: off)
+    strict: bool = False  # vacuous claims fail
     extra: dict = field(default_factory=dict)
 
 

@@ -23,6 +23,7 @@ from neurospec.claims.activation_claims import ActivationClaims
 from neurospec.claims.common import ClaimResult, _corpus
 from neurospec.claims.head_claims import HeadClaims
 from neurospec.claims.layer import LayerExpectation
+from neurospec.claims.rerun import current_call, finish_quietly, vacuity
 from neurospec.claims.sae_claims import SAEClaims
 from neurospec.claims.verdict import failure_message
 from neurospec.claims.weight_claims import WeightClaims
@@ -82,14 +83,24 @@ class UnitExpectation(ActivationClaims, WeightClaims, HeadClaims, SAEClaims):
         return Record(unit=self.unit.name, model=self.model.info(), seed=self.ctx.seed,
                       test=self.ctx.test, **kw)
 
+    def _with_unit(self, unit: Any) -> "UnitExpectation":
+        """The same expectation about another unit (for random-unit reruns)."""
+        return UnitExpectation(unit, self.model, sae=self.sae)
+
     def _finish(self, record: Record) -> ClaimResult:
+        """Emit the record (after the vacuity check, when on) and raise if it failed."""
         __tracebackhide__ = True
+        finish_quietly(record)  # a rerun for another unit: hand the record back, stop here
+        call = current_call()
+        if call is not None and record.passed and self.ctx.vacuity > 0:
+            record = vacuity(record, call, self.ctx.vacuity, self.ctx.seed, self.model,
+                             self.ctx.strict, self.sae)
         emit(record)
         if record.verdict == "underpowered":
             raise Underpowered(failure_message(record), record)
         if not record.passed:
             raise ClaimFailed(failure_message(record), record)
-        return ClaimResult(record)
+        return ClaimResult(record, call)
 
     def _enough(self, claim: str, kind: str, sets: dict[str, int], data: dict) -> Record | None:
         few = {k: v for k, v in sets.items() if v < self.ctx.min_docs}

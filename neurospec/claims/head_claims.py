@@ -10,12 +10,14 @@ import numpy as np
 
 from neurospec.claims.common import (
     ClaimResult, _bar, _corpus, _data, _head_charts, _threshold)
+from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.stats.inference import mean_ci
 
 
 class HeadClaims:
+    @unit_claim
     def ablation_raises_loss(self, on: Corpus | str, by_at_least: float, *, to: str = "zero",
                              over: Corpus | str | None = None) -> ClaimResult:
         """Claim that zero- or mean-ablating the head's output raises the mean loss on ``on``
@@ -39,6 +41,7 @@ class HeadClaims:
             details={"units_label": "nats", "how": eff.how, "hook": f"blocks.{h.layer}.attn.hook_z"},
             charts=_head_charts(self.model, eff, est)))
 
+    @unit_claim
     def direct_effect_favours_repeats(self, on: Corpus | str, by_at_least: float = 0.0, *,
                                       add_mean_over: Corpus | str | None = None) -> ClaimResult:
         """Claim that removing only the head's direct effect on the logits raises the loss on

@@ -13,6 +13,7 @@ import numpy as np
 
 from neurospec.claims.common import (
     ClaimResult, _bar, _corpus, _threshold)
+from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
@@ -21,6 +22,7 @@ from neurospec.units import parse_unit
 
 
 class SAEClaims:
+    @unit_claim
     def depends_on(self, early: str, *, sae: Any, on: Corpus | str,
                    by_at_least: float = 0.0) -> ClaimResult:
         """Claim that this (later-layer) SAE feature depends on the earlier feature ``early``

@@ -41,6 +41,10 @@ def failure_message(r: Record) -> str:
         f"n={r.n} docs, p={r.p:.2g}".replace("  ,", ","),
         f"  missed: {r.missed}; rerun with --neurospec-seed={r.seed}",
     ]
+    vac = r.details.get("vacuity")
+    if r.vacuous:
+        lines.insert(2, f"  vacuous: also holds for {vac['passed']} of {vac['k']} random units "
+                        f"of the layer")
     if r.details.get("random_percentile") is not None:
         lines.insert(2, f"  vs {r.details['random_k']} random units of layer: percentile "
                         f"{r.details['random_percentile']:.0f}")

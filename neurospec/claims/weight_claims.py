@@ -11,6 +11,7 @@ import numpy as np
 
 from neurospec.claims.common import (
     ClaimResult, _bar, _corpus, _size, _threshold)
+from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
@@ -19,6 +20,7 @@ from neurospec.units import neuron
 
 
 class WeightClaims:
+    @unit_claim
     def updates_more(self, on: Corpus | str, than: Corpus | str, *, weights: str = "in",
                      by_at_least: float | None = None,
                      effect_size_at_least: float | None = None) -> ClaimResult:
@@ -69,6 +71,7 @@ class WeightClaims:
             charts={"histogram": {"title": f"per-document gradient norm on {unit}'s W_{weights}",
                                   "sets": {a_set.name: a.tolist(), b_set.name: b.tolist()}}}))
 
+    @unit_claim
     def updates_more_for_wrong_answers(self, prompts: list[str], right: list[str],
                                        wrong: list[str], *, weights: str = "in",
                                        by_at_least: float = 0.0) -> ClaimResult:
@@ -117,6 +120,7 @@ class WeightClaims:
                                  {"set": "wrong answers", **_bar(norms["wrong"], self.ctx.seed)},
                                  {"set": "wrong - right", **_bar(diff, self.ctx.seed)}]}}))
 
+    @unit_claim
     def writes_tokens(self, include: list[str], *, top_k: int = 20, at_least: int = 1,
                       folded: bool = True) -> ClaimResult:
         """Claim that at least ``at_least`` of the tokens ``include`` are among the ``top_k``

@@ -40,6 +40,9 @@ class Record:
     details: dict = field(default_factory=dict)
     charts: dict = field(default_factory=dict)
     test: str = ""
+    percentile: float | None = None  # the unit's percentile among random units of its layer
+    vacuous: bool | None = None  # None: not checked; True: random units pass it too
+    p_adjusted: float | None = None  # after a correction across the run's claims
 
     @property
     def passed(self) -> bool:

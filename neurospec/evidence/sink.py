@@ -31,6 +31,17 @@ def collecting() -> Iterator[list[Record]]:
         _collector.reset(token)
 
 
+def replace_record(old: Record, new: Record) -> None:
+    """Swap an emitted record for an updated one (e.g. after a random-unit baseline)."""
+    target = _collector.get()
+    target = target if target is not None else _session
+    for i in range(len(target) - 1, -1, -1):
+        if target[i] is old:
+            target[i] = new
+            return
+    target.append(new)
+
+
 def session_records() -> list[Record]:
     """Records of claims run outside pytest in this process (e.g. in a notebook)."""
     return list(_session)

@@ -27,6 +27,10 @@ TRUST_OPTION = "--neurospec-trust-pickle"
 MIN_DOCS_OPTION = "--neurospec-min-docs"
 THREADS_OPTION = "--neurospec-threads"
 NO_BOS_OPTION = "--neurospec-no-bos"
+VACUITY_OPTION = "--neurospec-vacuity"
+STRICT_OPTION = "--neurospec-strict"
+CORRECT_OPTION = "--neurospec-correct"
+ALPHA = 0.05
 PROPERTY = "neurospec"
 
 
@@ -72,6 +76,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(NO_BOS_OPTION, action="store_true", default=False,
                     help="do not prepend BOS to documents (the default prepends it, as the "
                          "seed papers did)")
+    group.addoption(VACUITY_OPTION, type=int, default=0, metavar="K",
+                    help="re-run every passing unit claim with its unit swapped for K random "
+                         "units of the same layer; flag it 'vacuous' when more than 5%% of them "
+                         "pass too (default 0: off)")
+    group.addoption(STRICT_OPTION, action="store_true", default=False,
+                    help="vacuous claims fail (with --neurospec-vacuity)")
+    group.addoption(CORRECT_OPTION, default="none", choices=("none", "holm"),
+                    help="correct the claims' p-values for their number (Holm); a passing "
+                         "claim whose adjusted p exceeds 0.05 fails the run")
     parser.addini("neurospec_model", "default model (as --model)", default=None)
     parser.addini("neurospec_json", "results JSON path (as --neurospec-json)", default=None)
     parser.addini("neurospec_data", "dataset folders, relative to the rootdir", type="paths",
@@ -190,10 +203,15 @@ def _neurospec_claims(request: pytest.FixtureRequest):
                   or config.getoption(MODEL_OPTION) or config.getini("neurospec_model"))
     m = request.getfixturevalue("model") if uses_model else None
     min_docs = request.config.getoption(MIN_DOCS_OPTION)
-    with collecting() as records, using(model=m, seed=_seed(request.config),
-                                        data_dirs=_data_dirs(request.config),
+    vacuity = config.getoption(VACUITY_OPTION)
+    if vacuity < 0:
+        raise pytest.UsageError(f"{VACUITY_OPTION}={vacuity}: give a number of random units "
+                                f">= 0, e.g. {VACUITY_OPTION}=20")
+    with collecting() as records, using(model=m, seed=_seed(config),
+                                        data_dirs=_data_dirs(config),
                                         min_docs=min_docs if min_docs is not None else 10,
-                                        test=request.node.nodeid):
+                                        test=request.node.nodeid, vacuity=vacuity,
+                                        strict=config.getoption(STRICT_OPTION)):
         request.node.stash[RECORDS] = records
         yield
     if m is None:
@@ -233,6 +251,7 @@ class Recorder:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.state = config.stash[STATE]
+        self.demoted: list[dict] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
@@ -255,7 +274,12 @@ class Recorder:
         atomic_write_text(self.state.json_path,
                           json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
 
+    @pytest.hookimpl(tryfirst=True)  # before pytest-html renders its summary
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.config.getoption(CORRECT_OPTION) == "holm" and not self.state.is_worker:
+            self.demoted = correct_holm(self.state.records, ALPHA)
+            if self.demoted and session.exitstatus == 0:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self.write()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -267,8 +291,38 @@ class Recorder:
             counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
         text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
         terminalreporter.write_sep("-", f"neurospec: {len(records)} claim checks ({text})")
+        for r in self.demoted:
+            terminalreporter.write_line(f"FAILED after Holm correction: {r['test']}: {r['claim']} "
+                                        f"(p={r['p']:.3g}, adjusted {r['p_adjusted']:.3g})")
+        vacuous = [r for r in records if r.get("vacuous")]
+        for r in vacuous:
+            v = r["details"]["vacuity"]
+            terminalreporter.write_line(f"VACUOUS: {r['test']}: {r['claim']} (also holds for "
+                                        f"{v['passed']} of {v['k']} random units)")
         if self.state.json_path is not None:
             terminalreporter.write_line(f"neurospec results: {self.state.json_path}")
+
+
+def correct_holm(records: list[dict], alpha: float) -> list[dict]:
+    """Holm-adjust the p-values of all claim records in place; a passing claim whose
+    adjusted p exceeds ``alpha`` becomes a failure.  Returns the demoted records."""
+    from neurospec.stats.multiple import holm
+
+    def p_of(r: dict) -> float:
+        p = r.get("p")
+        return float(p) if isinstance(p, (int, float)) else float("nan")
+
+    adjusted = holm([p_of(r) for r in records])
+    demoted = []
+    for r, adj in zip(records, adjusted):
+        if adj == adj:  # not NaN
+            r["p_adjusted"] = float(adj)
+            if r["verdict"] == "pass" and adj > alpha:
+                r["verdict"] = "fail"
+                r["missed"] = (f"Holm-adjusted p={adj:.3g} > {alpha} across the run's "
+                               f"{int(sum(a == a for a in adjusted))} claims")
+                demoted.append(r)
+    return demoted
 
 
 class HtmlSummary:

@@ -1,0 +1,97 @@
+"""Random-unit baselines and the vacuity check on the bundled model: a vague claim is
+flagged, the German-neuron claim is not, and a unit that random units beat fails."""
+
+import pytest
+
+from neurospec import expect, neuron
+from neurospec.claims.context import using
+from neurospec.claims.rerun import random_units
+from neurospec.errors import ClaimFailed, InvalidArgument
+from neurospec.evidence.sink import collecting
+
+GERMAN = neuron("L0N230")
+
+
+@pytest.fixture(scope="module")
+def sets():
+    from neurospec.data.corpus import load_corpus
+
+    return load_corpus("german").subset(100), load_corpus("english").subset(100)
+
+
+def test_random_units_are_reproducible_distinct_and_exclude_the_unit(tiny):
+    a = random_units(tiny, GERMAN, 30, seed=0)
+    assert a == random_units(tiny, GERMAN, 30, seed=0) != random_units(tiny, GERMAN, 30, seed=1)
+    assert len(set(a)) == 30 and GERMAN not in a and all(u.layer == 0 for u in a)
+    from neurospec.units import Head
+
+    heads = random_units(tiny, Head(1, 3), 20, seed=0)  # only 3 other heads exist
+    assert sorted(h.index for h in heads) == [0, 1, 2]
+
+
+def test_vacuity_flags_a_vague_claim_and_not_the_german_neuron(tiny, sets):
+    de, en = sets
+    with collecting() as records, using(model=tiny, vacuity=20):
+        # "some neuron of layer 1 fires more on German than English, by any amount"
+        vague = expect(neuron("L1N2")).activates_more(on=de, than=en, by_at_least=0.0)
+        sharp = expect(GERMAN).activates_more(on=de, than=en, effect_size_at_least=3.0)
+    assert vague.record.vacuous is True
+    v = vague.record.details["vacuity"]
+    assert v["k"] == 20 and v["rate"] > 0.05 and v["passed"] == len(v["passing_units"])
+    assert sharp.record.vacuous is False and sharp.record.details["vacuity"]["rate"] <= 0.05
+    assert [r.vacuous for r in records] == [True, False]
+    assert "null" in vague.record.charts  # the reruns double as a null distribution
+
+
+def test_strict_mode_fails_a_vacuous_claim(tiny, sets):
+    de, en = sets
+    with collecting() as records, using(model=tiny, vacuity=20, strict=True):
+        with pytest.raises(ClaimFailed, match="vacuous: the same claim also holds for"):
+            expect(neuron("L1N2")).activates_more(on=de, than=en, by_at_least=0.0)
+    assert records[0].verdict == "fail" and records[0].vacuous
+
+
+def test_no_vacuity_check_unless_asked(tiny, sets):
+    de, en = sets
+    with collecting(), using(model=tiny):
+        r = expect(GERMAN).activates_more(on=de, than=en, effect_size_at_least=3.0)
+    assert r.record.vacuous is None and "vacuity" not in r.record.details
+
+
+def test_beats_random_units_records_the_percentile_and_the_null(tiny, sets):
+    de, en = sets
+    with collecting() as records, using(model=tiny):
+        r = expect(GERMAN).activates_more(on=de, than=en, by_at_least=0.5) \
+            .beats_random_units(k=40, percentile=99)
+    assert r.record.percentile == 100.0
+    null = r.record.charts["null"]
+    assert len(null["values"]) == 40 and max(null["values"]) < r.record.effect
+    assert len(records) == 1 and records[0] is r.record  # replaced, not duplicated
+    # the same numbers as measuring the random units one by one
+    unit = null["units"][0]
+    with collecting(), using(model=tiny):
+        try:
+            one = expect(unit).activates_more(on=de, than=en, by_at_least=0.5).record
+        except ClaimFailed as exc:
+            one = exc.record
+    assert one.effect == pytest.approx(null["values"][0])
+
+
+def test_a_unit_that_random_units_beat_fails(tiny, sets):
+    de, en = sets
+    with collecting() as records, using(model=tiny):
+        with pytest.raises(ClaimFailed, match="percentile"):
+            # L0N230 lowers English loss slightly; most random neurons raise it more
+            (expect(GERMAN).ablated(to="mean", over=en).and_not_on(en, tolerance=0.05)
+                .beats_random_units(k=10, percentile=90))
+    assert records[-1].verdict == "fail" and records[-1].percentile < 90
+
+
+def test_beats_random_units_checks_its_arguments(tiny, sets):
+    de, en = sets
+    with collecting(), using(model=tiny):
+        r = expect(GERMAN).activates_more(on=de, than=en, by_at_least=0.5)
+        with pytest.raises(InvalidArgument, match="a percentile is 0..100"):
+            r.beats_random_units(k=5, percentile=150)
+        with pytest.raises(InvalidArgument, match="expected a count"):
+            r.beats_random_units(k=0)
