@@ -45,3 +45,30 @@ def test_false_ablation_costs_a_tenth_of_a_nat(corpus):
 def test_false_a_random_neuron_is_german(corpus):
     expect(RANDOM_OTHER).activates_more(on=corpus("german"), than=corpus("english"),
                                         effect_size_at_least=1.5)
+
+
+# Random-unit baselines and the vacuity check (claims you can trust).
+def test_german_neuron_beats_random_neurons_of_its_layer(corpus):
+    expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"),
+                                  by_at_least=1.0).beats_random_units(k=50, percentile=99)
+
+
+@pytest.mark.vacuity(20)
+def test_sharp_claim_is_not_vacuous(corpus):
+    # checked against 20 random neurons of layer 0: at most 1 of them passes it too
+    expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"),
+                                  effect_size_at_least=3.0)
+
+
+@pytest.mark.xfail(strict=True, reason="deliberately false: an arbitrary neuron is not special")
+def test_false_arbitrary_neuron_beats_random_neurons(corpus):
+    expect(RANDOM_OTHER).activates_more(on=corpus("german"), than=corpus("english"),
+                                        by_at_least=0.0).beats_random_units(k=50, percentile=95)
+
+
+@pytest.mark.vacuity(20, strict=True)
+@pytest.mark.xfail(strict=True, reason="deliberately vacuous: 'some neuron of layer 1 fires "
+                                       "more on German, by any amount' holds for most neurons")
+def test_false_vague_claim_is_vacuous(corpus):
+    expect("L1N2").activates_more(on=corpus("german").subset(100),
+                                  than=corpus("english").subset(100), by_at_least=0.0)

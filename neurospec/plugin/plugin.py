@@ -96,6 +96,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "model(name, checkpoint=None): the model this module's or test's claims are "
                    "about (a bundled name, a folder, or a hub name such as 'pythia-70m')")
+    config.addinivalue_line(
+        "markers", "vacuity(k, strict=False): re-run this test's passing unit claims on k random "
+                   "units of the same layer and flag them vacuous when >5% pass too (as "
+                   "--neurospec-vacuity, for one test)")
     state = State(is_worker=hasattr(config, "workerinput"))
     path = config.getoption(JSON_OPTION) or config.getini("neurospec_json")
     if path:
@@ -203,15 +207,19 @@ def _neurospec_claims(request: pytest.FixtureRequest):
                   or config.getoption(MODEL_OPTION) or config.getini("neurospec_model"))
     m = request.getfixturevalue("model") if uses_model else None
     min_docs = request.config.getoption(MIN_DOCS_OPTION)
-    vacuity = config.getoption(VACUITY_OPTION)
-    if vacuity < 0:
+    vacuity, strict = config.getoption(VACUITY_OPTION), config.getoption(STRICT_OPTION)
+    marker = request.node.get_closest_marker("vacuity")
+    if marker is not None:
+        vacuity = marker.args[0] if marker.args else marker.kwargs.get("k", 20)
+        strict = strict or bool(marker.kwargs.get("strict", False))
+    if isinstance(vacuity, bool) or not isinstance(vacuity, int) or vacuity < 0:
         raise pytest.UsageError(f"{VACUITY_OPTION}={vacuity}: give a number of random units "
                                 f">= 0, e.g. {VACUITY_OPTION}=20")
     with collecting() as records, using(model=m, seed=_seed(config),
                                         data_dirs=_data_dirs(config),
                                         min_docs=min_docs if min_docs is not None else 10,
                                         test=request.node.nodeid, vacuity=vacuity,
-                                        strict=config.getoption(STRICT_OPTION)):
+                                        strict=strict):
         request.node.stash[RECORDS] = records
         yield
     if m is None:

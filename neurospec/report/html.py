@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 from neurospec.evidence.record import Record
 from neurospec.report import svg
 
-_SKIP_DETAILS = {"units_label"}
+_SKIP_DETAILS = {"units_label", "vacuity"}  # vacuity has its own row
 
 
 def fmt(x) -> str:

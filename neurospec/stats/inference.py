@@ -1,8 +1,13 @@
 """Confidence intervals and p-values for claims (numpy / scipy only, seeded).
 
-- Bootstrap CIs use ``scipy.stats.bootstrap`` with the BCa method (bias-corrected and
-  accelerated), falling back to the percentile method when BCa is undefined (e.g. all
-  resamples equal).
+- Means and differences of means (paired changes, ``mean_diff`` of two sets) get a
+  studentized bootstrap CI (bootstrap-t: resampled t statistics, Welch standard error for
+  two sets).  Measured on the bundled model's skewed per-document values
+  (``python -m neurospec.calibrate``), BCa let 4-5% of one-sided null claims pass at 30
+  documents where 2.5% is nominal; bootstrap-t stays near 2.5%.
+- Other statistics (Cohen's d) use ``scipy.stats.bootstrap`` with the BCa method
+  (bias-corrected and accelerated), falling back to the percentile method when BCa is
+  undefined (e.g. all resamples equal).
 - p-values: a paired sign-flip permutation test for per-document differences; the
   one-sided Mann-Whitney U test for two independent sets of documents.
 """
@@ -53,15 +58,60 @@ def _ci(data: tuple[np.ndarray, ...], statistic, seed: int, confidence: float,
     return (float(lo), float(hi)), method
 
 
+def studentized_ci(a: np.ndarray, b: np.ndarray | None = None, *, seed: int = 0,
+                   confidence: float = CONFIDENCE, n_resamples: int = N_RESAMPLES
+                   ) -> tuple[float, float] | None:
+    """Bootstrap-t CI of ``mean(a)`` (or ``mean(a) - mean(b)``, sets resampled separately,
+    Welch standard error).  None when the data are too few or constant for it."""
+    a = np.asarray(a, dtype=np.float64)
+    b = None if b is None else np.asarray(b, dtype=np.float64)
+    if len(a) < 3 or (b is not None and len(b) < 3):
+        return None
+
+    def stat_se(x: np.ndarray, y: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        var = x.var(axis=-1, ddof=1) / x.shape[-1]
+        est = x.mean(axis=-1)
+        if y is not None:
+            var = var + y.var(axis=-1, ddof=1) / y.shape[-1]
+            est = est - y.mean(axis=-1)
+        return est, np.sqrt(var)
+
+    est, se = stat_se(a, b)
+    if not se > 0:
+        return None
+    rng = np.random.default_rng(seed)
+    size = len(a) + (len(b) if b is not None else 0)
+    step = max(1, (1 << 22) // size)
+    ts = []
+    for start in range(0, n_resamples, step):
+        m = min(step, n_resamples - start)
+        xa = a[rng.integers(0, len(a), (m, len(a)))]
+        xb = None if b is None else b[rng.integers(0, len(b), (m, len(b)))]
+        e, s = stat_se(xa, xb)
+        ok = s > 0
+        ts.append((e[ok] - est) / s[ok])
+    t = np.concatenate(ts)
+    if len(t) < n_resamples // 2:
+        return None
+    alpha = (1 - confidence) / 2
+    hi_t, lo_t = np.quantile(t, [1 - alpha, alpha])
+    return float(est - hi_t * se), float(est - lo_t * se)
+
+
 def mean_ci(x: np.ndarray, *, seed: int = 0, confidence: float = CONFIDENCE,
             alternative: str = "greater", null: float = 0.0) -> Estimate:
-    """Mean of per-document values with a bootstrap CI and a sign-flip permutation p-value.
+    """Mean of per-document values with a studentized bootstrap CI and a sign-flip
+    permutation p-value.
 
     ``alternative`` is the direction of the claim ('greater', 'less' or 'two-sided')
     against ``null``.
     """
     x = np.asarray(x, dtype=np.float64)
-    ci, method = _ci((x,), np.mean, seed, confidence, paired=False)
+    ci = studentized_ci(x, seed=seed, confidence=confidence)
+    if ci is not None:
+        method = "bootstrap-t (studentized)"
+    else:
+        ci, method = _ci((x,), np.mean, seed, confidence, paired=False)
     p = sign_flip_p(x - null, alternative, seed + 1)
     return Estimate(float(x.mean()), ci, p, len(x), f"{method}; sign-flip permutation test")
 
@@ -75,7 +125,12 @@ def two_sample(a: np.ndarray, b: np.ndarray, *, measure: str = "mean_diff", seed
     """
     fn = {"mean_diff": mean_diff, "cohens_d": cohens_d}[measure]
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    ci, method = _ci((a, b), fn, seed, confidence, paired=False)
+    ci = studentized_ci(a, b, seed=seed, confidence=confidence) if measure == "mean_diff" \
+        else None
+    if ci is not None:
+        method = "bootstrap-t (studentized, Welch)"
+    else:
+        ci, method = _ci((a, b), fn, seed, confidence, paired=False)
     p = float(stats.mannwhitneyu(a, b, alternative=alternative).pvalue)
     return Estimate(float(fn(a, b)), ci, p, len(a) + len(b), f"{method}; Mann-Whitney U")
 
