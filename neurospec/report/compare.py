@@ -1,7 +1,9 @@
 """Run-to-run comparison of two results files, for a PR comment or a CI job summary.
 
-Claims are matched by test id (checkpoint parameter removed) and position within the test,
-per model / checkpoint column (see :func:`neurospec.evidence.results.claim_ids`).
+Claims are matched by test id (checkpoint parameter removed) and position within the test
+(see :func:`neurospec.evidence.results.claim_ids`), and by model / checkpoint column when
+the runs share columns.  Two single-model runs match whatever their models: comparing
+``step150`` with ``step3000`` is the point of running both.
 """
 
 from __future__ import annotations
@@ -59,8 +61,9 @@ class Comparison:
         return 0
 
 
-def _keyed(records: list[Record]) -> dict[tuple[str, str], Record]:
-    return {(cid, r.column): r for cid, r in zip(claim_ids(records), records)}
+def _keyed(records: list[Record], by_column: bool) -> dict[tuple[str, str], Record]:
+    return {(cid, r.column if by_column else ""): r
+            for cid, r in zip(claim_ids(records), records)}
 
 
 def _num(x) -> float | None:
@@ -83,13 +86,14 @@ def moved_beyond_ci(base: Record, head: Record) -> bool:
 def compare(base: list[Record], head: list[Record]) -> Comparison:
     """Sort every claim of two runs into: newly failing / passing, new, removed, effect
     moved beyond the base CI, and vacuity changed (one claim can be in several)."""
-    b, h = _keyed(base), _keyed(head)
+    single = len({r.column for r in base}) <= 1 and len({r.column for r in head}) <= 1
+    b, h = _keyed(base, not single), _keyed(head, not single)
     groups: dict[str, list[Change]] = {name: [] for name in (
         "newly_failing", "newly_passing", "new", "removed", "moved", "vacuity")}
     unchanged = 0
     for key in list(b) + [k for k in h if k not in b]:
         rb, rh = b.get(key), h.get(key)
-        ch = Change(key[0], key[1], rb, rh)
+        ch = Change(key[0], key[1] or (rh or rb).column, rb, rh)
         if rb is None or rh is None:
             groups["new" if rb is None else "removed"].append(ch)
             continue

@@ -63,6 +63,7 @@ def test_vacuity_changes_are_read_when_records_have_the_field():
 def test_checkpoint_parameter_is_not_part_of_the_identity():
     a = replace(sample_record(0), test="t.py::f[step150]", checkpoint="step150")
     b = replace(sample_record(0), test="t.py::f[step3000]", checkpoint="step3000")
-    c = compare([a], [replace(b, checkpoint="step150", test="t.py::f[step150]")])
-    assert c.unchanged == 1
-    assert compare([a], [b]).new  # a different column is a different measurement
+    assert compare([a], [b]).unchanged == 1  # one checkpoint per run: compared as such
+    both = [a, b]
+    assert compare(both, both).unchanged == 2
+    assert compare(both, [b]).removed[0].column == "step150"  # shared columns: per column
