@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
+REQUIRE = "NEUROSPEC_REQUIRE_BROWSER"  # set by .ci/run: there, a missing browser is an error
 INSTALL = ("apt-get install -y chromium chromium-driver && pip install -e '.[dev]' "
            "(selenium); or set NEUROSPEC_CHROMIUM / NEUROSPEC_CHROMEDRIVER")
 
 
 def _binary(env: str, *names: str) -> str | None:
     if os.environ.get(env):
-        return os.environ[env]
+        return shutil.which(os.environ[env])  # None unless it exists and is executable
     return next((p for p in map(shutil.which, names) if p), None)
 
 
@@ -60,18 +61,24 @@ class Browser:
         return self.driver.find_elements(By.CSS_SELECTOR, selector)
 
 
+def _unavailable(reason: str):
+    if os.environ.get(REQUIRE):
+        pytest.fail(f"{reason} but {REQUIRE} is set; {INSTALL}", pytrace=False)
+    pytest.skip(f"{reason}; to run the browser tests: {INSTALL}")
+
+
 @pytest.fixture(scope="session")
 def browser():
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        pytest.skip(f"selenium is not installed; to run the browser tests: {INSTALL}")
+        _unavailable("selenium is not installed")
     chromium = _binary("NEUROSPEC_CHROMIUM", "chromium", "chromium-browser", "google-chrome")
     driver_bin = _binary("NEUROSPEC_CHROMEDRIVER", "chromedriver")
     if chromium is None or driver_bin is None:
         missing = "chromium" if chromium is None else "chromedriver"
-        pytest.skip(f"no {missing} found; to run the browser tests: {INSTALL}")
+        _unavailable(f"no {missing} found")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
