@@ -18,12 +18,13 @@ _LAZY = {
     "Corpus": "neurospec.data.corpus",
     "load_corpus": "neurospec.data.corpus",
     "read_results": "neurospec.evidence.jsonio",
+    "read_frame": "neurospec.evidence.jsonio",
     "session_records": "neurospec.evidence.sink",
 }
 
 __all__ = ["ClaimFailed", "Corpus", "Model", "NeurospecError", "configure", "corpus", "expect",
-           "expect_layer", "head", "load_corpus", "load_model", "neuron", "parse_unit", "read_results",
-           "session_records"]
+           "expect_layer", "head", "load_corpus", "load_model", "neuron", "parse_unit", "read_frame",
+           "read_results", "session_records"]
 
 
 def corpus(name: str):

@@ -3,11 +3,13 @@
     neurospec models                      # bundled / local models and hub names
     neurospec summary reports/run.json    # markdown summary of a results file
     neurospec report reports/run.json -o reports/claims.html   # standalone HTML page
+    neurospec compare base.json head.json # what changed, as markdown; exit 1 on a regression
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -23,34 +25,82 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(args: argparse.Namespace) -> int:
+def _read_all(paths: list[Path]) -> list:
+    """The records of one or more results files (e.g. one per checkpoint, from parallel CI
+    jobs): together they make the report's checkpoint matrix."""
     from neurospec.evidence.jsonio import read_results
+
+    return [r for path in paths for r in read_results(path)]
+
+
+def _summary(args: argparse.Namespace) -> int:
     from neurospec.report.markdown import summary
 
-    sys.stdout.write(summary(read_results(args.results)))
+    sys.stdout.write(summary(_read_all(args.results)))
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from neurospec.evidence.jsonio import atomic_write_text, read_results
+    from neurospec.evidence.jsonio import atomic_write_text
     from neurospec.report.html import render_page
 
-    atomic_write_text(args.output, render_page(read_results(args.results)))
+    if args.sample:
+        from neurospec.report.samples import sample_records
+
+        records = sample_records(args.sample)
+    elif args.results:
+        records = _read_all(args.results)
+    else:
+        raise NeurospecError("give one or more results files (or --sample N)")
+    atomic_write_text(args.output, render_page(records))
     print(f"wrote {args.output}")
     return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from neurospec.evidence.jsonio import read_results
+    from neurospec.report.compare import compare, compare_markdown, github_annotations
+
+    base, head = read_results(args.base), read_results(args.head)
+    result = compare(base, head)
+    text = compare_markdown(result, base, head, base_name=args.base.name,
+                            head_name=args.head.name)
+    if args.format == "github":
+        sys.stdout.write(github_annotations(result))
+        target = os.environ.get("GITHUB_STEP_SUMMARY")
+        if target:
+            with open(target, "a", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        else:
+            sys.stdout.write(text)
+    else:
+        sys.stdout.write(text)
+    return result.exit_code(args.fail_on)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neurospec", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("models", help="list models found by name").set_defaults(fn=_models)
-    p = sub.add_parser("summary", help="markdown summary of a results JSON")
-    p.add_argument("results", type=Path)
+    p = sub.add_parser("summary", help="markdown summary of results JSONs")
+    p.add_argument("results", type=Path, nargs="+", help="one or more results files")
     p.set_defaults(fn=_summary)
-    p = sub.add_parser("report", help="standalone HTML page of a results JSON")
-    p.add_argument("results", type=Path)
+    p = sub.add_parser("report", help="standalone HTML page of results JSONs")
+    p.add_argument("results", type=Path, nargs="*",
+                   help="one or more results files (several checkpoints: a matrix)")
     p.add_argument("-o", "--output", type=Path, default=Path("reports/claims.html"))
+    p.add_argument("--sample", type=int, default=0, metavar="N",
+                   help="render N synthetic records instead (to try the views or load-test)")
     p.set_defaults(fn=_report)
+    p = sub.add_parser("compare", help="what changed between two results JSONs (markdown)")
+    p.add_argument("base", type=Path, help="results of the base run (e.g. main's)")
+    p.add_argument("head", type=Path, help="results of this run")
+    p.add_argument("--format", choices=("markdown", "github"), default="markdown",
+                   help="github: append to $GITHUB_STEP_SUMMARY and print ::error:: annotations "
+                        "for newly failing claims")
+    p.add_argument("--fail-on", choices=("regression", "change", "never"), default="regression",
+                   help="exit 1 when a passing claim now fails (default), on any change, or never")
+    p.set_defaults(fn=_compare)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)

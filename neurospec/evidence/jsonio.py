@@ -11,6 +11,7 @@ from pathlib import Path
 
 from neurospec.errors import NeurospecError
 from neurospec.evidence.record import SCHEMA, Record
+from neurospec.evidence.results import Results
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -49,8 +50,15 @@ def write_results(path: Path, records: list[Record], meta: dict | None = None) -
                                        ensure_ascii=False) + "\n")
 
 
-def read_results(path: Path) -> list[Record]:
-    """Read a results file; a file of another schema gets a clear error."""
+def read_results(path: Path) -> Results:
+    """Read a results file: a list of records with ``.to_frame()`` (pandas) and ``.meta``.
+
+    A file of another schema gets a clear error (:class:`NeurospecError`).
+
+    Example::
+
+        df = read_results("reports/run.json").to_frame()
+    """
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -60,4 +68,12 @@ def read_results(path: Path) -> list[Record]:
     if schema != SCHEMA:
         raise NeurospecError(f"{path} has schema {schema!r}, but this neurospec reads {SCHEMA!r}; "
                              f"re-run the suite with this version to regenerate it", value=path)
-    return [Record.from_dict(r) for r in doc["records"]]
+    try:
+        return Results([Record.from_dict(r) for r in doc.get("records", [])], doc.get("meta"))
+    except (TypeError, AttributeError) as exc:
+        raise NeurospecError(f"{path} is not a valid {SCHEMA} file: {exc}", value=path) from exc
+
+
+def read_frame(path: Path):
+    """A results file as a pandas DataFrame, one row per claim check."""
+    return read_results(path).to_frame()

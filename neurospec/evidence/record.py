@@ -43,6 +43,10 @@ class Record:
     percentile: float | None = None  # the unit's percentile among random units of its layer
     vacuous: bool | None = None  # None: not checked; True: random units pass it too
     p_adjusted: float | None = None  # after a correction across the run's claims
+    # Filled by the plugin: the --checkpoint column this record belongs to ("" when the
+    # run had one model) and the test's pytest outcome ("passed", "failed", "xfailed" ...).
+    checkpoint: str = ""
+    outcome: str = ""
 
     @property
     def passed(self) -> bool:
@@ -55,6 +59,14 @@ class Record:
         d = asdict(self)
         d["ci"] = list(self.ci)
         return _finite(d)
+
+    @property
+    def column(self) -> str:
+        """Which model / checkpoint the record was measured on, as a column label."""
+        if self.checkpoint:
+            return self.checkpoint
+        name, ckpt = self.model.get("name", ""), self.model.get("checkpoint")
+        return f"{name}@{ckpt}" if ckpt else str(name)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Record":

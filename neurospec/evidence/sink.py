@@ -8,6 +8,7 @@ import contextvars
 from collections.abc import Iterator
 
 from neurospec.evidence.record import Record
+from neurospec.evidence.results import Results
 
 _collector: contextvars.ContextVar[list[Record] | None] = contextvars.ContextVar(
     "neurospec_collector", default=None)
@@ -42,6 +43,7 @@ def replace_record(old: Record, new: Record) -> None:
     target.append(new)
 
 
-def session_records() -> list[Record]:
-    """Records of claims run outside pytest in this process (e.g. in a notebook)."""
-    return list(_session)
+def session_records() -> Results:
+    """Records of claims run outside pytest in this process (e.g. in a notebook); in Jupyter
+    they render as the report does (summary, then evidence cards)."""
+    return Results(_session)

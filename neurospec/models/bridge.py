@@ -330,8 +330,10 @@ def _load_hub(source: ModelSource, dtype: torch.dtype):
 
     # Offline (by setting or in fact), the local Hugging Face cache is still used.
     offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") or not _hub_reachable()
-    how = (f"{source.name} ({source.hub_id}) loads from the Hugging Face hub or its local cache. "
-           f"To run it: on a machine with network, `huggingface-cli download {source.hub_id}` "
+    rev = f" --revision {source.revision}" if source.revision else ""
+    how = (f"{source.name} ({source.hub_id}{'@' + source.revision if rev else ''}) loads from "
+           f"the Hugging Face hub or its local cache. To run it: on a machine with network, "
+           f"`huggingface-cli download {source.hub_id}{rev}` "
            f"(or run once without HF_HUB_OFFLINE), or pass the path of a local checkpoint folder")
     try:
         kwargs = dict(revision=source.revision, local_files_only=offline)

@@ -31,6 +31,8 @@ VACUITY_OPTION = "--neurospec-vacuity"
 STRICT_OPTION = "--neurospec-strict"
 CORRECT_OPTION = "--neurospec-correct"
 ALPHA = 0.05
+CHECKPOINT_OPTION = "--checkpoint"
+CHECKPOINT_FIXTURE = "neurospec_checkpoint"
 PROPERTY = "neurospec"
 
 
@@ -54,6 +56,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="default model of the run (bundled name, checkpoint folder or hub name; "
                          "NAME@CHECKPOINT for a training checkpoint); a test's "
                          "@pytest.mark.model('name') wins")
+    group.addoption(CHECKPOINT_OPTION, action="append", default=[], metavar="NAME",
+                    help="run every model-using test once per checkpoint NAME of its model "
+                         "(tiny-bilingual: step150 ... step3000; hub: a revision such as "
+                         "step1000), or per model NAME@CHECKPOINT / folder; repeatable; records "
+                         "carry it and the report shows a claims x checkpoints matrix")
     group.addoption(DEVICE_OPTION, default="auto", choices=("auto", "cpu", "cuda"),
                     help="device for models (default: cuda when available)")
     group.addoption(DTYPE_OPTION, default="float32", choices=("float32", "bfloat16", "float16"),
@@ -140,17 +147,39 @@ def _data_dirs(config: pytest.Config) -> tuple[Path, ...]:
     return tuple(dirs)
 
 
+def _uses_model(config: pytest.Config, node: Any, fixturenames: Any) -> bool:
+    return bool("model" in fixturenames or node.get_closest_marker("model")
+                or config.getoption(MODEL_OPTION) or config.getini("neurospec_model"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    checkpoints = metafunc.config.getoption(CHECKPOINT_OPTION)
+    if (checkpoints and CHECKPOINT_FIXTURE in metafunc.fixturenames
+            and _uses_model(metafunc.config, metafunc.definition, metafunc.fixturenames)):
+        labels = list(dict.fromkeys(checkpoints))
+        metafunc.parametrize(CHECKPOINT_FIXTURE, labels, ids=labels, indirect=True)
+
+
+@pytest.fixture
+def neurospec_checkpoint(request: pytest.FixtureRequest) -> str | None:
+    """The ``--checkpoint`` this test runs on (``None`` without that option)."""
+    return getattr(request, "param", None)
+
+
 def _model_spec(request: pytest.FixtureRequest) -> tuple[str, str | None]:
     marker = request.node.get_closest_marker("model")
+    ckpt = request.getfixturevalue(CHECKPOINT_FIXTURE)
+    if ckpt is not None and ("@" in ckpt or os.sep in ckpt):
+        return ckpt, None  # a whole model spec: name@revision, or a checkpoint folder
     if marker is not None and marker.args:
-        return marker.args[0], marker.kwargs.get("checkpoint")
+        return marker.args[0], ckpt or marker.kwargs.get("checkpoint")
     name = request.config.getoption(MODEL_OPTION) or request.config.getini("neurospec_model")
     if not name:
         raise pytest.UsageError(
             f"{request.node.nodeid} needs a model: add @pytest.mark.model('tiny-bilingual') "
             f"(or pytestmark = pytest.mark.model(...) in the module), or run with "
             f"{MODEL_OPTION} NAME")
-    return name, None
+    return name, ckpt
 
 
 @pytest.fixture
@@ -196,15 +225,14 @@ def corpus(request: pytest.FixtureRequest):
 
 
 @pytest.fixture(autouse=True)
-def _neurospec_claims(request: pytest.FixtureRequest):
+def _neurospec_claims(request: pytest.FixtureRequest, neurospec_checkpoint: str | None):
     """Around every test: the claim context (model, seed, data folders), the evidence
     collector, and the check that no hook was left on the model."""
     from neurospec.claims.context import using
     from neurospec.evidence.sink import collecting
 
     config = request.config
-    uses_model = ("model" in request.fixturenames or request.node.get_closest_marker("model")
-                  or config.getoption(MODEL_OPTION) or config.getini("neurospec_model"))
+    uses_model = _uses_model(config, request.node, request.fixturenames)
     m = request.getfixturevalue("model") if uses_model else None
     min_docs = request.config.getoption(MIN_DOCS_OPTION)
     vacuity, strict = config.getoption(VACUITY_OPTION), config.getoption(STRICT_OPTION)
@@ -241,6 +269,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     records = item.stash.get(RECORDS, [])
     if not records:
         return report
+    callspec = getattr(item, "callspec", None)
+    label = callspec.params.get(CHECKPOINT_FIXTURE) if callspec is not None else None
+    if label:
+        from dataclasses import replace
+
+        records = [replace(r, checkpoint=label) for r in records]
     report.user_properties.append((PROPERTY, [r.to_dict() for r in records]))
     if item.config.pluginmanager.hasplugin("html"):
         from pytest_html import extras
@@ -342,8 +376,8 @@ class HtmlSummary:
     def pytest_html_results_summary(self, prefix: list, summary: list, postfix: list,
                                     session: Any) -> None:
         from neurospec.evidence.record import Record
-        from neurospec.report.html import stylesheet, summary_table
+        from neurospec.report.html import run_overview, stylesheet
 
         prefix.append(f"<style>{stylesheet()}</style>")
         if self.state.records:
-            prefix.append(summary_table([Record.from_dict(r) for r in self.state.records]))
+            prefix.append(run_overview([Record.from_dict(r) for r in self.state.records]))

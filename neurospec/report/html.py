@@ -1,10 +1,10 @@
-"""Rendering records as HTML: one evidence card per record, a run summary, and a
-standalone page.  Jinja2 with autoescape; charts are inline SVG; no torch, no pytest.
+"""Rendering records as HTML: one evidence card per record, a run summary, a checkpoint
+matrix, and a standalone page.  Jinja2 with autoescape; charts are inline SVG; no script
+anywhere (pytest-html inserts extras without running scripts); no torch, no pytest.
 """
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from importlib import resources
 
@@ -12,17 +12,16 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from neurospec.evidence.record import Record
+from neurospec.evidence.results import optional
 from neurospec.report import svg
+from neurospec.report.format import fmt
+from neurospec.report.matrix import build_matrix, matrix_html
+from neurospec.report.summary import summary_table
+
+__all__ = ["fmt", "render_fragment", "render_page", "render_record", "stylesheet",
+           "summary_table"]
 
 _SKIP_DETAILS = {"units_label", "vacuity"}  # vacuity has its own row
-
-
-def fmt(x) -> str:
-    if isinstance(x, str):
-        return x
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
-    return f"{x:+.4g}" if abs(x) >= 1e-3 or x == 0 else f"{x:+.2e}"
 
 
 @lru_cache(maxsize=1)
@@ -99,40 +98,44 @@ def _details(r: Record) -> list[tuple[str, str]]:
     return out
 
 
-def render_record(record: Record | dict, with_style: bool = True) -> str:
-    """One record as an evidence card (HTML); with its stylesheet unless told not to."""
+def render_record(record: Record | dict, with_style: bool = True, anchor: str = "") -> str:
+    """One record as an evidence card (HTML); with its stylesheet unless told not to.
+
+    Args:
+        record: a :class:`Record` or its dict.
+        with_style: prepend the ``<style>`` block (for a card shown alone, e.g. in Jupyter).
+        anchor: the card's HTML id (the summary's links point at ``ns-card-<i>``).
+    """
     r = record if isinstance(record, Record) else Record.from_dict(record)
     body = _env().get_template("record.html.j2").render(
         r=r, charts=_charts(r), token_blocks=_token_blocks(r), details=_details(r),
-        token_tables=_token_tables(r))
+        token_tables=_token_tables(r), anchor=anchor, percentile=optional(r, "percentile"),
+        vacuous=optional(r, "vacuous"))
     return (f"<style>{stylesheet()}</style>" if with_style else "") + body
 
 
-def summary_table(records: list[Record]) -> str:
-    """Counts and a row per claim: verdict, effect, CI, threshold, random percentile."""
-    counts = {}
-    for r in records:
-        counts[r.verdict] = counts.get(r.verdict, 0) + 1
-    rows = []
-    for r in records:
-        pct = r.details.get("random_percentile")
-        rows.append(
-            f'<tr class="ns-{escape(r.verdict)}"><td><span class="ns-badge ns-badge-'
-            f'{escape(r.verdict)}">{escape(r.verdict)}</span></td><td>{escape(r.claim)}</td>'
-            f"<td>{escape(fmt(r.effect))}</td><td>[{escape(fmt(r.ci[0]))}, "
-            f"{escape(fmt(r.ci[1]))}]</td><td>{escape(r.direction)} {escape(fmt(r.threshold))}"
-            f"</td><td>{r.n}</td><td>{'' if pct is None else f'{pct:.0f}'}</td>"
-            f"<td>{escape(r.test)}</td></tr>")
-    head = ", ".join(f"{v} {escape(k)}" for k, v in sorted(counts.items()))
-    return (f'<div class="ns-summary-box"><h3>neurospec: {len(records)} claim checks ({head})'
-            f'</h3><table class="ns-summary"><tr><th>verdict</th><th>claim</th><th>effect</th>'
-            f"<th>95% CI</th><th>needs</th><th>n</th><th>random pct</th><th>test</th></tr>"
-            + "".join(rows) + "</table></div>")
+def run_overview(records: list[Record], links: bool = False) -> str:
+    """The summary, and the checkpoint matrix when the run measured several columns."""
+    out = summary_table(records, links=links)
+    if len({r.column for r in records}) > 1:
+        out += matrix_html(build_matrix(records))
+    return out
+
+
+def render_fragment(records: list[Record], max_cards: int | None = None) -> str:
+    """Style, overview and evidence cards as one HTML fragment (what Jupyter shows)."""
+    shown = records if max_cards is None else records[:max_cards]
+    cards = "\n".join(render_record(r, with_style=False, anchor=f"ns-card-{i}")
+                      for i, r in enumerate(shown))
+    more = (f"<p>{len(records) - len(shown)} more cards not shown.</p>"
+            if len(shown) < len(records) else "")
+    return (f"<style>{stylesheet()}</style><div class=\"ns-root\">{run_overview(records, True)}"
+            f"{cards}{more}</div>")
 
 
 def render_page(records: list[Record], title: str = "neurospec report") -> str:
-    """A standalone, offline HTML page: the summary, then every record's card."""
-    cards = "\n".join(render_record(r, with_style=False) for r in records)
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
-            f"<style>{stylesheet()}</style></head><body><h1>{escape(title)}</h1>"
-            f"{summary_table(records)}{cards}</body></html>")
+    """A standalone, offline HTML page: the summary (and matrix), then every record's card."""
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width'><title>{escape(title)}</title>"
+            f"</head><body><h1 class='ns-title'>{escape(title)}</h1>"
+            f"{render_fragment(records)}</body></html>")

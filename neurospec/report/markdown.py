@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from neurospec.evidence.record import Record
-from neurospec.report.html import fmt
+from neurospec.evidence.results import optional
+from neurospec.report.format import fmt
+from neurospec.report.matrix import build_matrix, matrix_markdown
+from neurospec.report.summary import counts_line
 
 
 def _cell(text: str) -> str:
@@ -11,13 +14,17 @@ def _cell(text: str) -> str:
 
 
 def summary(records: list[Record]) -> str:
-    counts: dict[str, int] = {}
+    """Counts, a row per claim check, and the checkpoint matrix when there are several."""
+    lines = [f"**neurospec**: {counts_line(records)}", "",
+             "| verdict | claim | effect | 95% CI | needs | n | random pct | model |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in records:
-        counts[r.verdict] = counts.get(r.verdict, 0) + 1
-    lines = [f"**neurospec**: {len(records)} claim checks — "
-             + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), "",
-             "| verdict | claim | effect | 95% CI | needs | n |", "|---|---|---|---|---|---|"]
-    for r in records:
-        lines.append(f"| {r.verdict} | {_cell(r.claim)} | {fmt(r.effect)} | "
-                     f"[{fmt(r.ci[0])}, {fmt(r.ci[1])}] | {r.direction} {fmt(r.threshold)} | {r.n} |")
-    return "\n".join(lines) + "\n"
+        pct = optional(r, "percentile")
+        verdict = r.verdict + (" (vacuous)" if optional(r, "vacuous") else "")
+        lines.append(f"| {verdict} | {_cell(r.claim)} | {fmt(r.effect)} | "
+                     f"[{fmt(r.ci[0])}, {fmt(r.ci[1])}] | {r.direction} {fmt(r.threshold)} | "
+                     f"{r.n} | {'' if pct is None else f'{pct:.0f}'} | {_cell(r.column)} |")
+    text = "\n".join(lines) + "\n"
+    if len({r.column for r in records}) > 1:
+        text += "\n**Across models / checkpoints**\n\n" + matrix_markdown(build_matrix(records))
+    return text

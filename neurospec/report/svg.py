@@ -141,26 +141,32 @@ def token_color(value: float, scale: float) -> str:
 
 
 def attention_heatmap(tokens: list[str], pattern: list[list[float]], title: str) -> Markup:
-    """Query (rows) x key (columns) attention weights; hover a cell for the pair and weight."""
+    """Query (rows) x key (columns) attention weights; hover a cell for the pair and weight.
+
+    Only the causal triangle is drawn (a query attends to itself and earlier keys), one
+    colour with the weight as opacity, so a 24-token pattern stays near 30 KB."""
     n = len(tokens)
     cell = max(8, min(18, 360 // max(n, 1)))
     left, top = 90, 24 + 70
     w, h = left + cell * n + 10, top + cell * n + 10
+    shown = [escape(repr(t)[1:-1]) for t in tokens]
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" class="ns-chart" '
            f'role="img"><title>{escape(title)}</title>',
-           f'<text x="4" y="13" font-size="11" font-weight="bold">{escape(title)}</text>']
-    for j, t in enumerate(tokens):
+           f'<text x="4" y="13" font-size="11" font-weight="bold">{escape(title)}</text>',
+           f'<rect x="{left}" y="{top}" width="{cell * n}" height="{cell * n}" fill="#f7f7f7"/>']
+    for j, t in enumerate(shown):
         x = left + j * cell + cell / 2
         out.append(f'<text transform="translate({x:.1f},{top - 4}) rotate(-60)" font-size="9">'
-                   f'{escape(repr(t)[1:-1])}</text>')
-    for i, t in enumerate(tokens):
+                   f"{t}</text>")
+    out.append('<g fill="#337ab7">')
+    for i, t in enumerate(shown):
         y = top + i * cell
-        out.append(f'<text x="{left - 4}" y="{y + cell - 4}" font-size="9" text-anchor="end">'
-                   f'{escape(repr(t)[1:-1])}</text>')
-        for j in range(n):
-            v = pattern[i][j] if j <= i else 0.0
-            out.append(f'<rect x="{left + j * cell}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
-                       f'fill="rgba(51,122,183,{min(1.0, v):.2f})"><title>'
-                       f'{escape(repr(t))} -> {escape(repr(tokens[j]))}: {v:.3f}</title></rect>')
-    out.append("</svg>")
+        out.append(f'<text x="{left - 4}" y="{y + cell - 4}" font-size="9" text-anchor="end" '
+                   f'fill="#222">{t}</text>')
+        for j in range(min(i + 1, n)):
+            v = min(1.0, max(0.0, float(pattern[i][j])))
+            out.append(f'<rect x="{left + j * cell}" y="{y}" width="{cell - 1}" '
+                       f'height="{cell - 1}" fill-opacity="{v:.2f}"><title>{t} \u2192 {shown[j]}: '
+                       f"{v:.3f}</title></rect>")
+    out.append("</g></svg>")
     return Markup("".join(out))

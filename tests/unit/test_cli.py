@@ -48,3 +48,20 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
         write_results(path, [_record(), _record()])
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
+def test_compare_refuses_another_schema(tmp_path, capsys):
+    ok, other = tmp_path / "ok.json", tmp_path / "new.json"
+    write_results(ok, [_record()])
+    other.write_text(json.dumps({"schema": "neurospec.results/2", "records": []}))
+    assert main(["compare", str(other), str(ok)]) == 2
+    assert ("has schema 'neurospec.results/2', but this neurospec reads 'neurospec.results/1'"
+            in capsys.readouterr().err)
+    assert main(["compare", str(ok), str(ok)]) == 0
+    assert "0 newly failing" in capsys.readouterr().out
+
+
+def test_report_of_sample_records(tmp_path):
+    out = tmp_path / "s.html"
+    assert main(["report", "--sample", "7", "-o", str(out)]) == 0
+    assert out.read_text().count('class="ns-card') == 7

@@ -1,0 +1,114 @@
+"""A run's records as one object: a list of :class:`Record` that also knows each claim's
+identity across checkpoints and runs, turns into a pandas DataFrame, and renders in Jupyter.
+
+Example::
+
+    runs = neurospec.read_results("reports/run.json")
+    df = runs.to_frame()                     # one row per claim check
+    df.pivot(index="claim_id", columns="column", values="effect")
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from neurospec.evidence.record import Record
+
+FRAME_COLUMNS = ["claim_id", "test", "claim", "kind", "unit", "column", "model", "checkpoint",
+                 "fingerprint", "verdict", "outcome", "effect", "ci_low", "ci_high", "p",
+                 "threshold", "direction", "metric", "n", "percentile", "vacuous", "seed",
+                 "method", "missed"]
+
+
+def optional(record: Record, name: str) -> Any:
+    """A record field that older (or newer) results files may lack: ``None`` when absent.
+
+    ``percentile`` falls back to ``details['random_percentile']`` (where ablation claims with
+    ``against_random`` kept it before it became a field)."""
+    value = getattr(record, name, None)
+    if value is None and name == "percentile":
+        value = record.details.get("random_percentile")
+    if isinstance(value, str):  # JSON stores NaN as "nan"
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def base_test_id(record: Record) -> str:
+    """The record's test id without its checkpoint parameter: ``t.py::f[step150]`` and
+    ``t.py::f[step3000]`` are the same claim measured on two checkpoints."""
+    test, label = record.test, record.checkpoint
+    if not label or not test.endswith("]") or "[" not in test:
+        return test
+    base, params = test[:-1].split("[", 1)
+    if params == label:
+        return base
+    if params.startswith(f"{label}-"):
+        return f"{base}[{params[len(label) + 1:]}]"
+    if params.endswith(f"-{label}"):
+        return f"{base}[{params[:-len(label) - 1]}]"
+    return test
+
+
+def claim_ids(records: list[Record]) -> list[str]:
+    """A stable id per record: its test (checkpoint parameter removed) and its position among
+    the checks of that test on the same column (``t.py::f#1`` for a test's second check).
+
+    Claim texts can embed measured numbers (an ablation's mean value), so they are shown,
+    not matched on."""
+    seen: dict[tuple[str, str], int] = {}
+    out = []
+    for r in records:
+        base = base_test_id(r) or r.claim
+        k = seen.get((base, r.column), 0)
+        seen[(base, r.column)] = k + 1
+        out.append(base if k == 0 else f"{base}#{k}")
+    return out
+
+
+class Results(list):
+    """The records of a run, in the order they finished; ``meta`` holds the file's metadata."""
+
+    def __init__(self, records: list[Record] = (), meta: dict | None = None) -> None:
+        super().__init__(records)
+        self.meta = dict(meta or {})
+
+    @property
+    def columns(self) -> list[str]:
+        """The models / checkpoints measured, in order of first appearance."""
+        return list(dict.fromkeys(r.column for r in self))
+
+    def to_frame(self):
+        """One row per claim check (pandas ``DataFrame``; columns in ``FRAME_COLUMNS``)."""
+        import pandas as pd
+
+        rows = []
+        for cid, r in zip(claim_ids(self), self):
+            rows.append({
+                "claim_id": cid, "test": r.test, "claim": r.claim, "kind": r.kind, "unit": r.unit,
+                "column": r.column, "model": r.model.get("name"),
+                "checkpoint": r.checkpoint or r.model.get("checkpoint"),
+                "fingerprint": r.model.get("fingerprint"), "verdict": r.verdict,
+                "outcome": r.outcome, "effect": _float(r.effect), "ci_low": _float(r.ci[0]),
+                "ci_high": _float(r.ci[1]), "p": _float(r.p), "threshold": _float(r.threshold),
+                "direction": r.direction, "metric": r.metric, "n": r.n,
+                "percentile": optional(r, "percentile"), "vacuous": optional(r, "vacuous"),
+                "seed": r.seed, "method": r.method, "missed": r.missed})
+        return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+
+    def _repr_html_(self) -> str:
+        from neurospec.report.html import render_fragment
+
+        return render_fragment(list(self))
+
+
+def _float(x: Any) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan

@@ -1,0 +1,167 @@
+"""Run-to-run comparison of two results files, for a PR comment or a CI job summary.
+
+Claims are matched by test id (checkpoint parameter removed) and position within the test
+(see :func:`neurospec.evidence.results.claim_ids`), and by model / checkpoint column when
+the runs share columns.  Two single-model runs match whatever their models: comparing
+``step150`` with ``step3000`` is the point of running both.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from neurospec.evidence.record import Record
+from neurospec.evidence.results import claim_ids, optional
+from neurospec.report.format import fmt
+
+FAIL_ON = ("regression", "change", "never")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One claim in both runs (or one of them): its id, column, and the two records."""
+
+    claim_id: str
+    column: str
+    base: Record | None
+    head: Record | None
+
+    @property
+    def claim(self) -> str:
+        return (self.head or self.base).claim
+
+
+@dataclass(frozen=True)
+class Comparison:
+    newly_failing: list[Change] = field(default_factory=list)
+    newly_passing: list[Change] = field(default_factory=list)
+    new: list[Change] = field(default_factory=list)
+    removed: list[Change] = field(default_factory=list)
+    moved: list[Change] = field(default_factory=list)  # effect outside the other run's CI
+    vacuity: list[Change] = field(default_factory=list)
+    unchanged: int = 0
+    base_count: int = 0
+    head_count: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return any((self.newly_failing, self.newly_passing, self.new, self.removed, self.moved,
+                    self.vacuity))
+
+    def exit_code(self, fail_on: str = "regression") -> int:
+        """1 when a claim that passed now fails (``fail_on='regression'``), or on any change
+        (``'change'``); 0 otherwise or with ``'never'``."""
+        if fail_on not in FAIL_ON:
+            raise ValueError(f"fail_on={fail_on!r}: expected one of {', '.join(FAIL_ON)}")
+        if fail_on == "regression":
+            return int(bool(self.newly_failing))
+        if fail_on == "change":
+            return int(self.changed)
+        return 0
+
+
+def _keyed(records: list[Record], by_column: bool) -> dict[tuple[str, str], Record]:
+    return {(cid, r.column if by_column else ""): r
+            for cid, r in zip(claim_ids(records), records)}
+
+
+def _num(x) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def moved_beyond_ci(base: Record, head: Record) -> bool:
+    """The head's effect lies outside the base run's 95% CI (a measured change, not noise
+    the base run already allowed for)."""
+    e, lo, hi = _num(head.effect), _num(base.ci[0]), _num(base.ci[1])
+    if e is None or lo is None or hi is None:
+        return False
+    return e < lo or e > hi
+
+
+def compare(base: list[Record], head: list[Record]) -> Comparison:
+    """Sort every claim of two runs into: newly failing / passing, new, removed, effect
+    moved beyond the base CI, and vacuity changed (one claim can be in several)."""
+    single = len({r.column for r in base}) <= 1 and len({r.column for r in head}) <= 1
+    b, h = _keyed(base, not single), _keyed(head, not single)
+    groups: dict[str, list[Change]] = {name: [] for name in (
+        "newly_failing", "newly_passing", "new", "removed", "moved", "vacuity")}
+    unchanged = 0
+    for key in list(b) + [k for k in h if k not in b]:
+        rb, rh = b.get(key), h.get(key)
+        ch = Change(key[0], key[1] or (rh or rb).column, rb, rh)
+        if rb is None or rh is None:
+            groups["new" if rb is None else "removed"].append(ch)
+            continue
+        found = []
+        if rb.passed and not rh.passed:
+            found.append("newly_failing")
+        elif rh.passed and not rb.passed:
+            found.append("newly_passing")
+        if moved_beyond_ci(rb, rh):
+            found.append("moved")
+        vb, vh = optional(rb, "vacuous"), optional(rh, "vacuous")
+        if vb is not None and vh is not None and vb != vh:
+            found.append("vacuity")
+        for name in found:
+            groups[name].append(ch)
+        unchanged += not found
+    return Comparison(**groups, unchanged=unchanged, base_count=len(base),
+                      head_count=len(head))
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _state(r: Record | None) -> str:
+    if r is None:
+        return "–"
+    vac = " (vacuous)" if optional(r, "vacuous") else ""
+    return f"{r.verdict}{vac} {fmt(r.effect)} [{fmt(r.ci[0])}, {fmt(r.ci[1])}]"
+
+
+def _model(records: list[Record]) -> str:
+    cols = list(dict.fromkeys(r.column for r in records))
+    prints = list(dict.fromkeys(str(r.model.get("fingerprint", ""))[:12] for r in records))
+    return ", ".join(cols) + (f" (weights {', '.join(p for p in prints if p)})" if prints else "")
+
+
+def compare_markdown(c: Comparison, base: list[Record], head: list[Record],
+                     base_name: str = "base", head_name: str = "head") -> str:
+    """The comparison as markdown: a headline, then a table per non-empty category."""
+    parts = [f"{len(c.newly_failing)} newly failing", f"{len(c.newly_passing)} newly passing",
+             f"{len(c.new)} new", f"{len(c.removed)} removed",
+             f"{len(c.moved)} effects moved beyond their CI"]
+    if c.vacuity:
+        parts.append(f"{len(c.vacuity)} vacuity changes")
+    mark = ":x:" if c.newly_failing else ":white_check_mark:"
+    lines = [f"### {mark} neurospec: " + ", ".join(parts), "",
+             f"{base_name}: {c.base_count} claim checks on {_model(base)}  ",
+             f"{head_name}: {c.head_count} claim checks on {_model(head)}  ",
+             f"{c.unchanged} unchanged.", ""]
+    sections = [("Newly failing", c.newly_failing), ("Newly passing", c.newly_passing),
+                ("Effect moved beyond the base run's 95% CI", c.moved),
+                ("Vacuity changed", c.vacuity), ("New claims", c.new),
+                ("Removed claims", c.removed)]
+    for title, items in sections:
+        if not items:
+            continue
+        lines += [f"#### {title} ({len(items)})", "",
+                  f"| claim | model | {base_name} | {head_name} | test |", "|---|---|---|---|---|"]
+        for ch in items:
+            lines.append(f"| {_cell(ch.claim)} | {_cell(ch.column)} | {_cell(_state(ch.base))} | "
+                         f"{_cell(_state(ch.head))} | `{_cell(ch.claim_id)}` |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def github_annotations(c: Comparison) -> str:
+    """``::error::`` lines for newly failing claims (shown on the PR's checks)."""
+    return "".join(f"::error title=neurospec claim now fails::{ch.claim} ({ch.column}): "
+                   f"{_state(ch.base)} -> {_state(ch.head)}\n".replace("%", "%25")
+                   for ch in c.newly_failing)

@@ -1,0 +1,127 @@
+"""The report in a real browser (headless Chromium): the summary and evidence render, CSS
+sorting and filtering work without scripts, nothing logs an error, the screenshot is not
+blank; and pytest-html's report shows the same views inside its (script-built) rows."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from neurospec.report.html import render_page
+from neurospec.report.samples import sample_records
+
+
+def _visible(browser, selector: str) -> list:
+    return [e for e in browser.css(selector) if e.is_displayed()]
+
+
+def test_standalone_page_renders_summary_matrix_and_evidence(browser, tmp_path):
+    records = sample_records(12, columns=("step150", "step3000"))
+    page = tmp_path / "report.html"
+    page.write_text(render_page(records), encoding="utf-8")
+    opened = browser.open(page)
+    assert opened.errors == []
+    assert opened.colours > 50
+    assert _visible(browser, ".ns-summary-box .ns-hrow")
+    assert len(browser.css(".ns-summary-box .ns-row:not(.ns-hrow)")) == 24
+    assert len(browser.css(".ns-matrix tr")) == 1 + 12  # header + one row per claim
+    cards = browser.css(".ns-card")
+    assert len(cards) == 24
+    browser.js("arguments[0].scrollIntoView()", cards[3])  # a head card: attention heatmap
+    sizes = browser.js("return [...arguments[0].querySelectorAll('svg')].map("
+                       "s => s.getBoundingClientRect().width)", cards[3])
+    assert sizes and min(sizes) > 100
+
+
+def test_sorting_and_filtering_work_without_script(browser, tmp_path):
+    records = sample_records(30)
+    page = tmp_path / "report.html"
+    page.write_text(render_page(records), encoding="utf-8")
+    browser.open(page)
+
+    def first_row_effect() -> str:
+        rows = browser.js(
+            "return [...document.querySelectorAll('.ns-row:not(.ns-hrow)')]"
+            ".filter(r => r.offsetParent !== null)"
+            ".map(r => [getComputedStyle(r).order * 1, r.children[2].textContent])")
+        return min(rows)[1]
+
+    browser.css(".ns-l-E")[0].click()  # effect, largest first
+    best = max(records, key=lambda r: r.effect)
+    assert float(first_row_effect()) == pytest.approx(best.effect, rel=1e-3)
+    browser.css(".ns-l-e")[0].click()
+    assert float(first_row_effect()) == pytest.approx(min(r.effect for r in records), rel=1e-3)
+    browser.css(".ns-fl-pass")[0].click()  # hide passing claims
+    shown = _visible(browser, ".ns-summary-box .ns-row:not(.ns-hrow)")
+    assert len(shown) == sum(not r.passed for r in records)
+
+
+def test_token_hover_shows_its_value(browser, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    page = tmp_path / "report.html"
+    page.write_text(render_page(sample_records(1)), encoding="utf-8")
+    browser.open(page)
+    tok = browser.css(".ns-tok")[0]
+    ActionChains(browser.driver).move_to_element(tok).perform()
+    shown = browser.js("return getComputedStyle(arguments[0], '::after').content", tok)
+    assert shown.strip('"') == tok.get_attribute("data-v")
+
+
+CLAIMS = textwrap.dedent('''
+    import pytest
+    from neurospec.evidence.sink import emit
+    from neurospec.report.samples import sample_record
+
+    @pytest.mark.parametrize("i", range({n}))
+    def test_claim(i):
+        emit(sample_record(i))
+''')
+
+
+def _pytest_html_report(tmp_path, n: int):
+    (tmp_path / "test_sample_claims.py").write_text(CLAIMS.format(n=n))
+    out = tmp_path / "run.html"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--html={out}",
+         "--self-contained-html", "test_sample_claims.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.exists(), proc.stdout + proc.stderr
+    return out
+
+
+def test_pytest_html_report_shows_summary_and_cards(browser, tmp_path):
+    report = _pytest_html_report(tmp_path, 6)
+    opened = browser.open(report)
+    assert opened.errors == []
+    assert opened.colours > 50
+    assert _visible(browser, ".ns-summary-box .ns-hrow")
+    assert len(browser.css(".ns-summary-box .ns-row:not(.ns-hrow)")) == 6
+    browser.css("#show_all_details")[0].click()
+    cards = _visible(browser, ".ns-card")
+    assert len(cards) == 6
+    browser.js("arguments[0].scrollIntoView()", cards[0])
+    assert _visible(browser, ".ns-card svg.ns-chart")
+
+
+@pytest.mark.slow
+def test_a_300_claim_report_opens_fast(browser, tmp_path):
+    records = sample_records(300)
+    page = tmp_path / "report.html"
+    start = time.perf_counter()
+    page.write_text(render_page(records), encoding="utf-8")
+    render_s = time.perf_counter() - start
+    opened = browser.open(page)
+    assert opened.errors == []
+    size_mb = page.stat().st_size / 1e6
+    print(f"300 claims: {size_mb:.1f} MB, rendered in {render_s:.2f} s, load event at "
+          f"{opened.load_ms:.0f} ms")
+    assert size_mb < 8 and opened.load_ms < 10_000
+    assert len(browser.css(".ns-card")) == 300
+    last = browser.css(".ns-card")[-1]
+    browser.js("arguments[0].scrollIntoView()", last)
+    assert last.is_displayed() and last.size["height"] > 50

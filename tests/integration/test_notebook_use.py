@@ -1,0 +1,32 @@
+"""A claim outside pytest, as in a notebook cell: the same helpers, the session's records,
+and the report's views as ``_repr_html_``."""
+
+import subprocess
+import sys
+import textwrap
+
+CELL = textwrap.dedent('''
+    from neurospec import ClaimFailed, corpus, expect, load_model, session_records
+    from neurospec.report.html import render_record
+
+    model = load_model("tiny-bilingual")
+    german, english = corpus("german").subset(30), corpus("english").subset(30)
+    result = expect("L0N230", model=model).activates_more(on=german, than=english,
+                                                          by_at_least=0.5)
+    assert result.passed and result._repr_html_() == render_record(result.record)
+    try:
+        expect("L0N230", model=model).activates_more(on=english, than=german, by_at_least=0.1)
+    except ClaimFailed as err:
+        assert "ns-badge-fail" in err._repr_html_()
+    runs = session_records()
+    assert [r.verdict for r in runs] == ["pass", "fail"]
+    assert 'class="ns-card' in runs._repr_html_()
+    assert runs.to_frame()["verdict"].tolist() == ["pass", "fail"]
+    print("OK")
+''')
+
+
+def test_a_claim_runs_and_renders_outside_pytest():
+    proc = subprocess.run([sys.executable, "-c", CELL], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.stdout.strip().endswith("OK"), proc.stderr[-3000:]

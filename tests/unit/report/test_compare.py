@@ -1,0 +1,69 @@
+"""Run-to-run comparison on records (the CLI on real runs is in tests/integration)."""
+
+from dataclasses import replace
+
+import pytest
+
+from neurospec.report.compare import compare, compare_markdown
+from neurospec.report.samples import sample_record
+
+
+def run(*records):
+    return list(records)
+
+
+def rec(i, verdict="pass", effect=0.06, ci=(0.05, 0.07), **kw):
+    return replace(sample_record(i), verdict=verdict, effect=effect, ci=ci, **kw)
+
+
+def test_categories_and_exit_codes():
+    base = run(rec(0), rec(1, "fail", 0.01, (0.0, 0.02)), rec(2), rec(3), rec(4))
+    head = run(rec(0, "fail", 0.02, (0.01, 0.03)),      # newly failing (and moved)
+               rec(1),                                  # newly passing (and moved)
+               rec(2, effect=0.068),                    # inside base CI: unchanged
+               rec(3, effect=0.09, ci=(0.08, 0.1)),     # still passes, moved beyond CI
+               rec(5))                                  # new; 4 removed
+    c = compare(base, head)
+    assert [ch.claim_id.split("_")[-1] for ch in c.newly_failing] == ["0"]
+    assert [ch.claim_id.split("_")[-1] for ch in c.newly_passing] == ["1"]
+    assert {ch.claim_id.split("_")[-1] for ch in c.moved} == {"0", "1", "3"}
+    assert [ch.claim_id.split("_")[-1] for ch in c.new] == ["5"]
+    assert [ch.claim_id.split("_")[-1] for ch in c.removed] == ["4"]
+    assert c.unchanged == 1
+    assert (c.exit_code(), c.exit_code("never"), c.exit_code("change")) == (1, 0, 1)
+    same = compare(base, base)
+    assert not same.changed and same.exit_code("change") == 0 and same.unchanged == 5
+    with pytest.raises(ValueError, match="fail_on"):
+        c.exit_code("sometimes")
+
+
+def test_markdown_lists_each_category():
+    base, head = run(rec(0), rec(1)), run(rec(0, "fail", 0.0, (-0.01, 0.01)), rec(2))
+    md = compare_markdown(compare(base, head), base, head, "main.json", "pr.json")
+    assert md.startswith("### :x: neurospec: 1 newly failing, 0 newly passing, 1 new, 1 removed")
+    assert "#### Newly failing (1)" in md and "#### New claims (1)" in md
+    assert "#### Removed claims (1)" in md and "| main.json | pr.json |" in md
+    assert "pass +0.06 [+0.05, +0.07]" in md and "fail +0 [-0.01, +0.01]" in md
+
+
+def test_vacuity_changes_are_read_when_records_have_the_field():
+    class WithVacuous:  # a newer record type with the optional field
+        def __init__(self, r, vacuous):
+            self.__dict__.update(r.__dict__, vacuous=vacuous)
+            self.passed = r.passed
+            self.column = r.column
+
+    base = [WithVacuous(rec(0), False)]
+    head = [WithVacuous(rec(0), True)]
+    c = compare(base, head)
+    assert len(c.vacuity) == 1 and c.exit_code() == 0
+    assert "vacuous" in compare_markdown(c, base, head)
+
+
+def test_checkpoint_parameter_is_not_part_of_the_identity():
+    a = replace(sample_record(0), test="t.py::f[step150]", checkpoint="step150")
+    b = replace(sample_record(0), test="t.py::f[step3000]", checkpoint="step3000")
+    assert compare([a], [b]).unchanged == 1  # one checkpoint per run: compared as such
+    both = [a, b]
+    assert compare(both, both).unchanged == 2
+    assert compare(both, [b]).removed[0].column == "step150"  # shared columns: per column
