@@ -58,8 +58,9 @@ def test_builder_is_deterministic(tmp_path):
 def test_fact_holds_and_its_negation_fails(planted, fact):
     if fact["claim"] is not None:
         run_spec(fact["claim"], planted, root=ROOT)
-    with pytest.raises(ClaimFailed):
+    with pytest.raises(ClaimFailed) as info:
         run_spec(fact["negation"], planted, root=ROOT)
+    assert info.value.record.verdict == "fail"  # refuted by the data, not merely underpowered
 
 
 def test_neurons_fire_exactly_on_their_token_sets(planted):
