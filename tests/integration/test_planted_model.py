@@ -1,0 +1,108 @@
+"""The planted ground-truth model: the builder is deterministic, the shipped files are the ones
+the manifest hashes, the planted facts hold at the level of raw activations and attention, and
+every manifest fact passes as a claim while its negation raises ``ClaimFailed``."""
+
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from neurospec.claims.spec import run_spec
+from neurospec.data.corpus import load_corpus
+from neurospec.errors import ClaimFailed, InvalidArgument
+from neurospec.measure.activations import neuron_activations
+from neurospec.units import head as as_head, neuron
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST_PATH = ROOT / "fixtures" / "models" / "planted" / "MANIFEST.json"
+MANIFEST = json.loads(MANIFEST_PATH.read_text())
+
+
+@pytest.fixture(scope="module")
+def planted():
+    from neurospec.models import load_model
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model: a second thread only adds barrier waits
+    yield load_model("planted", device="cpu")
+    torch.set_num_threads(before)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_shipped_files_are_the_built_ones():
+    for rel, digest in MANIFEST["sha256"].items():
+        assert _sha256(ROOT / rel) == digest, f"{rel} differs from the manifest: rebuild it"
+    assert sum((ROOT / rel).stat().st_size for rel in MANIFEST["sha256"]) < 2 << 20
+    for name, info in MANIFEST["datasets"].items():
+        assert len(load_corpus(name)) == info["documents"] >= 100
+
+
+def test_builder_is_deterministic(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "build_planted", ROOT / "fixtures" / "build" / "build_planted.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    built = builder.build(tmp_path)
+    assert built["sha256"] == MANIFEST["sha256"]
+    assert (tmp_path / MANIFEST_PATH.relative_to(ROOT)).read_bytes() == MANIFEST_PATH.read_bytes()
+
+
+@pytest.mark.parametrize("fact", MANIFEST["facts"], ids=[f["id"] for f in MANIFEST["facts"]])
+def test_fact_holds_and_its_negation_fails(planted, fact):
+    if fact["claim"] is not None:
+        run_spec(fact["claim"], planted, root=ROOT)
+    with pytest.raises(ClaimFailed) as info:
+        run_spec(fact["negation"], planted, root=ROOT)
+    assert info.value.record.verdict == "fail"  # refuted by the data, not merely underpowered
+
+
+def test_neurons_fire_exactly_on_their_token_sets(planted):
+    vocab = MANIFEST["vocab"]
+    units = {u: set(info["fires_on"]) for u, info in MANIFEST["units"].items()
+             if "fires_on" in info}
+    nulls = [u for u in MANIFEST["null_units"] if "N" in u]
+    for name in MANIFEST["datasets"]:
+        corpus = load_corpus(name)
+        for unit, tokens in units.items():
+            acts = neuron_activations(planted, corpus, neuron(unit))
+            on = np.isin(np.concatenate(acts.tokens), [vocab.index(t) for t in tokens])
+            fired = acts.all_tokens > 0
+            assert np.array_equal(fired, on), f"{unit} on {name}"
+        for unit in nulls:
+            acts = neuron_activations(planted, corpus, neuron(unit))
+            assert not acts.all_tokens.any(), f"null {unit} fired on {name}"
+
+
+@pytest.mark.parametrize("head", ["L0H0", "L0H1"])
+def test_heads_attend_to_earlier_targets_or_to_bos(planted, head):
+    info = MANIFEST["units"][head]
+    vocab = MANIFEST["vocab"]
+    queries = {vocab.index(t) for t in info["queries_on"]}
+    targets = {vocab.index(t) for t in info["attends_to"]}
+    corpus = load_corpus("planted_names" if head == "L0H0" else "planted_colours").subset(30)
+    index = as_head(head).index
+    for text in corpus.texts:
+        ids = torch.tensor([[planted.bos_token_id] + planted.encode([text])[0]])
+        _, cache = planted.bridge.run_with_cache(
+            ids, names_filter=lambda n: n == "blocks.0.attn.hook_pattern")
+        pattern = cache["blocks.0.attn.hook_pattern"][0, index]
+        toks = ids[0].tolist()
+        for i, t in enumerate(toks):
+            earlier = [j for j in range(1, i) if toks[j] in targets]
+            want = earlier if t in queries and earlier else [0]
+            mass = float(pattern[i, want].sum())
+            assert mass > 0.999, f"{head} at {i} of {text!r}: {mass:.4f} on {want}"
+            if len(want) > 1:  # copies of the same kind share the attention equally
+                np.testing.assert_allclose(pattern[i, want].numpy(), 1 / len(want), atol=1e-4)
+
+
+def test_a_spec_naming_no_claim_method_is_refused(planted):
+    with pytest.raises(InvalidArgument, match="no claim method 'fires_a_lot'"):
+        run_spec({"unit": "L0N0", "chain": [["fires_a_lot", {}]]}, planted)
