@@ -72,3 +72,16 @@ def test_false_arbitrary_neuron_beats_random_neurons(corpus):
 def test_false_vague_claim_is_vacuous(corpus):
     expect("L1N2").activates_more(on=corpus("german").subset(100),
                                   than=corpus("english").subset(100), by_at_least=0.0)
+
+
+def test_matched_negative_two_english_halves_do_not_differ(corpus):
+    english = corpus("english")
+    expect(GERMAN).activates_more(on=corpus("german"), than=english, by_at_least=1.0) \
+        .but_not_when(on=english.subset(200), than=english.subset(200, start=200))
+
+
+@pytest.mark.xfail(strict=True, reason="deliberately false: the control (German vs English "
+                                       "again, on fewer documents) holds as well")
+def test_false_matched_negative_that_holds(corpus):
+    expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"),
+                                  by_at_least=1.0).but_not_when(on=corpus("german").subset(100))

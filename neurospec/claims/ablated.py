@@ -48,6 +48,15 @@ class Ablated:
         self.results[-1].beats_random_units(k, percentile)
         return self
 
+    def but_not_when(self, **changes) -> "Ablated":
+        """A matched negative for the last claim (see :meth:`ClaimResult.but_not_when`)."""
+        __tracebackhide__ = True
+        if not self.results:
+            raise InvalidArgument("but_not_when() follows a claim, e.g. "
+                                  ".raises_loss(...).but_not_when(on=corpus('control'))")
+        self.results[-1].but_not_when(**changes)
+        return self
+
     def _measure(self, corpus: Corpus, alternative: str):
         eff = ablation_effect(self.model, self.ablation, corpus)
         est = mean_ci(eff.delta, seed=self.parent.ctx.seed, alternative=alternative)

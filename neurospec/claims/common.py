@@ -27,6 +27,52 @@ class ClaimResult:
         self.record = record
         self._call = call
 
+    def but_not_when(self, **changes: Any) -> "ClaimResult":
+        """A matched negative control: the same claim with the arguments in ``changes``
+        replaced (e.g. ``on=`` a matched control set) must *not* hold.  It fails when the
+        control passes too: then the claim's evidence does not depend on what it names.
+
+        Example::
+
+            expect(neuron("L0N230")).activates_more(
+                on=corpus("german"), than=corpus("english"), by_at_least=0.5
+            ).but_not_when(on=corpus("english").subset(200),
+                           than=corpus("english").subset(200, start=200))
+        """
+        __tracebackhide__ = True
+        from neurospec.claims.verdict import failure_message
+        from neurospec.errors import ClaimFailed
+        from neurospec.evidence.sink import replace_record
+
+        if self._call is None or not changes:
+            raise InvalidArgument("but_not_when(**changes) follows a claim about one unit and "
+                                  "names the arguments to change, e.g. on=corpus('control')")
+        call = self._call
+        unknown = sorted(set(changes) - set(_parameters(call.fn)))
+        if unknown:
+            raise InvalidArgument(f"but_not_when(): {call.fn.__name__}() has no argument "
+                                  f"{', '.join(unknown)}", value=unknown)
+        from neurospec.claims.rerun import Call
+
+        kwargs = {**_bind(call), **changes}
+        control = Call(call.owner, call.fn, (), kwargs).on(call.owner.unit)
+        if control is None:
+            raise InvalidArgument("the matched negative could not be measured (an argument "
+                                  "error): check the changed arguments", value=changes)
+        info = {"claim": control.claim, "effect": control.effect, "ci": list(control.ci),
+                "verdict": control.verdict}
+        new = _replace(self.record, claim=f"{self.record.claim}; but not: {control.claim}",
+                       details={**self.record.details, "matched_negative": info})
+        if control.passed:
+            new = _replace(new, verdict="fail", missed=(
+                f"the matched negative holds too ({control.claim}: CI [{control.ci[0]:.4g}, "
+                f"{control.ci[1]:.4g}]), so the claim does not single out its condition"))
+        replace_record(self.record, new)
+        self.record = new
+        if not new.passed:
+            raise ClaimFailed(failure_message(new), new)
+        return self
+
     def beats_random_units(self, k: int = 20, percentile: float = 95.0) -> "ClaimResult":
         """Also require the unit to beat random units of its layer: the same claim is measured
         for ``k`` random units (same data, same way) and the unit's effect must lie at or
@@ -79,6 +125,22 @@ class ClaimResult:
         from neurospec.report.html import render_record
 
         return render_record(self.record)
+
+
+def _parameters(fn) -> list[str]:
+    import inspect
+
+    return list(inspect.signature(fn).parameters)[1:]  # without self
+
+
+def _bind(call) -> dict:
+    """A call's arguments as keywords (positional ones named by the signature)."""
+    import inspect
+
+    bound = inspect.signature(call.fn).bind(call.owner, *call.args, **call.kwargs)
+    out = dict(bound.arguments)
+    out.pop(next(iter(out)))  # self
+    return out
 
 
 def _corpus(x: Corpus | str | list) -> Corpus:

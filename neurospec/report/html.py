@@ -21,7 +21,7 @@ from neurospec.report.summary import summary_table
 __all__ = ["fmt", "render_fragment", "render_page", "render_record", "stylesheet",
            "summary_table"]
 
-_SKIP_DETAILS = {"units_label", "vacuity"}  # vacuity has its own row
+_SKIP_DETAILS = {"units_label", "vacuity", "matched_negative"}  # these have their own rows
 
 
 @lru_cache(maxsize=1)

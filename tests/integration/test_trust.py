@@ -95,3 +95,31 @@ def test_beats_random_units_checks_its_arguments(tiny, sets):
             r.beats_random_units(k=5, percentile=150)
         with pytest.raises(InvalidArgument, match="expected a count"):
             r.beats_random_units(k=0)
+
+
+def test_matched_negative_passes_when_the_control_does_not_hold(tiny, sets):
+    from neurospec.data.corpus import load_corpus
+
+    de, en = sets
+    en_a, en_b = load_corpus("english").subset(100, start=100), load_corpus("english").subset(
+        100, start=200)
+    with collecting() as records, using(model=tiny):
+        r = expect(GERMAN).activates_more(on=de, than=en, by_at_least=0.5) \
+            .but_not_when(on=en_a, than=en_b)
+    neg = r.record.details["matched_negative"]
+    assert neg["verdict"] == "fail" and neg["ci"][0] < 0.5 and r.passed
+    assert len(records) == 1 and "but not:" in records[0].claim
+
+
+def test_matched_negative_fails_a_claim_whose_control_holds_too(tiny, sets):
+    de, en = sets
+    with collecting() as records, using(model=tiny):
+        with pytest.raises(ClaimFailed, match="matched negative holds too"):
+            # the control (the same ablation on half the German set) holds as well
+            (expect(GERMAN).ablated(to="mean", over=en).raises_loss(on=de, by_at_least=0.01)
+                .but_not_when(on=de.subset(50)))
+    assert records[-1].verdict == "fail"
+    with collecting(), using(model=tiny):
+        r = expect(GERMAN).activates_more(on=de, than=en, by_at_least=0.5)
+        with pytest.raises(InvalidArgument, match="has no argument nope"):
+            r.but_not_when(nope=1)
