@@ -44,18 +44,20 @@ def token_losses(logits: Tensor, ids: Tensor) -> Tensor:
 
 def run_corpus(model, tc: TokenizedCorpus, *, hooks: HookFactory | None = None,
                capture: Sequence[str] = (), losses: bool = True,
-               max_tokens: int = MAX_BATCH_TOKENS) -> CorpusRun:
+               max_tokens: int | None = None) -> CorpusRun:
     """One pass of ``model`` over ``tc``.
 
     Args:
         hooks: intervention hooks per batch (run before any capture hook of the same name).
         capture: hook names whose output is kept for the counted positions of each document.
         losses: compute next-token losses.
+        max_tokens: tokens per batch (default: the model's ``batch_tokens``, which
+            ``--neurospec-max-batch-tokens`` sets).
     """
     n = len(tc.docs)
     per_doc_losses: list[np.ndarray | None] = [None] * n
     captured: dict[str, list[Tensor | None]] = {name: [None] * n for name in capture}
-    for docs, ids, lengths in tc.batches(max_tokens):
+    for docs, ids, lengths in tc.batches(max_tokens or model.batch_tokens):
         store: dict[str, Tensor] = {}
         active = list(hooks(docs, lengths)) if hooks else []
         for name in capture:

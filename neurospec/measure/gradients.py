@@ -48,7 +48,10 @@ def weight_gradient_norms(model, corpus: Corpus, layer: int, last_only: bool = F
     n = len(tc.docs)
     g_in = np.zeros((n, model.d_mlp))
     g_out = np.zeros((n, model.d_mlp))
-    for docs, ids, lengths in tc.batches():
+    from neurospec.progress import progress
+
+    bar = progress(f"weight gradients of MLP{layer}", n, "documents")
+    for docs, ids, lengths in tc.batches(model.batch_tokens):
         store: dict[str, torch.Tensor] = {}
 
         def leaf(act, hook=None):
@@ -85,4 +88,5 @@ def weight_gradient_norms(model, corpus: Corpus, layer: int, last_only: bool = F
             g_in[k] = torch.einsum("pn,pq,qn->n", gs, xs @ xs.T, gs).clamp_min(0).sqrt().numpy()
             os_, as_ = go[row, :length], a[row, :length]
             g_out[k] = torch.einsum("pn,pq,qn->n", as_, os_ @ os_.T, as_).clamp_min(0).sqrt().numpy()
+        bar.advance(len(docs))
     return WeightGradients(layer, corpus, g_in, g_out)

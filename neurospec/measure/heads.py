@@ -113,7 +113,7 @@ def head_direct_effect(model, head: Head, corpus: Corpus, add_mean_over: Corpus 
     if add_mean_over is not None:
         ref = tokenize(model, add_mean_over)
         total, count = 0.0, 0
-        for docs, ids, lengths in ref.batches():
+        for docs, ids, lengths in ref.batches(model.batch_tokens):
             store = {}
             model.logits(ids, [(zname, lambda z, hook=None: store.__setitem__("z", z)),
                                ("ln_final.hook_scale",
@@ -125,7 +125,7 @@ def head_direct_effect(model, head: Head, corpus: Corpus, add_mean_over: Corpus 
             count += int(mask.sum())
         mean_de = total / count
     deltas: list = [None] * len(tc.docs)
-    for docs, ids, lengths in tc.batches():
+    for docs, ids, lengths in tc.batches(model.batch_tokens):
         store = {}
         logits = model.logits(ids, [(zname, lambda z, hook=None: store.__setitem__("z", z)),
                                     ("ln_final.hook_scale",

@@ -88,7 +88,7 @@ def path_patching(model, ablation: Ablation, corpus: Corpus, through: list[str])
 
     n = len(tc.docs)
     out = {k: np.zeros(n) for k in ("clean", "ablated", "path")}
-    for docs, ids, lengths in tc.batches():
+    for docs, ids, lengths in tc.batches(model.batch_tokens):
         mask = (torch.arange(ids.shape[1] - 1)[None] < (lengths[:, None] - 1)).double()
 
         def losses(hooks):

@@ -153,7 +153,7 @@ def feature_attribution(model, early: SAE, late: SAE, corpus: Corpus, target: Fe
                               f"one ({late.hook})", value=early.hook)
     tc = tokenize(model, corpus)
     out = np.zeros((len(tc.docs), early.d_sae))
-    for docs, ids, lengths in tc.batches():
+    for docs, ids, lengths in tc.batches(model.batch_tokens):
         store = {}
 
         def splice(x, hook=None):

@@ -34,6 +34,7 @@ from neurospec.data.tokens import tokenize
 from neurospec.errors import InvalidArgument
 from neurospec.measure.activations import layer_activations
 from neurospec.measure.forward import clean_run, run_corpus
+from neurospec.progress import progress
 from neurospec.units import Neuron, check_unit
 
 METHODS = ("auto", "loop", "closed_form", "downstream", "attribution")
@@ -98,17 +99,22 @@ def neuron_sweep(model, corpus: Corpus, layer: int, *, to: str = "mean",
     return Sweep(layer, corpus, values, delta, method, exact=method != "attribution")
 
 
-def _loop(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.ndarray:
+def _loop(model, corpus: Corpus, layer: int, values: np.ndarray,
+          neurons: list[int] | None = None) -> np.ndarray:
+    """Rows for ``neurons`` (default: all of the layer), one full pass per neuron."""
     tc = tokenize(model, corpus)
     base = clean_run(model, tc).doc_losses
     hook = f"blocks.{layer}.mlp.hook_post"
-    out = np.empty((model.d_mlp, len(tc.docs)))
-    for n in range(model.d_mlp):
+    neurons = list(range(model.d_mlp)) if neurons is None else list(neurons)
+    out = np.empty((len(neurons), len(tc.docs)))
+    bar = progress(f"sweep of MLP{layer} (loop)", len(neurons), "neurons")
+    for row, n in enumerate(neurons):
         def fn(act, hook=None, n=n):
             act = act.clone()
             act[:, tc.first:, n] = float(values[n])
             return act
-        out[n] = run_corpus(model, tc, hooks=lambda d, l: [(hook, fn)]).doc_losses - base
+        out[row] = run_corpus(model, tc, hooks=lambda d, l: [(hook, fn)]).doc_losses - base
+        bar.advance()
     return out
 
 
@@ -119,17 +125,23 @@ _LOGIT_ELEMENTS = {"cpu": 1 << 21, "cuda": 1 << 27}
 
 
 @torch.no_grad()
-def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.ndarray:
-    from neurospec.measure.forward import MAX_BATCH_TOKENS, token_losses
+def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray,
+                neurons: list[int] | None = None) -> np.ndarray:
+    """Rows for ``neurons`` (default: all of the layer), later blocks only, stacked."""
+    from neurospec.measure.forward import token_losses
 
     tc = tokenize(model, corpus)
     act_hook = f"blocks.{layer}.mlp.hook_post"
-    w_out = model.mlp_out_weight(layer)  # [d_mlp, d]
-    vals = torch.tensor(values, dtype=w_out.dtype, device=w_out.device)
+    pick = torch.arange(model.d_mlp) if neurons is None else torch.tensor(list(neurons))
+    w_all = model.mlp_out_weight(layer)
+    w_out = w_all[pick.to(w_all.device)]  # [n, d]
+    vals = torch.tensor(np.asarray(values)[pick.numpy()], dtype=w_out.dtype,
+                        device=w_out.device)
     n_mlp = w_out.shape[0]
     out = np.empty((n_mlp, len(tc.docs)))
     elements = _LOGIT_ELEMENTS.get(torch.device(model.device).type, _LOGIT_ELEMENTS["cpu"])
-    budget = max(64, min(MAX_BATCH_TOKENS, elements // model.d_vocab))  # tokens per replay
+    budget = max(64, min(model.batch_tokens, elements // model.d_vocab))  # tokens per replay
+    bar = progress(f"sweep of MLP{layer} (downstream)", len(tc.docs), "documents")
     for docs, ids, lengths in tc.batches(budget):
         store: dict = {}
 
@@ -142,7 +154,8 @@ def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nda
         counted = torch.zeros(b, p, 1, dtype=resid.dtype, device=resid.device)
         for row, length in enumerate(lengths.tolist()):
             counted[row, tc.first:length] = 1
-        delta = (vals - store["act"]) * counted  # [b, p, d_mlp], zero outside counted positions
+        acts = store["act"][..., pick.to(store["act"].device)]
+        delta = (vals - acts) * counted  # [b, p, n], zero outside counted positions
         clean = _doc_losses(token_losses(replay(resid), ids_d).cpu(), lengths)  # same path
         step = max(1, budget // (b * p))
         for s in range(0, n_mlp, step):
@@ -152,6 +165,7 @@ def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nda
             lg = replay(stacked.reshape(c * b, p, -1))
             tl = token_losses(lg, ids_d.repeat(c, 1)).cpu().reshape(c, b, p - 1)
             out[s:s + c, docs] = (_doc_losses(tl, lengths) - clean).numpy()
+        bar.advance(len(docs))
     return out
 
 
@@ -227,7 +241,7 @@ def _attribution(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nd
     out = np.empty((model.d_mlp, len(tc.docs)))
     from neurospec.measure.forward import token_losses
 
-    for docs, ids, lengths in tc.batches():
+    for docs, ids, lengths in tc.batches(model.batch_tokens):
         store = {}
 
         def grab(act, hook=None):

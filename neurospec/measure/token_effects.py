@@ -64,7 +64,7 @@ def token_effects(model, ablation: Ablation, corpus: Corpus,
     dlogp = np.zeros((n, model.d_vocab), dtype=np.float32)
     d_logit = np.zeros(n)
     d_lse = np.zeros(n)
-    for docs, ids, lengths in tc.batches():
+    for docs, ids, lengths in tc.batches(model.batch_tokens):
         clean = model.logits(ids).float()
         abl = model.logits(ids, [(unit.hook, fn)]).float()
         lse_c, lse_a = torch.logsumexp(clean, -1), torch.logsumexp(abl, -1)

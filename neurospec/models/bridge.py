@@ -27,6 +27,7 @@ from neurospec.models.cache import ByteLRU
 from neurospec.models.checkpoint import TRUST_HINT, inspect_folder
 from neurospec.models.registry import ModelSource, resolve
 
+DEFAULT_BATCH_TOKENS = 8192
 Hook = tuple[str, Callable[[Tensor, Any], Tensor | None]]
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
           "float64": torch.float64}
@@ -63,6 +64,7 @@ class Model:
         self.n_ctx: int = cfg.n_ctx
         self.tokenizer = bridge.tokenizer
         self.cache = ByteLRU(cache_bytes)
+        self.batch_tokens = DEFAULT_BATCH_TOKENS  # tokens per forward batch (a memory bound)
         self._hook_names = frozenset(bridge.hook_dict)
 
     def __repr__(self) -> str:

@@ -7,6 +7,7 @@ returns the very object that was stored, so it can never change a number.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -22,6 +23,8 @@ def nbytes(value: Any) -> int:
         return sum(nbytes(v) for v in value) + 8 * len(value)
     if isinstance(value, dict):
         return sum(nbytes(v) for v in value.values()) + 8 * len(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(nbytes(getattr(value, f.name)) for f in dataclasses.fields(value)) + 64
     return 64
 
 

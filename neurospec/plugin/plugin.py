@@ -27,6 +27,8 @@ TRUST_OPTION = "--neurospec-trust-pickle"
 MIN_DOCS_OPTION = "--neurospec-min-docs"
 THREADS_OPTION = "--neurospec-threads"
 NO_BOS_OPTION = "--neurospec-no-bos"
+BATCH_OPTION = "--neurospec-max-batch-tokens"
+CACHE_OPTION = "--neurospec-cache-mb"
 VACUITY_OPTION = "--neurospec-vacuity"
 STRICT_OPTION = "--neurospec-strict"
 CORRECT_OPTION = "--neurospec-correct"
@@ -83,6 +85,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(NO_BOS_OPTION, action="store_true", default=False,
                     help="do not prepend BOS to documents (the default prepends it, as the "
                          "seed papers did)")
+    group.addoption(BATCH_OPTION, type=int, default=8192, metavar="N",
+                    help="tokens per forward batch: bounds activation memory, so a large corpus "
+                         "never has to fit at once (default 8192)")
+    group.addoption(CACHE_OPTION, type=float, default=2048, metavar="MB",
+                    help="budget of the per-model cache of forward passes and activations shared "
+                         "across claims (least recently used evicted; 0 turns caching off; "
+                         "default 2048)")
     group.addoption(VACUITY_OPTION, type=int, default=0, metavar="K",
                     help="re-run every passing unit claim with its unit swapped for K random "
                          "units of the same layer; flag it 'vacuous' when more than 5%% of them "
@@ -114,6 +123,9 @@ def pytest_configure(config: pytest.Config) -> None:
         if not state.is_worker:
             _check_writable(state.json_path)
     config.stash[STATE] = state
+    if config.getoption(BATCH_OPTION) < 1 or config.getoption(CACHE_OPTION) < 0:
+        raise pytest.UsageError(f"{BATCH_OPTION} must be >= 1 token and {CACHE_OPTION} >= 0 MB "
+                                f"(e.g. {BATCH_OPTION}=4096 {CACHE_OPTION}=512)")
     config.pluginmanager.register(Recorder(config), "neurospec-recorder")
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.register(HtmlSummary(config), "neurospec-html")
@@ -208,6 +220,8 @@ def model(request: pytest.FixtureRequest):
         pytest.skip(str(loaded))
     if isinstance(loaded, Exception):
         raise loaded
+    loaded.batch_tokens = config.getoption(BATCH_OPTION)
+    loaded.cache.max_bytes = int(config.getoption(CACHE_OPTION) * 2 ** 20)
     return loaded
 
 
@@ -243,7 +257,7 @@ def _neurospec_claims(request: pytest.FixtureRequest, neurospec_checkpoint: str 
     if isinstance(vacuity, bool) or not isinstance(vacuity, int) or vacuity < 0:
         raise pytest.UsageError(f"{VACUITY_OPTION}={vacuity}: give a number of random units "
                                 f">= 0, e.g. {VACUITY_OPTION}=20")
-    with collecting() as records, using(model=m, seed=_seed(config),
+    with _progress_lines(config), collecting() as records, using(model=m, seed=_seed(config),
                                         data_dirs=_data_dirs(config),
                                         min_docs=min_docs if min_docs is not None else 10,
                                         test=request.node.nodeid, vacuity=vacuity,
@@ -259,6 +273,17 @@ def _neurospec_claims(request: pytest.FixtureRequest, neurospec_checkpoint: str 
         m.remove_all_hooks()
         raise HookLeak(f"{request.node.nodeid} left hooks registered on {m.name}: {left}; "
                        f"use model.hooked([...]) or run_with_hooks so they are removed")
+
+
+def _progress_lines(config: pytest.Config):
+    """Long measurements report progress as terminal lines (throttled; none under xdist
+    workers, whose output pytest does not show)."""
+    from neurospec.progress import reporting
+
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is None or hasattr(config, "workerinput"):
+        return reporting(None)
+    return reporting(lambda line: tr.write_line(line))
 
 
 @pytest.hookimpl(wrapper=True)
