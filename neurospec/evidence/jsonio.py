@@ -9,20 +9,28 @@ import tempfile
 import time
 from pathlib import Path
 
-from neurospec.errors import NeurospecError
+from neurospec.errors import OutputError, ResultsFileError
 from neurospec.evidence.record import SCHEMA, Record
 
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never
-    a truncated mix (temporary file in the same folder, fsync, rename)."""
+    a truncated mix (temporary file in the same folder, fsync, rename).  A process killed
+    mid-write leaves at most a hidden ``.<name>.*.tmp`` file beside the old one.
+
+    Raises:
+        OutputError: the folder cannot be created or written, or ``path`` is a folder.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder; give a file path such as "
+                          f"{path / 'run.json'}", value=path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise NeurospecError(f"cannot write {path}: {exc}; choose a writable path "
-                             f"(e.g. --neurospec-json=reports/run.json)", value=path) from exc
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}; choose a writable path "
+                          f"(e.g. --neurospec-json=reports/run.json)", value=path) from exc
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -50,14 +58,30 @@ def write_results(path: Path, records: list[Record], meta: dict | None = None) -
 
 
 def read_results(path: Path) -> list[Record]:
-    """Read a results file; a file of another schema gets a clear error."""
+    """Read a results file written by :func:`write_results` or the pytest plugin.
+
+    Raises:
+        ResultsFileError: the file is missing, not JSON, of another schema version, or
+            its records are malformed; the message says which and how to regenerate it.
+    """
     path = Path(path)
+    regen = ("re-run the suite with this neurospec to regenerate it "
+             "(pytest hypotheses/ --neurospec-json=PATH)")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise NeurospecError(f"cannot read results file {path}: {exc}", value=path) from exc
+    except OSError as exc:
+        raise ResultsFileError(f"cannot read results file {path}: {exc.strerror or exc}; check "
+                               f"the path", value=path) from exc
+    except ValueError as exc:
+        raise ResultsFileError(f"{path} is not a neurospec results file (not JSON: {exc}); "
+                               f"{regen}", value=path) from exc
     schema = doc.get("schema") if isinstance(doc, dict) else None
     if schema != SCHEMA:
-        raise NeurospecError(f"{path} has schema {schema!r}, but this neurospec reads {SCHEMA!r}; "
-                             f"re-run the suite with this version to regenerate it", value=path)
-    return [Record.from_dict(r) for r in doc["records"]]
+        raise ResultsFileError(f"{path} has schema {schema!r}, but this neurospec reads "
+                               f"{SCHEMA!r}; {regen}, or compare it with the neurospec "
+                               f"version that wrote it", value=path)
+    try:
+        return [Record.from_dict(r) for r in doc["records"]]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ResultsFileError(f"{path} has schema {SCHEMA!r} but malformed records "
+                               f"({type(exc).__name__}: {exc}); {regen}", value=path) from exc

@@ -4,7 +4,10 @@ standalone page.  Jinja2 with autoescape; charts are inline SVG; no torch, no py
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
+import unicodedata
 from functools import lru_cache
 from importlib import resources
 
@@ -15,6 +18,41 @@ from neurospec.evidence.record import Record
 from neurospec.report import svg
 
 _SKIP_DETAILS = {"units_label"}
+
+
+@lru_cache(maxsize=1)
+def _hidden() -> re.Pattern:
+    # Characters that are invisible or reorder what follows them (bidi overrides and
+    # isolates, zero-width and other format characters, NUL and other controls, lone
+    # surrogates, line and paragraph separators).  HTML escaping leaves them in effect, so
+    # they are shown as escapes such as \u202e.  Built on first use (~0.4 s).
+    return re.compile("[" + "".join(
+        re.escape(chr(c)) for c in range(0x110000)
+        if unicodedata.category(chr(c)) in ("Cc", "Cf", "Cs", "Zl", "Zp")
+        and chr(c) not in "\t\n") + "]")
+
+
+def visible(text: str) -> str:
+    """``text`` with every invisible or reordering character written as an escape."""
+    return _hidden().sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _visible_all(value):
+    """``value`` (nested dicts / lists of JSON data) with :func:`visible` applied to strings."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {_visible_all(k): _visible_all(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_visible_all(v) for v in value)
+    return value
+
+
+def displayable(r: Record) -> Record:
+    """A copy of ``r`` whose every string is safe to show as text (see :func:`visible`);
+    HTML escaping itself is left to the templates and ``escape``."""
+    return dataclasses.replace(r, **{f.name: _visible_all(getattr(r, f.name))
+                                     for f in dataclasses.fields(r)})
 
 
 def fmt(x) -> str:
@@ -101,7 +139,7 @@ def _details(r: Record) -> list[tuple[str, str]]:
 
 def render_record(record: Record | dict, with_style: bool = True) -> str:
     """One record as an evidence card (HTML); with its stylesheet unless told not to."""
-    r = record if isinstance(record, Record) else Record.from_dict(record)
+    r = displayable(record if isinstance(record, Record) else Record.from_dict(record))
     body = _env().get_template("record.html.j2").render(
         r=r, charts=_charts(r), token_blocks=_token_blocks(r), details=_details(r),
         token_tables=_token_tables(r))
@@ -114,6 +152,7 @@ def summary_table(records: list[Record]) -> str:
     for r in records:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
     rows = []
+    records = [displayable(r) for r in records]
     for r in records:
         pct = r.details.get("random_percentile")
         rows.append(
@@ -133,6 +172,7 @@ def summary_table(records: list[Record]) -> str:
 def render_page(records: list[Record], title: str = "neurospec report") -> str:
     """A standalone, offline HTML page: the summary, then every record's card."""
     cards = "\n".join(render_record(r, with_style=False) for r in records)
+    title = visible(title)
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
             f"<style>{stylesheet()}</style></head><body><h1>{escape(title)}</h1>"
             f"{summary_table(records)}{cards}</body></html>")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from markupsafe import escape
+
 from neurospec.evidence.record import Record
-from neurospec.report.html import fmt
+from neurospec.report.html import fmt, visible
 
 
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    # GitHub renders some raw HTML inside markdown: escape it, as in the HTML report.
+    return str(escape(visible(str(text)))).replace("|", "\\|").replace("\n", " ")
 
 
 def summary(records: list[Record]) -> str:
