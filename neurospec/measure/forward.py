@@ -83,7 +83,8 @@ def run_corpus(model, tc: TokenizedCorpus, *, hooks: HookFactory | None = None,
 
 def _numerical_hint(model) -> str:
     """Why a pass produced NaN / Inf, as far as the weights tell, and what to do."""
-    bad = [name for name, p in model.bridge.named_parameters()
+    # Named as in the checkpoint file (the bridge wraps each module as _original_component).
+    bad = [name.replace("._original_component", "") for name, p in model.bridge.named_parameters()
            if p.is_floating_point() and not torch.isfinite(p).all()]
     if bad:
         return (f"the checkpoint's weights hold NaN/Inf ({', '.join(bad[:3])}"
