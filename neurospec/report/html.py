@@ -146,13 +146,17 @@ def render_record(record: Record | dict, with_style: bool = True) -> str:
     return (f"<style>{stylesheet()}</style>" if with_style else "") + body
 
 
+def _percent(x) -> str:
+    return f"{x:.0f}" if isinstance(x, (int, float)) and math.isfinite(x) else ""
+
+
 def summary_table(records: list[Record]) -> str:
     """Counts and a row per claim: verdict, effect, CI, threshold, random percentile."""
+    records = [displayable(r) for r in records]
     counts = {}
     for r in records:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
     rows = []
-    records = [displayable(r) for r in records]
     for r in records:
         pct = r.details.get("random_percentile")
         rows.append(
@@ -160,7 +164,7 @@ def summary_table(records: list[Record]) -> str:
             f'{escape(r.verdict)}">{escape(r.verdict)}</span></td><td>{escape(r.claim)}</td>'
             f"<td>{escape(fmt(r.effect))}</td><td>[{escape(fmt(r.ci[0]))}, "
             f"{escape(fmt(r.ci[1]))}]</td><td>{escape(r.direction)} {escape(fmt(r.threshold))}"
-            f"</td><td>{r.n}</td><td>{'' if pct is None else f'{pct:.0f}'}</td>"
+            f"</td><td>{escape(r.n)}</td><td>{_percent(pct)}</td>"
             f"<td>{escape(r.test)}</td></tr>")
     head = ", ".join(f"{v} {escape(k)}" for k, v in sorted(counts.items()))
     return (f'<div class="ns-summary-box"><h3>neurospec: {len(records)} claim checks ({head})'
