@@ -13,7 +13,6 @@ import json
 import pickle
 import re
 import shutil
-import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path

@@ -174,15 +174,16 @@ DYING_WRITE = textwrap.dedent('''
 
 
 def _records(n: int) -> str:
-    return textwrap.dedent(f'''
+    """Tests that each emit one record (no model needed, so the subprocess starts fast)."""
+    return textwrap.dedent('''
         from neurospec.evidence.record import Record
         from neurospec.evidence.sink import emit
 
         def _emit(i):
-            emit(Record(claim=f"claim {{i}}", kind="k", unit="L0N1", model={{"name": "m"}},
-                        data={{"names": ["d"], "hashes": ["h"]}}, n=10, effect=0.1,
+            emit(Record(claim=f"claim {i}", kind="k", unit="L0N1", model={"name": "m"},
+                        data={"names": ["d"], "hashes": ["h"]}, n=10, effect=0.1,
                         ci=(0.0, 0.2), p=0.5, threshold=0.0, direction=">=", metric="m",
-                        verdict="pass", seed=0, charts={{"pad": "x" * 200_000}}))
+                        verdict="pass", seed=0, charts={"pad": "x" * 200_000}))
     ''') + "".join(f"\ndef test_{i}():\n    _emit({i})\n" for i in range(n))
 
 
