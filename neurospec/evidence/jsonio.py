@@ -51,10 +51,27 @@ def results_document(records: list[Record], meta: dict | None = None) -> dict:
             "meta": meta or {}, "records": [r.to_dict() for r in records]}
 
 
+def record_json(record: dict) -> str:
+    """One record (``Record.to_dict()``) as one line of JSON."""
+    return json.dumps(record, ensure_ascii=False)
+
+
+def results_text(record_lines: list[str], meta: dict | None = None) -> str:
+    """The results document from records already serialised by :func:`record_json`.
+
+    The plugin rewrites the file after every test; serialising each record once, rather
+    than the whole run each time, keeps that linear in the number of claims (an indented
+    dump of 240 records takes ~0.2 s, paid again after every test).
+    """
+    head = results_document([], meta)
+    del head["records"]
+    top = json.dumps(head, indent=1, ensure_ascii=False)[:-2]  # without the closing "\n}"
+    return top + ',\n "records": [\n' + ",\n".join(record_lines) + "\n ]\n}\n"
+
+
 def write_results(path: Path, records: list[Record], meta: dict | None = None) -> None:
-    """Write all ``records`` to ``path`` atomically."""
-    atomic_write_text(path, json.dumps(results_document(records, meta), indent=1,
-                                       ensure_ascii=False) + "\n")
+    """Write all ``records`` to ``path`` atomically (one record per line)."""
+    atomic_write_text(path, results_text([record_json(r.to_dict()) for r in records], meta))
 
 
 def read_results(path: Path) -> list[Record]:

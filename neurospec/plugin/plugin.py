@@ -8,7 +8,6 @@ so they reach the controller under pytest-xdist too.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ class State:
 
     models: dict = field(default_factory=dict)  # key -> Model or the error that loading raised
     records: list = field(default_factory=list)  # dicts, in the order tests finished
+    record_lines: list = field(default_factory=list)  # the same, serialised once each
     json_path: Path | None = None
     is_worker: bool = False
 
@@ -257,14 +257,16 @@ class Recorder:
         self.write()
 
     def write(self) -> None:
+        """Rewrite the results file with every record so far (atomically): a run killed
+        at any point leaves valid JSON with every claim that finished."""
         if self.state.json_path is None or self.state.is_worker:
             return
-        from neurospec.evidence.jsonio import atomic_write_text, results_document
+        from neurospec.evidence.jsonio import atomic_write_text, record_json, results_text
 
-        doc = results_document([], meta={"seed": _seed(self.config)})
-        doc["records"] = self.state.records
+        lines = self.state.record_lines
+        lines.extend(record_json(d) for d in self.state.records[len(lines):])
         atomic_write_text(self.state.json_path,
-                          json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+                          results_text(lines, meta={"seed": _seed(self.config)}))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.write()
