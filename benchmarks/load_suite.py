@@ -6,9 +6,10 @@ subprocess with the HTML report and the results JSON, reporting wall time and pe
 The suite mixes the claim kinds a real one has (activation contrasts on neurons and SAE
 features, zero / mean ablations with an off-target check, head ablations, direct logit
 attribution), a few deliberately underpowered claims and a few bad units, so the failure
-paths are loaded too.  Claims may pass or fail: what is checked is that every claim ends in a
-verdict (bad units fail their test, nothing errors), that the JSON holds a record per claim check, and how much memory the
-pytest process needed (``getrusage(RUSAGE_CHILDREN).ru_maxrss``).
+paths are loaded too.  Claims may pass or fail: what is checked is that every claim ends
+in a verdict (bad units fail their test, nothing errors), that the JSON holds a record per
+claim check, and how much memory the pytest process needed
+(``getrusage(RUSAGE_CHILDREN).ru_maxrss``).
 
 Last line: ``name=load_suite claims=<n> checks=<n> wall_s=<s> peak_rss_mb=<mb>``.
 """
