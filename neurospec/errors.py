@@ -49,6 +49,14 @@ class InvalidArgument(NeurospecError, ValueError):
     """An argument of a claim of the wrong type, sign or combination."""
 
 
+class ResultsFileError(NeurospecError, ValueError):
+    """A results JSON that cannot be read: missing, not JSON, or of another schema version."""
+
+
+class OutputError(NeurospecError):
+    """An output (results JSON, HTML report) that cannot be written where it was asked for."""
+
+
 class HookLeak(NeurospecError):
     """A hook was left registered on a model after a measurement."""
 

@@ -103,7 +103,7 @@ def neuron(text: str | Neuron) -> Neuron:
     """Parse a neuron name such as ``'L3N669'``; anything else is an :class:`InvalidUnit`."""
     unit = parse_unit(text)
     if not isinstance(unit, Neuron):
-        raise InvalidUnit(f"{text!r} is a {type(unit).__name__.lower()}, not a neuron; "
+        raise InvalidUnit(f"{unit.name!r} is a {type(unit).__name__.lower()}, not a neuron; "
                           f"write neurons as L<layer>N<index>, e.g. 'L3N669'", value=text)
     return unit
 
@@ -112,7 +112,7 @@ def head(text: str | Head) -> Head:
     """Parse a head name such as ``'L10H7'``."""
     unit = parse_unit(text)
     if not isinstance(unit, Head):
-        raise InvalidUnit(f"{text!r} is a {type(unit).__name__.lower()}, not a head; "
+        raise InvalidUnit(f"{unit.name!r} is a {type(unit).__name__.lower()}, not a head; "
                           f"write heads as L<layer>H<index>, e.g. 'L10H7'", value=text)
     return unit
 

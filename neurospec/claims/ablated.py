@@ -9,7 +9,7 @@ import numpy as np
 
 from neurospec.claims.common import (
     ClaimResult, _corpus, _data, _describe_set, _mechanism, _random_units, _sweep,
-    _sweep_charts, _sweep_details, _threshold, _token_set, _top_deltas)
+    _share, _sweep_charts, _sweep_details, _threshold, _token_set, _top_deltas)
 from neurospec.claims.rerun import quiet, unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
@@ -152,10 +152,16 @@ class Ablated:
         from neurospec.measure.path_patching import path_patching
         from neurospec.stats.resample import bootstrap_rows
 
-        share = _threshold("share_at_least", share_at_least)
+        share = _share("share_at_least", share_at_least)
         if isinstance(components, str):
             components = [components]
         corpus = _corpus(on)
+        weak = self.parent._enough(
+            f"the effect of {self.ablation.describe()} on {corpus.name} loss runs through "
+            f"{', '.join(components)}", "path_patching", {corpus.name: len(corpus)},
+            _data(corpus, self.over))
+        if weak:
+            self.parent._finish(weak)
         eff = path_patching(self.model, self.ablation, corpus, list(components))
         matrix = np.stack([eff.via, eff.total])
 
@@ -216,6 +222,12 @@ class Ablated:
             raise InvalidArgument("deboosts_tokens needs a fixed ablation value (zero, mean or "
                                   "a number), not resample", value=self.ablation.mode)
         corpus = _corpus(on)
+        weak = self.parent._enough(
+            f"{self.ablation.describe()}: the top-{top_k} deboosted tokens on {corpus.name} "
+            f"include >= {at_least} of {_describe_set(include)}", "token_effects",
+            {corpus.name: len(corpus)}, _data(corpus, self.over))
+        if weak:
+            self.parent._finish(weak)
         ids = _token_set(self.model, include)
         junk_ids = single_token_ids(self.model, list(junk)) if junk else None
         eff = self.model.cache.get_or_compute(
@@ -279,6 +291,11 @@ class Ablated:
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise InvalidArgument(f"ranks_in_top(k={k!r}): expected a count >= 1", value=k)
         corpus = _corpus(on)
+        weak = self.parent._enough(
+            f"{self.ablation.describe()} ranks in the top {k} of layer {self.unit.layer} on "
+            f"{corpus.name}", "neuron_sweep", {corpus.name: len(corpus)}, _data(corpus, self.over))
+        if weak:
+            self.parent._finish(weak)
         sweep = _sweep(self.model, corpus, self.unit.layer, self.to, self.over, method)
         est, ci, boot = bootstrap_rows(sweep.delta, rank_of(self.unit.index),
                                        seed=self.parent.ctx.seed)

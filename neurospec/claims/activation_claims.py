@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from neurospec.claims.common import (
-    ClaimResult, TOP_CONTEXTS, _corpus, _size, _threshold, _top_contexts)
+    ClaimResult, TOP_CONTEXTS, _corpus, _share, _size, _top_contexts)
 from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
@@ -90,7 +90,7 @@ class ActivationClaims:
         from neurospec.measure.examples import top_examples
 
         unit = neuron(self.unit)
-        share = _threshold("share_at_least", share_at_least)
+        share = _share("share_at_least", share_at_least)
         target = _corpus(on)
         others = [_corpus(c) for c in among]
         ex = top_examples(self.model, unit, [target] + others, k=k)
@@ -131,7 +131,7 @@ class ActivationClaims:
         from neurospec.measure.examples import noise_sensitivity, simplify, top_examples
 
         unit = neuron(self.unit)
-        share = _threshold("share_at_least", share_at_least)
+        share = _share("share_at_least", share_at_least)
         c = _corpus(on)
         ex = top_examples(self.model, unit, [c], k=k)
         done = [simplify(self.model, unit, list(e.tokens), keep=keep) for e in ex]
@@ -178,7 +178,7 @@ class ActivationClaims:
         from neurospec.measure.examples import optimise_prompt
 
         unit = neuron(self.unit)
-        share = _threshold("share_at_least", share_at_least)
+        share = _share("share_at_least", share_at_least)
         c = _corpus(on)
         top = float(neuron_activations(self.model, c, unit).all_tokens.max())
         runs = [optimise_prompt(self.model, unit, length, steps, seed=self.ctx.seed * 1000 + r)
@@ -226,7 +226,7 @@ class ActivationClaims:
         from neurospec.measure.examples import last_token_activation
 
         unit = neuron(self.unit)
-        share = _threshold("share_at_least", share_at_least)
+        share = _share("share_at_least", share_at_least)
         if isinstance(above, bool) or not isinstance(above, (int, float)):
             raise InvalidArgument(f"fires_on(above={above!r}): expected a number", value=above)
         drawn: list[list[int]] = []

@@ -169,13 +169,39 @@ def _size(method: str, what: str, by_at_least: Any, effect_size_at_least: Any
 
 def _threshold(name: str, value: Any, minimum: float = 0.0) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidArgument(f"{name}={value!r}: expected a finite number such as 0.05",
-                              value=value)
+        raise InvalidArgument(f"{name}={value!r}: expected a finite number such as 0.05, "
+                              f"not {type(value).__name__}", value=value)
     if value < minimum:
         raise InvalidArgument(f"{name}={value!r} must be >= {minimum}; state the claim's "
                               f"direction with the method (e.g. swap on= and than=) instead of "
                               f"a negative size", value=value)
     return float(value)
+
+
+def _share(name: str, value: Any) -> float:
+    """A threshold that is a fraction: a share above 1 could never be reached."""
+    share = _threshold(name, value)
+    if share > 1:
+        raise InvalidArgument(f"{name}={value!r} is a share and must lie in [0, 1] "
+                              f"(write 0.9 for 90%)", value=value)
+    return share
+
+
+def _underpowered(claim: str, kind: str, unit: str, model, ctx, sets: dict[str, int],
+                  data: dict) -> Record | None:
+    """The record of an underpowered claim when a set has fewer than ``ctx.min_docs``
+    documents (too few for a bootstrap CI to mean anything), else None."""
+    few = {k: v for k, v in sets.items() if v < ctx.min_docs}
+    if not few:
+        return None
+    why = ", ".join(f"{k} has {v}" for k, v in few.items())
+    return Record(
+        claim=claim, kind=kind, unit=unit, model=model.info(), data=data,
+        n=sum(sets.values()), effect=math.nan, ci=(math.nan, math.nan), p=math.nan,
+        threshold=math.nan, direction=">=", metric="", verdict="underpowered", seed=ctx.seed,
+        test=ctx.test,
+        missed=f"underpowered: {why} documents; a 95% CI needs at least {ctx.min_docs} "
+               f"per set (add documents, or lower --neurospec-min-docs)")
 
 
 def _bar(values: np.ndarray, seed: int) -> dict:

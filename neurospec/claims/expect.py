@@ -13,14 +13,13 @@ Example::
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 from neurospec.claims import context
 from neurospec.claims.ablated import Ablated
 from neurospec.claims.activation_claims import ActivationClaims
-from neurospec.claims.common import ClaimResult, _corpus
+from neurospec.claims.common import ClaimResult, _corpus, _underpowered
 from neurospec.claims.head_claims import HeadClaims
 from neurospec.claims.layer import LayerExpectation
 from neurospec.claims.rerun import current_call, finish_quietly, vacuity
@@ -103,16 +102,7 @@ class UnitExpectation(ActivationClaims, WeightClaims, HeadClaims, SAEClaims):
         return ClaimResult(record, call)
 
     def _enough(self, claim: str, kind: str, sets: dict[str, int], data: dict) -> Record | None:
-        few = {k: v for k, v in sets.items() if v < self.ctx.min_docs}
-        if not few:
-            return None
-        why = ", ".join(f"{k} has {v}" for k, v in few.items())
-        return self._record(
-            claim=claim, kind=kind, data=data, n=sum(sets.values()), effect=math.nan,
-            ci=(math.nan, math.nan), p=math.nan, threshold=math.nan, direction=">=",
-            metric="", verdict="underpowered",
-            missed=f"underpowered: {why} documents; a 95% CI needs at least {self.ctx.min_docs} "
-                   f"per set (add documents, or lower --neurospec-min-docs)")
+        return _underpowered(claim, kind, self.unit.name, self.model, self.ctx, sets, data)
 
     def ablated(self, to: str | float = "mean", over: Corpus | str | None = None) -> "Ablated":
         """Ablate the neuron: ``to='zero'``, ``'mean'`` or ``'resample'`` (over a reference

@@ -30,6 +30,10 @@ class HeadClaims:
         threshold = _threshold("by_at_least", by_at_least)
         c = _corpus(on)
         ref = _corpus(over) if over is not None else None
+        weak = self._enough(f"{h} ablated ({to}) raises loss on {c.name} by >= {threshold:g} "
+                            f"nats", "head_ablation", {c.name: len(c)}, _data(c, ref))
+        if weak:
+            return self._finish(weak)
         eff = head_ablation(self.model, h, c, to, ref)
         est = mean_ci(eff.delta, seed=self.ctx.seed)
         verdict, missed = decide(est.ci, threshold, ">=")

@@ -6,10 +6,10 @@ from typing import Any
 
 from neurospec.claims import context
 from neurospec.claims.common import (
-    ClaimResult, _corpus, _data, _sweep, _sweep_charts, _sweep_details, _threshold)
+    ClaimResult, _corpus, _data, _share, _sweep, _sweep_charts, _sweep_details, _underpowered)
 from neurospec.claims.verdict import decide, failure_message
 from neurospec.data.corpus import Corpus
-from neurospec.errors import ClaimFailed, InvalidArgument
+from neurospec.errors import ClaimFailed, InvalidArgument, Underpowered
 from neurospec.evidence.record import Record
 from neurospec.evidence.sink import emit
 from neurospec.units import Neuron, check_unit
@@ -35,12 +35,19 @@ class LayerExpectation:
         __tracebackhide__ = True
         from neurospec.stats.resample import bootstrap_rows, top_k_share
 
-        share = _threshold("share_at_least", share_at_least)
+        share = _share("share_at_least", share_at_least)
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.model.d_mlp:
             raise InvalidArgument(f"top_neurons_carry(k={k!r}): expected 1..{self.model.d_mlp}",
                                   value=k)
         corpus = _corpus(on)
         ref = _corpus(over) if over is not None else None
+        weak = _underpowered(f"the top {k} neurons of MLP{self.layer} carry >= {share:.0%} of "
+                             f"the layer's effect on {corpus.name} loss", "neuron_sweep",
+                             f"L{self.layer}", self.model, self.ctx, {corpus.name: len(corpus)},
+                             _data(corpus, ref))
+        if weak:
+            emit(weak)
+            raise Underpowered(failure_message(weak), weak)
         sweep = _sweep(self.model, corpus, self.layer, to, ref, method)
         est, ci, boot = bootstrap_rows(sweep.delta, top_k_share(k), seed=self.ctx.seed)
         verdict, missed = decide(ci, share, ">=")

@@ -43,6 +43,10 @@ class SAEClaims:
             raise InvalidArgument(f"depends_on({early!r}): expected a feature like 'L0F26'",
                                   value=early)
         c = _corpus(on)
+        weak = self._enough(f"{self.unit} depends on {f0}", "feature_gradient",
+                            {c.name: len(c)}, {"names": [c.name], "hashes": [c.hash]})
+        if weak:
+            return self._finish(weak)
         attr = feature_attribution(self.model, early_sae, self.sae, c, self.unit)
         mine = attr[:, f0.index]
         est = mean_ci(mine, seed=self.ctx.seed)

@@ -34,6 +34,9 @@ def fmt(x: float) -> str:
 
 def failure_message(r: Record) -> str:
     """What was claimed, what was measured, by how much it missed, and how to rerun."""
+    if r.verdict == "underpowered":
+        return (f"{r.claim}\n  {r.missed}\n  nothing was measured: a verdict on so few "
+                f"documents would be noise")
     unit = r.details.get("units_label", "")
     lines = [
         r.claim,

@@ -67,22 +67,33 @@ def run_corpus(model, tc: TokenizedCorpus, *, hooks: HookFactory | None = None,
             tl = token_losses(logits, ids).cpu()
             if not torch.isfinite(tl).all():
                 raise NumericalError(f"{model.name}: NaN or Inf in the loss on dataset "
-                                     f"{tc.corpus.name!r} (documents {docs[:5]}); check the "
-                                     f"intervention values and the model's dtype",
-                                     value=tc.corpus.name)
+                                     f"{tc.corpus.name!r} (documents {docs[:5]}); "
+                                     f"{_numerical_hint(model)}", value=tc.corpus.name)
             for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
                 per_doc_losses[k] = tl[row, :length - 1].numpy()
         for name in capture:
             acts = store[name]
             if not torch.isfinite(acts).all():
                 raise NumericalError(f"{model.name}: NaN or Inf in activations at {name} on "
-                                     f"dataset {tc.corpus.name!r}; check the model's dtype "
-                                     f"(float16 overflows easily: use float32 or bfloat16)",
-                                     value=name)
+                                     f"dataset {tc.corpus.name!r} (documents {docs[:5]}); "
+                                     f"{_numerical_hint(model)}", value=name)
             for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
                 captured[name][k] = acts[row, tc.first:length].float().cpu()
     return CorpusRun(tuple(per_doc_losses) if losses else (),
                      {k: tuple(v) for k, v in captured.items()})
+
+
+def _numerical_hint(model) -> str:
+    """Why a pass produced NaN / Inf, as far as the weights tell, and what to do."""
+    # Named as in the checkpoint file (the bridge wraps each module as _original_component).
+    bad = [name.replace("._original_component", "") for name, p in model.bridge.named_parameters()
+           if p.is_floating_point() and not torch.isfinite(p).all()]
+    if bad:
+        return (f"the checkpoint's weights hold NaN/Inf ({', '.join(bad[:3])}"
+                f"{', ...' if len(bad) > 3 else ''}): it is corrupt or its training diverged; "
+                f"use an earlier or re-exported checkpoint")
+    return (f"the weights are finite, so check the intervention values and the dtype "
+            f"({model.dtype}; float16 overflows easily: use float32 or bfloat16)")
 
 
 def _saver(store: dict, name: str):

@@ -48,7 +48,12 @@ class SAE:
 
     @property
     def layer(self) -> int:
-        return int(self.hook.split(".")[1])
+        parts = self.hook.split(".")
+        if len(parts) < 3 or parts[0] != "blocks" or not parts[1].isdigit():
+            raise InvalidArgument(f"the SAE from {self.source} reads {self.hook!r}, which is not "
+                                  f"inside a block; neurospec reads SAEs at block hooks such as "
+                                  f"'blocks.0.mlp.hook_post'", value=self.hook)
+        return int(parts[1])
 
     def encode(self, x: Tensor) -> Tensor:
         return torch.relu((x - self.b_dec) @ self.w_enc + self.b_enc)

@@ -8,7 +8,6 @@ so they reach the controller under pytest-xdist too.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,7 @@ class State:
 
     models: dict = field(default_factory=dict)  # key -> Model or the error that loading raised
     records: list = field(default_factory=list)  # dicts, in the order tests finished
+    record_lines: list = field(default_factory=list)  # the same, serialised once each
     json_path: Path | None = None
     is_worker: bool = False
 
@@ -108,6 +108,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("neurospec_seed", "seed (as --neurospec-seed)", default="0")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "model(name, checkpoint=None): the model this module's or test's claims are "
@@ -121,7 +122,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if path:
         state.json_path = Path(path)
         if not state.is_worker:
-            _check_writable(state.json_path)
+            _check_writable(state.json_path, JSON_OPTION, "reports/run.json")
+    html_path = getattr(config.option, "htmlpath", None)
+    if html_path and not state.is_worker:
+        # Before pytest-html's own configure, which crashes with an INTERNALERROR.
+        _check_writable(Path(os.path.expandvars(html_path)).expanduser(), "--html",
+                        "reports/run.html")
     config.stash[STATE] = state
     if config.getoption(BATCH_OPTION) < 1 or config.getoption(CACHE_OPTION) < 0:
         raise pytest.UsageError(f"{BATCH_OPTION} must be >= 1 token and {CACHE_OPTION} >= 0 MB "
@@ -136,7 +142,9 @@ def pytest_configure(config: pytest.Config) -> None:
         torch.set_num_threads(threads)
 
 
-def _check_writable(path: Path) -> None:
+def _check_writable(path: Path, option: str, example: str) -> None:
+    """Fail the run at once, with the fix, when an output path cannot be written: finding
+    out after an hour of claims loses them all."""
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -144,8 +152,11 @@ def _check_writable(path: Path) -> None:
     except OSError:
         ok = False
     if not ok:
-        raise pytest.UsageError(f"{JSON_OPTION}={path}: cannot write to {folder}; choose a "
-                                f"writable path, e.g. {JSON_OPTION}=reports/run.json")
+        raise pytest.UsageError(f"{option}={path}: cannot write to {folder}; choose a "
+                                f"writable path, e.g. {option}={example}")
+    if path.is_dir():
+        raise pytest.UsageError(f"{option}={path} is a folder; give a file path, e.g. "
+                                f"{option}={path / Path(example).name}")
 
 
 def _seed(config: pytest.Config) -> int:
@@ -332,14 +343,16 @@ class Recorder:
         self.write()
 
     def write(self) -> None:
+        """Rewrite the results file with every record so far (atomically): a run killed
+        at any point leaves valid JSON with every claim that finished."""
         if self.state.json_path is None or self.state.is_worker:
             return
-        from neurospec.evidence.jsonio import atomic_write_text, results_document
+        from neurospec.evidence.jsonio import atomic_write_text, record_json, results_text
 
-        doc = results_document([], meta={"seed": _seed(self.config)})
-        doc["records"] = self.state.records
+        lines = self.state.record_lines
+        lines.extend(record_json(d) for d in self.state.records[len(lines):])
         atomic_write_text(self.state.json_path,
-                          json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+                          results_text(lines, meta={"seed": _seed(self.config)}))
 
     @pytest.hookimpl(tryfirst=True)  # before pytest-html renders its summary
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -396,7 +409,22 @@ class HtmlSummary:
     """pytest-html hooks, registered only when pytest-html is installed."""
 
     def __init__(self, config: pytest.Config) -> None:
+        self.config = config
         self.state = config.stash[STATE]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # pytest-html (4.x) writes its report with a plain open("w"): a run killed while it
+        # writes leaves a truncated page in place of the last good one.  Route its writes
+        # through neurospec's atomic writer (temporary file + rename) when its report object
+        # has the expected shape; otherwise leave it alone.
+        from neurospec.evidence.jsonio import atomic_write_text
+
+        for plugin in self.config.pluginmanager.get_plugins():
+            path = getattr(plugin, "_report_path", None)
+            if path is not None and callable(getattr(plugin, "_write_report", None)):
+                plugin._write_report = (
+                    lambda rendered, path=path: atomic_write_text(path, rendered))
 
     def pytest_html_results_summary(self, prefix: list, summary: list, postfix: list,
                                     session: Any) -> None:

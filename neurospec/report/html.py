@@ -16,6 +16,7 @@ from neurospec.evidence.results import optional
 from neurospec.report import svg
 from neurospec.report.format import fmt
 from neurospec.report.matrix import build_matrix, matrix_html
+from neurospec.report.safe import displayable, visible
 from neurospec.report.summary import summary_table
 
 __all__ = ["fmt", "render_fragment", "render_page", "render_record", "stylesheet",
@@ -106,7 +107,7 @@ def render_record(record: Record | dict, with_style: bool = True, anchor: str = 
         with_style: prepend the ``<style>`` block (for a card shown alone, e.g. in Jupyter).
         anchor: the card's HTML id (the summary's links point at ``ns-card-<i>``).
     """
-    r = record if isinstance(record, Record) else Record.from_dict(record)
+    r = displayable(record if isinstance(record, Record) else Record.from_dict(record))
     body = _env().get_template("record.html.j2").render(
         r=r, charts=_charts(r), token_blocks=_token_blocks(r), details=_details(r),
         token_tables=_token_tables(r), anchor=anchor, percentile=optional(r, "percentile"),
@@ -136,6 +137,6 @@ def render_fragment(records: list[Record], max_cards: int | None = None) -> str:
 def render_page(records: list[Record], title: str = "neurospec report") -> str:
     """A standalone, offline HTML page: the summary (and matrix), then every record's card."""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width'><title>{escape(title)}</title>"
-            f"</head><body><h1 class='ns-title'>{escape(title)}</h1>"
+            f"<meta name='viewport' content='width=device-width'><title>{escape(visible(title))}</title>"
+            f"</head><body><h1 class='ns-title'>{escape(visible(title))}</h1>"
             f"{render_fragment(records)}</body></html>")

@@ -7,10 +7,15 @@ from neurospec.evidence.results import optional
 from neurospec.report.format import fmt
 from neurospec.report.matrix import build_matrix, matrix_markdown
 from neurospec.report.summary import counts_line
+from neurospec.report.safe import visible
 
 
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def _cell(text) -> str:
+    # GitHub renders some raw HTML inside markdown: no "<" may open a tag (">" and "&"
+    # cannot, and stay readable in a terminal).  Backslashes are doubled first so that a
+    # cell ending in one cannot un-escape the next "|".
+    return (visible(str(text)).replace("\\", "\\\\").replace("<", "&lt;")
+            .replace("|", "\\|").replace("\n", " ").replace("\t", " "))
 
 
 def summary(records: list[Record]) -> str:
@@ -21,9 +26,10 @@ def summary(records: list[Record]) -> str:
     for r in records:
         pct = optional(r, "percentile")
         verdict = r.verdict + (" (vacuous)" if optional(r, "vacuous") else "")
-        lines.append(f"| {verdict} | {_cell(r.claim)} | {fmt(r.effect)} | "
-                     f"[{fmt(r.ci[0])}, {fmt(r.ci[1])}] | {r.direction} {fmt(r.threshold)} | "
-                     f"{r.n} | {'' if pct is None else f'{pct:.0f}'} | {_cell(r.column)} |")
+        lines.append(f"| {_cell(verdict)} | {_cell(r.claim)} | {_cell(fmt(r.effect))} | "
+                     f"[{_cell(fmt(r.ci[0]))}, {_cell(fmt(r.ci[1]))}] | {_cell(r.direction)} "
+                     f"{_cell(fmt(r.threshold))} | {_cell(r.n)} | "
+                     f"{'' if pct is None else f'{pct:.0f}'} | {_cell(r.column)} |")
     text = "\n".join(lines) + "\n"
     if len({r.column for r in records}) > 1:
         text += "\n**Across models / checkpoints**\n\n" + matrix_markdown(build_matrix(records))

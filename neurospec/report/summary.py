@@ -16,6 +16,7 @@ from markupsafe import escape
 
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import optional
+from neurospec.report.safe import displayable
 from neurospec.report.format import fmt
 
 # (key, header, numeric): numeric keys sort both ways, the others ascending only.
@@ -77,6 +78,7 @@ def summary_table(records: list[Record], links: bool = False) -> str:
             that hold the cards (not pytest-html's report, where they sit in collapsed rows).
     """
     uid = f"ns{next(_ids)}"
+    records = [displayable(r) for r in records]
     keys = {
         "v": [VERDICT_ORDER.get(r.verdict, 2) - (0.5 if optional(r, "vacuous") else 0)
               for r in records],
@@ -135,9 +137,9 @@ def summary_table(records: list[Record], links: bool = False) -> str:
             f'<div class="ns-row ns-{escape(r.verdict)}" role="row" style="{";".join(props[i])}">'
             f"<span>{badge}</span><span>{claim}</span><span>{escape(fmt(r.effect))}</span>"
             f"<span>[{escape(fmt(r.ci[0]))}, {escape(fmt(r.ci[1]))}]</span>"
-            f"<span>{escape(r.direction)} {escape(fmt(r.threshold))}</span><span>{r.n}</span>"
-            f'<span>{"" if _num(r.p) is None else f"{r.p:.2g}"}</span>'
-            f'<span>{"" if pct is None else f"{pct:.0f}"}</span>'
+            f"<span>{escape(r.direction)} {escape(fmt(r.threshold))}</span><span>{escape(r.n)}</span>"
+            f'<span>{"" if _num(r.p) is None else f"{_num(r.p):.2g}"}</span>'
+            f'<span>{"" if _num(pct) is None else f"{_num(pct):.0f}"}</span>'
             f"<span>{escape(r.column)}</span><span>{escape(r.test)}</span></div>")
     out.append("</div></div>")
     return "".join(out)

@@ -1,6 +1,5 @@
 """Path patching against the four runs written out by hand, one document at a time."""
 
-import numpy as np
 import pytest
 import torch
 

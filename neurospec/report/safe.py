@@ -1,0 +1,48 @@
+"""Text that is safe to show: invisible and reordering characters made visible.
+
+HTML escaping stops text from becoming markup, but bidi overrides, zero-width characters and
+NUL still act on what a reader sees; they are shown as escapes such as ``\\u202e``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from functools import lru_cache
+
+from neurospec.evidence.record import Record
+
+
+@lru_cache(maxsize=1)
+def _hidden() -> re.Pattern:
+    # Characters that are invisible or reorder what follows them (bidi overrides and
+    # isolates, zero-width and other format characters, NUL and other controls, lone
+    # surrogates, line and paragraph separators).  Built on first use (~0.4 s).
+    return re.compile("[" + "".join(
+        re.escape(chr(c)) for c in range(0x110000)
+        if unicodedata.category(chr(c)) in ("Cc", "Cf", "Cs", "Zl", "Zp")
+        and chr(c) not in "\t\n") + "]")
+
+
+def visible(text: str) -> str:
+    """``text`` with every invisible or reordering character written as an escape."""
+    return _hidden().sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _visible_all(value):
+    """``value`` (nested dicts / lists of JSON data) with :func:`visible` applied to strings."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {_visible_all(k): _visible_all(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_visible_all(v) for v in value)
+    return value
+
+
+def displayable(r: Record) -> Record:
+    """A copy of ``r`` whose every string is safe to show as text (see :func:`visible`);
+    HTML escaping itself is left to the templates and ``escape``."""
+    return dataclasses.replace(r, **{f.name: _visible_all(getattr(r, f.name))
+                                     for f in dataclasses.fields(r)})

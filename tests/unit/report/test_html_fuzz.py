@@ -1,0 +1,163 @@
+"""Reports are safe whatever the strings in them: hypothesis feeds arbitrary unicode (markup,
+quotes, ``</script>``, bidi controls, NUL, lone surrogates) as token strings, claim texts,
+model and data names into every evidence view, and the parsed HTML must have exactly the
+markup a record of plain names has: no text becomes a tag, an attribute or a script.
+"""
+
+import re
+from html.parser import HTMLParser
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from neurospec.evidence.record import Record
+from neurospec.report.html import render_page, render_record, summary_table
+from neurospec.report.safe import _hidden, visible
+from neurospec.report.markdown import summary
+
+NASTY = ["<", ">", "&", '"', "'", "`", "</script>", "<script>alert(1)</script>",
+         "<img src=x onerror=alert(1)>", '"><svg onload=alert(1)>', "' onmouseover='x",
+         "</style>", "</title>", "</textarea>", "<!--", "-->", "<![CDATA[", "]]>", "&amp;",
+         "&#60;script&#62;", "javascript:alert(1)", "{{ 7*7 }}", "{% raw %}", "\u202e", "\u2066",
+         "\u200b", "\ufeff", "\x00", "\r\n", "\u2028", "\ud800", "|", "\\", "\\|"]
+TEXT = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(NASTY),
+    st.lists(st.one_of(st.sampled_from(NASTY), st.text(max_size=3)), max_size=5).map("".join))
+
+
+class Markup(HTMLParser):
+    """The markup of a page (tags with attribute names) and its text, as a browser reads it."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple] = []
+        self.attrs: list[tuple[str, str]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, tuple(name for name, _ in attrs)))
+        self.attrs += [(n, v or "") for n, v in attrs]
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        self.tags.append(("/" + tag,))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def handle_comment(self, data):
+        self.tags.append(("<!--",))
+
+    def handle_decl(self, decl):
+        self.tags.append(("<!",))
+
+    def unknown_decl(self, data):
+        self.tags.append(("<![",))
+
+    def handle_pi(self, data):
+        self.tags.append(("<?",))
+
+
+def parse(html: str) -> Markup:
+    m = Markup()
+    m.feed(html)
+    m.close()
+    return m
+
+
+def make_record(s: list[str], verdict: str = "fail") -> Record:
+    """A record that uses every evidence view, with strings ``s[0..]`` everywhere a model,
+    a dataset, a tokenizer or a user puts text."""
+    return Record(
+        claim=s[0], kind=s[1], unit=s[2],
+        model={"name": s[3], "fingerprint": s[4], "prepend_bos": True, "dtype": s[5],
+               "compatibility_mode": False, "checkpoint": s[6]},
+        data={"names": [s[7], s[8]], "hashes": [s[9], s[10]], "docs": [12, 12],
+              "truncated": [1, 0]},
+        n=s[11], effect=0.25, ci=(0.1, 0.4), p=0.01, threshold=0.2, direction=s[12],
+        metric=s[13], verdict=verdict, seed=0, method=s[14], missed=s[15], test=s[16],
+        details={"units_label": s[17], "note": s[18], "by_set": {s[19]: 0.5, "x": s[20]},
+                 "random_percentile": 90.0, "random_k": 3, "random_median": 0.01},
+        charts={
+            "histogram": {"title": s[21], "sets": {s[7]: [0.1, 0.3], s[8] + "\u0001": [0.0]}},
+            "bars": {"title": s[22], "unit": s[23],
+                     "items": [{"set": s[24], "mean": 0.2, "ci": [0.1, 0.3], "n": s[25]}]},
+            "attention": {"title": s[26], "tokens": [s[27], s[28]],
+                          "pattern": [[1.0, 0.0], [0.4, 0.6]]},
+            "null": {"title": s[29], "unit_value": 0.2, "values": [0.0, 0.1],
+                     "units": [s[30], s[31]]},
+            "contexts": {"title": s[32], "items": [
+                {"set": s[7], "doc": s[33], "max": 2.0, "tokens": [s[34], s[35], s[36]],
+                 "values": [2.0, -1.0, 0.5]}]},
+            "token_deltas": {"title": s[37], "items": [
+                {"set": s[8], "doc": s[38], "max": 0.1, "tokens": [s[39]], "values": [0.1]}]},
+            "token_table": {"title": s[40], "labels": [s[41], s[42]],
+                            "top": [{"token": s[43], "value": 1.0, "in_set": True}],
+                            "bottom": [{"token": s[44], "value": -1.0, "in_set": False}]},
+        })
+
+
+N_STRINGS = 45
+PLAIN = [f"s{i}" for i in range(N_STRINGS)]
+
+
+def plain_like(strings: list[str]) -> list[str]:
+    """Plain stand-ins, empty where the fuzzed string is empty (templates test emptiness)."""
+    return [p if s else "" for s, p in zip(strings, PLAIN)]
+
+
+def strings():
+    # distinct, so that names used as dict keys stay as many as in the plain record
+    return st.lists(TEXT, min_size=N_STRINGS, max_size=N_STRINGS, unique=True).filter(
+        lambda xs: len({visible(x) for x in xs}) == len(xs) and xs[8] + "\u0001" != xs[7])
+
+
+def check_inert(html: str, plain_html: str, shown: list[str]) -> None:
+    got, want = parse(html), parse(plain_html)
+    assert got.tags == want.tags  # no text became markup
+    assert not any(name.startswith("on") for name, _ in got.attrs)
+    urls = {"href", "src", "action", "formaction", "xlink:href", "srcdoc"}
+    assert not [v for name, v in got.attrs if name in urls]  # no text became a link
+    assert not _hidden().search(html), "an invisible or reordering character reached the page"
+    text = "".join(got.text)
+    for s in shown:
+        assert visible(s).strip() in text  # shown, as text
+
+
+# No shrinking: with 45 strings a record, it can take minutes; a failure prints the example.
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                phases=[Phase.explicit, Phase.reuse, Phase.generate])
+
+
+@FUZZ
+@given(s=strings(), verdict=st.sampled_from(["pass", "fail", "underpowered"]) | TEXT)
+def test_every_evidence_view_keeps_text_as_text(s, verdict):
+    record, plain = make_record(s, verdict), make_record(plain_like(s), verdict)
+    shown = [s[0], s[3], s[7], s[34], s[43]]  # claim, model, data name, tokens
+    check_inert(render_record(record), render_record(plain), shown)
+    check_inert(summary_table([record]), summary_table([plain]), s[:1])
+    check_inert(render_page([record], title=s[1]), render_page([plain], title=plain_like(s)[1]),
+                shown + [s[1]])
+
+
+@FUZZ
+@given(s=strings(), verdict=TEXT)
+def test_markdown_summary_keeps_its_table(s, verdict):
+    md = summary([make_record(s, verdict)])
+    assert "<" not in md and not _hidden().search(md)
+    header, rule, row = md.splitlines()[2:5]
+    # GitHub splits rows at every "|" not escaped by a backslash
+    pipes = [len(re.findall(r"(?<!\\)(?:\\\\)*\|", line)) for line in (header, rule, row)]
+    assert pipes[0] == pipes[1] == pipes[2]
+    assert len(md.splitlines()) == 5
+
+
+def test_known_attacks_render_inert():
+    s = [NASTY[i % len(NASTY)] + str(i) for i in range(N_STRINGS)]
+    html = render_record(make_record(s))
+    assert "<script" not in html and "<img" not in html and "<svg onload" not in html
+    check_inert(html, render_record(make_record(PLAIN)), [s[0], s[3], s[7], s[34], s[43]])
+    assert "\\u202e" in html and "\\u0000" in html  # shown as escapes, not applied
