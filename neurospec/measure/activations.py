@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +11,7 @@ from torch import Tensor
 
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import TokenizedCorpus, tokenize
-from neurospec.measure.forward import run_corpus
+from neurospec.measure.forward import CorpusRun, clean_key, run_corpus
 from neurospec.units import Neuron, check_unit
 
 
@@ -17,8 +19,15 @@ def layer_activations(model, tc: TokenizedCorpus, layer: int) -> tuple[Tensor, .
     """All neurons of MLP ``layer``: per document ``[counted positions, d_mlp]`` (cached)."""
     hook = f"blocks.{layer}.mlp.hook_post"
     key = ("acts", tc.corpus.hash, model.prepend_bos, hook)
-    return model.cache.get_or_compute(
-        key, lambda: run_corpus(model, tc, capture=[hook], losses=False).captured[hook])
+
+    def compute() -> tuple[Tensor, ...]:
+        # The same pass yields the clean losses, which ablation claims on this corpus need
+        # next: keep them too rather than run the corpus again.
+        run = run_corpus(model, tc, capture=[hook])
+        model.cache.put(clean_key(model, tc), CorpusRun(run.token_losses, {}))
+        return run.captured[hook]
+
+    return model.cache.get_or_compute(key, compute)
 
 
 @dataclass(frozen=True)
@@ -31,12 +40,12 @@ class NeuronActivations:
     tokens: tuple[np.ndarray, ...]  # per doc, token ids at those positions
     truncated: int
 
-    @property
+    @functools.cached_property
     def doc_means(self) -> np.ndarray:
         """Mean activation of each document: the unit of inference."""
         return np.array([a.mean() for a in self.per_token])
 
-    @property
+    @functools.cached_property
     def all_tokens(self) -> np.ndarray:
         return np.concatenate(self.per_token)
 

@@ -102,7 +102,10 @@ def _saver(store: dict, name: str):
     return save
 
 
+def clean_key(model, tc: TokenizedCorpus) -> tuple:
+    return ("clean_loss", tc.corpus.hash, model.prepend_bos)
+
+
 def clean_run(model, tc: TokenizedCorpus) -> CorpusRun:
     """The un-intervened losses of a corpus (cached on the model)."""
-    return model.cache.get_or_compute(("clean_loss", tc.corpus.hash, model.prepend_bos),
-                                      lambda: run_corpus(model, tc))
+    return model.cache.get_or_compute(clean_key(model, tc), lambda: run_corpus(model, tc))

@@ -65,7 +65,8 @@ def weight_gradient_norms(model, corpus: Corpus, layer: int, last_only: bool = F
                 return act
             return fn
 
-        hooks = [("hook_embed", leaf)] + [(h, keep(k)) for k, h in names.items()]
+        # The backward pass starts at the layer's input: nothing before it needs a gradient.
+        hooks = [(names["hook_in"], leaf)] + [(h, keep(k)) for k, h in names.items()]
         try:
             with torch.enable_grad():
                 for name, fn in hooks:
@@ -81,12 +82,15 @@ def weight_gradient_norms(model, corpus: Corpus, layer: int, last_only: bool = F
                 per_doc.sum().backward()
         finally:
             model.bridge.reset_hooks()
+        # Per document, dL/dW_in[n] = sum_p gp[p, n] x[p], so its squared norm is
+        # gp[:, n]^T (X X^T) gp[:, n]: one Gram matrix per document instead of a backward
+        # pass per document.  Padded positions (and each document's last one) have zero
+        # gradient, so the whole batch goes at once.
         x, a = store["hook_in"].detach().double(), store["hook_post"].detach().double()
         gp, go = store["hook_pre"].grad.double(), store["hook_out"].grad.double()
-        for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
-            xs, gs = x[row, :length], gp[row, :length]
-            g_in[k] = torch.einsum("pn,pq,qn->n", gs, xs @ xs.T, gs).clamp_min(0).sqrt().numpy()
-            os_, as_ = go[row, :length], a[row, :length]
-            g_out[k] = torch.einsum("pn,pq,qn->n", as_, os_ @ os_.T, as_).clamp_min(0).sqrt().numpy()
+        sq_in = ((x @ x.transpose(1, 2)) @ gp * gp).sum(1)  # [b, d_mlp]
+        sq_out = ((go @ go.transpose(1, 2)) @ a * a).sum(1)
+        g_in[docs] = sq_in.clamp_min(0).sqrt().cpu().numpy()
+        g_out[docs] = sq_out.clamp_min(0).sqrt().cpu().numpy()
         bar.advance(len(docs))
     return WeightGradients(layer, corpus, g_in, g_out)

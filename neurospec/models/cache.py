@@ -60,6 +60,12 @@ class ByteLRU:
                 self.bytes -= old
         return value
 
+    def put(self, key: Hashable, value: Any) -> None:
+        """Store ``value`` unless ``key`` is already held (a by-product of another pass)."""
+        if key not in self._items:
+            self.get_or_compute(key, lambda: value)
+            self.misses -= 1  # not a lookup
+
     def clear(self) -> None:
         self._items.clear()
         self.bytes = 0

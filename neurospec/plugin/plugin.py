@@ -85,9 +85,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(NO_BOS_OPTION, action="store_true", default=False,
                     help="do not prepend BOS to documents (the default prepends it, as the "
                          "seed papers did)")
-    group.addoption(BATCH_OPTION, type=int, default=8192, metavar="N",
+    group.addoption(BATCH_OPTION, type=int, default=None, metavar="N",
                     help="tokens per forward batch: bounds activation memory, so a large corpus "
-                         "never has to fit at once (default 8192)")
+                         "never has to fit at once (default: 8192 on a GPU; on a CPU about 4M "
+                         "logits' worth, 1024 for a 4096-token vocabulary)")
     group.addoption(CACHE_OPTION, type=float, default=2048, metavar="MB",
                     help="budget of the per-model cache of forward passes and activations shared "
                          "across claims (least recently used evicted; 0 turns caching off; "
@@ -129,7 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _check_writable(Path(os.path.expandvars(html_path)).expanduser(), "--html",
                         "reports/run.html")
     config.stash[STATE] = state
-    if config.getoption(BATCH_OPTION) < 1 or config.getoption(CACHE_OPTION) < 0:
+    if (config.getoption(BATCH_OPTION) or 1) < 1 or config.getoption(CACHE_OPTION) < 0:
         raise pytest.UsageError(f"{BATCH_OPTION} must be >= 1 token and {CACHE_OPTION} >= 0 MB "
                                 f"(e.g. {BATCH_OPTION}=4096 {CACHE_OPTION}=512)")
     config.pluginmanager.register(Recorder(config), "neurospec-recorder")
@@ -231,7 +232,8 @@ def model(request: pytest.FixtureRequest):
         pytest.skip(str(loaded))
     if isinstance(loaded, Exception):
         raise loaded
-    loaded.batch_tokens = config.getoption(BATCH_OPTION)
+    if config.getoption(BATCH_OPTION):
+        loaded.batch_tokens = config.getoption(BATCH_OPTION)
     loaded.cache.max_bytes = int(config.getoption(CACHE_OPTION) * 2 ** 20)
     return loaded
 
