@@ -1,0 +1,85 @@
+"""Benchmark: wall time of the bundled hypotheses suite (model load included) in one pytest
+process, against the notebook way (every file of claims on its own: one process, one model
+load, no shared forward passes per file), same claims, same seed, same run.
+
+    python benchmarks/startup.py [--quick] [--threads T]
+
+Also prints the fixed costs: importing neurospec's plugin with torch and TransformerLens, and
+loading the bundled model.  Last line:
+``name=startup speedup=<per-file / one process> max_abs_diff=<effects, one run vs per-file>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = ["hypotheses/test_tiny_bilingual_german_neuron.py",
+         "hypotheses/test_tiny_bilingual_logit_attribution.py",
+         "hypotheses/test_tiny_bilingual_heads.py"]
+
+
+def pytest(files: list[str], json_path: Path, threads: int) -> float:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pytest", *files, "-q", "-p", "no:cacheprovider",
+                    f"--neurospec-json={json_path}", f"--neurospec-threads={threads}"],
+                   cwd=ROOT, env=env, capture_output=True, text=True)
+    return time.perf_counter() - t
+
+
+def effects(path: Path) -> dict:
+    doc = json.loads(path.read_text())
+    out = {}
+    for r in doc["records"]:
+        key = (r["test"], r["claim"])
+        out[key] = r["effect"] if isinstance(r["effect"], float) else float("nan")
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help=f"{len(QUICK)} files instead of all")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    files = QUICK if args.quick else sorted(
+        str(f.relative_to(ROOT)) for f in (ROOT / "hypotheses").glob("test_*.py"))
+    code = ("import time; t = time.perf_counter(); import torch, transformer_lens.model_bridge, "
+            "neurospec.plugin.plugin, neurospec.claims.expect; a = time.perf_counter() - t; "
+            "from neurospec import load_model; t = time.perf_counter(); "
+            "load_model('tiny-bilingual', device='cpu'); print(a, time.perf_counter() - t)")
+    imports, load = map(float, subprocess.run([sys.executable, "-c", code], cwd=ROOT,
+                                              capture_output=True, text=True).stdout.split())
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        t_one = pytest(files, tmp / "one.json", args.threads)
+        t_each = 0.0
+        per_file = {}
+        for k, f in enumerate(files):
+            t_each += pytest([f], tmp / f"f{k}.json", args.threads)
+            if (tmp / f"f{k}.json").exists():
+                per_file.update(effects(tmp / f"f{k}.json"))
+        one = effects(tmp / "one.json")
+    common = [k for k in one if k in per_file]
+    diff = max((abs(one[k] - per_file[k]) for k in common
+                if one[k] == one[k] and per_file[k] == per_file[k]), default=0.0)
+    print(f"{len(files)} files of claims, {len(one)} claim checks, torch threads {args.threads}, "
+          f"{os.cpu_count()} CPU cores")
+    print(f"fixed costs: imports (torch, TransformerLens, neurospec) {imports:.1f} s, loading "
+          f"tiny-bilingual {load:.1f} s")
+    print(f"{'run':<40}{'seconds':>10}")
+    print(f"{'one pytest process (neurospec)':<40}{t_one:>10.1f}")
+    print(f"{'one process per file (notebook way)':<40}{t_each:>10.1f}")
+    print(f"{len(common)} claim checks in both runs; largest effect difference {diff:.1e}")
+    print(f"name=startup speedup={t_each / t_one:.2f} max_abs_diff={diff:.2e}")
+
+
+if __name__ == "__main__":
+    main()

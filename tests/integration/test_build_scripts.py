@@ -1,0 +1,95 @@
+"""The fixture build scripts (fixtures/build/): the held-out data reproduces byte for byte from
+the Debian packages (skips without the package cache), and the model and SAE builders run end
+to end on a tiny synthetic corpus in a few seconds."""
+
+import hashlib
+import importlib.util
+import json
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+BUILD = Path(__file__).resolve().parents[2] / "fixtures" / "build"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"fixture_build_{name}", BUILD / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def corpus_mod():
+    return _load("corpus")
+
+
+def test_heldout_data_reproduces_byte_identically(corpus_mod, tmp_path):
+    missing = [s.file for s in corpus_mod.SOURCES if not (corpus_mod.CACHE_DIR / s.file).exists()]
+    if missing:
+        pytest.skip(f"Debian packages not cached in {corpus_mod.CACHE_DIR} ({', '.join(missing)}); "
+                    f"run `python fixtures/build/corpus.py` once where apt-get reaches a mirror")
+    built = corpus_mod.build()
+    assert {k: len(v) for k, v in built.train.items()} == {"german": 17705, "english": 12881}
+    expected = corpus_mod.expected_heldout_sha256()
+    for lang in corpus_mod.LANGUAGES:
+        assert corpus_mod.write_jsonl(tmp_path / f"{lang}.jsonl", built.heldout[lang]) == expected[lang]
+        shipped = corpus_mod.DATA_DIR / f"{lang}.jsonl"
+        assert hashlib.sha256(shipped.read_bytes()).hexdigest() == expected[lang]
+
+
+def test_cleaning_rules(corpus_mod):
+    assert corpus_mod.clean("\t*__\b\bUN*lucky \n") == "*_UN*lucky"
+    docs = corpus_mod.documents("english", {"b": "x" * 50 + "\n%\nshort\n%\n" + "x" * 50,
+                                            "a": "%\n%\n" + "y" * 45 + "\n"})
+    assert [d.id for d in docs] == ["en/a/1", "en/b/0"]
+
+
+def _synthetic_corpus(corpus_mod, folder: Path, train: int = 40, held: int = 8) -> None:
+    rng = random.Random(0)
+    words = {"german": "der die das und nicht ist ein mit sich auch über schön Straße".split(),
+             "english": "the and of to is in that it with as for was on be".split()}
+    for lang in corpus_mod.LANGUAGES:
+        docs = [corpus_mod.Document(f"{lang[:2]}/synthetic/{i}", "synthetic",
+                                    " ".join(rng.choice(words[lang]) for _ in range(30)))
+                for i in range(train + held)]
+        corpus_mod.write_jsonl(folder / f"train_{lang}.jsonl", docs[:train])
+        corpus_mod.write_jsonl(folder / f"{lang}.jsonl", docs[train:])
+
+
+@pytest.mark.slow
+def test_model_and_sae_builders_run_on_a_tiny_corpus(corpus_mod, tmp_path):
+    pytest.importorskip("transformers")
+    data, model_dir, sae_dir = tmp_path / "data", tmp_path / "model", tmp_path / "saes"
+    _synthetic_corpus(corpus_mod, data)
+    build_model = _load("build_tiny_bilingual")
+    assert build_model.main(["--corpus", str(data), "--out", str(model_dir), "--steps", "4",
+                             "--total-steps", "20", "--vocab", "300", "--max-seeds", "1"]) == 0
+    manifest = json.loads((model_dir / "MANIFEST.json").read_text())
+    assert manifest["train_documents"] == {"german": 40, "english": 40}
+    assert set(manifest["checkpoints"]) == {"step1", "step4"}
+    assert manifest["german_neuron"]["unit"].startswith("L")
+    assert len(manifest["german_neuron"]["random_neurons"]) == 20
+    for rel, digest in manifest["files"].items():
+        assert hashlib.sha256((model_dir / rel).read_bytes()).hexdigest() == digest
+    assert (model_dir / "checkpoints/step4/tokenizer.json").read_bytes() == \
+        (model_dir / "tokenizer.json").read_bytes()
+
+    build_saes = _load("build_tiny_saes")
+    assert build_saes.main(["--model", str(model_dir), "--corpus", str(data), "--out",
+                            str(sae_dir), "--steps", "5", "--docs", "20", "--d-sae", "64"]) == 0
+    from neurospec.measure.sae import load_sae
+
+    sae = load_sae(sae_dir / "L1")
+    assert (sae.d_in, sae.d_sae) == (256, 64)
+    assert json.loads((sae_dir / "MANIFEST.json").read_text())["saes"]["L0"]["train_tokens"] > 0
+
+
+def test_builders_refuse_to_overwrite_the_shipped_fixtures():
+    for name, fixture in [("build_tiny_bilingual", "models"), ("build_tiny_saes", "saes")]:
+        module = _load(name)
+        with pytest.raises(SystemExit):
+            module.main(["--out", str(module.FIXTURE), "--steps", "1"])
