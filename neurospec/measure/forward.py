@@ -63,14 +63,6 @@ def run_corpus(model, tc: TokenizedCorpus, *, hooks: HookFactory | None = None,
         for name in capture:
             active.append((name, _saver(store, name)))
         logits = model.logits(ids, active)
-        if losses:
-            tl = token_losses(logits, ids).cpu()
-            if not torch.isfinite(tl).all():
-                raise NumericalError(f"{model.name}: NaN or Inf in the loss on dataset "
-                                     f"{tc.corpus.name!r} (documents {docs[:5]}); "
-                                     f"{_numerical_hint(model)}", value=tc.corpus.name)
-            for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
-                per_doc_losses[k] = tl[row, :length - 1].numpy()
         for name in capture:
             acts = store[name]
             if not torch.isfinite(acts).all():
@@ -79,6 +71,14 @@ def run_corpus(model, tc: TokenizedCorpus, *, hooks: HookFactory | None = None,
                                      f"{_numerical_hint(model)}", value=name)
             for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
                 captured[name][k] = acts[row, tc.first:length].float().cpu()
+        if losses:
+            tl = token_losses(logits, ids).cpu()
+            if not torch.isfinite(tl).all():
+                raise NumericalError(f"{model.name}: NaN or Inf in the loss on dataset "
+                                     f"{tc.corpus.name!r} (documents {docs[:5]}); "
+                                     f"{_numerical_hint(model)}", value=tc.corpus.name)
+            for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
+                per_doc_losses[k] = tl[row, :length - 1].numpy()
     return CorpusRun(tuple(per_doc_losses) if losses else (),
                      {k: tuple(v) for k, v in captured.items()})
 

@@ -360,6 +360,7 @@ class Recorder:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.config.getoption(CORRECT_OPTION) == "holm" and not self.state.is_worker:
             self.demoted = correct_holm(self.state.records, ALPHA)
+            self.state.record_lines.clear()  # every record changed: serialise them afresh
             if self.demoted and session.exitstatus == 0:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self.write()

@@ -20,7 +20,7 @@ def _cell(text) -> str:
 
 def summary(records: list[Record]) -> str:
     """Counts, a row per claim check, and the checkpoint matrix when there are several."""
-    lines = [f"**neurospec**: {counts_line(records)}", "",
+    lines = [f"**neurospec**: {_cell(counts_line(records))}", "",
              "| verdict | claim | effect | 95% CI | needs | n | random pct | model |",
              "|---|---|---|---|---|---|---|---|"]
     for r in records:

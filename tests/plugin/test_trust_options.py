@@ -77,7 +77,7 @@ def test_same_seed_gives_identical_results(pytester):
                            "--neurospec-vacuity=5", "-p", "no:cacheprovider")
     a, b = ((pytester.path / f"{n}.json").read_text().splitlines() for n in "ab")
     timing = [i for i, line in enumerate(a) if line.startswith(' "written":')]
-    assert len(timing) == 1 and len(a) == len(b) > 20  # the write time is the only timing
+    assert len(timing) == 1 and len(a) == len(b) > 5  # the write time is the only timing
     assert [x for i, x in enumerate(a) if i not in timing] == \
         [x for i, x in enumerate(b) if i not in timing]
     pytester.runpytest("--neurospec-json=c.json", "--neurospec-seed=4", "-p", "no:cacheprovider")
