@@ -343,6 +343,14 @@ def _random_units(model, unit: Neuron, to, over, corpus: Corpus, k: int, seed: i
     rng = np.random.default_rng([seed, unit.layer, unit.index])
     pool = [i for i in range(model.d_mlp) if i != unit.index]
     chosen = sorted(int(i) for i in rng.choice(pool, size=min(k, len(pool)), replace=False))
+    if to in ("zero", "mean") and (to == "zero" or over is not None):
+        # All k ablations at once: the later blocks only, many neurons per pass.
+        from neurospec.measure.sweep import _downstream, _values
+
+        delta = _downstream(model, corpus, unit.layer, _values(model, unit.layer, to, over),
+                            chosen)
+        return {"units": [f"L{unit.layer}N{i}" for i in chosen],
+                "effects": [float(x) for x in delta.mean(1)]}
     effects = []
     for i in chosen:
         abl = make_ablation(model, Neuron(unit.layer, i), to, over, seed=seed)

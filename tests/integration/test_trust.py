@@ -123,3 +123,15 @@ def test_matched_negative_fails_a_claim_whose_control_holds_too(tiny, sets):
         r = expect(GERMAN).activates_more(on=de, than=en, by_at_least=0.5)
         with pytest.raises(InvalidArgument, match="has no argument nope"):
             r.but_not_when(nope=1)
+
+
+def test_batched_random_ablations_equal_one_at_a_time(tiny, small_sets):
+    from neurospec.claims.common import _random_units
+    from neurospec.measure import ablation_effect, make_ablation
+
+    de, en = small_sets
+    got = _random_units(tiny, GERMAN, "mean", en, de.subset(12), 4, seed=0)
+    for name, effect in zip(got["units"], got["effects"]):
+        one = ablation_effect(tiny, make_ablation(tiny, neuron(name), "mean", en), de.subset(12))
+        assert effect == pytest.approx(one.delta.mean(), abs=1e-6)
+    assert len(got["units"]) == 4
