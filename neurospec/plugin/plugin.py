@@ -26,6 +26,7 @@ TRUST_OPTION = "--neurospec-trust-pickle"
 MIN_DOCS_OPTION = "--neurospec-min-docs"
 THREADS_OPTION = "--neurospec-threads"
 NO_BOS_OPTION = "--neurospec-no-bos"
+DEVICES_OPTION = "--neurospec-devices"
 BATCH_OPTION = "--neurospec-max-batch-tokens"
 CACHE_OPTION = "--neurospec-cache-mb"
 VACUITY_OPTION = "--neurospec-vacuity"
@@ -85,6 +86,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(NO_BOS_OPTION, action="store_true", default=False,
                     help="do not prepend BOS to documents (the default prepends it, as the "
                          "seed papers did)")
+    group.addoption(DEVICES_OPTION, default=None, metavar="LIST",
+                    help="devices for pytest-xdist workers, e.g. cuda:0,cuda:1: worker gwN "
+                         "gets device N modulo their number (default: with --device cuda and "
+                         "several GPUs visible, one GPU per worker)")
     group.addoption(BATCH_OPTION, type=int, default=None, metavar="N",
                     help="tokens per forward batch: bounds activation memory, so a large corpus "
                          "never has to fit at once (default: 8192 on a GPU; on a CPU about 4M "
@@ -216,7 +221,7 @@ def model(request: pytest.FixtureRequest):
 
     config = request.config
     name, checkpoint = _model_spec(request)
-    key = (name, checkpoint, config.getoption(DEVICE_OPTION), config.getoption(DTYPE_OPTION),
+    key = (name, checkpoint, worker_device(config), config.getoption(DTYPE_OPTION),
            not config.getoption(NO_BOS_OPTION))
     state = config.stash[STATE]
     if key not in state.models:
@@ -236,6 +241,28 @@ def model(request: pytest.FixtureRequest):
         loaded.batch_tokens = config.getoption(BATCH_OPTION)
     loaded.cache.max_bytes = int(config.getoption(CACHE_OPTION) * 2 ** 20)
     return loaded
+
+
+def worker_device(config: pytest.Config) -> str:
+    """This process's device: ``--device``, or under pytest-xdist one of ``--neurospec-devices``
+    (or of the visible GPUs) picked by the worker's number, so each worker has its own."""
+    devices = config.getoption(DEVICES_OPTION)
+    worker = getattr(config, "workerinput", {}).get("workerid", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    if devices:
+        pool = [d.strip() for d in devices.split(",") if d.strip()]
+        if not pool:
+            raise pytest.UsageError(f"{DEVICES_OPTION}={devices!r}: give devices such as "
+                                    f"cuda:0,cuda:1")
+        return pool[index % len(pool)]
+    device = config.getoption(DEVICE_OPTION)
+    if device in ("cuda", "auto") and hasattr(config, "workerinput"):
+        import torch
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count > 1:
+            return f"cuda:{index % count}"
+    return device
 
 
 @pytest.fixture
