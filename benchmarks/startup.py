@@ -21,8 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICK = ["hypotheses/test_tiny_bilingual_german_neuron.py",
-         "hypotheses/test_tiny_bilingual_logit_attribution.py",
+QUICK = ["hypotheses/test_tiny_bilingual_logit_attribution.py",
          "hypotheses/test_tiny_bilingual_heads.py"]
 
 

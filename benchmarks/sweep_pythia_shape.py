@@ -31,6 +31,9 @@ def build(folder: Path, seed: int = 0) -> None:
     import shutil
 
     from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
     torch.manual_seed(seed)
     cfg = GPTNeoXConfig(vocab_size=50304, hidden_size=512, num_hidden_layers=6,

@@ -7,6 +7,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from neurospec.data.corpus import Corpus
@@ -60,8 +61,11 @@ def neuron_activations(model, corpus: Corpus, unit: Neuron) -> NeuronActivations
     check_unit(unit, model)
     tc = tokenize(model, corpus)
     layer = layer_activations(model, tc, unit.layer)
-    return NeuronActivations(
-        unit, corpus,
-        tuple(a[:, unit.index].double().numpy() for a in layer),
-        tuple(d[tc.first:].numpy() for d in tc.docs),
-        tc.truncated)
+    # One column of the layer, all documents at once (claims about many neurons of a layer,
+    # random-unit baselines and vacuity checks read many columns of the same cached pass).
+    flat, tokens, cuts = model.cache.get_or_compute(
+        ("acts_flat", tc.corpus.hash, model.prepend_bos, unit.layer),
+        lambda: (torch.cat(layer).numpy(), tuple(d[tc.first:].numpy() for d in tc.docs),
+                 np.cumsum([len(a) for a in layer])[:-1]))
+    column = flat[:, unit.index].astype(np.float64)
+    return NeuronActivations(unit, corpus, tuple(np.split(column, cuts)), tokens, tc.truncated)

@@ -140,7 +140,7 @@ def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray,
     n_mlp = w_out.shape[0]
     out = np.empty((n_mlp, len(tc.docs)))
     elements = _LOGIT_ELEMENTS.get(torch.device(model.device).type, _LOGIT_ELEMENTS["cpu"])
-    budget = max(64, min(model.batch_tokens, elements // model.d_vocab))  # tokens per replay
+    budget = max(256, min(model.batch_tokens, elements // model.d_vocab))  # tokens per replay
     bar = progress(f"sweep of MLP{layer} (downstream)", len(tc.docs), "documents")
     for docs, ids, lengths in tc.batches(budget):
         store: dict = {}
