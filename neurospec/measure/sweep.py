@@ -38,7 +38,7 @@ from neurospec.progress import progress
 from neurospec.units import Neuron, check_unit
 
 METHODS = ("auto", "loop", "closed_form", "downstream", "attribution")
-_CHUNK_ELEMENTS = 1 << 18  # neurons x positions x vocab per step: 1 MB, stays in cache
+_CHUNK_ELEMENTS = 1 << 20  # neurons x positions x vocab per step (4 MB; 2^18: +5%, 2^22: +50%)
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,8 @@ def _closed_form(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nd
         for s in range(0, n_mlp, step):
             sl = slice(s, s + step)
             logits = torch.addcmul(big_a[None], delta.T[sl, :, None], d_dir[sl, None, :])
-            logits.div_(sigma.T[sl, :, None]).add_(const)  # [c, P, V], in place
+            # const + logits / sigma in one pass, in place: [c, P, V]
+            torch.addcdiv(const, logits, sigma.T[sl, :, None], out=logits)
             picked = logits.gather(2, targets[None, :, None].expand(logits.shape[0], -1, 1))[..., 0]
             loss = torch.logsumexp(logits, -1) - picked  # [c, P]
             diff = (loss - clean[None]).double().sum(1)
