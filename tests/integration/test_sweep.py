@@ -105,3 +105,26 @@ def test_layer_and_rank_claims_from_the_sweep(tiny, small_sets):
     assert {r.kind for r in records} == {"neuron_sweep"}
     assert records[-1].metric == "rank" and records[-1].effect == 1
     assert len(records[0].charts["bars"]["items"]) == 15
+
+
+
+def test_closed_form_is_exact_for_an_extreme_ablation(tiny, few):
+    from neurospec.measure.sweep import _closed_form, _loop
+
+    de, _ = few
+    values = np.full(tiny.d_mlp, 300.0)  # far outside any activation: the LN rescales it
+    neurons = [3, 100, 230]
+    slow = _loop(tiny, de.subset(2), 1, values, neurons)
+    fast = _closed_form(tiny, de.subset(2), 1, values)[neurons]
+    assert np.abs(slow).min() > 1  # the ablation really is large
+    np.testing.assert_allclose(fast, slow, atol=1e-4)
+
+
+def test_base_two_log_sum_exp_falls_back_when_it_would_overflow():
+    from neurospec.measure.sweep import LN2, ln_sum_exp2
+
+    y = torch.tensor([[0.5, -3.0, 2.0], [200.0, 190.0, -5.0], [-300.0, -310.0, -290.0]])
+    ref = torch.logsumexp(y * LN2, -1)
+    np.testing.assert_allclose(ln_sum_exp2(y[:1].clone()), ref[:1], rtol=1e-6)  # fast path
+    np.testing.assert_allclose(ln_sum_exp2(y.clone()), ref, rtol=1e-6)  # stable path
+    assert torch.isfinite(ln_sum_exp2(y.clone())).all()
