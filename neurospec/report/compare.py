@@ -8,12 +8,11 @@ the runs share columns.  Two single-model runs match whatever their models: comp
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import claim_ids, optional
-from neurospec.report.format import fmt
+from neurospec.report.format import fmt, number as _num
 
 FAIL_ON = ("regression", "change", "never")
 
@@ -64,14 +63,6 @@ class Comparison:
 def _keyed(records: list[Record], by_column: bool) -> dict[tuple[str, str], Record]:
     return {(cid, r.column if by_column else ""): r
             for cid, r in zip(claim_ids(records), records)}
-
-
-def _num(x) -> float | None:
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 def moved_beyond_ci(base: Record, head: Record) -> bool:

@@ -15,3 +15,12 @@ def fmt(x) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
     return f"{x:+.4g}" if abs(x) >= 1e-3 or x == 0 else f"{x:+.2e}"
+
+
+def number(x) -> float | None:
+    """``x`` as a finite float, or None (missing, non-numeric, NaN or infinite)."""
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None

@@ -5,7 +5,6 @@ which a claim holds for good ("when did this neuron appear").
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -13,7 +12,7 @@ from markupsafe import Markup, escape
 
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import claim_ids
-from neurospec.report.format import fmt
+from neurospec.report.format import fmt, number as _num
 
 
 @dataclass(frozen=True)
@@ -60,14 +59,6 @@ def build_matrix(records: list[Record]) -> Matrix:
         claim = next(rec.claim for rec in reversed(row) if rec is not None)
         rows.append(MatrixRow(cid, claim, row, holds))
     return Matrix(tuple(columns), tuple(rows))
-
-
-def _num(x) -> float | None:
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 def trajectory(cells: tuple[Record | None, ...], width_per: int = 26, height: int = 34) -> Markup:

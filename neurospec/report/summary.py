@@ -17,7 +17,7 @@ from markupsafe import escape
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import optional
 from neurospec.report.safe import displayable
-from neurospec.report.format import fmt
+from neurospec.report.format import fmt, number as _num
 
 # (key, header, numeric): numeric keys sort both ways, the others ascending only.
 SORT_KEYS = [("v", "verdict", False), ("c", "claim", False), ("e", "effect", True),
@@ -58,14 +58,6 @@ def _ranks(values: list, numeric: bool) -> tuple[list[int], list[int]]:
         for rank, i in enumerate(sorted(idx, key=lambda i: key(i, -1))):
             down[i] = rank
     return up, down
-
-
-def _num(x) -> float | None:
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 def summary_table(records: list[Record], links: bool = False) -> str:
