@@ -135,3 +135,10 @@ def test_batched_random_ablations_equal_one_at_a_time(tiny, small_sets):
         one = ablation_effect(tiny, make_ablation(tiny, neuron(name), "mean", en), de.subset(12))
         assert effect == pytest.approx(one.delta.mean(), abs=1e-6)
     assert len(got["units"]) == 4
+
+
+def test_off_target_claims_are_not_checked_for_vacuity(tiny, sets):
+    de, en = sets
+    with collecting(), using(model=tiny, vacuity=5):
+        a = expect(GERMAN).ablated(to="mean", over=en).and_not_on(en.subset(30), tolerance=0.05)
+    assert a.results[-1].record.vacuous is None
