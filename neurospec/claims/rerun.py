@@ -183,7 +183,11 @@ def vacuity(record: Record, call: Call, k: int, seed: int, model: Any, strict: b
                                    f"units of layer {unit.layer} (vacuity check)",
                           "unit_value": record.effect, "values": [r.effect for _, r in runs],
                           "units": [u.name for u, _ in runs]}
-    out = replace(record, vacuous=vacuous, details=details, charts=charts)
+    pct = record.percentile
+    if pct is None and runs:  # the reruns are a null distribution too
+        pct = percentile_among(_signed(record, record.effect),
+                               [_signed(record, r.effect) for _, r in runs])
+    out = replace(record, vacuous=vacuous, details=details, charts=charts, percentile=pct)
     if vacuous and strict:
         out = replace(out, verdict="fail", missed=(
             f"vacuous: the same claim also holds for {len(passing)} of {len(runs)} random units "
