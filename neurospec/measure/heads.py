@@ -86,10 +86,9 @@ def head_ablation(model, head: Head, corpus: Corpus, mode: str = "zero",
 
 
 def _direct_effect_parts(model, head: Head):
-    attn = model.bridge.blocks[head.layer].attn
-    w_o = attn.o.original_component.weight.detach()  # [d_model, n_heads * d_head]
-    d_head = w_o.shape[1] // model.n_heads
-    w_oh = w_o[:, head.index * d_head:(head.index + 1) * d_head].T  # [d_head, d_model]
+    w_o = model.attn_out_weight(head.layer)  # [n_heads * d_head, d_model]
+    d_head = w_o.shape[0] // model.n_heads
+    w_oh = w_o[head.index * d_head:(head.index + 1) * d_head]  # [d_head, d_model]
     ln = model.bridge.ln_final.original_component
     gamma = ln.weight.detach() if ln.weight is not None else torch.ones(w_oh.shape[1])
     return w_oh, gamma, model.unembed_weight()

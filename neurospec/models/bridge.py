@@ -160,19 +160,18 @@ class Model:
         """
         blocks = [self.bridge.blocks[k].original_component
                   for k in range(after_layer + 1, self.n_layers)]
-        ln_final = self.bridge.ln_final.original_component
-        unembed = self.bridge.unembed.original_component
+        last = self.bridge.blocks[self.n_layers - 1].original_component
         seen: list[tuple[tuple, dict]] = []
         entry: dict[str, Tensor] = {}
 
         def grab_block(module, args, kwargs):
             seen.append((args, kwargs))
 
-        def grab_final(module, args):
-            entry.setdefault("final", args[0])
+        def grab_final(module, args, out):
+            entry.setdefault("final", out[0] if isinstance(out, tuple) else out)
 
         handles = [b.register_forward_pre_hook(grab_block, with_kwargs=True) for b in blocks]
-        handles.append(ln_final.register_forward_pre_hook(grab_final))
+        handles.append(last.register_forward_hook(grab_final))
         try:
             logits = self.logits(tokens, hooks)
         finally:
@@ -190,27 +189,44 @@ class Model:
             c = r.shape[0] // n
             h = r
             for block, (rest, kwargs) in zip(blocks, calls):
-                kw = {k: _tile(v, n, c) for k, v in kwargs.items() if k != "hidden_states"}
-                if "layer_past" in kw:
-                    kw["layer_past"] = None
-                if "past_key_values" in kw:
-                    kw["past_key_values"] = None
+                # a KV cache (positional in GPT-2's blocks, a keyword in GPT-NeoX's) would
+                # grow with every replay: drop it
+                kw = {k: _tile(_no_cache(v), n, c) for k, v in kwargs.items()
+                      if k != "hidden_states"}
                 if "use_cache" in kw:
                     kw["use_cache"] = False
-                out = block(h, *(_tile(a, n, c) for a in rest), **kw)
+                out = block(h, *(_tile(_no_cache(a), n, c) for a in rest), **kw)
                 h = out[0] if isinstance(out, tuple) else out
-            return unembed(ln_final(h))
+            # the bridge's own final norm and unembedding, as the full pass runs them
+            return self.bridge.unembed(self.bridge.ln_final(h))
 
         return logits, resid.detach().clone(), replay
 
     # -- weights -----------------------------------------------------------------------
     def mlp_out_weight(self, layer: int) -> Tensor:
         """``W_out`` of MLP ``layer`` as ``[d_mlp, d_model]`` (the wrapped module's weight)."""
-        return self.bridge.blocks[layer].mlp.out.original_component.weight.detach().T
+        return _as_in_out(self.bridge.blocks[layer].mlp.out.original_component)
+
+    def attn_out_weight(self, layer: int) -> Tensor:
+        """``W_O`` of attention ``layer`` as ``[n_heads * d_head, d_model]``."""
+        return _as_in_out(self.bridge.blocks[layer].attn.o.original_component)
 
     def unembed_weight(self) -> Tensor:
         """``W_U`` as ``[d_model, d_vocab]``."""
-        return self.bridge.unembed.original_component.weight.detach().T
+        return _as_in_out(self.bridge.unembed.original_component)
+
+
+def _as_in_out(module: Any) -> Tensor:
+    """A projection's weight as ``[in, out]``: ``nn.Linear`` stores ``[out, in]``, GPT-2's
+    ``Conv1D`` already ``[in, out]``."""
+    weight = module.weight.detach()
+    return weight if type(module).__name__ == "Conv1D" else weight.T
+
+
+def _no_cache(x: Any) -> Any:
+    from transformers.cache_utils import Cache
+
+    return None if isinstance(x, Cache) else x
 
 
 def _tile(x: Any, n: int, c: int) -> Any:
