@@ -36,37 +36,48 @@ class WeightGradients:
 
 def weight_gradient_norms(model, corpus: Corpus, layer: int, last_only: bool = False
                           ) -> WeightGradients:
-    """Norms of d(loss of each document)/d(weights) for every neuron.
+    """Norms of d(loss of each document)/d(weights) for every neuron of MLP ``layer``.
 
     The loss is the mean next-token loss, or with ``last_only`` the loss of the last token
     alone (a prompt followed by its answer, as in seed 003).
     """
-    check_unit(Neuron(layer, 0), model)
+    return weight_gradient_norms_layers(model, corpus, [layer], last_only)[0]
+
+
+def weight_gradient_norms_layers(model, corpus: Corpus, layers: list[int],
+                                 last_only: bool = False) -> list[WeightGradients]:
+    """:func:`weight_gradient_norms` for several MLP layers from one batched forward and
+    backward pass (as seed 003's one backward per prompt reads every layer)."""
+    layers = sorted(set(layers))
+    for layer in layers:
+        check_unit(Neuron(layer, 0), model)
     tc = tokenize(model, corpus)
-    names = {k: f"blocks.{layer}.mlp.{k}" for k in ("hook_in", "hook_pre", "hook_post",
-                                                     "hook_out")}
+    names = {(layer, k): f"blocks.{layer}.mlp.{k}" for layer in layers
+             for k in ("hook_in", "hook_pre", "hook_post", "hook_out")}
     n = len(tc.docs)
-    g_in = np.zeros((n, model.d_mlp))
-    g_out = np.zeros((n, model.d_mlp))
+    g_in = {layer: np.zeros((n, model.d_mlp)) for layer in layers}
+    g_out = {layer: np.zeros((n, model.d_mlp)) for layer in layers}
     from neurospec.progress import progress
 
-    bar = progress(f"weight gradients of MLP{layer}", n, "documents")
+    what = f"weight gradients of MLP{','.join(map(str, layers))}"
+    bar = progress(what, n, "documents")
     for docs, ids, lengths in tc.batches(model.batch_tokens):
-        store: dict[str, torch.Tensor] = {}
+        store: dict[tuple[int, str], torch.Tensor] = {}
 
         def leaf(act, hook=None):
             return act.detach().requires_grad_(True)
 
-        def keep(name):
+        def keep(key):
             def fn(act, hook=None):
                 if act.requires_grad:
                     act.retain_grad()
-                store[name] = act
+                store[key] = act
                 return act
             return fn
 
-        # The backward pass starts at the layer's input: nothing before it needs a gradient.
-        hooks = [(names["hook_in"], leaf)] + [(h, keep(k)) for k, h in names.items()]
+        # The backward pass starts at the first layer's input: nothing before it needs a
+        # gradient.
+        hooks = [(names[layers[0], "hook_in"], leaf)] + [(h, keep(k)) for k, h in names.items()]
         try:
             with torch.enable_grad():
                 for name, fn in hooks:
@@ -86,11 +97,14 @@ def weight_gradient_norms(model, corpus: Corpus, layer: int, last_only: bool = F
         # gp[:, n]^T (X X^T) gp[:, n]: one Gram matrix per document instead of a backward
         # pass per document.  Padded positions (and each document's last one) have zero
         # gradient, so the whole batch goes at once.
-        x, a = store["hook_in"].detach().double(), store["hook_post"].detach().double()
-        gp, go = store["hook_pre"].grad.double(), store["hook_out"].grad.double()
-        sq_in = ((x @ x.transpose(1, 2)) @ gp * gp).sum(1)  # [b, d_mlp]
-        sq_out = ((go @ go.transpose(1, 2)) @ a * a).sum(1)
-        g_in[docs] = sq_in.clamp_min(0).sqrt().cpu().numpy()
-        g_out[docs] = sq_out.clamp_min(0).sqrt().cpu().numpy()
+        for layer in layers:
+            x = store[layer, "hook_in"].detach().double()
+            a = store[layer, "hook_post"].detach().double()
+            gp = store[layer, "hook_pre"].grad.double()
+            go = store[layer, "hook_out"].grad.double()
+            sq_in = ((x @ x.transpose(1, 2)) @ gp * gp).sum(1)  # [b, d_mlp]
+            sq_out = ((go @ go.transpose(1, 2)) @ a * a).sum(1)
+            g_in[layer][docs] = sq_in.clamp_min(0).sqrt().cpu().numpy()
+            g_out[layer][docs] = sq_out.clamp_min(0).sqrt().cpu().numpy()
         bar.advance(len(docs))
-    return WeightGradients(layer, corpus, g_in, g_out)
+    return [WeightGradients(layer, corpus, g_in[layer], g_out[layer]) for layer in layers]

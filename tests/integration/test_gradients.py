@@ -64,3 +64,16 @@ def test_answer_only_gradients_equal_one_backward_per_prompt(tiny):
     with pytest.raises(InvalidArgument, match="not one token appended"):
         expect("L0N230", model=tiny).updates_more_for_wrong_answers(
             ["Der Hund"] * 10, [" Donaudampfschifffahrtsgesellschaft"] * 10, [" the"] * 10)
+
+
+def test_all_layers_from_one_pass_equal_layer_by_layer(tiny, small_sets):
+    from neurospec.measure.gradients import weight_gradient_norms_layers
+
+    de, _ = small_sets
+    few = de.subset(8)
+    together = weight_gradient_norms_layers(tiny, few, [1, 0])
+    assert [g.layer for g in together] == [0, 1]
+    for g in together:
+        alone = weight_gradient_norms(tiny, few, g.layer)
+        np.testing.assert_allclose(g.w_in, alone.w_in, atol=1e-6)
+        np.testing.assert_allclose(g.w_out, alone.w_out, atol=1e-6)
