@@ -15,7 +15,7 @@ from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
 from neurospec.measure.ablation import ablation_effect, make_ablation
-from neurospec.stats.inference import mean_ci
+from neurospec.stats.inference import mean_ci, percentile_among
 from neurospec.units import neuron
 
 if TYPE_CHECKING:
@@ -38,23 +38,23 @@ class Ablated:
         """The same ablation of another unit (for random-unit reruns)."""
         return Ablated(self.parent._with_unit(unit), self.to, self.over)
 
+    def _last(self, method: str) -> ClaimResult:
+        if not self.results:
+            raise InvalidArgument(f"{method}() follows a claim, e.g. "
+                                  f".raises_loss(...).{method}(...)")
+        return self.results[-1]
+
     def beats_random_units(self, k: int = 20, percentile: float = 95.0) -> "Ablated":
         """Require the last claim's unit to beat ``percentile`` % of ``k`` random units of its
         layer ablated the same way (see :meth:`ClaimResult.beats_random_units`)."""
         __tracebackhide__ = True
-        if not self.results:
-            raise InvalidArgument("beats_random_units() follows a claim, e.g. "
-                                  ".raises_loss(...).beats_random_units(k=20)")
-        self.results[-1].beats_random_units(k, percentile)
+        self._last("beats_random_units").beats_random_units(k, percentile)
         return self
 
     def but_not_when(self, **changes) -> "Ablated":
         """A matched negative for the last claim (see :meth:`ClaimResult.but_not_when`)."""
         __tracebackhide__ = True
-        if not self.results:
-            raise InvalidArgument("but_not_when() follows a claim, e.g. "
-                                  ".raises_loss(...).but_not_when(on=corpus('control'))")
-        self.results[-1].but_not_when(**changes)
+        self._last("but_not_when").but_not_when(**changes)
         return self
 
     def _measure(self, corpus: Corpus, alternative: str):
@@ -92,7 +92,7 @@ class Ablated:
         if random_k and not quiet():
             null = _random_units(self.model, self.unit, self.to, self.over, corpus, random_k,
                                  self.parent.ctx.seed)
-            pct = float(100 * np.mean(np.array(null["effects"]) < est.estimate))
+            pct = percentile_among(est.estimate, null["effects"])
             details.update(random_k=random_k, random_percentile=pct,
                            random_median=float(np.median(null["effects"])))
             extra = {"percentile": pct}

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from neurospec.claims import context
+from neurospec.claims.rerun import quiet
 from neurospec.data.corpus import Corpus, load_corpus
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
@@ -314,6 +315,8 @@ def _window(values: np.ndarray, before: int = 24, after: int = 8) -> slice:
 
 
 def _top_contexts(model, acts, set_name: str, k: int) -> list[dict]:
+    if quiet():  # a rerun for another unit keeps only the numbers
+        return []
     peaks = np.array([a.max() for a in acts.per_token])
     items = []
     for d in np.argsort(-peaks)[:k]:
@@ -327,6 +330,8 @@ def _top_contexts(model, acts, set_name: str, k: int) -> list[dict]:
 def _top_deltas(model, eff, k: int) -> list[dict]:
     from neurospec.data.tokens import tokenize
 
+    if quiet():  # a rerun for another unit keeps only the numbers
+        return []
     tc = tokenize(model, eff.corpus)
     items = []
     for d in np.argsort(-eff.delta)[:k]:

@@ -16,19 +16,28 @@ from neurospec.measure.forward import CorpusRun, clean_key, run_corpus
 from neurospec.units import Neuron, check_unit
 
 
-def layer_activations(model, tc: TokenizedCorpus, layer: int) -> tuple[Tensor, ...]:
-    """All neurons of MLP ``layer``: per document ``[counted positions, d_mlp]`` (cached)."""
-    hook = f"blocks.{layer}.mlp.hook_post"
+def hook_pass(model, tc: TokenizedCorpus, hook: str) -> tuple[Tensor, list[int]]:
+    """The output of ``hook`` at all counted positions of all documents as one
+    ``[tokens, width]`` tensor, with each document's length (cached; shared by neuron
+    claims, layer sweeps and SAEs reading the same hook)."""
     key = ("acts", tc.corpus.hash, model.prepend_bos, hook)
 
-    def compute() -> tuple[Tensor, ...]:
+    def compute() -> tuple[Tensor, list[int]]:
         # The same pass yields the clean losses, which ablation claims on this corpus need
         # next: keep them too rather than run the corpus again.
         run = run_corpus(model, tc, capture=[hook])
         model.cache.put(clean_key(model, tc), CorpusRun(run.token_losses, {}))
-        return run.captured[hook]
+        per_doc = run.captured[hook]
+        return torch.cat(per_doc), [len(a) for a in per_doc]
 
     return model.cache.get_or_compute(key, compute)
+
+
+def layer_activations(model, tc: TokenizedCorpus, layer: int) -> tuple[Tensor, ...]:
+    """All neurons of MLP ``layer``: per document ``[counted positions, d_mlp]`` (views of
+    one cached pass)."""
+    flat, sizes = hook_pass(model, tc, f"blocks.{layer}.mlp.hook_post")
+    return torch.split(flat, sizes)
 
 
 @dataclass(frozen=True)
@@ -60,12 +69,20 @@ def neuron_activations(model, corpus: Corpus, unit: Neuron) -> NeuronActivations
     """
     check_unit(unit, model)
     tc = tokenize(model, corpus)
-    layer = layer_activations(model, tc, unit.layer)
     # One column of the layer, all documents at once (claims about many neurons of a layer,
     # random-unit baselines and vacuity checks read many columns of the same cached pass).
-    flat, tokens, cuts = model.cache.get_or_compute(
-        ("acts_flat", tc.corpus.hash, model.prepend_bos, unit.layer),
-        lambda: (torch.cat(layer).numpy(), tuple(d[tc.first:].numpy() for d in tc.docs),
-                 np.cumsum([len(a) for a in layer])[:-1]))
-    column = flat[:, unit.index].astype(np.float64)
-    return NeuronActivations(unit, corpus, tuple(np.split(column, cuts)), tokens, tc.truncated)
+    flat, sizes = hook_pass(model, tc, unit.hook)
+    tokens = counted_tokens(model, tc)
+    column = flat[:, unit.index].double().numpy()
+    return NeuronActivations(unit, corpus, split_docs(column, sizes), tokens, tc.truncated)
+
+
+def counted_tokens(model, tc: TokenizedCorpus) -> tuple[np.ndarray, ...]:
+    """Per document, the token ids at the counted positions (cached)."""
+    return model.cache.get_or_compute(("counted_tokens", tc.corpus.hash, model.prepend_bos),
+                                      lambda: tuple(d[tc.first:].numpy() for d in tc.docs))
+
+
+def split_docs(values: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, ...]:
+    """Per-token values of all documents, cut back into documents."""
+    return tuple(np.split(values, np.cumsum(sizes)[:-1]))

@@ -24,8 +24,8 @@ from torch import Tensor
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import CheckpointError, InvalidArgument, UnitOutOfRange
-from neurospec.measure.activations import NeuronActivations
-from neurospec.measure.forward import run_corpus
+from neurospec.measure.activations import (
+    NeuronActivations, counted_tokens, hook_pass, split_docs)
 from neurospec.units import Feature
 
 
@@ -125,19 +125,17 @@ def feature_activations(model, sae: SAE, corpus: Corpus, feature: Feature) -> Ne
     """Feature activations at every counted position of every document."""
     check_sae(model, sae, feature)
     tc = tokenize(model, corpus)
-    acts = model.cache.get_or_compute(
-        ("acts", tc.corpus.hash, model.prepend_bos, sae.hook),
-        lambda: run_corpus(model, tc, capture=[sae.hook], losses=False).captured[sae.hook])
+    flat, sizes = hook_pass(model, tc, sae.hook)
     w, b = sae.w_enc[:, feature.index], sae.b_enc[feature.index]
-    per = tuple(torch.relu((a - sae.b_dec) @ w + b).double().numpy() for a in acts)
-    return NeuronActivations(feature, corpus, per, tuple(d[tc.first:].numpy() for d in tc.docs),
-                             tc.truncated)
+    values = torch.relu((flat - sae.b_dec) @ w + b).double().numpy()
+    return NeuronActivations(feature, corpus, split_docs(values, sizes),
+                             counted_tokens(model, tc), tc.truncated)
 
 
 def reconstruction_error(model, sae: SAE, corpus: Corpus) -> float:
     """Fraction of variance of the hook's activations the SAE does not explain."""
     tc = tokenize(model, corpus)
-    x = torch.cat(run_corpus(model, tc, capture=[sae.hook], losses=False).captured[sae.hook])
+    x, _ = hook_pass(model, tc, sae.hook)  # the pass feature claims on this corpus share
     r = sae.decode(sae.encode(x))
     return float(((r - x) ** 2).sum() / ((x - x.mean(0)) ** 2).sum())
 

@@ -416,6 +416,8 @@ class Recorder:
 def correct_holm(records: list[dict], alpha: float) -> list[dict]:
     """Holm-adjust the p-values of all claim records in place; a passing claim whose
     adjusted p exceeds ``alpha`` becomes a failure.  Returns the demoted records."""
+    import numpy as np
+
     from neurospec.stats.multiple import holm
 
     def p_of(r: dict) -> float:
@@ -423,14 +425,15 @@ def correct_holm(records: list[dict], alpha: float) -> list[dict]:
         return float(p) if isinstance(p, (int, float)) else float("nan")
 
     adjusted = holm([p_of(r) for r in records])
+    tested = int(np.isfinite(adjusted).sum())
     demoted = []
     for r, adj in zip(records, adjusted):
-        if adj == adj:  # not NaN
+        if np.isfinite(adj):
             r["p_adjusted"] = float(adj)
             if r["verdict"] == "pass" and adj > alpha:
                 r["verdict"] = "fail"
                 r["missed"] = (f"Holm-adjusted p={adj:.3g} > {alpha} across the run's "
-                               f"{int(sum(a == a for a in adjusted))} claims")
+                               f"{tested} claims")
                 demoted.append(r)
     return demoted
 
