@@ -9,6 +9,7 @@ from typing import Any
 from neurospec.claims import context
 from neurospec.claims.result import ClaimResult
 from neurospec.claims.runner import Runner
+from neurospec.errors import WrongUnitKind
 from neurospec.units import check_unit, parse_unit
 
 # claim methods of each kind of unit, for a helpful error on the wrong kind
@@ -59,6 +60,8 @@ class Expectation:
     def __getattr__(self, name: str) -> Any:
         owners = [k for k, names in CLAIMS_OF.items() if name in names and k != self.kind]
         if owners and not name.startswith("_"):
-            raise AttributeError(f"{name}() is a claim about {' or '.join(owners)}s; "
-                                 f"{self.unit} is a {self.kind}")
+            owner = owners[0]
+            raise WrongUnitKind(f"{self.unit.name!r} is a {self.kind}, not a {owner}: {name}() is "
+                                f"a claim about {' and '.join(o + 's' for o in owners)} (write {owner}s as "
+                                f"L<layer>{owner[0].upper()}<index>)", value=self.unit.name)
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")

@@ -57,7 +57,7 @@ def test_direct_effect_removal_equals_a_hand_computation(tiny, small_sets):
 
 
 def test_head_claims_need_heads(tiny, small_sets):
-    with pytest.raises(AttributeError, match="claim about heads; L0N3 is a neuron"):
+    with pytest.raises(AttributeError, match="'L0N3' is a neuron, not a head"):
         expect("L0N3", model=tiny).direct_effect_favours_repeats(on=small_sets[0])
     r = expect("L0H3", model=tiny).ablated(to="zero").raises_loss(on=small_sets[0],
                                                                    by_at_least=0.0)
