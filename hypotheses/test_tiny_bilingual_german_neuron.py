@@ -50,7 +50,7 @@ def test_false_a_random_neuron_is_german(corpus):
 # Random-unit baselines and the vacuity check (claims you can trust).
 def test_german_neuron_beats_random_neurons_of_its_layer(corpus):
     expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"),
-                                  by_at_least=1.0).beats_random_units(k=50, percentile=99)
+                                  by_at_least=1.0).beats_random_units(k=100, percentile=99)
 
 
 @pytest.mark.vacuity(20)

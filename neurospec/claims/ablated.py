@@ -13,7 +13,7 @@ import numpy as np
 
 from neurospec.claims import cached, checks
 from neurospec.claims.charts import mechanism, null_chart, sweep_charts, sweep_details, top_deltas
-from neurospec.claims.rerun import random_units, rerunning, unit_claim
+from neurospec.claims.rerun import check_k, random_p, random_units, rerunning, unit_claim
 from neurospec.claims.result import ClaimResult
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
@@ -110,15 +110,17 @@ class Ablated(AblatedUnit):
             from neurospec.measure.sweep import ablate_each
 
             units = random_units(self.model, self.unit, random_k, self.run.seed)
-            effects = [float(x) for x in ablate_each(
-                self.model, corpus, self.unit.layer, [u.index for u in units], to=self.to,
-                over=self.over, seed=self.run.seed).mean(1)]
+            means = ablate_each(self.model, corpus, self.unit.layer, [u.index for u in units],
+                                to=self.to, over=self.over, seed=self.run.seed).mean(1)
+            measured = [(u, float(x)) for u, x in zip(units, means) if np.isfinite(x)]
+            units, effects = [u for u, _ in measured], [x for _, x in measured]
             pct = percentile_among(est.estimate, effects)
-            details.update(random_k=random_k, random_percentile=pct,
-                           random_median=float(np.median(effects)))
+            details.update(random_k=len(effects), random_k_requested=random_k,
+                           random_percentile=pct, random_p=random_p(est.estimate, effects),
+                           random_median=float(np.median(effects)) if effects else np.nan)
             extra = {"percentile": pct}
             charts["null"] = null_chart(
-                f"mean loss change on {corpus.name}: {self.unit} vs {random_k} random neurons "
+                f"mean loss change on {corpus.name}: {self.unit} vs {len(effects)} random neurons "
                 f"of layer {self.unit.layer}", est.estimate, effects, [u.name for u in units])
         return self.run.record(
             claim=claim, kind=kind, data=data, n=est.n, effect=est.estimate, ci=est.ci,
@@ -139,6 +141,8 @@ class Ablated(AblatedUnit):
         __tracebackhide__ = True
         threshold = checks.threshold("by_at_least", by_at_least)
         checks.count("against_random", against_random, minimum=0)
+        if against_random:
+            check_k(self.model, self.unit, against_random, what="against_random")
         corpus = checks.as_corpus(on)
         claim = f"{self.ablation.describe()} raises loss on {corpus.name} by >= {threshold:g} nats"
         return self._claim(corpus, "ablation_loss", claim, threshold, ">=", "greater",

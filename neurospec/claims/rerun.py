@@ -6,10 +6,13 @@ rerun calls that same function with the unit swapped for random units of the sam
 (same arguments, same data, same seed) and keeps the records it returns: nothing is emitted
 and nothing is raised.
 
-- :func:`baseline`: the unit's percentile among ``k`` random units, measured the same way
+- :func:`baseline`: the unit's percentile among ``k`` random units, measured the same way,
+  and the p-value ``(1 + #{units at least as extreme}) / (k + 1)``
   (``ClaimResult.beats_random_units``);
 - :func:`vacuity`: with ``--neurospec-vacuity K``, how many of ``K`` random units also
-  pass a claim that passed; more than 5% flags the record ``vacuous``.
+  pass a claim that passed; the record is flagged ``vacuous`` when the Clopper-Pearson
+  lower bound of that pass rate exceeds 5%, and left "not checked" when no unit could be
+  measured.
 
 Random units come from one seeded stream, :func:`random_units`, which ``against_random=k``
 uses too.  Measurements of other units of the same layer share the cached per-layer
@@ -29,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from neurospec.claims.charts import null_chart
-from neurospec.errors import NeurospecError
+from neurospec.errors import InvalidArgument, NeurospecError
 from neurospec.evidence.record import Record
 from neurospec.stats.inference import percentile_among
 from neurospec.units import Feature, Head, Neuron
@@ -94,12 +97,27 @@ def _rerun() -> Iterator[None]:
         _rerunning.reset(token)
 
 
+def layer_size(model: Any, unit: Any, sae: Any = None) -> int:
+    """How many units of ``unit``'s kind its layer has."""
+    if isinstance(unit, Feature):
+        return sae.d_sae
+    return {Neuron: model.d_mlp, Head: model.n_heads}[type(unit)]
+
+
+def check_k(model: Any, unit: Any, k: int, sae: Any = None, what: str = "k") -> int:
+    """``k`` random units must exist besides ``unit`` in its layer."""
+    others = layer_size(model, unit, sae) - 1
+    if k > others:
+        kind = type(unit).__name__.lower()
+        raise InvalidArgument(f"{what}={k}: layer {unit.layer} has only {others} other "
+                              f"{kind}s than {unit}; ask for at most {others}", value=k)
+    return k
+
+
 def random_units(model: Any, unit: Any, k: int, seed: int, sae: Any = None) -> list:
     """``k`` distinct random units of ``unit``'s layer and type, never ``unit`` itself
     (fewer when the layer has fewer), drawn reproducibly from ``seed`` and the unit."""
-    size = {Neuron: model.d_mlp, Head: model.n_heads}.get(type(unit))
-    if isinstance(unit, Feature):
-        size = sae.d_sae
+    size = layer_size(model, unit, sae)
     kind = {Neuron: 0, Head: 1, Feature: 2}[type(unit)]
     rng = np.random.default_rng([seed, kind, unit.layer, unit.index])
     pool = np.array([i for i in range(size) if i != unit.index])
@@ -122,6 +140,15 @@ def percentile_of(record: Record, values: list[float]) -> float:
                             [signed(record.direction, v) for v in values])
 
 
+def random_p(value: float, null: list[float], direction: str = ">=") -> float:
+    """``(1 + #{null at least as extreme as value}) / (len(null) + 1)`` in the claim's
+    direction (NaN when there is no null)."""
+    if not null:
+        return float("nan")
+    mine = signed(direction, value)
+    return (1 + sum(signed(direction, v) >= mine for v in null)) / (len(null) + 1)
+
+
 def rerun_many(call: Call, units: list) -> list[tuple[Any, Record]]:
     out = []
     for u in units:
@@ -136,29 +163,38 @@ def baseline(record: Record, call: Call, k: int, seed: int, model: Any,
     """``record`` with the unit's percentile among ``k`` random units of its layer (the
     share of them it beats in the claim's direction) and their effects as a null chart."""
     unit = call.owner.unit
-    runs = rerun_many(call, random_units(model, unit, k, seed, sae))
+    runs = rerun_many(call, random_units(model, unit, check_k(model, unit, k, sae), seed, sae))
     values = [r.effect for _, r in runs]
     pct = percentile_of(record, values)
     charts = {**record.charts, "null": null_chart(
         f"{record.metric or 'effect'} of {unit} vs {len(values)} random units of layer "
         f"{unit.layer}, measured the same way", record.effect, values, [u.name for u, _ in runs])}
-    details = {**record.details, "random_k": len(values), "random_percentile": pct,
+    details = {**record.details, "random_k": len(values), "random_k_requested": k,
+               "random_percentile": pct,
+               "random_p": random_p(record.effect, values, record.direction),
                "random_median": float(np.median(values)) if values else float("nan")}
     return replace(record, percentile=pct, details=details, charts=charts), runs
 
 
 def vacuity(record: Record, call: Call, k: int, seed: int, model: Any, strict: bool,
             sae: Any = None) -> Record:
-    """``record`` flagged ``vacuous`` when more than 5% of ``k`` random units of the same
-    layer pass the same claim; under ``strict`` a vacuous claim fails."""
+    """``record`` flagged ``vacuous`` when random units of the same layer pass the same claim
+    at a rate shown to exceed 5% (the one-sided 95% Clopper-Pearson lower bound of the pass
+    rate among ``k`` of them is above 5%); ``vacuous`` stays None ("not checked") when no
+    random unit could be measured.  Under ``strict`` a vacuous claim fails."""
+    from neurospec.stats.proportion import share_ci
+
     unit = call.owner.unit
+    k = min(k, layer_size(model, unit, sae) - 1)
     runs = rerun_many(call, random_units(model, unit, k, seed + 1, sae))
     passing = [u.name for u, r in runs if r.passed]
-    rate = len(passing) / len(runs) if runs else float("nan")
-    vacuous = bool(runs) and rate > VACUITY_RATE
+    rate = share_ci(len(passing), len(runs)) if runs else None
+    vacuous = None if rate is None else rate.ci[0] > VACUITY_RATE
     details = {**record.details, "vacuity": {
-        "k": len(runs), "passed": len(passing), "rate": rate, "passing_units": passing[:20],
-        "limit": VACUITY_RATE}}
+        "k": len(runs), "requested": k, "passed": len(passing),
+        "rate": rate.estimate if rate else float("nan"),
+        "rate_lower_bound": rate.ci[0] if rate else float("nan"),
+        "checked": rate is not None, "passing_units": passing[:20], "limit": VACUITY_RATE}}
     charts = dict(record.charts)
     if "null" not in charts and runs:
         charts["null"] = null_chart(

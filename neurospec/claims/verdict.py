@@ -47,8 +47,10 @@ def failure_message(r: Record) -> str:
     vac = r.details.get("vacuity")
     if r.vacuous:
         lines.insert(2, f"  vacuous: also holds for {vac['passed']} of {vac['k']} random units "
-                        f"of the layer")
+                        f"of the layer (pass rate shown to exceed {vac['limit']:.0%})")
     if r.details.get("random_percentile") is not None:
+        p = r.details.get("random_p")
         lines.insert(2, f"  vs {r.details['random_k']} random units of layer: percentile "
-                        f"{r.details['random_percentile']:.0f}")
+                        f"{r.details['random_percentile']:.0f}"
+                        + (f", p={p:.2g}" if p is not None else ""))
     return "\n".join(lines)

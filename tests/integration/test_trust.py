@@ -63,10 +63,11 @@ def test_beats_random_units_records_the_percentile_and_the_null(tiny, sets):
     de, en = sets
     with collecting() as records, using(model=tiny):
         r = expect(GERMAN).activates_more(on=de, than=en, by_at_least=0.5) \
-            .beats_random_units(k=40, percentile=99)
+            .beats_random_units(k=100, percentile=99)
     assert r.record.percentile == 100.0
     null = r.record.charts["null"]
-    assert len(null["values"]) == 40 and max(null["values"]) < r.record.effect
+    assert len(null["values"]) == 100 and max(null["values"]) < r.record.effect
+    assert r.record.details["random_p"] == pytest.approx(1 / 101)
     assert len(records) == 1 and records[0] is r.record  # replaced, not duplicated
     # the same numbers as measuring the random units one by one
     unit = null["units"][0]
