@@ -16,8 +16,15 @@ RANDOM_OTHER = neuron("L0N7")  # an arbitrary other neuron of the same layer
 
 
 def test_fires_on_german_not_english(corpus):
+    # a German token outfires an English one 92-93% of the time (token AUROC, CI by document)
     expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"),
-                                  effect_size_at_least=3.0)
+                                  auroc_at_least=0.9)
+
+
+def test_fires_on_german_by_a_large_token_effect_size(corpus):
+    # token-level Cohen's d: 2.06-2.19 (it does not grow with document length)
+    expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"),
+                                  effect_size_at_least=2.0)
 
 
 def test_fires_more_on_german_by_a_clear_margin(corpus):
@@ -55,9 +62,9 @@ def test_german_neuron_beats_random_neurons_of_its_layer(corpus):
 
 @pytest.mark.vacuity(20)
 def test_sharp_claim_is_not_vacuous(corpus):
-    # checked against 20 random neurons of layer 0: at most 1 of them passes it too
+    # checked against 20 random neurons of layer 0: none of them passes it too
     expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"),
-                                  effect_size_at_least=3.0)
+                                  auroc_at_least=0.9)
 
 
 @pytest.mark.xfail(strict=True, reason="deliberately false: an arbitrary neuron is not special")

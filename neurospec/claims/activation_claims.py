@@ -22,26 +22,32 @@ from neurospec.evidence.record import Record
 from neurospec.measure.activations import neuron_activations
 from neurospec.stats.effects import auroc
 from neurospec.stats.inference import two_sample
+from neurospec.stats.clustered import token_auroc_ci, token_d_ci
 from neurospec.stats.proportion import share_ci
 from neurospec.units import neuron
 
 
 @unit_claim
 def activates_more(self, on: Corpus | str, than: Corpus | str, *,
-                   by_at_least: float | None = None,
+                   auroc_at_least: float | None = None, by_at_least: float | None = None,
                    effect_size_at_least: float | None = None) -> Record:
-    """Claim the neuron's per-document mean activation is larger on ``on`` than ``than``.
+    """Claim the unit activates more on ``on`` than on ``than``.  Give exactly one size:
 
-    Give exactly one size: ``by_at_least`` (difference of document means, in activation
-    units) or ``effect_size_at_least`` (Cohen's d of document means).  Passes when the
-    bootstrap 95% CI of that size clears it.  Token-level AUROC and means are recorded
-    as description (tokens within a document are not independent).
+    - ``auroc_at_least``: the token-level AUROC, the chance that a counted token of ``on``
+      activates more than one of ``than`` (ties 1/2);
+    - ``effect_size_at_least``: the token-level Cohen's d, the difference of token means
+      over the pooled token standard deviation (it does not grow with document length);
+    - ``by_at_least``: the difference of document means, in activation units.
+
+    Passes when the 95% CI clears the size.  Tokens of one document are not independent:
+    the AUROC and d CIs resample whole documents (percentile bootstrap), the difference of
+    means uses a bootstrap-t over document means.  A CI that cannot be computed (a
+    resample without variance) fails the claim as undefined.
     """
     __tracebackhide__ = True
     unit = self.unit
     kind = "sae_feature" if self.sae is not None else "activation_contrast"
-    metric, threshold, size = checks.size("activates_more", "mean activations", by_at_least,
-                                           effect_size_at_least)
+    metric, threshold, size = _contrast_size(auroc_at_least, by_at_least, effect_size_at_least)
     a_set, b_set = checks.as_corpus(on), checks.as_corpus(than)
     claim = f"{unit} activates more on {a_set.name} than on {b_set.name} {size}"
     data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
@@ -51,12 +57,19 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
     if weak:
         return weak
     a, b = self._acts(a_set), self._acts(b_set)
-    est = two_sample(a.doc_means, b.doc_means, measure=metric, seed=self.ctx.seed)
+    if metric == "mean_diff":
+        est = two_sample(a.doc_means, b.doc_means, measure=metric, seed=self.ctx.seed)
+    else:
+        fn = token_auroc_ci if metric == "token_auroc" else token_d_ci
+        est = fn(a.per_token, b.per_token, seed=self.ctx.seed, null=threshold)
     verdict, missed = decide(est.ci, threshold, ">=")
+    if not all(np.isfinite(est.ci)):
+        verdict, missed = "fail", (f"undefined: the CI of the {_LABELS[metric]} could not be "
+                                   f"computed (a resample without variance)")
     ta, tb = a.all_tokens, b.all_tokens
     data["truncated"] = [a.truncated, b.truncated]
     details = {
-        "units_label": "(activation)" if metric == "mean_diff" else "(Cohen's d)",
+        "units_label": f"({_LABELS[metric]})", "definition": _DEFINITIONS[metric],
         "token_auroc": auroc(ta, tb), "doc_auroc": auroc(a.doc_means, b.doc_means),
         "token_mean": {a_set.name: float(ta.mean()), b_set.name: float(tb.mean())},
         "doc_mean": {a_set.name: float(a.doc_means.mean()), b_set.name: float(b.doc_means.mean())},
@@ -81,6 +94,36 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
         claim=claim, kind=kind, data=data, n=est.n, effect=est.estimate,
         ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
         verdict=verdict, method=est.method, missed=missed, details=details, charts=charts)
+
+
+_LABELS = {"token_auroc": "token AUROC", "token_d": "token Cohen's d",
+           "mean_diff": "activation"}
+_DEFINITIONS = {
+    "token_auroc": "chance that a counted token of the first set activates more than one of "
+                   "the second (ties 1/2); 95% percentile CI resampling whole documents",
+    "token_d": "(mean of the first set's tokens - mean of the second's) / pooled token SD; "
+               "95% percentile CI resampling whole documents",
+    "mean_diff": "difference of document means; 95% bootstrap-t CI over documents"}
+
+
+def _contrast_size(auroc_at_least: Any, by_at_least: Any, effect_size_at_least: Any
+                   ) -> tuple[str, float, str]:
+    """The metric, threshold and wording of ``activates_more`` given exactly one size."""
+    given = [(n, v) for n, v in (("auroc_at_least", auroc_at_least),
+                                 ("by_at_least", by_at_least),
+                                 ("effect_size_at_least", effect_size_at_least)) if v is not None]
+    if len(given) != 1:
+        raise InvalidArgument("activates_more: give exactly one of auroc_at_least= (token "
+                              "AUROC), effect_size_at_least= (token Cohen's d) or by_at_least= "
+                              "(difference of document means)")
+    name, value = given[0]
+    if name == "auroc_at_least":
+        t = checks.share(name, value)
+        return "token_auroc", t, f"with token AUROC >= {t:g}"
+    t = checks.threshold(name, value)
+    if name == "by_at_least":
+        return "mean_diff", t, f"by >= {t:g}"
+    return "token_d", t, f"with token Cohen's d >= {t:g}"
 
 
 class NeuronActivationClaims:

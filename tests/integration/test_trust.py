@@ -35,7 +35,7 @@ def test_vacuity_flags_a_vague_claim_and_not_the_german_neuron(tiny, sets):
     with collecting() as records, using(model=tiny, vacuity=20):
         # "some neuron of layer 1 fires more on German than English, by any amount"
         vague = expect(neuron("L1N2")).activates_more(on=de, than=en, by_at_least=0.0)
-        sharp = expect(GERMAN).activates_more(on=de, than=en, effect_size_at_least=3.0)
+        sharp = expect(GERMAN).activates_more(on=de, than=en, auroc_at_least=0.9)
     assert vague.record.vacuous is True
     v = vague.record.details["vacuity"]
     assert v["k"] == 20 and v["rate"] > 0.05 and v["passed"] == len(v["passing_units"])
@@ -55,7 +55,7 @@ def test_strict_mode_fails_a_vacuous_claim(tiny, sets):
 def test_no_vacuity_check_unless_asked(tiny, sets):
     de, en = sets
     with collecting(), using(model=tiny):
-        r = expect(GERMAN).activates_more(on=de, than=en, effect_size_at_least=3.0)
+        r = expect(GERMAN).activates_more(on=de, than=en, auroc_at_least=0.9)
     assert r.record.vacuous is None and "vacuity" not in r.record.details
 
 
