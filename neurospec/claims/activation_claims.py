@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from neurospec.claims import checks
-from neurospec.claims.charts import TOP_CONTEXTS, top_contexts
+from neurospec.claims.charts import TOP_CONTEXTS, top_contexts, window
 from neurospec.claims.rerun import rerunning, unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
@@ -132,38 +132,53 @@ class NeuronActivationClaims:
     @unit_claim
     def top_examples_come_from(self, on: Corpus | str, among: list[Corpus | str], *,
                                k: int = 50, share_at_least: float = 0.9) -> Record:
-        """Claim that of the ``k`` tokens of ``on`` and ``among`` where the neuron fires most,
-        at least ``share_at_least`` are in ``on``.  The share gets a Clopper-Pearson 95% CI
-        and a binomial p-value against ``on``'s share of all tokens."""
-        __tracebackhide__ = True
-        from neurospec.measure.examples import top_examples
+        """Claim that of the ``k`` *documents* of ``on`` and ``among`` where the neuron fires
+        most (each document counted once, by its highest activation), at least
+        ``share_at_least`` are in ``on``.
 
+        Documents, not tokens: one document's many high tokens are not independent examples
+        (one German document among English ones would otherwise supply most of the top
+        tokens).  The share gets a one-sided Clopper-Pearson bound and a binomial p-value
+        against ``on``'s share of all documents.
+        """
+        __tracebackhide__ = True
         unit = neuron(self.unit)
         share = checks.share("share_at_least", share_at_least)
         target = checks.as_corpus(on)
-        others = [checks.as_corpus(c) for c in among]
-        ex = top_examples(self.model, unit, [target] + others, k=k)
-        hits = sum(e.corpus == target.name for e in ex)
-        base = neuron_activations(self.model, target, unit).all_tokens.size
-        total = base + sum(neuron_activations(self.model, c, unit).all_tokens.size for c in others)
-        est = share_ci(hits, len(ex), base / total)
-        verdict, missed = decide(est.ci, share, ">=")
-        names = [target.name] + [c.name for c in others]
-        claim = (f"of the {k} tokens of {', '.join(names)} where {unit} fires most, "
+        sets = [target] + [checks.as_corpus(c) for c in among]
+        names = [c.name for c in sets]
+        n_docs = sum(len(c) for c in sets)
+        checks.count("k", k, maximum=n_docs, method="top_examples_come_from")
+        claim = (f"of the {k} documents of {', '.join(names)} where {unit} fires most, "
                  f">= {share:.0%} are in {target.name}")
-        items = [{"set": e.corpus, "doc": e.doc, "max": e.activation,
-                  "tokens": self.model.str_tokens(e.tokens), "values": list(e.values)}
-                 for e in ex[:12]]
+        data = {"names": names, "hashes": [c.hash for c in sets], "docs": [len(c) for c in sets]}
+        weak = self.run.underpowered(claim, "top_examples", {c.name: len(c) for c in sets}, data)
+        if weak:
+            return weak
+        acts = [neuron_activations(self.model, c, unit) for c in sets]
+        peaks = [(float(v.max()), s, d) for s, a in enumerate(acts)
+                 for d, v in enumerate(a.per_token) if len(v)]
+        top = sorted(peaks, key=lambda x: -x[0])[:k]
+        hits = sum(s == 0 for _, s, _ in top)
+        est = share_ci(hits, len(top), len(target) / n_docs)
+        verdict, missed = decide(est.ci, share, ">=")
+        items = []
+        for value, s, d in top[:12]:
+            vals, toks = acts[s].per_token[d], acts[s].tokens[d]
+            w = window(vals)
+            items.append({"set": names[s], "doc": sets[s].ids[d], "max": value,
+                          "tokens": self.model.str_tokens(toks[w]),
+                          "values": vals[w].round(4).tolist()})
         return self.run.record(
-            claim=claim, kind="top_examples", data={"names": names, "hashes": [
-                target.hash] + [c.hash for c in others]}, n=len(ex), effect=est.estimate,
-            ci=est.ci, p=est.p_value, threshold=share,
-            direction=">=", metric="share", verdict=verdict, missed=missed,
-            method="one-sided 95% Clopper-Pearson bound; binomial test against the token base rate",
-            details={"units_label": "(share)", "base_rate": base / total,
-                     "from": {n: sum(e.corpus == n for e in ex) for n in names}},
-            charts={"contexts": {"title": f"top activating contexts of {unit} (12 of {k})",
-                                 "items": items}})
+            claim=claim, kind="top_examples", data=data, n=len(top), effect=est.estimate,
+            ci=est.ci, p=est.p_value, threshold=share, direction=">=", metric="share",
+            verdict=verdict, missed=missed,
+            method="top documents by peak activation (one per document); one-sided 95% "
+                   "Clopper-Pearson bound; binomial test against the document base rate",
+            details={"units_label": "(share)", "base_rate": len(target) / n_docs,
+                     "from": {n: sum(names[s] == n for _, s, _ in top) for n in names}},
+            charts={"contexts": {"title": f"top activating documents of {unit} (12 of {k}, "
+                                          f"around each document's peak)", "items": items}})
 
     @unit_claim
     def simplifies(self, on: Corpus | str, *, k: int = 10, keep: float = 0.5,

@@ -31,9 +31,11 @@ class LayerExpectation:
                           method: str = "auto") -> ClaimResult:
         """Claim that the ``k`` neurons whose single ablation raises the loss on ``on`` most
         carry at least ``share_at_least`` of the summed absolute single-neuron effects of the
-        layer.  The CI is a bootstrap over documents that re-selects the top k each time."""
+        layer.  Cross-fitted against the winner's curse: the top k are chosen on one seeded
+        half of the documents and measured on the other, both ways, averaged; the CI
+        resamples each half's documents and re-selects every time."""
         __tracebackhide__ = True
-        from neurospec.stats.resample import bootstrap_rows, top_k_share
+        from neurospec.stats.crossfit import cross_fit_top_k_share
 
         share = checks.share("share_at_least", share_at_least)
         checks.count("k", k, maximum=self.model.d_mlp, method="top_neurons_carry")
@@ -46,7 +48,7 @@ class LayerExpectation:
         if weak:
             return self.run.conclude(weak)
         sweep = cached.sweep(self.model, corpus, self.layer, to, ref, method)
-        est, ci, boot = bootstrap_rows(sweep.delta, top_k_share(k), seed=self.ctx.seed)
+        est, ci, boot = cross_fit_top_k_share(sweep.delta, k, seed=self.ctx.seed)
         verdict, missed = decide(ci, share, ">=")
         how = "zero" if to == "zero" else f"mean over {ref.name if ref else '?'}"
         claim = (f"the top {k} neurons of MLP{self.layer} ({how} ablation, one at a time) carry "
@@ -56,7 +58,9 @@ class LayerExpectation:
             effect=est, ci=ci,
             p=float((1 + (boot < share).sum()) / (1 + len(boot))), threshold=share,
             direction=">=", metric="top_k_share", verdict=verdict,
-            method=f"sweep ({sweep.method}); bootstrap percentile CI", missed=missed,
+            method=f"sweep ({sweep.method}); top k selected on one half of the documents, "
+                   f"measured on the other (both ways); bootstrap percentile CI",
+            missed=missed,
             details={"units_label": "(share)", "top": [f"L{self.layer}N{i}" for i in
                                                       sweep.ranking()[:k]],
                      **sweep_details(sweep)},
