@@ -2,6 +2,11 @@
 optionally followed by a fixed ending n-gram, or a base prompt with chosen columns replaced
 by random tokens.  Prompts are lists of token ids (no BOS; the model adds it if set).
 
+Each strategy also carries its distribution as a sampler (:func:`sampler`): every token drawn
+uniformly and independently from the list.  ``fires_on`` estimates its share on seeded
+i.i.d. draws from that distribution (hypothesis favours simple examples, so its draws are
+not a sample of it) and keeps hypothesis for shrinking a counterexample.
+
 Example:
     >>> german = common_tokens(model, load_corpus("german"), top=100)
     >>> prompts(german, length=12, ending=model.encode([" Vorschlägen"])[0])
@@ -10,7 +15,9 @@ Example:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
+import numpy as np
 from hypothesis import strategies as st
 
 from neurospec.data.corpus import Corpus
@@ -34,8 +41,11 @@ def common_tokens(model, corpus: Corpus, top: int = 100, min_chars: int = 2) -> 
 def prompts(tokens: list[int], length: int, ending: list[int] | tuple[int, ...] = ()
             ) -> st.SearchStrategy[list[int]]:
     """``length`` tokens drawn from ``tokens``, then ``ending``."""
-    return st.lists(st.sampled_from(list(tokens)), min_size=length, max_size=length).map(
-        lambda body: body + list(ending))
+    tokens, ending = list(tokens), list(ending)
+    strategy = st.lists(st.sampled_from(tokens), min_size=length, max_size=length).map(
+        lambda body: body + ending)
+    return _with_sampler(strategy, lambda rng: [tokens[i] for i in
+                                                rng.integers(0, len(tokens), length)] + ending)
 
 
 def replaced_columns(base: list[int], columns: list[int], tokens: list[int]
@@ -46,5 +56,22 @@ def replaced_columns(base: list[int], columns: list[int], tokens: list[int]
         for c, t in zip(columns, new):
             out[c] = t
         return out
-    return st.lists(st.sampled_from(list(tokens)), min_size=len(columns),
-                    max_size=len(columns)).map(put)
+    tokens = list(tokens)
+    strategy = st.lists(st.sampled_from(tokens), min_size=len(columns),
+                        max_size=len(columns)).map(put)
+    return _with_sampler(strategy, lambda rng: put([tokens[i] for i in
+                                                    rng.integers(0, len(tokens), len(columns))]))
+
+
+_SAMPLER = "_neurospec_sampler"
+
+
+def _with_sampler(strategy: st.SearchStrategy, draw: Callable[[np.random.Generator], list[int]]
+                  ) -> st.SearchStrategy:
+    setattr(strategy, _SAMPLER, draw)
+    return strategy
+
+
+def sampler(strategy: st.SearchStrategy) -> Callable[[np.random.Generator], list[int]] | None:
+    """The i.i.d. sampler of a strategy made here (None for other strategies)."""
+    return getattr(strategy, _SAMPLER, None)

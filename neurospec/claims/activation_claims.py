@@ -267,38 +267,35 @@ class NeuronActivationClaims:
     def fires_on(self, strategy: Any, *, above: float, share_at_least: float = 0.95,
                  n: int = 200, name: str = "generated prompts") -> Record:
         """Claim the neuron's activation at the last token exceeds ``above`` on at least
-        ``share_at_least`` of prompts drawn from ``strategy`` (a hypothesis strategy of token
-        lists, see :mod:`neurospec.strategies`).
+        ``share_at_least`` of prompts drawn from ``strategy`` (a prompt strategy of
+        :mod:`neurospec.strategies`).
 
-        ``n`` prompts are drawn (seeded) and run in one batch; the share gets a one-sided
+        ``n`` prompts are drawn i.i.d. from the strategy's distribution (seeded: every token
+        uniform over its list) and run in one batch; the share gets a one-sided
         Clopper-Pearson bound.  Then hypothesis searches for a counterexample and shrinks it:
         the minimal prompt on which the neuron stays at or below ``above`` is shown in the
         report (a claim for all prompts, ``share_at_least=1``, fails when one is found).
         """
         __tracebackhide__ = True
-        from hypothesis import HealthCheck, find, given, settings
+        from hypothesis import HealthCheck, find, settings
         from hypothesis.errors import NoSuchExample
+
         from neurospec.measure.examples import last_token_activation
+        from neurospec.strategies import sampler
 
         unit = neuron(self.unit)
         share = checks.share("share_at_least", share_at_least)
         if isinstance(above, bool) or not isinstance(above, (int, float)):
             raise InvalidArgument(f"fires_on(above={above!r}): expected a number", value=above)
-        drawn: list[list[int]] = []
-
-        @settings(max_examples=n, database=None, derandomize=True, deadline=None,
-                  suppress_health_check=list(HealthCheck), phases=("generate",))
-        @given(strategy)
-        def collect(prompt):
-            drawn.append(list(prompt))
-
-        import random as _random
-
-        state = _random.getstate()
-        _random.seed(self.ctx.seed)
-        collect()
-        _random.setstate(state)
-        drawn = drawn[:n]
+        checks.count("n", n, method="fires_on")
+        draw = sampler(strategy)
+        if draw is None:
+            raise InvalidArgument(
+                "fires_on needs a prompt distribution it can sample i.i.d.: build the strategy "
+                "with neurospec.strategies (prompts, replaced_columns); hypothesis's own draws "
+                "favour simple examples and are not a sample of it", value=strategy)
+        rng = np.random.default_rng([self.ctx.seed, unit.layer, unit.index])
+        drawn = [draw(rng) for _ in range(n)]
         acts = np.concatenate([last_token_activation(self.model, unit, drawn[i:i + 256])
                                for i in range(0, len(drawn), 256)])
         hits = int((acts > above).sum())
@@ -313,9 +310,11 @@ class NeuronActivationClaims:
                     suppress_health_check=list(HealthCheck))))
         except NoSuchExample:
             pass
-        if share >= 1.0:
-            verdict = "pass" if minimal is None else "fail"
-            missed = "" if minimal is None else "hypothesis found a counterexample (shown)"
+        if share >= 1.0:  # a claim for all prompts: any prompt at or below fails it
+            verdict = "pass" if minimal is None and hits == len(acts) else "fail"
+            missed = "" if verdict == "pass" else (
+                f"{len(acts) - hits} of {len(acts)} drawn prompts stay at or below {above:g}"
+                + ("; hypothesis found a counterexample (shown)" if minimal is not None else ""))
         else:
             verdict, missed = decide(est.ci, share, ">=")
         claim = (f"{unit} fires above {above:g} at the last token of >= {share:.0%} of {name}")
@@ -331,8 +330,8 @@ class NeuronActivationClaims:
             claim=claim, kind="property", data={"names": [name], "hashes": ["generated"]},
             n=len(acts), effect=est.estimate, ci=est.ci, p=est.p_value,
             threshold=share, direction=">=", metric="share", verdict=verdict, missed=missed,
-            method="hypothesis-generated prompts (seeded), one batch; one-sided Clopper-Pearson "
-                   "bound; counterexample search with shrinking",
+            method="seeded i.i.d. prompts from the strategy's distribution, one batch; one-sided "
+                   "Clopper-Pearson bound; hypothesis counterexample search with shrinking",
             details={"units_label": "(share)", "above": above,
                      "mean_activation": float(acts.mean()),
                      "counterexample": None if minimal is None else self.model.str_tokens(minimal)},
