@@ -215,12 +215,15 @@ def verify_manifest(folder: Path) -> None:
         except (OSError, ValueError) as exc:
             raise CheckpointError(f"{manifest} is not valid JSON ({exc}); restore it with git "
                                   f"checkout, or rebuild the model", value=manifest) from exc
-        # tiny-bilingual lists "files" relative to its folder; planted lists "sha256"
-        # relative to the repository root (three folders up).
+        # tiny-bilingual lists "files" relative to its folder; planted lists "sha256" as
+        # "fixtures/models/planted/...", relative to the fixtures root's parent (in a wheel
+        # the fixtures root is neurospec/_fixtures, so resolve below it).
         if isinstance(doc.get("files"), dict):
             base, hashes = manifest.parent, doc["files"]
-        elif isinstance(doc.get("sha256"), dict):
-            base, hashes = manifest.parents[3], doc["sha256"]
+        elif isinstance(doc.get("sha256"), dict) and len(manifest.parents) > 2:
+            base = manifest.parents[2]
+            hashes = {str(Path(*Path(k).parts[1:])): v for k, v in doc["sha256"].items()
+                      if len(Path(k).parts) > 1}
         else:
             continue
         for rel, digest in hashes.items():
