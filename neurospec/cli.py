@@ -71,10 +71,14 @@ def _compare(args: argparse.Namespace) -> int:
     from neurospec.evidence.jsonio import read_results
     from neurospec.report.compare import compare, compare_markdown, github_annotations
 
+    from neurospec.evidence.environment import differences
+
     base, head = read_results(args.base), read_results(args.head)
     result = compare(base, head)
     text = compare_markdown(result, base, head, base_name=args.base.name,
-                            head_name=args.head.name)
+                            head_name=args.head.name,
+                            environment=differences(base.meta.get("environment", {}),
+                                                    head.meta.get("environment", {})))
     if args.format == "github":
         sys.stdout.write(github_annotations(result))
         target = os.environ.get("GITHUB_STEP_SUMMARY")
