@@ -405,13 +405,41 @@ def _load_folder(source: ModelSource, trust_pickle: bool, dtype: torch.dtype):
                               f"needs tokenizer.json (tokenizer.save_pretrained(folder))",
                               value=source.folder) from exc
     try:
-        hf = AutoModelForCausalLM.from_pretrained(
+        hf, info = AutoModelForCausalLM.from_pretrained(
             source.folder, local_files_only=True, use_safetensors=not files.uses_pickle,
-            attn_implementation="eager", dtype=dtype)
+            attn_implementation="eager", dtype=dtype, output_loading_info=True)
     except Exception as exc:  # noqa: BLE001
         raise CheckpointError(f"{source.folder}: the weights do not load ({exc}); rebuild or "
                               f"re-download the checkpoint", value=source.folder) from exc
+    if info.get("missing_keys") or info.get("mismatched_keys"):
+        # transformers fills missing weights with random ones: a different model, silently.
+        bad = sorted(map(str, set(info.get("missing_keys") or ()) | {
+            str(k[0] if isinstance(k, tuple) else k) for k in info.get("mismatched_keys") or ()}))
+        raise CheckpointError(f"{source.folder}: the weight files lack or misshape {bad[:5]} "
+                              f"({len(bad)} in all), which loading would fill with random "
+                              f"values; rebuild or re-download the checkpoint", value=source.folder)
     return hf, tok, str(source.folder)
+
+
+def _ask_hub(source: ModelSource, how: str) -> None:
+    """One metadata request (5 s timeout) before a download: without network it fails in about
+    a second, where transformers' own download retries for about 30 s per model."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        HfApi().model_info(source.hub_id, revision=source.revision, timeout=5)
+    except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
+        from neurospec.errors import ModelNotFound
+
+        raise ModelNotFound(f"the Hugging Face hub has no {source.hub_id}"
+                            f"{'@' + source.revision if source.revision else ''}: check the name "
+                            f"(or pass the path of a local checkpoint folder)",
+                            value=source.name) from exc
+    except Exception as exc:  # noqa: BLE001 - connection errors come in many kinds
+        raise ModelUnavailable(f"weights for {source.name} are not reachable here (the hub did "
+                               f"not answer: {type(exc).__name__}): {how}",
+                               value=source.name) from exc
 
 
 def _load_hub(source: ModelSource, dtype: torch.dtype):
@@ -435,6 +463,8 @@ def _load_hub(source: ModelSource, dtype: torch.dtype):
         raise ModelUnavailable(f"weights for {source.name} are not reachable here (not in the "
                                f"local Hugging Face cache, and HF_HUB_OFFLINE is set): {how}",
                                value=source.name)
+    if not cached:
+        _ask_hub(source, how)
     try:
         kwargs = dict(revision=source.revision, local_files_only=offline or cached)
         tok = AutoTokenizer.from_pretrained(source.hub_id, **kwargs)
