@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from neurospec.claims import checks
-from neurospec.claims.charts import TOP_CONTEXTS, top_contexts, window
+from neurospec.claims.charts import TOP_CONTEXTS, peak_context, top_contexts
 from neurospec.claims.rerun import rerunning, unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
@@ -162,13 +162,7 @@ class NeuronActivationClaims:
         hits = sum(s == 0 for _, s, _ in top)
         est = share_ci(hits, len(top), len(target) / n_docs)
         verdict, missed = decide(est.ci, share, ">=")
-        items = []
-        for value, s, d in top[:12]:
-            vals, toks = acts[s].per_token[d], acts[s].tokens[d]
-            w = window(vals)
-            items.append({"set": names[s], "doc": sets[s].ids[d], "max": value,
-                          "tokens": self.model.str_tokens(toks[w]),
-                          "values": vals[w].round(4).tolist()})
+        items = [peak_context(self.model, acts[s], d, names[s]) for _, s, d in top[:12]]
         return self.run.record(
             claim=claim, kind="top_examples", data=data, n=len(top), effect=est.estimate,
             ci=est.ci, p=est.p_value, threshold=share, direction=">=", metric="share",

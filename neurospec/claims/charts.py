@@ -25,16 +25,18 @@ def window(values: np.ndarray, before: int = 24, after: int = 8) -> slice:
     return slice(max(0, peak - before), min(len(values), peak + after + 1))
 
 
+def peak_context(model, acts, d: int, set_name: str) -> dict:
+    """Document ``d`` of ``acts`` around its highest activation, as a token strip."""
+    vals, toks = acts.per_token[d], acts.tokens[d]
+    w = window(vals)
+    return {"set": set_name, "doc": acts.corpus.ids[d], "max": float(vals.max()),
+            "tokens": model.str_tokens(toks[w]), "values": vals[w].round(4).tolist()}
+
+
 def top_contexts(model, acts, set_name: str, k: int) -> list[dict]:
     """The ``k`` documents of ``acts`` with the highest peak activation, around the peak."""
     peaks = np.array([a.max() for a in acts.per_token])
-    items = []
-    for d in np.argsort(-peaks)[:k]:
-        vals, toks = acts.per_token[d], acts.tokens[d]
-        w = window(vals)
-        items.append({"set": set_name, "doc": acts.corpus.ids[d], "max": float(vals.max()),
-                      "tokens": model.str_tokens(toks[w]), "values": vals[w].round(4).tolist()})
-    return items
+    return [peak_context(model, acts, d, set_name) for d in np.argsort(-peaks)[:k]]
 
 
 def top_deltas(model, eff, k: int) -> list[dict]:
