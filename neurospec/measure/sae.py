@@ -169,16 +169,11 @@ def feature_attribution(model, early: SAE, late: SAE, corpus: Corpus, target: Fe
             store["f1"] = torch.relu((x - late.b_dec) @ late.w_enc[:, target.index]
                                      + late.b_enc[target.index])
 
-        try:
-            with torch.enable_grad():
-                model.bridge.add_hook(early.hook, splice)
-                model.bridge.add_hook(late.hook, read)
-                model.bridge(ids.to(model.device))
-                mask = torch.arange(ids.shape[1])[None] < lengths[:, None]
-                mask[:, :tc.first] = False
-                (store["f1"] * mask).sum().backward()
-        finally:
-            model.bridge.reset_hooks()
+        model.run(ids, [(early.hook, splice), (late.hook, read)], grad=True)
+        mask = torch.arange(ids.shape[1])[None] < lengths[:, None]
+        mask[:, :tc.first] = False
+        with torch.enable_grad():
+            (store["f1"] * mask.to(store["f1"].device)).sum().backward()
         f0 = store["f0"]
         attr = (f0 * f0.grad).detach()
         for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
