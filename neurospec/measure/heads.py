@@ -7,9 +7,9 @@ on the logits.
 - ``head_direct_effect``: one clean pass; the head's result ``r = z_h @ W_O[h]`` is centred
   (a final LayerNorm subtracts the mean; an RMSNorm does not), scaled by the norm's weight,
   divided by the final norm's scale of the clean run (frozen) and projected on ``W_U``; that
-  direct effect is subtracted from the logits (before soft-capping, where the model caps
-  them; optionally adding back its mean over a reference corpus), and the per-token loss
-  recomputed.  Refused where a post-attention norm rescales the heads' sum.  Everything downstream of the head still sees
+  direct effect is subtracted from the logits (optionally adding back its mean over a
+  reference corpus), and the per-token loss recomputed.  Refused where a post-attention norm
+  rescales the heads' sum or the final logits are soft-capped.  Everything downstream of the head still sees
   its output: only the direct path is removed.
 """
 
@@ -94,6 +94,9 @@ def _direct_effect_parts(model, head: Head):
         raise refuse(what, f"{arch.model_type} normalises the attention output before adding it "
                            f"to the residual (post-attention norm), so one head's share of the "
                            f"residual is not its own result", instead)
+    if arch.logit_softcap is not None:
+        raise refuse(what, f"{arch.model_type} soft-caps its final logits, so a head's direct "
+                           f"effect on them is not additive", instead)
     norm = model.final_norm
     if norm is None:
         raise refuse(what, f"its final norm {arch.final_norm_module} is of an unknown form",
@@ -120,7 +123,6 @@ def head_direct_effect(model, head: Head, corpus: Corpus, add_mean_over: Corpus 
             r = r - r.mean(-1, keepdim=True)
         return ((r * gamma) / scale.to(r.device)) @ w_u
 
-    capped = model.architecture.logit_softcap is not None
     mean_de = None
     if add_mean_over is not None:
         ref = tokenize(model, add_mean_over)
@@ -139,17 +141,12 @@ def head_direct_effect(model, head: Head, corpus: Corpus, add_mean_over: Corpus 
     deltas: list = [None] * len(tc.docs)
     for docs, ids, lengths in tc.batches(model.batch_tokens):
         store = {}
-        hooks = [(zname, lambda z, hook=None: store.__setitem__("z", z)),
-                 ("ln_final.hook_scale", lambda s, hook=None: store.__setitem__("s", s))]
-        if capped:  # remove the direct effect before the final logit soft-capping
-            hooks.append(("unembed.hook_out", lambda u, hook=None: store.__setitem__("u", u)))
-        logits = model.logits(ids, hooks)
-        new = store["u"] if capped else logits
-        new = new - direct(store["z"][:, :, head.index], store["s"]).to(new.device)
+        logits = model.logits(ids, [(zname, lambda z, hook=None: store.__setitem__("z", z)),
+                                    ("ln_final.hook_scale",
+                                     lambda s, hook=None: store.__setitem__("s", s))])
+        new = logits - direct(store["z"][:, :, head.index], store["s"]).to(logits.device)
         if mean_de is not None:
-            new = new + mean_de.to(new.device)
-        if capped:
-            new = model.soft_cap(new)
+            new = new + mean_de.to(logits.device)
         # the clean losses come from the same pass: no second forward over the corpus
         tl = (token_losses(new, ids) - token_losses(logits, ids)).cpu()
         for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
