@@ -49,9 +49,12 @@ def feature_activations(model, sae, corpus: Corpus, feature: Feature) -> NeuronA
     sae = check_sae(model, sae, feature)
     tc = tokenize(model, corpus)
     flat, sizes = hook_pass(model, tc, sae.hook)
-    with torch.no_grad():  # a TopK SAE needs every feature's pre-activation to pick one
-        values = torch.cat([sae.encode(flat[s:s + _ENCODE_CHUNK])[:, feature.index]
-                            for s in range(0, len(flat), _ENCODE_CHUNK)])
+    with torch.no_grad():
+        if isinstance(sae, SAE) and sae.architecture != "topk":
+            values = sae.feature(flat, feature.index)  # one encoder column
+        else:  # every feature's pre-activation is needed to pick the top k
+            values = torch.cat([sae.feature(c, feature.index)
+                                for c in torch.split(flat, _ENCODE_CHUNK)])
     return NeuronActivations(feature, corpus, split_docs(values.double().cpu().numpy(), sizes),
                              counted_tokens(model, tc), tc.truncated)
 
@@ -94,7 +97,7 @@ def feature_attribution(model, early: SAE, late: SAE, corpus: Corpus, target: Fe
             return early.decode(f0, x) + err
 
         def read(x, hook=None):
-            store["f1"] = late.encode(x)[..., target.index]
+            store["f1"] = late.feature(x, target.index)
 
         model.run(ids, [(early.hook, splice), (late.hook, read)], grad=True)
         mask = torch.arange(ids.shape[1])[None] < lengths[:, None]

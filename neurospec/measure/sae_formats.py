@@ -91,6 +91,23 @@ class SAE:
             return torch.zeros_like(pre).scatter(-1, top.indices, torch.relu(top.values))
         return torch.relu(pre)
 
+    def feature(self, x: Tensor, index: int) -> Tensor:
+        """Feature ``index`` alone ``[...]``: one column of the encoder where the rule is per
+        feature (every architecture but TopK, which must rank all features)."""
+        if self.architecture == "topk":
+            return self.encode(x)[..., index]
+        x, _ = self._norm_in(x)
+        if self.apply_b_dec_to_input:
+            x = x - self.b_dec
+        w = self.w_enc[:, index]
+        if self.architecture == "gated":
+            gate = (x @ w + self.b_gate[index]) > 0
+            return gate * torch.relu(x @ (w * self.r_mag[index].exp()) + self.b_mag[index])
+        pre = x @ w + self.b_enc[index]
+        if self.architecture in ("jumprelu", "batchtopk"):
+            return torch.relu(pre) * (pre > self.threshold[index])
+        return torch.relu(pre)
+
     def decode(self, f: Tensor, x: Tensor | None = None) -> Tensor:
         """The reconstruction of features ``f``; ``x`` (the input they came from) is needed
         to undo a per-input normalisation."""
@@ -219,6 +236,9 @@ class ExternalSAE:
 
     def encode(self, x: Tensor) -> Tensor:
         return self.obj.encode(x)
+
+    def feature(self, x: Tensor, index: int) -> Tensor:
+        return self.encode(x)[..., index]
 
     def decode(self, f: Tensor, x: Tensor | None = None) -> Tensor:
         return self.obj.decode(f)

@@ -146,7 +146,8 @@ def test_an_sae_object_with_encode_and_decode(tiny, small_sets):
 
     ours = feature_activations(tiny, late, de, Feature(1, 17))
     theirs = feature_activations(tiny, Wrapped(late), de, Feature(1, 17))
-    np.testing.assert_allclose(np.concatenate(theirs.per_token), np.concatenate(ours.per_token))
+    np.testing.assert_allclose(np.concatenate(theirs.per_token), np.concatenate(ours.per_token),
+                               atol=1e-6)
     a = feature_attribution(tiny, early, late, de, Feature(1, 17))
     b = feature_attribution(tiny, Wrapped(early), Wrapped(late), de, Feature(1, 17))
     np.testing.assert_allclose(a, b, atol=1e-6)

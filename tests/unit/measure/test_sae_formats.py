@@ -75,6 +75,8 @@ def test_encoder_equals_the_oracle(tmp_path, cfg):
     x = torch.randn(7, D_IN, generator=torch.Generator().manual_seed(1)) * 2
     ref = _oracle(t, {**cfg, "k": cfg.get("k", (cfg.get("activation_fn_kwargs") or {}).get("k"))}, x)
     torch.testing.assert_close(sae.encode(x), ref, atol=1e-5, rtol=1e-5)
+    for i in range(D_SAE):
+        torch.testing.assert_close(sae.feature(x, i), ref[:, i], atol=1e-5, rtol=1e-5)
     assert (ref != 0).any() and (ref == 0).any()  # the rule matters on these inputs
 
 
