@@ -186,16 +186,20 @@ def _check_shapes(sae: SAE, path: Path) -> None:
 
 
 def load_sae(path: str | Path | Any, hook: str | None = None) -> Any:
-    """Load an SAE from a SAELens-style folder or a plain safetensors file (never a pickle),
-    or wrap an object with ``encode`` / ``decode`` (a SAELens SAE, a dictionary_learning
-    dictionary, your own) given the hook it reads."""
+    """Load an SAE from a SAELens-style folder or a plain safetensors file (never a pickle;
+    a relative path that does not exist is looked up among the bundled SAEs), or wrap an
+    object with ``encode`` / ``decode`` (a SAELens SAE, a dictionary_learning dictionary, your
+    own) given the hook it reads."""
     if not isinstance(path, (str, Path)):
         return as_sae(path, hook)
     from safetensors.torch import load_file
 
+    from neurospec.bundled import bundled
     from neurospec.models.checkpoint import check_safetensors
 
     path = Path(path)
+    if not path.exists() and (bundled("saes") / path).exists():
+        path = bundled("saes") / path  # a bundled SAE by name, e.g. "tiny-bilingual/L0"
     if path.is_dir():
         cfg_path, weights = path / "cfg.json", path / "sae_weights.safetensors"
         if not cfg_path.is_file() or not weights.is_file():
