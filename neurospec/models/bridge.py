@@ -23,7 +23,8 @@ import torch
 from torch import Tensor
 
 from neurospec.errors import (
-    CheckpointError, HookLeak, InvalidArgument, ModelUnavailable, UntrustedCheckpoint)
+    CheckpointError, HookLeak, InvalidArgument, ModelUnavailable, UnsupportedArchitecture,
+    UntrustedCheckpoint)
 from neurospec.models.architecture import Architecture, Norm, describe
 from neurospec.models.cache import ByteLRU
 from neurospec.models.checkpoint import TRUST_HINT, inspect_folder
@@ -215,6 +216,12 @@ def _as_in_out(module: Any) -> Tensor:
     """A projection's weight as ``[in, out]``: ``nn.Linear`` stores ``[out, in]``, GPT-2's
     ``Conv1D`` already ``[in, out]``."""
     weight = module.weight.detach()
+    if weight.is_meta:
+        raise UnsupportedArchitecture(
+            f"the weights of {type(module).__name__} are offloaded (an accelerate device_map "
+            f"with 'cpu' or 'disk' entries next to GPUs keeps them on the meta device); place "
+            f"every layer on a GPU (device_map='auto' with enough GPU memory) or load on CPU",
+            value=type(module).__name__)
     return weight if type(module).__name__ == "Conv1D" else weight.T
 
 

@@ -230,3 +230,28 @@ def test_path_patching_total_is_the_ablation(arch, docs):
     np.testing.assert_allclose(eff.total, ablation_effect(model, abl, docs).delta, atol=1e-5)
     assert np.all(np.isfinite(eff.via))
     assert D_MLP == model.d_mlp
+
+
+def test_a_model_passed_with_a_device_map_measures_the_same(tmp_path, docs):
+    """A Hugging Face model loaded with an explicit device_map (here every module on the CPU,
+    the only device a test may assume) and passed as an object gives the folder's numbers."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from neurospec import load_model
+    from neurospec.measure.gradients import weight_gradient_norms
+    from neurospec.measure.sweep import neuron_sweep
+
+    build("llama", tmp_path)
+    device_map = {"model.embed_tokens": "cpu", "model.rotary_emb": "cpu", "model.norm": "cpu",
+                  "lm_head": "cpu", **{f"model.layers.{i}": "cpu" for i in range(LAYERS)}}
+    hf = AutoModelForCausalLM.from_pretrained(tmp_path, device_map=device_map,
+                                              attn_implementation="eager", dtype=torch.float32)
+    passed = load_model(hf, tokenizer=AutoTokenizer.from_pretrained(tmp_path))
+    folder = load_model(str(tmp_path), device="cpu")
+    assert passed.fingerprint == folder.fingerprint
+    for method in ("downstream", "closed_form"):
+        a = neuron_sweep(passed, docs, LAYERS - 1, to="zero", method=method).delta
+        b = neuron_sweep(folder, docs, LAYERS - 1, to="zero", method=method).delta
+        assert np.abs(a - b).max() <= 1e-6
+    np.testing.assert_allclose(weight_gradient_norms(passed, docs, 0).w_in,
+                               weight_gradient_norms(folder, docs, 0).w_in, rtol=1e-5)
