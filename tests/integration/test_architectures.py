@@ -255,3 +255,43 @@ def test_a_model_passed_with_a_device_map_measures_the_same(tmp_path, docs):
         assert np.abs(a - b).max() <= 1e-6
     np.testing.assert_allclose(weight_gradient_norms(passed, docs, 0).w_in,
                                weight_gradient_norms(folder, docs, 0).w_in, rtol=1e-5)
+
+
+def _verdict(claim) -> str:
+    """``pass``, ``fail`` or the refusal: a claim may hold or not on random weights, but it
+    must run or refuse by name."""
+    from neurospec.errors import ClaimFailed
+
+    try:
+        claim()
+        return "pass"
+    except ClaimFailed:
+        return "fail"
+    except UnsupportedArchitecture:
+        return "refused"
+
+
+def test_every_claim_kind_runs_or_refuses(arch):
+    from neurospec import expect, expect_layer, head
+    from neurospec.data.corpus import load_corpus
+
+    kind, model, _ = arch
+    de, en = load_corpus("german").subset(10), load_corpus("english").subset(10)
+    n = expect("L1N3", model=model)
+    got = {
+        "activation": _verdict(lambda: n.activates_more(on=de, than=en, by_at_least=0.0)),
+        "ablation": _verdict(lambda: n.ablated(to="mean", over=en).raises_loss(
+            on=de, by_at_least=0.0)),
+        "sweep": _verdict(lambda: expect_layer(LAYERS - 1, model=model).top_neurons_carry(
+            3, share_at_least=0.1, on=de, over=en)),
+        "gradients": _verdict(lambda: n.updates_more(on=de, than=en, by_at_least=0.0)),
+        "logit_attribution": _verdict(lambda: n.writes_tokens([" und"], top_k=50, at_least=1)),
+        "head_ablation": _verdict(lambda: expect(head("L1H3"), model=model).ablation_raises_loss(
+            on=de, by_at_least=0.0)),
+        "head_direct_effect": _verdict(lambda: expect(head("L1H3"), model=model)
+                                       .direct_effect_favours_repeats(on=de)),
+    }
+    refused = {k for k, v in got.items() if v == "refused"}
+    expected = ({"logit_attribution"} if kind in POST_MLP_NORM else set()) | (
+        {"head_direct_effect"} if kind in POST_ATTN_NORM | SOFTCAP else set())
+    assert refused == expected, got
