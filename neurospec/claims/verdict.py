@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from neurospec.evidence.format import fmt
 from neurospec.evidence.record import Record
 
 
@@ -26,10 +27,6 @@ def decide(ci: tuple[float, float], threshold: float, direction: str) -> tuple[s
         side = lo if lo < -threshold else hi
         return "fail", f"CI bound {side:.4g} outside ±{threshold:.4g}"
     raise ValueError(f"unknown direction {direction!r}")
-
-
-def fmt(x: float) -> str:
-    return f"{x:+.4g}" if abs(x) >= 1e-3 or x == 0 else f"{x:+.2e}"
 
 
 def failure_message(r: Record) -> str:

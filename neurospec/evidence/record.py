@@ -7,7 +7,7 @@ results file, and render without torch.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 SCHEMA = "neurospec.results/1"
@@ -51,9 +51,6 @@ class Record:
     @property
     def passed(self) -> bool:
         return self.verdict == "pass"
-
-    def with_test(self, nodeid: str) -> "Record":
-        return replace(self, test=nodeid)
 
     def to_dict(self) -> dict:
         d = asdict(self)

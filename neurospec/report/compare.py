@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import claim_ids, optional
-from neurospec.report.format import fmt, number as _num
+from neurospec.report.safe import markdown_cell as _cell
+from neurospec.evidence.format import fmt, number as _num
 
 FAIL_ON = ("regression", "change", "never")
 
@@ -103,10 +104,6 @@ def compare(base: list[Record], head: list[Record]) -> Comparison:
         unchanged += not found
     return Comparison(**groups, unchanged=unchanged, base_count=len(base),
                       head_count=len(head))
-
-
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _state(r: Record | None) -> str:

@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import optional
 from neurospec.report import svg
-from neurospec.report.format import fmt
+from neurospec.evidence.format import fmt
 from neurospec.report.matrix import build_matrix, matrix_html
 from neurospec.report.safe import displayable, visible
 from neurospec.report.summary import summary_table

@@ -12,7 +12,8 @@ from markupsafe import Markup, escape
 
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import claim_ids
-from neurospec.report.format import fmt, number as _num
+from neurospec.evidence.format import fmt, number as _num
+from neurospec.report.safe import markdown_cell
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,6 @@ def matrix_markdown(m: Matrix) -> str:
              "|---|" + "---|" * len(m.columns) + "---|"]
     for row in m.rows:
         cells = [f"{r.verdict} {fmt(r.effect)}" if r is not None else "–" for r in row.cells]
-        claim = row.claim.replace("|", "\\|").replace("\n", " ")
+        claim = markdown_cell(row.claim)
         lines.append(f"| {claim} | " + " | ".join(cells) + f" | {row.holds_from or '–'} |")
     return "\n".join(lines) + "\n"

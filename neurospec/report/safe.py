@@ -46,3 +46,12 @@ def displayable(r: Record) -> Record:
     HTML escaping itself is left to the templates and ``escape``."""
     return dataclasses.replace(r, **{f.name: _visible_all(getattr(r, f.name))
                                      for f in dataclasses.fields(r)})
+
+
+def markdown_cell(text) -> str:
+    """``text`` safe inside a markdown table cell."""
+    # GitHub renders some raw HTML inside markdown: no "<" may open a tag (">" and "&"
+    # cannot, and stay readable in a terminal).  Backslashes are doubled first so that a
+    # cell ending in one cannot un-escape the next "|".
+    return (visible(str(text)).replace("\\", "\\\\").replace("<", "&lt;")
+            .replace("|", "\\|").replace("\n", " ").replace("\t", " "))

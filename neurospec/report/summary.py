@@ -17,7 +17,7 @@ from markupsafe import escape
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import optional
 from neurospec.report.safe import displayable
-from neurospec.report.format import fmt, number as _num
+from neurospec.evidence.format import fmt, number as _num
 
 # (key, header, numeric): numeric keys sort both ways, the others ascending only.
 SORT_KEYS = [("v", "verdict", False), ("c", "claim", False), ("e", "effect", True),

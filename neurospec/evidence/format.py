@@ -1,4 +1,4 @@
-"""Number formatting shared by the HTML and markdown views."""
+"""Number formatting shared by every view of a record (HTML, markdown, failure messages)."""
 
 from __future__ import annotations
 

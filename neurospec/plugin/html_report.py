@@ -1,0 +1,47 @@
+"""pytest-html glue, registered only when pytest-html is installed: the neurospec summary
+and every evidence card, rendered once at the session's end (after any correction across
+the run), at the top of pytest-html's page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from neurospec.plugin.recorder import STATE
+
+
+class HtmlSummary:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.state = config.stash[STATE]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        write_atomically(self.config)
+
+    def pytest_html_results_summary(self, prefix: list, summary: list, postfix: list,
+                                    session: Any) -> None:
+        from neurospec.report.html import render_fragment
+
+        if self.state.records:
+            postfix.append(render_fragment(self.state.records))
+
+
+def write_atomically(config: pytest.Config) -> None:
+    """Make pytest-html (4.x) write its page through neurospec's atomic writer.
+
+    pytest-html writes with a plain ``open("w")``, so a run killed while it writes leaves a
+    truncated page in place of the last good one, and it offers no hook or option for how
+    the page is written.  So this replaces its private ``_write_report`` method, only when
+    its report object has the expected shape (``_report_path`` and a callable
+    ``_write_report``); with another pytest-html it leaves it alone.  This is the only place
+    neurospec touches pytest-html's internals.
+    """
+    from neurospec.evidence.jsonio import atomic_write_text
+
+    for plugin in config.pluginmanager.get_plugins():
+        path = getattr(plugin, "_report_path", None)
+        if path is not None and callable(getattr(plugin, "_write_report", None)):
+            plugin._write_report = (
+                lambda rendered, path=path: atomic_write_text(path, rendered))
