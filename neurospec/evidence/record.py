@@ -69,8 +69,20 @@ class Record:
     def from_dict(cls, d: dict) -> "Record":
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
-        kw["ci"] = tuple(kw.get("ci") or (math.nan, math.nan))
+        kw["ci"] = tuple(_unfinite(x) for x in (kw.get("ci") or (math.nan, math.nan)))
+        for name in _FLOATS:
+            if name in kw:
+                kw[name] = _unfinite(kw[name])
         return cls(**kw)
+
+
+_FLOATS = ("effect", "p", "threshold", "percentile", "p_adjusted")
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _unfinite(value: Any) -> Any:
+    """What :func:`_finite` stored as a string, back as the float it was."""
+    return _NON_FINITE.get(value, value) if isinstance(value, str) else value
 
 
 def _finite(value: Any) -> Any:
