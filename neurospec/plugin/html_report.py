@@ -1,6 +1,8 @@
 """pytest-html glue, registered only when pytest-html is installed: the neurospec summary
 and every evidence card, rendered once at the session's end (after any correction across
-the run), at the top of pytest-html's page."""
+the run), at the top of pytest-html's page, in reading order (what needs attention first,
+expected failures last and collapsed); pytest-html's own rows of expected failures show one
+line instead of a traceback."""
 
 from __future__ import annotations
 
@@ -25,7 +27,17 @@ class HtmlSummary:
         from neurospec.report.html import render_fragment
 
         if self.state.records:
-            postfix.append(render_fragment(self.state.records))
+            postfix.append(render_fragment(self.state.records, skipped=self.state.skipped))
+
+    def pytest_html_results_table_html(self, report: pytest.TestReport, data: list) -> None:
+        """An expected failure's row holds one line instead of its traceback: the claim was
+        deliberately false, and its evidence card sits with the others above."""
+        if hasattr(report, "wasxfail") and report.skipped:
+            from markupsafe import escape
+
+            data[:] = [str(escape(f"expected failure (xfail: {report.wasxfail or 'no reason'}"
+                                  f"); its evidence card is in the neurospec summary above, "
+                                  f"under 'expected failures'"))]
 
 
 def write_atomically(config: pytest.Config) -> None:

@@ -30,6 +30,8 @@ VACUITY_OPTION = "--neurospec-vacuity"
 STRICT_OPTION = "--neurospec-strict"
 CORRECT_OPTION = "--neurospec-correct"
 CHECKPOINT_OPTION = "--checkpoint"
+CHECKPOINT_VERDICT_OPTION = "--neurospec-checkpoint-verdict"
+CHECKPOINT_VERDICTS = ("every", "final", "no-regression")
 ALPHA = 0.05
 
 
@@ -44,6 +46,12 @@ def add_options(parser: pytest.Parser) -> None:
                          "(tiny-bilingual: step150 ... step3000; hub: a revision such as "
                          "step1000), or per model NAME@CHECKPOINT / folder; repeatable; records "
                          "carry it and the report shows a claims x checkpoints matrix")
+    group.addoption(CHECKPOINT_VERDICT_OPTION, default="no-regression",
+                    choices=CHECKPOINT_VERDICTS,
+                    help="with several --checkpoint: 'every' checkpoint must pass each claim; "
+                         "'final': the last one must; 'no-regression' (default): a claim must "
+                         "hold from some checkpoint on to the last (failing before it holds is "
+                         "fine; holding and then failing at a later one fails the run)")
     group.addoption(DEVICE_OPTION, default="auto", choices=("auto", "cpu", "cuda"),
                     help="device for models (default: cuda when available)")
     group.addoption(DTYPE_OPTION, default="float32", choices=("float32", "bfloat16", "float16"),

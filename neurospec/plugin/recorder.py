@@ -29,6 +29,10 @@ class State:
     records: list[Record] = field(default_factory=list)  # in the order tests finished
     record_lines: list[str] = field(default_factory=list)  # the same, serialised once each
     demoted: list[Record] = field(default_factory=list)  # passes that Holm turned into fails
+    skipped: list[dict] = field(default_factory=list)  # {"test", "reason"} of skipped tests
+    failed: set[str] = field(default_factory=set)  # tests that failed or errored
+    excused: list[str] = field(default_factory=list)  # failures the checkpoint verdict excuses
+    regressions: list[str] = field(default_factory=list)
     json_path: Path | None = None
     is_worker: bool = False
 
@@ -50,7 +54,19 @@ def attach_records(item: pytest.Item, report: pytest.TestReport) -> None:
 
 
 def outcome_of(report: pytest.TestReport) -> str:
-    return "xfailed" if hasattr(report, "wasxfail") and report.skipped else report.outcome
+    """pytest's outcome, with ``xfailed`` / ``xpassed`` for tests under ``xfail`` (a strict
+    XPASS is reported as failed, with ``[XPASS(strict)]`` as its reason)."""
+    if hasattr(report, "wasxfail"):
+        return "xfailed" if report.skipped else "xpassed"
+    if report.failed and str(report.longrepr).startswith("[XPASS(strict)]"):
+        return "xpassed"
+    return report.outcome
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return text.removeprefix("Skipped: ")
 
 
 class Recorder:
@@ -63,6 +79,11 @@ class Recorder:
         self.state = config.stash[STATE]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            self.state.failed.add(report.nodeid)
+        if report.skipped and not hasattr(report, "wasxfail"):
+            self.state.skipped.append({"test": report.nodeid, "reason": skip_reason(report)})
+            self.write()
         if report.when != "call":
             return
         found = [value for key, value in report.user_properties if key == PROPERTY]
@@ -83,8 +104,10 @@ class Recorder:
 
         lines = self.state.record_lines
         lines.extend(record_json(r.to_dict()) for r in self.state.records[len(lines):])
-        atomic_write_text(self.state.json_path,
-                          results_text(lines, meta={"seed": o.seed(self.config)}))
+        meta = {"seed": o.seed(self.config)}
+        if self.state.skipped:
+            meta["skipped"] = self.state.skipped
+        atomic_write_text(self.state.json_path, results_text(lines, meta=meta))
 
     @pytest.hookimpl(tryfirst=True)  # before pytest-html renders its summary
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -93,17 +116,31 @@ class Recorder:
             self.state.record_lines.clear()  # every record changed: serialise them afresh
             if self.state.demoted and session.exitstatus == 0:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if not self.state.is_worker and self.config.getoption(o.CHECKPOINT_OPTION):
+            self._checkpoint_verdict(session)
         self.write()
 
+    def _checkpoint_verdict(self, session: pytest.Session) -> None:
+        """With several checkpoints, failures before a claim starts holding do not fail the
+        run (unless ``--neurospec-checkpoint-verdict=every``)."""
+        from neurospec.plugin.checkpoint_verdict import judge
+
+        verdict = judge(self.state.records, self.config.getoption(o.CHECKPOINT_VERDICT_OPTION))
+        self.state.regressions = list(verdict.regressions)
+        excused = sorted(self.state.failed & verdict.excused)
+        self.state.excused = excused
+        if (excused and session.exitstatus == pytest.ExitCode.TESTS_FAILED
+                and self.state.failed <= verdict.excused and not self.state.demoted):
+            session.exitstatus = pytest.ExitCode.OK
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        from neurospec.report.summary import counts_line
+
         records = self.state.records
         if not records:
             return
-        counts: dict[str, int] = {}
-        for r in records:
-            counts[r.verdict] = counts.get(r.verdict, 0) + 1
-        text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
-        terminalreporter.write_sep("-", f"neurospec: {len(records)} claim checks ({text})")
+        terminalreporter.write_sep("-", "neurospec: " + counts_line(records,
+                                                                   len(self.state.skipped)))
         for r in self.state.demoted:
             terminalreporter.write_line(f"FAILED after Holm correction: {r.test}: {r.claim} "
                                         f"(p={r.p:.3g}, adjusted {r.p_adjusted:.3g})")
@@ -112,6 +149,13 @@ class Recorder:
                 v = r.details["vacuity"]
                 terminalreporter.write_line(f"VACUOUS: {r.test}: {r.claim} (also holds for "
                                             f"{v['passed']} of {v['k']} random units)")
+        mode = self.config.getoption(o.CHECKPOINT_VERDICT_OPTION)
+        for line in self.state.regressions:
+            terminalreporter.write_line(f"REGRESSION across checkpoints: {line}")
+        if self.state.excused:
+            terminalreporter.write_line(
+                f"{len(self.state.excused)} failures on checkpoints before their claim starts "
+                f"holding do not fail the run ({o.CHECKPOINT_VERDICT_OPTION}={mode})")
         if self.state.json_path is not None:
             terminalreporter.write_line(f"neurospec results: {self.state.json_path}")
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from neurospec.evidence.record import Record
-from neurospec.evidence.results import claim_ids, optional
+from neurospec.evidence.results import claim_ids, optional, state
+from neurospec.report.labels import ci_text
+from neurospec.report.summary import counts_line
 from neurospec.report.safe import markdown_cell as _cell
 from neurospec.evidence.format import fmt, number as _num
 
@@ -110,7 +112,12 @@ def _state(r: Record | None) -> str:
     if r is None:
         return "–"
     vac = " (vacuous)" if optional(r, "vacuous") else ""
-    return f"{r.verdict}{vac} {fmt(r.effect)} [{fmt(r.ci[0])}, {fmt(r.ci[1])}]"
+    return f"{state(r)}{vac} {fmt(r.effect)} {ci_text(r)}"
+
+
+def _counts(records: list[Record]) -> str:
+    """``'43 pass · 43 expected fail'``: the run's states, expected failures apart."""
+    return counts_line(records, len(getattr(records, "skipped", []))).split(": ", 1)[1]
 
 
 def _model(records: list[Record]) -> str:
@@ -129,8 +136,8 @@ def compare_markdown(c: Comparison, base: list[Record], head: list[Record],
         parts.append(f"{len(c.vacuity)} vacuity changes")
     mark = ":x:" if c.newly_failing else ":white_check_mark:"
     lines = [f"### {mark} neurospec: " + ", ".join(parts), "",
-             f"{base_name}: {c.base_count} claim checks on {_model(base)}  ",
-             f"{head_name}: {c.head_count} claim checks on {_model(head)}  ",
+             f"{base_name}: {c.base_count} claim checks on {_model(base)} ({_counts(base)})  ",
+             f"{head_name}: {c.head_count} claim checks on {_model(head)} ({_counts(head)})  ",
              f"{c.unchanged} unchanged.", ""]
     sections = [("Newly failing", c.newly_failing), ("Newly passing", c.newly_passing),
                 ("Effect moved beyond the base run's 95% CI", c.moved),

@@ -63,7 +63,7 @@ def test_card_shows_verdict_numbers_and_charts():
 def test_page_and_summaries_escape_too():
     page = render_page([record(), record(verdict="pass", missed="")])
     assert "script" not in parse(page).tags
-    assert "1 fail, 1 pass" in summary_table([record(), record(verdict="pass")])
+    assert "1 fail · 1 pass" in summary_table([record(), record(verdict="pass")])
     md = summary([record(claim="a | b")])
     assert "a \\| b" in md and "| fail |" in md
 

@@ -1,0 +1,75 @@
+"""How a record's numbers read in every view (cards, summary, markdown): the n with what it
+counts, a CI (or "exact" for an exact count), the size a claim needs ("within ±0.01"), the
+p-value of the test that matches the claim, and tokens shown readably."""
+
+from __future__ import annotations
+
+import re
+
+from neurospec.evidence.format import fmt, number
+from neurospec.evidence.record import Record
+
+# What n counts, by kind of claim (documents unless listed).
+N_UNITS = {"logit_attribution": "top-k", "token_effects": "tokens",
+           "prompt_optimisation": "prompts", "property": "prompts", "neuron_sweep": "docs"}
+
+
+def n_unit(r: Record) -> str:
+    return str(r.details.get("n_unit") or N_UNITS.get(r.kind, "docs"))
+
+
+def n_text(r: Record) -> str:
+    return f"{r.n} {n_unit(r)}"
+
+
+def exact(r: Record) -> bool:
+    """An exact count or share: its CI is a single point equal to the effect."""
+    lo, hi, e = number(r.ci[0]), number(r.ci[1]), number(r.effect)
+    return lo is not None and lo == hi == e
+
+
+def ci_text(r: Record) -> str:
+    if exact(r):
+        return "exact (a count)"
+    return f"[{fmt(r.ci[0])}, {fmt(r.ci[1])}]"
+
+
+def needs_text(r: Record) -> str:
+    t = number(r.threshold)
+    if r.direction == "within":
+        return f"within \u00b1{abs(t):.4g}" if t is not None else "within n/a"
+    return f"{r.direction} {fmt(r.threshold)}"
+
+
+def p_value(r: Record) -> tuple[float | None, str]:
+    """The p-value that matches the claim, and what it tests: for a "within" claim the
+    equivalence test's (``details['p_equivalence']``; none shown without it), else the
+    record's ``p``."""
+    if r.direction == "within":
+        return number(r.details.get("p_equivalence")), "equivalence"
+    return number(r.p), ""
+
+
+def p_text(r: Record) -> str:
+    p, _ = p_value(r)
+    return "" if p is None else f"{p:.2g}"
+
+
+_BYTE_TOKEN = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
+
+
+def token_text(token: str) -> str:
+    """A vocabulary item as a reader can see it: control characters and the replacement
+    character (a lone byte of a multi-byte letter) as ``<0xNN>`` / ``<?>``."""
+    if _BYTE_TOKEN.match(token):
+        return token.upper().replace("0X", "0x")
+    out = []
+    for ch in token:
+        code = ord(ch)
+        if code < 0x20 and ch not in "\n\t" or code == 0x7F:
+            out.append(f"<0x{code:02X}>")
+        elif ch == "\ufffd":
+            out.append("<?>")
+        else:
+            out.append(ch)
+    return "".join(out)
