@@ -1,5 +1,6 @@
 """The ``neurospec`` command: inspect models and results outside pytest.
 
+    neurospec init [DIR]                  # a starter project: settings, two claims, data, CI
     neurospec models                      # bundled / local models and hub names
     neurospec summary reports/run.json    # markdown summary of a results file
     neurospec report reports/run.json -o reports/claims.html   # standalone HTML page
@@ -13,7 +14,16 @@ import os
 import sys
 from pathlib import Path
 
-from neurospec.errors import NeurospecError
+from neurospec.errors import NeurospecError, OutputError
+
+
+def _init(args: argparse.Namespace) -> int:
+    from neurospec.scaffold import init_project
+
+    for path in init_project(args.folder):
+        print(f"wrote {path}")
+    print(f"next: cd {args.folder} && pytest   (report: reports/run.html)")
+    return 0
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -55,7 +65,7 @@ def _report(args: argparse.Namespace) -> int:
         records = _read_all(args.results)
     else:
         raise NeurospecError("give one or more results files (or --sample N)")
-    atomic_write_text(args.output, render_page(records))
+    atomic_write_text(args.output, render_page(records), option="-o reports/claims.html")
     print(f"wrote {args.output}")
     return 0
 
@@ -64,16 +74,25 @@ def _compare(args: argparse.Namespace) -> int:
     from neurospec.evidence.jsonio import read_results
     from neurospec.report.compare import compare, compare_markdown, github_annotations
 
+    from neurospec.evidence.environment import differences
+
     base, head = read_results(args.base), read_results(args.head)
     result = compare(base, head)
     text = compare_markdown(result, base, head, base_name=args.base.name,
-                            head_name=args.head.name)
+                            head_name=args.head.name,
+                            environment=differences(base.meta.get("environment", {}),
+                                                    head.meta.get("environment", {})))
     if args.format == "github":
         sys.stdout.write(github_annotations(result))
         target = os.environ.get("GITHUB_STEP_SUMMARY")
         if target:
-            with open(target, "a", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+            try:
+                with open(target, "a", encoding="utf-8") as fh:
+                    fh.write(text + "\n")
+            except OSError as exc:
+                raise OutputError(f"GITHUB_STEP_SUMMARY={target}: cannot append the summary "
+                                  f"({exc.strerror or exc}); unset it to print the summary "
+                                  f"here, or point it at a writable file", value=target) from exc
         else:
             sys.stdout.write(text)
     else:
@@ -84,6 +103,10 @@ def _compare(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neurospec", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("init", help="write a starter project (settings, claims, data, CI)")
+    p.add_argument("folder", type=Path, nargs="?", default=Path("."),
+                   help="where (default: here; created if missing)")
+    p.set_defaults(fn=_init)
     sub.add_parser("models", help="list models found by name").set_defaults(fn=_models)
     p = sub.add_parser("summary", help="markdown summary of results JSONs")
     p.add_argument("results", type=Path, nargs="+", help="one or more results files")

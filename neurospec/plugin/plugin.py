@@ -49,6 +49,23 @@ def pytest_configure(config: pytest.Config) -> None:
         torch.set_num_threads(threads)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """pytest-html's Environment table (from pytest-metadata) shows what produced the run."""
+    try:
+        from pytest_metadata.plugin import metadata_key
+    except ImportError:
+        return
+    from neurospec.evidence.environment import environment
+
+    config = session.config
+    env = environment()
+    env["device"] = config.getoption(options.DEVICE_OPTION) or "auto"
+    env["dtype"] = config.getoption(options.DTYPE_OPTION) or "float32"
+    config.stash.setdefault(metadata_key, {}).update(
+        {f"neurospec: {key}": value for key, value in env.items()})
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parametrize_checkpoints(metafunc)
 

@@ -104,7 +104,10 @@ class Recorder:
 
         lines = self.state.record_lines
         lines.extend(record_json(r.to_dict()) for r in self.state.records[len(lines):])
-        meta = {"seed": o.seed(self.config)}
+        from neurospec.evidence.environment import environment
+
+        env = environment([r.model or {} for r in self.state.records])
+        meta = {"seed": o.seed(self.config), "environment": env}
         if self.state.skipped:
             meta["skipped"] = self.state.skipped
         atomic_write_text(self.state.json_path, results_text(lines, meta=meta))
