@@ -39,7 +39,8 @@ def failure_message(r: Record) -> str:
         r.claim,
         f"  measured {fmt(r.effect)} {unit}, 95% CI [{r.ci[0]:.4g}, {r.ci[1]:.4g}], "
         f"n={r.n} docs, p={r.p:.2g}".replace("  ,", ","),
-        f"  missed: {r.missed}; rerun with --neurospec-seed={r.seed}",
+        f"  missed: {r.missed}; to see whether the verdict depends on the resampling, "
+        f"rerun with another seed, e.g. --neurospec-seed={r.seed + 1}",
     ]
     vac = r.details.get("vacuity")
     if r.vacuous:
