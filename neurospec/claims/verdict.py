@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from neurospec.evidence.format import fmt
+from neurospec.evidence.format import fmt, visible
 from neurospec.evidence.record import Record
 
 
@@ -32,8 +32,8 @@ def decide(ci: tuple[float, float], threshold: float, direction: str) -> tuple[s
 def failure_message(r: Record) -> str:
     """What was claimed, what was measured, by how much it missed, and how to rerun."""
     if r.verdict == "underpowered":
-        return (f"{r.claim}\n  {r.missed}\n  nothing was measured: a verdict on so few "
-                f"documents would be noise")
+        return visible(f"{r.claim}\n  {r.missed}\n  nothing was measured: a verdict on so few "
+                       f"documents would be noise")
     unit = r.details.get("units_label", "")
     lines = [
         r.claim,
@@ -49,4 +49,5 @@ def failure_message(r: Record) -> str:
     if r.details.get("random_percentile") is not None:
         lines.insert(2, f"  vs {r.details['random_k']} random units of layer: percentile "
                         f"{r.details['random_percentile']:.0f}")
-    return "\n".join(lines)
+    # claim texts hold dataset and unit names: no control or bidi character reaches a terminal
+    return visible("\n".join(lines))

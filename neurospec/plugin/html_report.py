@@ -29,15 +29,31 @@ class HtmlSummary:
         if self.state.records:
             postfix.append(render_fragment(self.state.records, skipped=self.state.skipped))
 
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list) -> None:
+        """pytest-html puts the test id into its table as raw HTML: a parametrize id such
+        as ``<img src=x onerror=...>`` would run.  Write it escaped (and with invisible
+        characters shown)."""
+        from markupsafe import escape
+
+        from neurospec.evidence.format import visible
+
+        test_id = report.nodeid + ("" if report.when == "call" else f"::{report.when}")
+        for i, cell in enumerate(cells):
+            if cell.startswith('<td class="col-testId">'):
+                cells[i] = f'<td class="col-testId">{escape(visible(test_id))}</td>'
+
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list) -> None:
         """An expected failure's row holds one line instead of its traceback: the claim was
         deliberately false, and its evidence card sits with the others above."""
         if hasattr(report, "wasxfail") and report.skipped:
             from markupsafe import escape
 
-            data[:] = [str(escape(f"expected failure (xfail: {report.wasxfail or 'no reason'}"
-                                  f"); its evidence card is in the neurospec summary above, "
-                                  f"under 'expected failures'"))]
+            from neurospec.evidence.format import visible
+
+            reason = report.wasxfail or "no reason"
+            data[:] = [str(escape(visible(
+                f"expected failure (xfail: {reason}); its evidence card is in the neurospec "
+                f"summary above, under 'expected failures'")))]
 
 
 def write_atomically(config: pytest.Config) -> None:

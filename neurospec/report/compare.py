@@ -14,6 +14,7 @@ from neurospec.evidence.record import Record
 from neurospec.evidence.results import claim_ids, optional, state
 from neurospec.report.labels import ci_text
 from neurospec.report.summary import counts_line
+from neurospec.evidence.format import visible
 from neurospec.report.safe import markdown_cell as _cell
 from neurospec.evidence.format import fmt, number as _num
 
@@ -163,6 +164,13 @@ def compare_markdown(c: Comparison, base: list[Record], head: list[Record],
 
 def github_annotations(c: Comparison) -> str:
     """``::error::`` lines for newly failing claims (shown on the PR's checks)."""
-    return "".join(f"::error title=neurospec claim now fails::{ch.claim} ({ch.column}): "
-                   f"{_state(ch.base)} -> {_state(ch.head)}\n".replace("%", "%25")
+    return "".join(f"::error title=neurospec claim now fails::" + command_data(
+        f"{ch.claim} ({ch.column}): {_state(ch.base)} -> {_state(ch.head)}") + "\n"
                    for ch in c.newly_failing)
+
+
+def command_data(text: str) -> str:
+    """``text`` as the data of a GitHub workflow command: ``%``, CR and LF escaped, so a
+    name holding a newline cannot start a command of its own; invisible characters shown."""
+    return (visible(str(text)).replace("%", "%25").replace("\r", "%0D")
+            .replace("\n", "%0A"))

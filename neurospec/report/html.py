@@ -19,7 +19,8 @@ from neurospec.evidence.record import Record
 from neurospec.evidence.results import EXPECTED_FAIL, by_attention, optional, state
 from neurospec.report import labels, svg
 from neurospec.report.matrix import build_matrix, matrix_html, needs_matrix
-from neurospec.report.safe import displayable, visible
+from neurospec.evidence.format import visible
+from neurospec.report.safe import displayable
 from neurospec.report.summary import badges, summary_table
 
 __all__ = ["fmt", "render_fragment", "render_page", "render_record", "stylesheet",

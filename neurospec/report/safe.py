@@ -7,27 +7,9 @@ NUL still act on what a reader sees; they are shown as escapes such as ``\\u202e
 from __future__ import annotations
 
 import dataclasses
-import re
-import unicodedata
-from functools import lru_cache
 
+from neurospec.evidence.format import visible
 from neurospec.evidence.record import Record
-
-
-@lru_cache(maxsize=1)
-def _hidden() -> re.Pattern:
-    # Characters that are invisible or reorder what follows them (bidi overrides and
-    # isolates, zero-width and other format characters, NUL and other controls, lone
-    # surrogates, line and paragraph separators).  Built on first use (~0.4 s).
-    return re.compile("[" + "".join(
-        re.escape(chr(c)) for c in range(0x110000)
-        if unicodedata.category(chr(c)) in ("Cc", "Cf", "Cs", "Zl", "Zp")
-        and chr(c) not in "\t\n") + "]")
-
-
-def visible(text: str) -> str:
-    """``text`` with every invisible or reordering character written as an escape."""
-    return _hidden().sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _visible_all(value):

@@ -20,7 +20,8 @@ from neurospec.evidence.format import fmt, number as _num
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import STATES, attention, by_attention, optional, state
 from neurospec.report.labels import ci_text, needs_text, p_text
-from neurospec.report.safe import displayable, visible
+from neurospec.evidence.format import visible
+from neurospec.report.safe import displayable
 
 # (key, header, numeric): numeric keys sort both ways, the others ascending only.
 SORT_KEYS = [("v", "state", False), ("c", "claim", False), ("e", "effect", True),

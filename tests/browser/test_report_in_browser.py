@@ -205,3 +205,30 @@ def test_no_summary_cell_overflows(browser, tmp_path):
     assert over == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser.driver.save_screenshot(str(SCREENSHOTS / "standalone-summary.png"))
+
+
+def test_a_hostile_test_id_stays_text_in_pytest_html(browser, tmp_path):
+    (tmp_path / "test_ids.py").write_text(textwrap.dedent('''
+        import pytest
+        from neurospec.evidence.sink import emit
+        from neurospec.report.samples import sample_record
+
+        EVIL = "<img src=x onerror=\\"document.title='pwned'\\">"
+
+        @pytest.mark.parametrize("x", [EVIL], ids=[EVIL])
+        def test_claim(x):
+            emit(sample_record(0))
+    '''))
+    report = tmp_path / "run.html"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--html={report}",
+         "--self-contained-html", "test_ids.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert report.exists(), proc.stdout + proc.stderr
+    browser.open(report)
+    browser.css("#show_all_details")[0].click()
+    time.sleep(0.5)
+    assert browser.js("return document.title") != "pwned"
+    imgs = browser.css("#results-table img[onerror]")  # (pytest-html has a media viewer img)
+    assert imgs == [], [browser.js("return arguments[0].parentElement.outerHTML", i)[:400] for i in imgs]
+    assert "onerror" in browser.js("return document.querySelector('#results-table').innerText")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from neurospec.evidence.record import Record
 from neurospec.report.html import render_page, render_record, summary_table
-from neurospec.report.safe import _hidden, visible
+from neurospec.evidence.format import _hidden, visible
 from neurospec.report.markdown import summary
 
 NASTY = ["<", ">", "&", '"', "'", "`", "</script>", "<script>alert(1)</script>",
