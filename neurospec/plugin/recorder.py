@@ -156,9 +156,11 @@ class Recorder:
         for line in self.state.regressions:
             terminalreporter.write_line(f"REGRESSION across checkpoints: {line}")
         if self.state.excused:
+            n = len(self.state.excused)
             terminalreporter.write_line(
-                f"{len(self.state.excused)} failures on checkpoints before their claim starts "
-                f"holding do not fail the run ({o.CHECKPOINT_VERDICT_OPTION}={mode})")
+                f"neurospec: {n} failing {'test' if n == 1 else 'tests'} on checkpoints before "
+                f"the claim starts to hold: not a failure of the run "
+                f"({o.CHECKPOINT_VERDICT_OPTION}={mode})")
         if self.state.json_path is not None:
             terminalreporter.write_line(f"neurospec results: {self.state.json_path}")
 
