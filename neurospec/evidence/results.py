@@ -1,5 +1,6 @@
 """A run's records as one object: a list of :class:`Record` that also knows each claim's
-identity across checkpoints and runs, turns into a pandas DataFrame, and renders in Jupyter.
+identity across checkpoints and runs, and turns into a pandas DataFrame (in Jupyter it renders
+as the report does, through :mod:`neurospec.report.notebook`).
 
 Example::
 
@@ -145,11 +146,6 @@ class Results(list):
                 "percentile": optional(r, "percentile"), "vacuous": optional(r, "vacuous"),
                 "seed": r.seed, "method": r.method, "missed": r.missed})
         return pd.DataFrame(rows, columns=FRAME_COLUMNS)
-
-    def _repr_html_(self) -> str:
-        from neurospec.report.html import render_fragment
-
-        return render_fragment(list(self))
 
 
 def _float(x: Any) -> float:
