@@ -23,14 +23,15 @@ def n_text(r: Record) -> str:
 
 
 def exact(r: Record) -> bool:
-    """An exact count or share: its CI is a single point equal to the effect."""
+    """A CI of no width at the effect (an exact count, or an effect with no spread): shown
+    as "exact" rather than as an interval like ``[+4, +4]``."""
     lo, hi, e = number(r.ci[0]), number(r.ci[1]), number(r.effect)
     return lo is not None and lo == hi == e
 
 
 def ci_text(r: Record) -> str:
     if exact(r):
-        return "exact (a count)"
+        return "exact"
     return f"[{fmt(r.ci[0])}, {fmt(r.ci[1])}]"
 
 
