@@ -1,12 +1,12 @@
 """How a record's numbers read in every view (cards, summary, markdown): the n with what it
-counts, a CI (or "exact" for an exact count), the size a claim needs ("within ±0.01"), the
+counts, a CI (or "exact" when it has no width), the size a claim needs ("within ±0.01"), the
 p-value of the test that matches the claim, and tokens shown readably."""
 
 from __future__ import annotations
 
 import re
 
-from neurospec.evidence.format import fmt, number
+from neurospec.evidence.format import fmt, number, visible
 from neurospec.evidence.record import Record
 
 # What n counts, by kind of claim (documents unless listed).
@@ -56,21 +56,13 @@ def p_text(r: Record) -> str:
     return "" if p is None else f"{p:.2g}"
 
 
-_BYTE_TOKEN = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
+_CONTROL_ESCAPE = re.compile(r"\\u00([01][0-9a-fA-F]|7[fF])")
 
 
 def token_text(token: str) -> str:
-    """A vocabulary item as a reader can see it: control characters and the replacement
-    character (a lone byte of a multi-byte letter) as ``<0xNN>`` / ``<?>``."""
-    if _BYTE_TOKEN.match(token):
-        return token.upper().replace("0X", "0x")
-    out = []
-    for ch in token:
-        code = ord(ch)
-        if code < 0x20 and ch not in "\n\t" or code == 0x7F:
-            out.append(f"<0x{code:02X}>")
-        elif ch == "\ufffd":
-            out.append("<?>")
-        else:
-            out.append(ch)
-    return "".join(out)
+    """A vocabulary item as a reader can see it.  Control characters (already written as
+    ``\\u0003`` by :func:`~neurospec.evidence.format.visible`) read as the byte they are,
+    ``<0x03>``; the replacement character, which a byte-level token that is part of a
+    multi-byte letter decodes to, reads ``<0x??>`` (its byte is not in the record)."""
+    text = _CONTROL_ESCAPE.sub(lambda m: f"<0x{m.group(1).upper()}>", visible(token))
+    return text.replace("\ufffd", "<0x??>")
