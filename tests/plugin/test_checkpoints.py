@@ -23,7 +23,7 @@ CLAIMS = textwrap.dedent('''
 
     def test_fires_on_german(corpus):
         expect(UNIT).activates_more(on=german(corpus), than=english(corpus),
-                                    effect_size_at_least=2.0)
+                                    auroc_at_least=0.9)
 
     def test_fires_by_a_clear_margin(corpus):
         expect(UNIT).activates_more(on=german(corpus), than=english(corpus), by_at_least=1.0)
