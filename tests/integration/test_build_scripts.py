@@ -139,3 +139,19 @@ def test_manpage_paragraph_rules(genres_mod):
     assert man.language_vote("The daemon is not in the file and the command") == "english"
     assert man.language_vote("Le démon est dans le fichier et la commande") == "french"
     assert man.language_vote("cron crontab 5 8") is None  # no function words: no language
+
+
+def test_generalisation_checks_run_on_the_shipped_model(tmp_path):
+    pytest.importorskip("transformers")
+    checker = _load("check_generalisation")
+    out = tmp_path / "checks.json"
+    code = checker.main(["--max-docs", "20", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert code == (0 if result["passes"] else 1)
+    assert result["unit"] == "L0N230" and set(result["genres"]) == {"fortunes", "manpages"}
+    fortunes = result["genres"]["fortunes"]
+    assert fortunes["token_auroc"] > 0.8 and fortunes["delta_loss_german"] > 0
+    assert fortunes["ci_german"][0] <= fortunes["delta_loss_german"] <= fortunes["ci_german"][1]
+    assert len(fortunes["random_neurons"]) == 20
+    assert set(result["controls"]) == set(checker.CONTROLS)
+    assert all(0 <= row["token_auroc"] <= 1 for row in result["controls"].values())
