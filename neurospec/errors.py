@@ -57,6 +57,10 @@ class OutputError(NeurospecError):
     """An output (results JSON, HTML report) that cannot be written where it was asked for."""
 
 
+class UnsupportedArchitecture(NeurospecError):
+    """An exact shortcut does not hold for this model's layout (the message names the feature)."""
+
+
 class HookLeak(NeurospecError):
     """A hook was left registered on a model after a measurement."""
 
@@ -90,3 +94,7 @@ class Underpowered(ClaimFailed):
 
 class NeurospecWarning(UserWarning):
     """Something a result depends on that the user should know (e.g. truncated documents)."""
+
+
+class WrongUnitKind(InvalidUnit, AttributeError):
+    """A claim called on a unit of another kind (``activates_more`` on a head)."""
