@@ -57,15 +57,16 @@ class Ablated:
         self._last("but_not_when").but_not_when(**changes)
         return self
 
-    def _measure(self, corpus: Corpus, alternative: str):
+    def _measure(self, corpus: Corpus, threshold: float, direction: str):
         eff = ablation_effect(self.model, self.ablation, corpus)
-        est = mean_ci(eff.delta, seed=self.parent.ctx.seed, alternative=alternative)
+        est = mean_ci(eff.delta, seed=self.parent.ctx.seed, threshold=threshold,
+                      direction=direction, ids=corpus.ids)
         self.bars.append({"set": corpus.name, "mean": est.estimate, "ci": list(est.ci),
                           "n": est.n})
         return eff, est
 
     def _claim(self, corpus: Corpus, kind: str, claim: str, threshold: float, direction: str,
-               alternative: str, random_k: int = 0) -> "Ablated":
+               random_k: int = 0) -> "Ablated":
         __tracebackhide__ = True
         data = {"names": [corpus.name] + ([self.over.name] if self.over else []),
                 "hashes": [corpus.hash] + ([self.over.hash] if self.over else []),
@@ -73,7 +74,7 @@ class Ablated:
         weak = self.parent._enough(claim, kind, {corpus.name: len(corpus)}, data)
         if weak:
             self.parent._finish(weak)
-        eff, est = self._measure(corpus, alternative)
+        eff, est = self._measure(corpus, threshold, direction)
         verdict, missed = decide(est.ci, threshold, direction)
         data["truncated"] = [eff.truncated]
         details = {
@@ -126,7 +127,7 @@ class Ablated:
                                   value=against_random)
         corpus = _corpus(on)
         claim = f"{self.ablation.describe()} raises loss on {corpus.name} by >= {threshold:g} nats"
-        return self._claim(corpus, "ablation_loss", claim, threshold, ">=", "greater",
+        return self._claim(corpus, "ablation_loss", claim, threshold, ">=",
                            against_random)
 
     @unit_claim
@@ -137,7 +138,7 @@ class Ablated:
         tol = _threshold("tolerance", tolerance)
         c = _corpus(corpus)
         claim = f"{self.ablation.describe()} changes loss on {c.name} by less than ±{tol:g} nats"
-        return self._claim(c, "ablation_loss", claim, tol, "within", "two-sided")
+        return self._claim(c, "ablation_loss", claim, tol, "within")
 
     changes_loss_within = and_not_on
 

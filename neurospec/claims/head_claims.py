@@ -35,7 +35,7 @@ class HeadClaims:
         if weak:
             return self._finish(weak)
         eff = head_ablation(self.model, h, c, to, ref)
-        est = mean_ci(eff.delta, seed=self.ctx.seed)
+        est = mean_ci(eff.delta, seed=self.ctx.seed, threshold=threshold, ids=c.ids)
         verdict, missed = decide(est.ci, threshold, ">=")
         claim = f"{h} {eff.how} raises loss on {c.name} by >= {threshold:g} nats"
         return self._finish(self._record(
@@ -68,7 +68,7 @@ class HeadClaims:
         if len(diffs) < self.ctx.min_docs:
             return self._finish(self._enough(claim, "head_direct_effect",
                                              {c.name: len(diffs)}, _data(c, ref)))
-        est = mean_ci(diffs, seed=self.ctx.seed)
+        est = mean_ci(diffs, seed=self.ctx.seed, threshold=threshold)
         verdict, missed = decide(est.ci, threshold, ">=")
         rep = np.array([d[r].mean() for d, r in zip(eff.token_delta, eff.repeated) if r.any()])
         new = np.array([d[~r].mean() for d, r in zip(eff.token_delta, eff.repeated) if (~r).any()])

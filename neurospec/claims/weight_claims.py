@@ -14,6 +14,7 @@ from neurospec.claims.common import (
 from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
+from neurospec.data.dedupe import require_disjoint
 from neurospec.errors import InvalidArgument
 from neurospec.stats.inference import mean_ci, two_sample
 from neurospec.units import neuron
@@ -39,10 +40,12 @@ class WeightClaims:
         metric, threshold, size = _size("updates_more", "mean gradient norms", by_at_least,
                                         effect_size_at_least)
         a_set, b_set = _corpus(on), _corpus(than)
+        require_disjoint(a_set, b_set)
         claim = (f"the loss gradient on {unit}'s W_{weights} is larger on {a_set.name} than on "
                  f"{b_set.name} {size}")
         data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
-                "docs": [len(a_set), len(b_set)]}
+                "docs": [len(a_set), len(b_set)],
+                "duplicates_dropped": [len(a_set.dropped), len(b_set.dropped)]}
         weak = self._enough(claim, "weight_gradients",
                             {a_set.name: len(a_set), b_set.name: len(b_set)}, data)
         if weak:
@@ -56,7 +59,8 @@ class WeightClaims:
 
         na, nb = norms(a_set), norms(b_set)
         a, b = na[:, unit.index], nb[:, unit.index]
-        est = two_sample(a, b, measure=metric, seed=self.ctx.seed)
+        est = two_sample(a, b, measure=metric, seed=self.ctx.seed, threshold=threshold,
+                         ids=(a_set.ids, b_set.ids))
         verdict, missed = decide(est.ci, threshold, ">=")
         rank = int(1 + (na.mean(0) > a.mean()).sum())
         return self._finish(self._record(
@@ -105,7 +109,7 @@ class WeightClaims:
                             {"names": list(sets), "hashes": [c.hash for c in sets.values()]})
         if weak:
             return self._finish(weak)
-        est = mean_ci(diff, seed=self.ctx.seed)
+        est = mean_ci(diff, seed=self.ctx.seed, threshold=threshold)
         verdict, missed = decide(est.ci, threshold, ">=")
         return self._finish(self._record(
             claim=claim, kind="weight_gradients",
