@@ -58,7 +58,7 @@ class Kind:
 
 def _passes(kind: Kind, a: np.ndarray, b: np.ndarray | None, seed: int) -> bool:
     if kind.paired:
-        est = mean_ci(a, seed=seed, alternative="greater")
+        est = mean_ci(a, seed=seed)
     else:
         est = two_sample(a, b, measure=kind.measure, seed=seed)
     return decide(est.ci, 0.0, ">=")[0] == "pass"
