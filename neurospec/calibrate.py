@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import binomtest
 
+from neurospec.bundled import bundled
 from neurospec.claims.verdict import decide
 from neurospec.stats.inference import mean_ci, two_sample
 
@@ -120,7 +121,7 @@ def collect(units: int, seed: int, log: Callable[[str], None]) -> list[Kind]:
         for n in rng.choice(model.d_mlp, size=units, replace=False):
             kinds["activation_contrast"].append(means[:, n])
     log(f"  activations: {time.perf_counter() - t:.1f} s")
-    root = Path(__file__).resolve().parents[1] / "fixtures" / "saes" / "tiny-bilingual"
+    root = bundled("saes") / "tiny-bilingual"
     t = time.perf_counter()
     for layer in range(model.n_layers):
         sae = load_sae(root / f"L{layer}")

@@ -1,5 +1,6 @@
 """The ``neurospec`` command: inspect models and results outside pytest.
 
+    neurospec init [DIR]                  # a starter project: settings, two claims, data, CI
     neurospec models                      # bundled / local models and hub names
     neurospec summary reports/run.json    # markdown summary of a results file
     neurospec report reports/run.json -o reports/claims.html   # standalone HTML page
@@ -14,6 +15,15 @@ import sys
 from pathlib import Path
 
 from neurospec.errors import NeurospecError
+
+
+def _init(args: argparse.Namespace) -> int:
+    from neurospec.scaffold import init_project
+
+    for path in init_project(args.folder):
+        print(f"wrote {path}")
+    print(f"next: cd {args.folder} && pytest   (report: reports/run.html)")
+    return 0
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -61,10 +71,14 @@ def _compare(args: argparse.Namespace) -> int:
     from neurospec.evidence.jsonio import read_results
     from neurospec.report.compare import compare, compare_markdown, github_annotations
 
+    from neurospec.evidence.environment import differences
+
     base, head = read_results(args.base), read_results(args.head)
     result = compare(base, head)
     text = compare_markdown(result, base, head, base_name=args.base.name,
-                            head_name=args.head.name)
+                            head_name=args.head.name,
+                            environment=differences(base.meta.get("environment", {}),
+                                                    head.meta.get("environment", {})))
     if args.format == "github":
         sys.stdout.write(github_annotations(result))
         target = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -81,6 +95,10 @@ def _compare(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neurospec", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("init", help="write a starter project (settings, claims, data, CI)")
+    p.add_argument("folder", type=Path, nargs="?", default=Path("."),
+                   help="where (default: here; created if missing)")
+    p.set_defaults(fn=_init)
     sub.add_parser("models", help="list models found by name").set_defaults(fn=_models)
     p = sub.add_parser("summary", help="markdown summary of results JSONs")
     p.add_argument("results", type=Path, nargs="+", help="one or more results files")

@@ -7,6 +7,7 @@ or call :func:`configure`.
 from __future__ import annotations
 
 import contextlib
+import os
 import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -54,11 +55,32 @@ def using(**changes: Any) -> Iterator[Context]:
 
 
 def model_or_current(model: Any) -> Any:
+    """The claim's model: ``model`` if given (a name, folder or model object is loaded or
+    wrapped once and reused), else the model the plugin set for the current test."""
     if model is not None:
-        return model
+        from neurospec.models.bridge import Model
+
+        return model if isinstance(model, Model) else _loaded(model)
     ctx = _current.get()
     if ctx.model is None:
         raise NeurospecError(
             "no model for this claim: pass model=load_model('tiny-bilingual') to expect(), "
             "or run it under pytest with @pytest.mark.model('name') or --model NAME")
     return ctx.model
+
+
+_by_name: dict[str, Any] = {}
+
+
+def _loaded(model: Any) -> Any:
+    """``load_model(model)``; a name or folder is loaded once and reused (model objects are
+    wrapped once by ``load_model`` itself)."""
+    from neurospec.models.bridge import load_model
+
+    if not isinstance(model, (str, os.PathLike)):
+        return load_model(model)
+    key = os.fspath(model)
+    if key not in _by_name:
+        _by_name.clear()  # hold one named model at a time: they can be large
+        _by_name[key] = load_model(key)
+    return _by_name[key]

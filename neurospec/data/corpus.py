@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from neurospec.bundled import bundled
 from neurospec.data.dedupe import drop_duplicates
 from neurospec.errors import DatasetError
 
@@ -102,8 +103,8 @@ class Corpus:
 
 
 def default_data_dirs() -> list[Path]:
-    """The repository's ``fixtures/data`` folder."""
-    return [Path(__file__).resolve().parents[2] / "fixtures" / "data"]
+    """The bundled datasets (``fixtures/data``, or the installed wheel's copy)."""
+    return [bundled("data")]
 
 
 def load_corpus(name: str, data_dirs: list[Path] | tuple[Path, ...] = ()) -> Corpus:

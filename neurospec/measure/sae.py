@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from neurospec.bundled import bundled
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import CheckpointError, InvalidArgument, UnitOutOfRange
@@ -63,12 +64,15 @@ class SAE:
 
 
 def load_sae(path: str | Path, hook: str | None = None) -> SAE:
-    """Load an SAE from a SAELens-style folder or a plain safetensors file (never a pickle)."""
+    """Load an SAE from a SAELens-style folder or a plain safetensors file (never a pickle);
+    a relative path that does not exist is looked up among the bundled SAEs."""
     from safetensors.torch import load_file
 
     from neurospec.models.checkpoint import check_safetensors
 
     path = Path(path)
+    if not path.exists() and (bundled("saes") / path).exists():
+        path = bundled("saes") / path  # a bundled SAE by name, e.g. "tiny-bilingual/L0"
     if path.is_dir():
         cfg_path, weights = path / "cfg.json", path / "sae_weights.safetensors"
         if not cfg_path.is_file() or not weights.is_file():

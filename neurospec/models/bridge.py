@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import functools
 import hashlib
 import os
 import warnings
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -263,14 +263,25 @@ def pick_device(device: str) -> str:
     return device
 
 
-def load_model(name: str, *, checkpoint: str | None = None, device: str = "auto",
+ACCEPTED = ("a model name or checkpoint folder (str or Path), a neurospec Model, a "
+            "TransformerLens TransformerBridge, or a Hugging Face PreTrainedModel (with its "
+            "tokenizer as tokenizer= or as its .tokenizer attribute)")
+
+
+def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto",
                dtype: str = "float32", prepend_bos: bool = True, compatibility_mode: bool = False,
-               trust_pickle: bool = False, model_dirs: tuple[Path, ...] = ()) -> Model:
-    """Load a model by bundled name, local folder, or hub name.
+               trust_pickle: bool = False, model_dirs: tuple[Path, ...] = (),
+               tokenizer: Any = None) -> Model:
+    """Load a model by bundled name, local folder, or hub name, or wrap one you already hold.
 
     Args:
         name: ``tiny-bilingual`` (bundled), a checkpoint folder, or a hub name such as
-            ``pythia-70m``; ``name@step1000`` selects a checkpoint / revision.
+            ``pythia-70m``; ``name@step1000`` selects a checkpoint / revision. Or a model
+            object: a neurospec ``Model`` (returned as it is), a ``TransformerBridge``, or a
+            Hugging Face ``PreTrainedModel`` (e.g. loaded with ``device_map="auto"``); these
+            keep their own device and dtype, and their fingerprint is computed from the weights.
+        tokenizer: the tokenizer of a Hugging Face model passed as ``name`` (default: its
+            ``.tokenizer`` attribute).
         checkpoint: the same as the ``@`` suffix.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         dtype: ``float32``, ``bfloat16`` or ``float16`` (statistics are float64 regardless).
@@ -282,11 +293,16 @@ def load_model(name: str, *, checkpoint: str | None = None, device: str = "auto"
     Example:
         >>> model = load_model("tiny-bilingual")
     """
+    if isinstance(name, Model):
+        return name
+    if not isinstance(name, (str, os.PathLike)):
+        return wrap_model(name, tokenizer=tokenizer, prepend_bos=prepend_bos,
+                          compatibility_mode=compatibility_mode)
     if dtype not in DTYPES:
         raise InvalidArgument(f"dtype {dtype!r} is not supported; use one of {sorted(DTYPES)}",
                               value=dtype)
     device = pick_device(device)
-    source = resolve(name, checkpoint, model_dirs)
+    source = resolve(str(name), checkpoint, model_dirs)
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # one bar per load floods CI logs
@@ -306,16 +322,76 @@ def load_model(name: str, *, checkpoint: str | None = None, device: str = "auto"
 
         bridge = TransformerBridge.boot_transformers(
             where, hf_model=hf, tokenizer=tok, device=device, dtype=DTYPES[dtype])
+    return _finish(bridge, name=source.name, source=where, fingerprint=fingerprint,
+                   prepend_bos=prepend_bos, dtype=dtype, device=device,
+                   compatibility_mode=compatibility_mode, checkpoint=source.revision)
+
+
+def _finish(bridge: Any, *, compatibility_mode: bool, **info: Any) -> Model:
     if compatibility_mode:
         bridge.enable_compatibility_mode()
     bridge.eval()
     for p in bridge.parameters():
         # Bridge parameters require grad by default; measurements ask for grads explicitly.
         p.requires_grad_(False)
-    return Model(bridge, name=source.name, source=where, fingerprint=fingerprint,
-                 prepend_bos=prepend_bos, dtype=dtype, device=device,
-                 compatibility_mode=compatibility_mode,
-                 checkpoint=source.revision)
+    return Model(bridge, compatibility_mode=compatibility_mode, **info)
+
+
+def wrap_model(obj: Any, *, tokenizer: Any = None, prepend_bos: bool = True,
+               compatibility_mode: bool = False) -> Model:
+    """A neurospec ``Model`` around a ``TransformerBridge`` or a Hugging Face
+    ``PreTrainedModel`` the caller already holds (weights stay where they are: a model
+    dispatched over devices with ``device_map`` keeps its placement).
+
+    Raises:
+        InvalidArgument: ``obj`` is none of the accepted kinds, or a Hugging Face model
+            comes without a tokenizer.
+    """
+    from transformer_lens.model_bridge import TransformerBridge
+    from transformers import PreTrainedModel
+
+    try:
+        held = _WRAPPED.get(obj)
+    except TypeError:  # not weak-referenceable: certainly not a model
+        held = None
+    if held is not None:
+        return held
+    if isinstance(obj, TransformerBridge):
+        hf = obj.original_model
+        bridge = obj
+        tok = obj.tokenizer
+    elif isinstance(obj, PreTrainedModel):
+        hf = obj
+        tok = tokenizer if tokenizer is not None else getattr(obj, "tokenizer", None)
+        if tok is None:
+            raise InvalidArgument(
+                f"a Hugging Face {type(obj).__name__} needs its tokenizer: "
+                f"load_model(model, tokenizer=AutoTokenizer.from_pretrained(...)), or set "
+                f"model.tokenizer", value=type(obj).__name__)
+        bridge = None
+    else:
+        raise InvalidArgument(f"cannot use a {type(obj).__module__}.{type(obj).__qualname__} as "
+                              f"a model; neurospec accepts {ACCEPTED}", value=type(obj).__name__)
+    param = next(hf.parameters())
+    dtype = next((k for k, v in DTYPES.items() if v == param.dtype), str(param.dtype))
+    name = str(getattr(hf.config, "name_or_path", "") or type(hf).__name__)
+    fingerprint = _fingerprint(hf.state_dict())
+    if bridge is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bridge = TransformerBridge.boot_transformers(name, hf_model=hf, tokenizer=tok,
+                                                         dtype=param.dtype)
+    model = _finish(bridge, name=name, source=f"{type(obj).__name__} object",
+                    fingerprint=fingerprint, prepend_bos=prepend_bos, dtype=dtype,
+                    device=str(param.device), compatibility_mode=compatibility_mode,
+                    checkpoint=None)
+    _WRAPPED[obj] = model
+    return model
+
+
+# Booting a bridge rewires the Hugging Face model's modules in place, so each object is wrapped
+# once (its fingerprint taken before that) and the same Model returned for it afterwards.
+_WRAPPED: "weakref.WeakKeyDictionary[Any, Model]" = weakref.WeakKeyDictionary()
 
 
 def _load_folder(source: ModelSource, trust_pickle: bool, dtype: torch.dtype):
@@ -338,33 +414,52 @@ def _load_folder(source: ModelSource, trust_pickle: bool, dtype: torch.dtype):
     return hf, tok, str(source.folder)
 
 
-@functools.lru_cache(maxsize=1)
-def _hub_reachable() -> bool:
-    """Whether the hub answers a TCP connect within 3 s.  Without this, an offline machine
-    spends about 45 s per model in transformers' retries before failing."""
-    import socket
-    from urllib.parse import urlparse
+def _ask_hub(source: ModelSource, how: str) -> None:
+    """One metadata request (5 s timeout) before a download: without network it fails in about
+    a second, where transformers' own download retries for about 30 s per model."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
-    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
     try:
-        socket.create_connection((host, 443), timeout=3).close()
-        return True
-    except OSError:
-        return False
+        HfApi().model_info(source.hub_id, revision=source.revision, timeout=5)
+    except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
+        from neurospec.errors import ModelNotFound
+
+        raise ModelNotFound(f"the Hugging Face hub has no {source.hub_id}"
+                            f"{'@' + source.revision if source.revision else ''}: check the name "
+                            f"(or pass the path of a local checkpoint folder)",
+                            value=source.name) from exc
+    except Exception as exc:  # noqa: BLE001 - connection errors come in many kinds
+        raise ModelUnavailable(f"weights for {source.name} are not reachable here (the hub did "
+                               f"not answer: {type(exc).__name__}): {how}",
+                               value=source.name) from exc
 
 
 def _load_hub(source: ModelSource, dtype: torch.dtype):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    # Offline (by setting or in fact), the local Hugging Face cache is still used.
-    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") or not _hub_reachable()
+    # The hub library's own cache and offline logic: a model already in the local Hugging Face
+    # cache loads from it without any network call; one that is not cached is fetched unless
+    # HF_HUB_OFFLINE is set, in which case it is unavailable at once (no retries).
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    cached = isinstance(try_to_load_from_cache(source.hub_id, "config.json",
+                                               revision=source.revision), str)
+    offline = bool(constants.HF_HUB_OFFLINE) or \
+        os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
     rev = f" --revision {source.revision}" if source.revision else ""
     how = (f"{source.name} ({source.hub_id}{'@' + source.revision if rev else ''}) loads from "
            f"the Hugging Face hub or its local cache. To run it: on a machine with network, "
            f"`huggingface-cli download {source.hub_id}{rev}` "
            f"(or run once without HF_HUB_OFFLINE), or pass the path of a local checkpoint folder")
+    if offline and not cached:
+        raise ModelUnavailable(f"weights for {source.name} are not reachable here (not in the "
+                               f"local Hugging Face cache, and HF_HUB_OFFLINE is set): {how}",
+                               value=source.name)
+    if not cached:
+        _ask_hub(source, how)
     try:
-        kwargs = dict(revision=source.revision, local_files_only=offline)
+        kwargs = dict(revision=source.revision, local_files_only=offline or cached)
         tok = AutoTokenizer.from_pretrained(source.hub_id, **kwargs)
         hf = AutoModelForCausalLM.from_pretrained(
             source.hub_id, use_safetensors=True, attn_implementation="eager", dtype=dtype, **kwargs)

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from neurospec.bundled import bundled
 from neurospec.errors import ModelNotFound
 
 # Short names researchers use for hub models, as in the seed notebooks.
@@ -40,11 +41,11 @@ def bundled_dirs(extra: tuple[Path, ...] = ()) -> list[Path]:
     """Folders searched for models by name, first match wins.
 
     ``extra`` (from ``--neurospec-model-dir`` / ini), then ``$NEUROSPEC_MODELS``
-    (colon-separated), then the repository's ``fixtures/models``.
+    (colon-separated), then the bundled models (``fixtures/models``, or the wheel's copy).
     """
     dirs = [Path(p) for p in extra]
     dirs += [Path(p) for p in os.environ.get(MODELS_ENV, "").split(os.pathsep) if p]
-    dirs.append(Path(__file__).resolve().parents[2] / "fixtures" / "models")
+    dirs.append(bundled("models"))
     return dirs
 
 

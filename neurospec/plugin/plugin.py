@@ -148,6 +148,23 @@ def pytest_configure(config: pytest.Config) -> None:
         torch.set_num_threads(threads)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """pytest-html's Environment table (from pytest-metadata) shows what produced the run."""
+    try:
+        from pytest_metadata.plugin import metadata_key
+    except ImportError:
+        return
+    from neurospec.evidence.environment import environment
+
+    config = session.config
+    env = environment()
+    env["device"] = config.getoption(DEVICE_OPTION) or "auto"
+    env["dtype"] = config.getoption(DTYPE_OPTION) or "float32"
+    config.stash.setdefault(metadata_key, {}).update(
+        {f"neurospec: {key}": value for key, value in env.items()})
+
+
 def _check_writable(path: Path, option: str, example: str) -> None:
     """Fail the run at once, with the fix, when an output path cannot be written: finding
     out after an hour of claims loses them all."""
@@ -380,8 +397,11 @@ class Recorder:
 
         lines = self.state.record_lines
         lines.extend(record_json(d) for d in self.state.records[len(lines):])
-        atomic_write_text(self.state.json_path,
-                          results_text(lines, meta={"seed": _seed(self.config)}))
+        from neurospec.evidence.environment import environment
+
+        env = environment([d.get("model") or {} for d in self.state.records])
+        atomic_write_text(self.state.json_path, results_text(
+            lines, meta={"seed": _seed(self.config), "environment": env}))
 
     @pytest.hookimpl(tryfirst=True)  # before pytest-html renders its summary
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

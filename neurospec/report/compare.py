@@ -123,18 +123,24 @@ def _model(records: list[Record]) -> str:
 
 
 def compare_markdown(c: Comparison, base: list[Record], head: list[Record],
-                     base_name: str = "base", head_name: str = "head") -> str:
-    """The comparison as markdown: a headline, then a table per non-empty category."""
+                     base_name: str = "base", head_name: str = "head",
+                     environment: list[str] = ()) -> str:
+    """The comparison as markdown: a headline, a warning when the two runs' environments
+    differ (``environment``: one ``key: a -> b`` line each), then a table per non-empty
+    category."""
     parts = [f"{len(c.newly_failing)} newly failing", f"{len(c.newly_passing)} newly passing",
              f"{len(c.new)} new", f"{len(c.removed)} removed",
              f"{len(c.moved)} effects moved beyond their CI"]
     if c.vacuity:
         parts.append(f"{len(c.vacuity)} vacuity changes")
     mark = ":x:" if c.newly_failing else ":white_check_mark:"
-    lines = [f"### {mark} neurospec: " + ", ".join(parts), "",
-             f"{base_name}: {c.base_count} claim checks on {_model(base)}  ",
-             f"{head_name}: {c.head_count} claim checks on {_model(head)}  ",
-             f"{c.unchanged} unchanged.", ""]
+    lines = [f"### {mark} neurospec: " + ", ".join(parts), ""]
+    if environment:
+        lines += [":warning: **The two runs differ in their environment** (numbers may move for "
+                  "that reason alone): " + "; ".join(_cell(e) for e in environment), ""]
+    lines += [f"{base_name}: {c.base_count} claim checks on {_model(base)}  ",
+              f"{head_name}: {c.head_count} claim checks on {_model(head)}  ",
+              f"{c.unchanged} unchanged.", ""]
     sections = [("Newly failing", c.newly_failing), ("Newly passing", c.newly_passing),
                 ("Effect moved beyond the base run's 95% CI", c.moved),
                 ("Vacuity changed", c.vacuity), ("New claims", c.new),

@@ -7,6 +7,8 @@ import sys
 import textwrap
 
 import pytest
+import torch
+import transformers
 
 CLAIMS = textwrap.dedent('''
     import pytest
@@ -57,6 +59,9 @@ def test_claims_json_and_html(pytester, unit):
     result.stdout.fnmatch_lines(["*neurospec: 3 claim checks (1 fail, 2 pass)*"])
     doc = json.loads((pytester.path / "out/run.json").read_text())
     assert doc["schema"] == "neurospec.results/1"
+    env = doc["meta"]["environment"]
+    assert env["torch"] == torch.__version__ and env["transformers"] == transformers.__version__
+    assert (env["device"], env["dtype"]) == ("cpu", "float32") and env["transformer_lens"]
     recs = {r["test"].split("::")[-1]: r for r in doc["records"]}
     assert set(recs) == {"test_fires_on_german", "test_false_claim", "test_tokens_escaped"}
     r = recs["test_fires_on_german"]
@@ -72,6 +77,8 @@ def test_claims_json_and_html(pytester, unit):
     assert recs["test_false_claim"]["outcome"] == "xfailed"
     html = (pytester.path / "out/run.html").read_text()
     assert html.count("ns-card") >= 3 and "ns-summary" in html
+    # the report's Environment table names the versions that produced it
+    assert "neurospec: transformer_lens" in html and torch.__version__ in html
     # the evil token is in the report only in escaped form
     assert "<script>alert(1)</script>" not in html
 

@@ -1,0 +1,27 @@
+"""Where the bundled models, datasets and SAEs live.
+
+In a source checkout they are the repository's ``fixtures/`` folder; an installed wheel carries
+the same files as package data under ``neurospec/_fixtures``. Nothing else in neurospec builds a
+path from its own file location.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+KINDS = ("models", "data", "saes")
+
+
+def fixtures_root() -> Path:
+    """The folder holding ``models/``, ``data/`` and ``saes/``: the wheel's package data if
+    installed, else the source tree's ``fixtures/``."""
+    installed = _PACKAGE / "_fixtures"
+    return installed if installed.is_dir() else _PACKAGE.parent / "fixtures"
+
+
+def bundled(kind: str) -> Path:
+    """The folder of bundled ``models``, ``data`` or ``saes``."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    return fixtures_root() / kind
