@@ -227,13 +227,37 @@ def _markdown(rows: list[Row], power, sizes, quick, seed, elapsed, reps_power) -
     return "\n".join(lines)
 
 
+def _seed(text: str) -> int:
+    """An argparse type: numpy seeds are whole numbers in 0 .. 2**32-1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number in 0 .. 2**32-1, "
+                                         f"e.g. --seed 0")
+    return value
+
+
+def _seed(text: str) -> int:
+    """An argparse type: numpy seeds are whole numbers in 0 .. 2**32-1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number in 0 .. 2**32-1, "
+                                         f"e.g. --seed 0")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m neurospec.calibrate",
                                 description="False-pass rate and power of neurospec verdicts, "
                                             "measured on the bundled model.")
     p.add_argument("--quick", action="store_true",
                    help="fewer claims per case (a few minutes)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="seed, 0 .. 2**32-1 (default 0)")
     p.add_argument("--out", type=Path, default=None, help="write the markdown table here")
     args = p.parse_args(argv)
     import torch

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from neurospec.errors import NeurospecError
+from neurospec.errors import NeurospecError, OutputError
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -62,7 +62,7 @@ def _report(args: argparse.Namespace) -> int:
         records = _read_all(args.results)
     else:
         raise NeurospecError("give one or more results files (or --sample N)")
-    atomic_write_text(args.output, render_page(records))
+    atomic_write_text(args.output, render_page(records), option="-o reports/claims.html")
     print(f"wrote {args.output}")
     return 0
 
@@ -83,8 +83,13 @@ def _compare(args: argparse.Namespace) -> int:
         sys.stdout.write(github_annotations(result))
         target = os.environ.get("GITHUB_STEP_SUMMARY")
         if target:
-            with open(target, "a", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+            try:
+                with open(target, "a", encoding="utf-8") as fh:
+                    fh.write(text + "\n")
+            except OSError as exc:
+                raise OutputError(f"GITHUB_STEP_SUMMARY={target}: cannot append the summary "
+                                  f"({exc.strerror or exc}); unset it to print the summary "
+                                  f"here, or point it at a writable file", value=target) from exc
         else:
             sys.stdout.write(text)
     else:

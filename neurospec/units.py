@@ -12,7 +12,8 @@ from typing import Protocol, Union
 
 from neurospec.errors import InvalidUnit, UnitOutOfRange
 
-_PATTERN = re.compile(r"^L(?P<layer>\d+)(?P<kind>[NHF])(?P<index>\d+)$")
+# [0-9], not \d: \d also matches other scripts' digits ('L0N٢٣٠' would read as L0N230).
+_PATTERN = re.compile(r"^L(?P<layer>[0-9]+)(?P<kind>[NHF])(?P<index>[0-9]+)$")
 _KINDS = {"N": "neuron", "H": "head", "F": "feature"}
 
 

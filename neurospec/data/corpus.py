@@ -31,6 +31,7 @@ class Corpus:
     texts: tuple[str, ...]
     ids: tuple[str, ...] = ()
     source: str = ""
+    file_hash: str = ""  # sha256 of the file's bytes (16 hex digits) when loaded from a file
     hash: str = field(init=False)
     dropped: tuple[tuple[str, str], ...] = field(init=False, default=())
 
@@ -71,12 +72,15 @@ class Corpus:
         path = Path(path)
         name = name or path.stem
         try:
-            raw = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
+            # utf-8-sig: a byte-order mark (Windows editors write one) is not text.
+            raw = data.decode("utf-8-sig")
         except OSError as exc:
             raise DatasetError(f"cannot read dataset {name!r} from {path}: {exc}", value=name) from exc
         except UnicodeDecodeError as exc:
             raise DatasetError(f"dataset {path} is not UTF-8 text ({exc}); re-encode it as UTF-8",
                                value=name) from exc
+        digest = hashlib.sha256(data).hexdigest()[:16]
         if path.suffix == ".jsonl":
             texts, ids = [], []
             for lineno, line in enumerate(raw.splitlines(), 1):
@@ -91,15 +95,47 @@ class Corpus:
                         f"({type(exc).__name__}: {exc}); each line must be like "
                         f'{{"text": "..."}}', value=name) from exc
                 ids.append(str(row.get("id", len(ids))))
-            return cls(name=name, texts=tuple(texts), ids=tuple(ids), source=str(path))
-        docs = tuple(d.strip() for d in raw.split("\n\n") if d.strip())
-        return cls(name=name, texts=docs, source=str(path))
+            return cls(name=name, texts=tuple(texts), ids=tuple(ids), source=_shown(path),
+                       file_hash=digest)
+        docs = tuple(d.strip() for d in raw.replace("\r\n", "\n").split("\n\n") if d.strip())
+        return cls(name=name, texts=docs, source=_shown(path), file_hash=digest)
 
     def subset(self, n: int, start: int = 0) -> "Corpus":
         """Documents ``start .. start+n-1`` as a corpus of its own (name and hash change)."""
+        for arg, value, least in (("n", n, 1), ("start", start, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise DatasetError(f"{self.name}.subset({arg}={value!r}): {arg} must be a whole "
+                                   f"number >= {least}, e.g. subset(100) for the first 100 "
+                                   f"documents", value=value)
+        if start >= len(self):
+            raise DatasetError(f"{self.name}.subset(start={start}): the dataset has only "
+                               f"{len(self)} documents (0..{len(self) - 1})", value=start)
         name = f"{self.name}[:{n}]" if start == 0 else f"{self.name}[{start}:{start + n}]"
         return Corpus(name=name, texts=self.texts[start:start + n],
-                      ids=self.ids[start:start + n], source=self.source)
+                      ids=self.ids[start:start + n], source=self.source,
+                      file_hash=self.file_hash)
+
+    def origin(self) -> dict:
+        """Where the documents came from, for a record: the file (relative to the working
+        folder when under it) and the sha256 of its bytes; inline corpora say "inline"."""
+        return {"file": self.source or "inline", "sha256": self.file_hash or None}
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it lies under it (records and reports
+    should not carry the absolute layout of someone's machine), else as given."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _unique(dirs: list[Path]) -> list[Path]:
+    """The folders in order, each once (``fixtures/data`` may also be given explicitly)."""
+    seen: dict[Path, Path] = {}
+    for d in dirs:
+        seen.setdefault(d.resolve(), d)
+    return list(seen.values())
 
 
 def default_data_dirs() -> list[Path]:
@@ -108,21 +144,34 @@ def default_data_dirs() -> list[Path]:
 
 
 def load_corpus(name: str, data_dirs: list[Path] | tuple[Path, ...] = ()) -> Corpus:
-    """Find dataset ``name`` (``name.jsonl`` or ``name.txt``) in the data folders, or a path.
+    """Find dataset ``name`` (``name.jsonl`` or ``name.txt``) in the data folders.
+
+    A name is a name, never a path: ``corpus("../x")`` would read files outside the data
+    folders.  Load a file on purpose with :meth:`Corpus.from_file`.
 
     Raises:
-        DatasetError: nothing by that name; the message lists what is available.
+        DatasetError: nothing by that name (the message lists what is available), a name
+            that is a path, or the same name in two data folders (both files named).
     """
     if isinstance(name, Corpus):
         return name
-    path = Path(name)
-    if path.suffix in (".jsonl", ".txt") and path.is_file():
-        return Corpus.from_file(path)
+    if not isinstance(name, str) or not name.strip():
+        raise DatasetError(f"a dataset name must be a non-empty string, got {name!r}",
+                           value=name)
+    if "/" in name or "\\" in name or name.startswith(".") or Path(name).is_absolute():
+        raise DatasetError(
+            f"dataset {name!r} is a path, not a name; names are looked up in the data folders "
+            f"only. To load a file on purpose use Corpus.from_file({name!r}), or pass its "
+            f"folder with --neurospec-data DIR and use the name", value=name)
     dirs = [Path(d) for d in data_dirs] + default_data_dirs()
-    for d in dirs:
-        for suffix in (".jsonl", ".txt"):
-            if (d / f"{name}{suffix}").is_file():
-                return Corpus.from_file(d / f"{name}{suffix}", name=name)
+    found = [d / f"{name}{suffix}" for d in _unique(dirs) for suffix in (".jsonl", ".txt")
+             if (d / f"{name}{suffix}").is_file()]
+    if len(found) > 1:
+        raise DatasetError(
+            f"dataset {name!r} is defined twice: {found[0]} and {found[1]}; rename or remove "
+            f"one of them so that the name means one file", value=name)
+    if found:
+        return Corpus.from_file(found[0], name=name)
     have = sorted({p.stem for d in dirs if d.is_dir() for p in d.iterdir()
                    if p.suffix in (".jsonl", ".txt")})
     raise DatasetError(f"no dataset named {name!r} in {', '.join(map(str, dirs))}; available: "

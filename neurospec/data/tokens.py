@@ -68,7 +68,7 @@ def tokenize(model, corpus: Corpus) -> TokenizedCorpus:
     def compute() -> TokenizedCorpus:
         bos = [model.bos_token_id] if model.prepend_bos else []
         docs, cut = [], 0
-        for ids in model.encode(corpus.texts):
+        for ids in encode_cut(model, corpus.texts, model.n_ctx):
             ids = bos + list(ids)
             if len(ids) > model.n_ctx:
                 ids, cut = ids[:model.n_ctx], cut + 1
@@ -90,3 +90,31 @@ def tokenize(model, corpus: Corpus) -> TokenizedCorpus:
         return TokenizedCorpus(corpus, tuple(docs), bool(bos), cut)
 
     return model.cache.get_or_compute(("tokens", corpus.hash, model.prepend_bos), compute)
+
+
+# Tokens kept beyond the limit when a text is cut before tokenising: the cut can only change
+# the last few tokens (a word split in two), so the first ``limit`` stay exactly as they
+# are in the whole text's tokenisation.
+MARGIN = 64
+
+
+def encode_cut(model, texts: tuple[str, ...], limit: int) -> list[list[int]]:
+    """Token ids of each text, tokenising at most what the first ``limit`` tokens need.
+
+    A 5 MB document is cut to a prefix (8 characters per token to start with) before the
+    tokenizer sees it; when a prefix yields too few tokens to be sure of the first
+    ``limit + MARGIN``, it is widened (x4) and tokenised again.  A cut text still comes
+    back longer than ``limit``, so its truncation is counted as before.
+    """
+    out: list[list[int]] = [[] for _ in texts]
+    todo, chars = list(range(len(texts))), (limit + MARGIN) * 8
+    while todo:
+        cut = [texts[k][:chars] for k in todo]
+        again = []
+        for k, text, ids in zip(todo, cut, model.encode(cut)):
+            if len(text) < len(texts[k]) and len(ids) <= limit + MARGIN:
+                again.append(k)
+            else:
+                out[k] = list(ids)
+        todo, chars = again, chars * 4
+    return out

@@ -14,13 +14,15 @@ from neurospec.evidence.record import SCHEMA, Record
 from neurospec.evidence.results import Results
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, option: str = "--neurospec-json=reports/run.json"
+                      ) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never
     a truncated mix (temporary file in the same folder, fsync, rename).  A process killed
     mid-write leaves at most a hidden ``.<name>.*.tmp`` file beside the old one.
 
     Raises:
-        OutputError: the folder cannot be created or written, or ``path`` is a folder.
+        OutputError: the folder cannot be created or written (read-only, disk full), or
+            ``path`` is a folder; the message suggests ``option`` with a writable path.
     """
     path = Path(path)
     if path.is_dir():
@@ -31,7 +33,7 @@ def atomic_write_text(path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}; choose a writable path "
-                          f"(e.g. --neurospec-json=reports/run.json)", value=path) from exc
+                          f"(e.g. {option})", value=path) from exc
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -41,9 +43,12 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}; free space there or "
+                              f"choose another path (e.g. {option})", value=path) from exc
         raise
 
 
@@ -103,10 +108,50 @@ def read_results(path: Path) -> Results:
                                f"{SCHEMA!r}; {regen}, or compare it with the neurospec "
                                f"version that wrote it", value=path)
     try:
-        return Results([Record.from_dict(r) for r in doc["records"]], doc.get("meta"))
+        records = doc["records"]
+        for i, r in enumerate(records):
+            check_record(r, i)
+        return Results([Record.from_dict(r) for r in records], doc.get("meta"))
+    except ValueError as exc:
+        raise ResultsFileError(f"{path} has schema {SCHEMA!r} but {exc}; {regen}",
+                               value=path) from exc
     except (KeyError, TypeError, AttributeError) as exc:
         raise ResultsFileError(f"{path} has schema {SCHEMA!r} but malformed records "
                                f"({type(exc).__name__}: {exc}); {regen}", value=path) from exc
+
+
+_TEXT = ("claim", "kind", "unit", "verdict", "direction", "metric", "method", "missed", "test",
+         "checkpoint", "outcome")
+_NUMBERS = ("effect", "p", "threshold")
+_OPTIONAL = ("percentile", "p_adjusted")
+
+
+def _is_number(v) -> bool:
+    # Non-finite numbers are stored as the strings "nan", "inf", "-inf" (JSON has none).
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) or v in ("nan", "inf", "-inf")
+
+
+def check_record(r, i: int) -> None:
+    """Raise ``ValueError`` naming the record and field when a record's fields have the wrong
+    types: rendering or comparing it would otherwise fail with a traceback (or, worse, a
+    comparison would read as a regression)."""
+    if not isinstance(r, dict):
+        raise ValueError(f"record {i} is a {type(r).__name__}, not an object")
+    wrong = [k for k in _TEXT if k in r and not isinstance(r[k], str)]
+    wrong += [k for k in ("model", "data", "details", "charts") if k in r
+              and not isinstance(r[k], dict)]
+    wrong += [k for k in ("n", "seed") if k in r and (type(r[k]) is not int)]
+    wrong += [k for k in _NUMBERS if k in r and not _is_number(r[k])]
+    wrong += [k for k in _OPTIONAL if r.get(k) is not None and not _is_number(r[k])]
+    if r.get("vacuous") is not None and not isinstance(r["vacuous"], bool):
+        wrong.append("vacuous")
+    ci = r.get("ci")
+    if ci is not None and not (isinstance(ci, list) and len(ci) == 2 and all(map(_is_number, ci))):
+        wrong.append("ci")
+    if wrong:
+        shown = ", ".join(f"{k}={r[k]!r:.40}" for k in wrong)
+        raise ValueError(f"record {i} ({str(r.get('claim', '?'))[:60]!r}) has fields of the "
+                         f"wrong type: {shown}")
 
 
 def read_frame(path: Path):

@@ -48,6 +48,9 @@ class Record:
     checkpoint: str = ""
     outcome: str = ""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "charts", bounded_charts(self.charts))
+
     @property
     def passed(self) -> bool:
         return self.verdict == "pass"
@@ -74,6 +77,37 @@ class Record:
         kw = {k: v for k, v in d.items() if k in names}
         kw["ci"] = tuple(kw.get("ci") or (math.nan, math.nan))
         return cls(**kw)
+
+
+# Values kept per set for a histogram: a claim over 100 000 documents would otherwise store
+# (and its report page render) every document's value.
+HISTOGRAM_LIMIT = 1000
+
+
+def bounded_charts(charts: dict) -> dict:
+    """``charts`` with each histogram set of more than :data:`HISTOGRAM_LIMIT` values
+    replaced by that many evenly spaced quantiles (the shape a histogram shows is kept; the
+    statistics were computed on every value before).  The full counts go to ``"n"``."""
+    hist = charts.get("histogram") if isinstance(charts, dict) else None
+    if not isinstance(hist, dict) or not isinstance(hist.get("sets"), dict):
+        return charts
+    sets = hist["sets"]
+    big = {k: v for k, v in sets.items() if isinstance(v, list) and len(v) > HISTOGRAM_LIMIT}
+    if not big:
+        return charts
+    import numpy as np
+
+    def quantiles(values: list) -> list[float]:
+        v = np.sort(np.asarray(values, dtype=float))
+        at = np.linspace(0, len(v) - 1, HISTOGRAM_LIMIT).round().astype(int)
+        return v[at].tolist()
+
+    counts = {**hist.get("n", {}), **{k: len(v) for k, v in big.items()}}
+    new_sets = {k: quantiles(v) if k in big else v for k, v in sets.items()}
+    title = str(hist.get("title", ""))
+    if "quantiles" not in title:
+        title += f" ({HISTOGRAM_LIMIT} quantiles of sets over {HISTOGRAM_LIMIT} documents)"
+    return {**charts, "histogram": {**hist, "sets": new_sets, "n": counts, "title": title}}
 
 
 def _finite(value: Any) -> Any:

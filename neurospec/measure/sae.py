@@ -13,7 +13,6 @@ Feature ``i`` at a position: ``relu((x - b_dec) @ W_enc[:, i] + b_enc[i])``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,7 +67,7 @@ def load_sae(path: str | Path, hook: str | None = None) -> SAE:
     a relative path that does not exist is looked up among the bundled SAEs."""
     from safetensors.torch import load_file
 
-    from neurospec.models.checkpoint import check_safetensors
+    from neurospec.models.checkpoint import check_safetensors, read_settings
 
     path = Path(path)
     if not path.exists() and (bundled("saes") / path).exists():
@@ -78,8 +77,13 @@ def load_sae(path: str | Path, hook: str | None = None) -> SAE:
         if not cfg_path.is_file() or not weights.is_file():
             raise CheckpointError(f"{path} is not an SAE folder: it needs cfg.json and "
                                   f"sae_weights.safetensors (SAELens's saved layout)", value=path)
-        cfg = json.loads(cfg_path.read_text())
+        cfg = read_settings(cfg_path, "restore the SAE's cfg.json (SAELens writes it with "
+                                      "the weights), or load the .safetensors file with hook=")
         hook = hook or cfg.get("hook_name")
+        if not isinstance(hook, str):
+            raise CheckpointError(f"{cfg_path}: hook_name={hook!r} is not a hook name such as "
+                                  f"'blocks.0.mlp.hook_post'; fix cfg.json or pass hook=",
+                                  value=cfg_path)
     elif path.suffix == ".safetensors" and path.is_file():
         weights, cfg = path, {}
     else:

@@ -405,12 +405,19 @@ def _load_folder(source: ModelSource, trust_pickle: bool, dtype: torch.dtype):
                               f"needs tokenizer.json (tokenizer.save_pretrained(folder))",
                               value=source.folder) from exc
     try:
-        hf = AutoModelForCausalLM.from_pretrained(
+        hf, info = AutoModelForCausalLM.from_pretrained(
             source.folder, local_files_only=True, use_safetensors=not files.uses_pickle,
-            attn_implementation="eager", dtype=dtype)
+            attn_implementation="eager", dtype=dtype, output_loading_info=True)
     except Exception as exc:  # noqa: BLE001
         raise CheckpointError(f"{source.folder}: the weights do not load ({exc}); rebuild or "
                               f"re-download the checkpoint", value=source.folder) from exc
+    if info.get("missing_keys") or info.get("mismatched_keys"):
+        # transformers fills missing weights with random ones: a different model, silently.
+        bad = sorted(map(str, set(info.get("missing_keys") or ()) | {
+            str(k[0] if isinstance(k, tuple) else k) for k in info.get("mismatched_keys") or ()}))
+        raise CheckpointError(f"{source.folder}: the weight files lack or misshape {bad[:5]} "
+                              f"({len(bad)} in all), which loading would fill with random "
+                              f"values; rebuild or re-download the checkpoint", value=source.folder)
     return hf, tok, str(source.folder)
 
 

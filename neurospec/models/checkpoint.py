@@ -6,7 +6,10 @@ Pure file inspection: no torch, no transformers.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +53,11 @@ def inspect_folder(folder: Path, trust_pickle: bool = False) -> CheckpointFiles:
         raise CheckpointError(
             f"{folder} has a config.json but no weights (*.safetensors); copy the weights "
             f"next to config.json, or rebuild the model", value=folder)
-    for path in safet:
-        check_safetensors(path)
+    config = read_config(folder)
+    headers = [check_safetensors(path) for path in safet]
+    if headers:
+        check_config_against_weights(config, headers, folder)
+    verify_manifest(folder)
     files = CheckpointFiles(folder, safet, pickles)
     if files.uses_pickle and not trust_pickle:
         names = ", ".join(p.name for p in pickles)
@@ -82,9 +88,164 @@ def check_safetensors(path: Path) -> dict:
         except ValueError as exc:
             raise CheckpointError(f"{path} has an unreadable safetensors header ({exc}); {fix}",
                                   value=path) from exc
-    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+    end = max((_entry(path, k, v, fix) for k, v in _tensors(path, header, fix)), default=0)
     if 8 + n + end != size:
         raise CheckpointError(
             f"{path} is truncated or corrupt: its header describes {8 + n + end} bytes but the "
             f"file has {size}; {fix}", value=path)
     return header
+
+
+DTYPE_BYTES = {"F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16": 2, "BF16": 2,
+               "I16": 2, "U16": 2, "I8": 1, "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
+
+
+def _tensors(path: Path, header, fix: str) -> list[tuple[str, object]]:
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: the safetensors header is a JSON {type(header).__name__}, "
+                              f"not an object of tensors; the file is corrupt: {fix}", value=path)
+    return [(k, v) for k, v in header.items() if k != "__metadata__"]
+
+
+def _entry(path: Path, name: str, entry, fix: str) -> int:
+    """Validate one tensor entry of a safetensors header; return where its data ends."""
+    def bad(what: str) -> CheckpointError:
+        return CheckpointError(f"{path}: tensor {name!r} in the safetensors header {what}; the "
+                               f"file is corrupt: {fix}", value=path)
+
+    if not isinstance(entry, dict):
+        raise bad(f"is a JSON {type(entry).__name__}, not an object")
+    missing = [k for k in ("dtype", "shape", "data_offsets") if k not in entry]
+    if missing:
+        raise bad(f"has no {' / '.join(missing)} (keys: {', '.join(map(str, entry))})")
+    shape, offsets, dtype = entry["shape"], entry["data_offsets"], entry["dtype"]
+    if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)):
+        raise bad(f"has shape {shape!r}, not a list of sizes")
+    if not (isinstance(offsets, list) and len(offsets) == 2
+            and all(type(o) is int for o in offsets) and 0 <= offsets[0] <= offsets[1]):
+        raise bad(f"has data_offsets {offsets!r}, not [begin, end]")
+    width = DTYPE_BYTES.get(dtype) if isinstance(dtype, str) else None
+    if width is None:
+        raise bad(f"has dtype {dtype!r}, not one of {', '.join(DTYPE_BYTES)}")
+    if offsets[1] - offsets[0] != math.prod(shape) * width:
+        raise bad(f"spans {offsets[1] - offsets[0]} bytes but shape {shape} of {dtype} needs "
+                  f"{math.prod(shape) * width}")
+    return offsets[1]
+
+
+def read_config(folder: Path) -> dict:
+    """``config.json`` as a dict, or a :class:`CheckpointError` that names the file (a broken
+    config is not the tokenizer's fault, which is what transformers would blame)."""
+    return read_settings(Path(folder) / "config.json",
+                         "restore it from the model's source (model.config.save_pretrained(folder))")
+
+
+def read_settings(path: Path, fix: str) -> dict:
+    """A JSON settings file (``config.json``, an SAE's ``cfg.json``) as a dict.
+
+    Raises:
+        CheckpointError: unreadable, not JSON, or not a JSON object; names the file and ``fix``.
+    """
+    try:
+        config = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not valid JSON ({exc}); {fix}", value=path) from exc
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path} holds a JSON {type(config).__name__}, not an object of "
+                              f"settings; {fix}", value=path)
+    return config
+
+
+_LAYER = re.compile(r"(?:^|\.)(?:layers|h|blocks|layer)\.([0-9]+)\.")
+_EMBED = ("embed_in.weight", "wte.weight", "embed_tokens.weight", "word_embeddings.weight")
+
+
+def check_config_against_weights(config: dict, headers: list[dict], folder: Path) -> None:
+    """Refuse a config that does not describe the weights beside it, before anything is
+    allocated: a ``num_hidden_layers`` of 1000000 next to a 5 MB file would otherwise build
+    a model of many gigabytes first."""
+    names = {k: v["shape"] for h in headers for k, v in h.items() if k != "__metadata__"}
+    layers = {int(m[1]) for k in names if (m := _LAYER.search(k))}
+    path = Path(folder) / "config.json"
+
+    def setting(*keys: str):
+        return next(((k, config[k]) for k in keys if k in config), (None, None))
+
+    def mismatch(key: str, value, held: str) -> CheckpointError:
+        return CheckpointError(f"{path}: {key}={value!r} but the weights beside it hold {held}; "
+                               f"config.json belongs to another model: restore the config saved "
+                               f"with these weights", value=path)
+
+    key, n_layers = setting("num_hidden_layers", "n_layer", "num_layers")
+    if key is not None:
+        if type(n_layers) is not int or n_layers < 1:
+            raise mismatch(key, n_layers, "a positive number of layers")
+        if layers and n_layers != len(layers):
+            raise mismatch(key, n_layers, f"{len(layers)} layers")
+    embed = next((shape for k, shape in names.items() if k.endswith(_EMBED)), None)
+    if embed is None or len(embed) != 2:
+        return
+    for keys, held in ((("vocab_size",), embed[0]), (("hidden_size", "n_embd", "d_model"), embed[1])):
+        key, value = setting(*keys)
+        if key is not None and value != held:
+            raise mismatch(key, value, f"an embedding of {held}")
+    key, d_mlp = setting("intermediate_size", "n_inner")
+    if key is not None and d_mlp is not None and layers:
+        first = [shape for k, shape in names.items() if (m := _LAYER.search(k)) and m[1] == str(min(layers))]
+        if not any(d_mlp in shape for shape in first):
+            raise mismatch(key, d_mlp, f"no tensor of that size in layer {min(layers)}")
+
+
+_VERIFIED: dict[tuple, bool] = {}
+
+
+def verify_manifest(folder: Path) -> None:
+    """Check the files of a bundled model folder against the sha256 hashes in its
+    ``MANIFEST.json`` (in the folder, or two levels up for ``checkpoints/<name>``), so that
+    a flipped bit in the weights is an error rather than a silently different model.
+
+    Each file is hashed once per process (keyed by path, size and modification time).
+    """
+    folder = Path(folder).resolve()
+    for manifest in [folder / "MANIFEST.json"] + [p / "MANIFEST.json" for p in folder.parents[1:2]]:
+        if not manifest.is_file():
+            continue
+        try:
+            doc = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CheckpointError(f"{manifest} is not valid JSON ({exc}); restore it with git "
+                                  f"checkout, or rebuild the model", value=manifest) from exc
+        # tiny-bilingual lists "files" relative to its folder; planted lists "sha256" as
+        # "fixtures/models/planted/...", relative to the fixtures root's parent (in a wheel
+        # the fixtures root is neurospec/_fixtures, so resolve below it).
+        if isinstance(doc.get("files"), dict):
+            base, hashes = manifest.parent, doc["files"]
+        elif isinstance(doc.get("sha256"), dict) and len(manifest.parents) > 2:
+            base = manifest.parents[2]
+            hashes = {str(Path(*Path(k).parts[1:])): v for k, v in doc["sha256"].items()
+                      if len(Path(k).parts) > 1}
+        else:
+            continue
+        for rel, digest in hashes.items():
+            path = (base / rel).resolve()
+            if path.parent == folder and path.is_file():
+                _check_hash(path, str(digest), manifest)
+        return
+
+
+def _check_hash(path: Path, digest: str, manifest: Path) -> None:
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns, digest)
+    if key in _VERIFIED:
+        return
+    sha = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(block)
+    if sha.hexdigest() != digest:
+        raise CheckpointError(
+            f"{path} does not match the sha256 in {manifest} (file {sha.hexdigest()[:16]}..., "
+            f"manifest {digest[:16]}...): the bundled model was changed or damaged; restore it "
+            f"with `git checkout -- {path.parent}` or rebuild it (a copy changed on purpose: "
+            f"delete its MANIFEST.json)", value=path)
+    _VERIFIED[key] = True

@@ -56,7 +56,7 @@ def test_hub_model_offline_says_how_to_run(monkeypatch):
 
 def _copy(tmp_path):
     dest = tmp_path / "ckpt"
-    shutil.copytree(TINY, dest, ignore=shutil.ignore_patterns("checkpoints"))
+    shutil.copytree(TINY, dest, ignore=shutil.ignore_patterns("checkpoints", "MANIFEST.json"))
     return dest
 
 

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from neurospec.cli import main
+from neurospec.errors import OutputError
 from neurospec.evidence.jsonio import read_results, write_results
 from neurospec.evidence.record import Record
 
@@ -44,7 +45,7 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr("os.replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="disk full"):
         write_results(path, [_record(), _record()])
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]

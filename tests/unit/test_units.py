@@ -17,7 +17,8 @@ def test_parse(text, expected):
     assert parse_unit(text).name == text.strip()
 
 
-@pytest.mark.parametrize("text", ["L3", "N669", "l3n669", "L3N", "L-1N3", "L3X4", "", "L3N6.5"])
+@pytest.mark.parametrize("text", ["L3", "N669", "l3n669", "L3N", "L-1N3", "L3X4", "", "L3N6.5",
+                                  "L0N\u0662\u0663\u0660", "L\uff10N1"])
 def test_parse_rejects_with_an_example(text):
     with pytest.raises(InvalidUnit, match="expected L<layer>N<neuron>"):
         parse_unit(text)
