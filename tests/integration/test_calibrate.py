@@ -1,5 +1,5 @@
 """The calibration script's quick mode: every case is decided and reported with its
-binomial interval, the bundled model's cases are not detected as invalid, the cases where
+binomial interval, the bundled model's cases stay near the nominal 0.025, the cases where
 no test of a mean can hold its level are marked as such, and it ends with the three figures."""
 
 import re
@@ -23,6 +23,7 @@ def test_quick_calibration_covers_the_cases(tmp_path):
         assert any(r.startswith(f"| {group} |") for r in rows), group
     bundled = [r for r in rows if r.startswith(("| bundled model", "| threshold > 0",
                                                 "| sample size", "| Holm families"))]
-    assert bundled and not [r for r in bundled if "INVALID" in r], bundled
+    rates = [float(r.split("|")[4]) for r in bundled]
+    assert len(bundled) >= 13 and max(rates) <= 0.075, bundled
     assert "| skew against the claim | lognormal sigma 2, n=10 |" in table
     assert "no valid mean test" in table and "Clopper-Pearson" in table
