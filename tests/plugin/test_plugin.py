@@ -26,10 +26,11 @@ CLAIMS = textwrap.dedent('''
         expect(UNIT).activates_more(on=corpus("english").subset(30),
                                     than=corpus("german").subset(30), by_at_least=0.1)
 
-    def test_tokens_escaped(model):
+    def test_tokens_escaped(model, corpus):
         from neurospec import Corpus
-        evil = Corpus.from_texts(["<script>alert(1)</script> und die Katze"] * 12, name="evil")
-        expect(UNIT).activates_more(on=evil, than=evil, by_at_least=0.0)
+        evil = Corpus.from_texts([f"<script>alert({{i}})</script> und die Katze" for i in range(12)],
+                                 name="evil")
+        expect(UNIT).activates_more(on=evil, than=corpus("english").subset(12), by_at_least=0.0)
 ''')
 
 
@@ -55,7 +56,7 @@ def test_claims_json_and_html(pytester, unit):
     result = pytester.runpytest("--neurospec-json=out/run.json", "--html=out/run.html",
                                 "--self-contained-html", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, xfailed=1)
-    result.stdout.fnmatch_lines(["*neurospec: 3 claim checks (1 fail, 2 pass)*"])
+    result.stdout.fnmatch_lines(["*neurospec: 3 claim checks: 2 pass · 1 expected fail*"])
     doc = json.loads((pytester.path / "out/run.json").read_text())
     assert doc["schema"] == "neurospec.results/1"
     env = doc["meta"]["environment"]
