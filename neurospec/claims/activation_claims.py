@@ -17,6 +17,7 @@ from neurospec.claims.charts import TOP_CONTEXTS, peak_context, top_contexts
 from neurospec.claims.rerun import rerunning, unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
+from neurospec.data.dedupe import require_disjoint
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
 from neurospec.measure.activations import neuron_activations
@@ -49,16 +50,19 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
     kind = "sae_feature" if self.sae is not None else "activation_contrast"
     metric, threshold, size = _contrast_size(auroc_at_least, by_at_least, effect_size_at_least)
     a_set, b_set = checks.as_corpus(on), checks.as_corpus(than)
+    require_disjoint(a_set, b_set)
     claim = f"{unit} activates more on {a_set.name} than on {b_set.name} {size}"
     data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
-            "docs": [len(a_set), len(b_set)]}
+            "docs": [len(a_set), len(b_set)],
+            "duplicates_dropped": [len(a_set.dropped), len(b_set.dropped)]}
     weak = self.run.underpowered(claim, kind, {a_set.name: len(a_set), b_set.name: len(b_set)},
                                  data)
     if weak:
         return weak
     a, b = self._acts(a_set), self._acts(b_set)
     if metric == "mean_diff":
-        est = two_sample(a.doc_means, b.doc_means, measure=metric, seed=self.ctx.seed)
+        est = two_sample(a.doc_means, b.doc_means, measure=metric, seed=self.ctx.seed,
+                         threshold=threshold, ids=(a_set.ids, b_set.ids))
     else:
         fn = token_auroc_ci if metric == "token_auroc" else token_d_ci
         est = fn(a.per_token, b.per_token, seed=self.ctx.seed, null=threshold)
