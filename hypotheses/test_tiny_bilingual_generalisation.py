@@ -24,7 +24,7 @@ OTHER_FORTUNES = ["italian_fortunes", "spanish_fortunes"]
 # --- another genre: man pages -------------------------------------------------------------
 def test_fires_on_german_manpages_not_english_manpages(corpus):
     expect(GERMAN).activates_more(on=corpus("german_manpages"), than=corpus("english_manpages"),
-                                  by_at_least=1.0).beats_random_units(k=50, percentile=99)
+                                  by_at_least=1.0).beats_random_units(k=100, percentile=99)
 
 
 def test_ablation_leaves_english_manpages_alone(corpus):
