@@ -289,3 +289,43 @@ def test_calibrate_refuses_a_negative_seed(capsys):
         calibrate(["--seed", "-1"])
     assert exit_.value.code == 2
     assert "--seed: '-1': give a whole number in 0 .. 2**32-1" in capsys.readouterr().err
+
+
+def test_large_corpus_column_pass_equals_the_layer_pass(tiny, small_sets, monkeypatch):
+    import numpy as np
+
+    from neurospec.measure import activations
+    from neurospec.units import neuron
+
+    de = small_sets[0]
+    tiny.cache.clear()
+    whole = activations.neuron_activations(tiny, de, neuron("L1N7"))
+    tiny.cache.clear()
+    monkeypatch.setattr(activations, "LOSSES_WITH_ACTIVATIONS", 0)  # treat it as large
+    column = activations.neuron_activations(tiny, de, neuron("L1N7"))
+    assert not any(k[0] == "acts" for k in tiny.cache._items)  # no whole-layer pass kept
+    assert all(np.array_equal(a, b) for a, b in zip(whole.per_token, column.per_token))
+    tiny.cache.clear()
+
+
+def test_batches_pad_each_row_with_its_last_token(tiny, small_sets):
+    tc = tokenize(tiny, small_sets[0])
+    seen = set()
+    for docs, ids, lengths in tc.batches(300):
+        for row, k in enumerate(docs):
+            d = tc.docs[k]
+            assert lengths[row] == len(d) and ids[row, :len(d)].equal(d)
+            assert (ids[row, len(d):] == d[-1]).all()
+            seen.add(k)
+    assert seen == set(range(len(tc.docs)))
+
+
+def test_records_bound_what_they_store():
+    values = [float(i) for i in range(5000)]
+    r = Record.from_dict({**_record(), "charts": {"histogram": {
+        "title": "t", "sets": {"big": values, "small": [1.0, 2.0]}}}})
+    hist = r.charts["histogram"]
+    assert len(hist["sets"]["big"]) == 1000 and hist["sets"]["small"] == [1.0, 2.0]
+    assert hist["sets"]["big"][0] == 0.0 and hist["sets"]["big"][-1] == 4999.0
+    assert hist["n"] == {"big": 5000} and "1000 quantiles" in hist["title"]
+    assert Record.from_dict(r.to_dict()).charts == r.charts  # bounding twice changes nothing
