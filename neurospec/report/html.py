@@ -128,15 +128,21 @@ def render_fragment(records: list[Record], max_cards: int | None = None) -> str:
     shown = records if max_cards is None else records[:max_cards]
     cards = "\n".join(render_record(r, with_style=False, anchor=f"ns-card-{i}")
                       for i, r in enumerate(shown))
-    more = (f"<p>{len(records) - len(shown)} more cards not shown.</p>"
+    more = (f"<p>{len(records) - len(shown)} more cards not shown (neurospec report "
+            f"--max-cards N shows more).</p>"
             if len(shown) < len(records) else "")
     return (f"<style>{stylesheet()}</style><div class=\"ns-root\">{run_overview(records, True)}"
             f"{cards}{more}</div>")
 
 
-def render_page(records: list[Record], title: str = "neurospec report") -> str:
-    """A standalone, offline HTML page: the summary (and matrix), then every record's card."""
+MAX_CARDS = 1000  # a page of ~15 MB; the summary table still lists every claim
+
+
+def render_page(records: list[Record], title: str = "neurospec report",
+                max_cards: int | None = MAX_CARDS) -> str:
+    """A standalone, offline HTML page: the summary (and matrix), then the records' cards
+    (the first ``max_cards``; ``None`` for all)."""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width'><title>{escape(visible(title))}</title>"
             f"</head><body><h1 class='ns-title'>{escape(visible(title))}</h1>"
-            f"{render_fragment(records)}</body></html>")
+            f"{render_fragment(records, max_cards)}</body></html>")

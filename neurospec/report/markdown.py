@@ -34,3 +34,21 @@ def summary(records: list[Record]) -> str:
     if len({r.column for r in records}) > 1:
         text += "\n**Across models / checkpoints**\n\n" + matrix_markdown(build_matrix(records))
     return text
+
+
+def run_notes(meta: dict, name: str = "") -> str:
+    """Markdown lines a reader must see before the numbers: a run that had not finished when
+    its results were written, and tests that skipped without checking their claims."""
+    lines = []
+    where = f" ({_cell(name)})" if name else ""
+    if meta.get("complete") is False:
+        lines.append(f"> **incomplete run**{where}: the results were written before the run "
+                     f"ended (killed, or still running); later claims are missing.")
+    skipped = meta.get("skipped") or []
+    if skipped:
+        lines.append(f"> **{len(skipped)} tests skipped**{where} without checking their claims:")
+        lines += [f"> - {_cell(s.get('test', '?'))}: {_cell(s.get('reason', ''))}"
+                  for s in skipped[:20] if isinstance(s, dict)]
+        if len(skipped) > 20:
+            lines.append(f"> - ... and {len(skipped) - 20} more")
+    return "\n".join(lines) + ("\n\n" if lines else "")
