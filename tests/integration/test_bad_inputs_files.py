@@ -329,3 +329,36 @@ def test_records_bound_what_they_store():
     assert hist["sets"]["big"][0] == 0.0 and hist["sets"]["big"][-1] == 4999.0
     assert hist["n"] == {"big": 5000} and "1000 quantiles" in hist["title"]
     assert Record.from_dict(r.to_dict()).charts == r.charts  # bounding twice changes nothing
+
+
+@pytest.mark.parametrize("to", [1e308, -1e39, 10 ** 400, float("nan")])
+def test_ablation_value_must_fit_the_model_dtype(tiny, to):
+    from neurospec.errors import InvalidArgument
+    from neurospec.measure.ablation import make_ablation
+    from neurospec.units import neuron
+
+    with pytest.raises(InvalidArgument, match=r"must be finite and fit the model's float32"):
+        make_ablation(tiny, neuron("L0N230"), to=to)
+    assert make_ablation(tiny, neuron("L0N230"), to=3e38).value == 3e38
+
+
+def test_views_show_incomplete_runs_and_skipped_tests(tmp_path, capsys):
+    path = tmp_path / "run.json"
+    write_results(path, [Record.from_dict(_record())], meta={
+        "complete": False, "skipped": [{"test": "t.py::test_<img src=x>", "reason": "offline"}]})
+    assert main(["summary", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "**incomplete run**" in out and "**1 tests skipped**" in out
+    assert "test_&lt;img src=x>: offline" in out and "<img" not in out
+    assert main(["compare", str(path), str(path)]) == 0
+    assert "**incomplete run** (run.json)" in capsys.readouterr().out
+    write_results(path, [Record.from_dict(_record())], meta={"complete": True})
+    assert main(["summary", str(path)]) == 0
+    assert "incomplete" not in capsys.readouterr().out
+
+
+def test_report_page_caps_its_cards(tmp_path):
+    out = tmp_path / "p.html"
+    assert main(["report", "--sample", "12", "--max-cards", "5", "-o", str(out)]) == 0
+    page = out.read_text()
+    assert page.count('class="ns-card') == 5 and "7 more cards not shown" in page
