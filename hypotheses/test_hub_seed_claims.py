@@ -41,8 +41,8 @@ def test_gpt2_copy_suppression_heads(corpus, unit):
     # changes the loss on tokens that already appeared differently from new ones.
     from neurospec import head
 
-    expect(head(unit)).ablation_raises_loss(on=corpus("english"), by_at_least=0.0, to="mean",
-                                            over=corpus("english"))
+    expect(head(unit)).ablated(to="mean", over=corpus("english")).raises_loss(
+        on=corpus("english"), by_at_least=0.0)
 
 
 @pytest.mark.model("tiny-stories-2l-33m")

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.model("tiny-bilingual")
 
 
 def test_zero_ablating_l0h3_raises_german_loss(corpus):
-    expect(head("L0H3")).ablation_raises_loss(on=corpus("german"), by_at_least=0.2)
+    expect(head("L0H3")).ablated(to="zero").raises_loss(on=corpus("german"), by_at_least=0.2)
 
 
 def test_l1h3_direct_effect_helps_repeated_tokens(corpus):

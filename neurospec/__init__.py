@@ -34,6 +34,19 @@ def corpus(name: str):
     return _load(name)
 
 
+def _register_notebook_display() -> None:
+    """Inside IPython/Jupyter, show results and failures as the report's cards."""
+    import sys
+
+    if "IPython" in sys.modules:
+        from neurospec.report.notebook import register
+
+        register()
+
+
+_register_notebook_display()
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         import importlib

@@ -90,3 +90,7 @@ class Underpowered(ClaimFailed):
 
 class NeurospecWarning(UserWarning):
     """Something a result depends on that the user should know (e.g. truncated documents)."""
+
+
+class WrongUnitKind(InvalidUnit, AttributeError):
+    """A claim called on a unit of another kind (``activates_more`` on a head)."""

@@ -1,8 +1,9 @@
 """Claims about a unit's activations: contrasts between text sets, top examples,
 simplification, prompt optimisation and property-based prompts (seeds 000, 001).
 
-Mixed into :class:`neurospec.claims.expect.UnitExpectation`; ``self`` has ``model``,
-``unit``, ``sae``, ``ctx`` and the ``_record`` / ``_finish`` / ``_enough`` / ``_acts`` helpers.
+:func:`activates_more` serves neurons and SAE features (``self._acts`` gives the unit's
+activations); :class:`NeuronActivationClaims` holds the claims that only neurons have.
+Each claim function measures and returns its record; :func:`unit_claim` ends it.
 """
 
 from __future__ import annotations
@@ -11,145 +12,146 @@ from typing import Any
 
 import numpy as np
 
-from neurospec.claims.common import (
-    ClaimResult, TOP_CONTEXTS, _corpus, _share, _size, _top_contexts)
-from neurospec.claims.rerun import unit_claim
+from neurospec.claims import checks
+from neurospec.claims.charts import TOP_CONTEXTS, top_contexts
+from neurospec.claims.rerun import rerunning, unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
+from neurospec.evidence.record import Record
 from neurospec.measure.activations import neuron_activations
 from neurospec.stats.effects import auroc
 from neurospec.stats.inference import two_sample
+from neurospec.stats.proportion import share_ci
 from neurospec.units import neuron
 
 
-class ActivationClaims:
-    @unit_claim
-    def activates_more(self, on: Corpus | str, than: Corpus | str, *,
-                       by_at_least: float | None = None,
-                       effect_size_at_least: float | None = None) -> ClaimResult:
-        """Claim the neuron's per-document mean activation is larger on ``on`` than ``than``.
+@unit_claim
+def activates_more(self, on: Corpus | str, than: Corpus | str, *,
+                   by_at_least: float | None = None,
+                   effect_size_at_least: float | None = None) -> Record:
+    """Claim the neuron's per-document mean activation is larger on ``on`` than ``than``.
 
-        Give exactly one size: ``by_at_least`` (difference of document means, in activation
-        units) or ``effect_size_at_least`` (Cohen's d of document means).  Passes when the
-        bootstrap 95% CI of that size clears it.  Token-level AUROC and means are recorded
-        as description (tokens within a document are not independent).
-        """
-        __tracebackhide__ = True
-        unit = self.unit
-        kind = "sae_feature" if self.sae is not None else "activation_contrast"
-        metric, threshold, size = _size("activates_more", "mean activations", by_at_least,
-                                        effect_size_at_least)
-        a_set, b_set = _corpus(on), _corpus(than)
-        claim = f"{unit} activates more on {a_set.name} than on {b_set.name} {size}"
-        data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
-                "docs": [len(a_set), len(b_set)]}
-        weak = self._enough(claim, kind, {a_set.name: len(a_set), b_set.name: len(b_set)}, data)
-        if weak:
-            return self._finish(weak)
-        a, b = self._acts(a_set), self._acts(b_set)
-        est = two_sample(a.doc_means, b.doc_means, measure=metric, seed=self.ctx.seed)
-        verdict, missed = decide(est.ci, threshold, ">=")
-        ta, tb = a.all_tokens, b.all_tokens
-        data["truncated"] = [a.truncated, b.truncated]
-        details = {
-            "units_label": "(activation)" if metric == "mean_diff" else "(Cohen's d)",
-            "token_auroc": auroc(ta, tb), "doc_auroc": auroc(a.doc_means, b.doc_means),
-            "token_mean": {a_set.name: float(ta.mean()), b_set.name: float(tb.mean())},
-            "doc_mean": {a_set.name: float(a.doc_means.mean()), b_set.name: float(b.doc_means.mean())},
-            "frac_tokens_above_0": {a_set.name: float((ta > 0).mean()),
-                                    b_set.name: float((tb > 0).mean())},
-            "n_docs": {a_set.name: len(a_set), b_set.name: len(b_set)},
-            "n_tokens": {a_set.name: int(ta.size), b_set.name: int(tb.size)},
-            "hook": self.sae.hook if self.sae is not None else unit.hook,
-        }
-        if self.sae is not None:
-            details["sae"] = self.sae.source
-        charts = {
-            "histogram": {"title": f"per-document mean activation of {unit}",
-                          "sets": {a_set.name: a.doc_means.tolist(),
-                                   b_set.name: b.doc_means.tolist()}},
-            "contexts": {"title": f"top activating contexts of {unit}",
-                         "items": _top_contexts(self.model, a, a_set.name, TOP_CONTEXTS)
-                         + _top_contexts(self.model, b, b_set.name, 3)},
-        }
-        return self._finish(self._record(
-            claim=claim, kind=kind, data=data, n=est.n, effect=est.estimate,
-            ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
-            verdict=verdict, method=est.method, missed=missed, details=details, charts=charts))
+    Give exactly one size: ``by_at_least`` (difference of document means, in activation
+    units) or ``effect_size_at_least`` (Cohen's d of document means).  Passes when the
+    bootstrap 95% CI of that size clears it.  Token-level AUROC and means are recorded
+    as description (tokens within a document are not independent).
+    """
+    __tracebackhide__ = True
+    unit = self.unit
+    kind = "sae_feature" if self.sae is not None else "activation_contrast"
+    metric, threshold, size = checks.size("activates_more", "mean activations", by_at_least,
+                                           effect_size_at_least)
+    a_set, b_set = checks.as_corpus(on), checks.as_corpus(than)
+    claim = f"{unit} activates more on {a_set.name} than on {b_set.name} {size}"
+    data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
+            "docs": [len(a_set), len(b_set)]}
+    weak = self.run.underpowered(claim, kind, {a_set.name: len(a_set), b_set.name: len(b_set)},
+                                 data)
+    if weak:
+        return weak
+    a, b = self._acts(a_set), self._acts(b_set)
+    est = two_sample(a.doc_means, b.doc_means, measure=metric, seed=self.ctx.seed)
+    verdict, missed = decide(est.ci, threshold, ">=")
+    ta, tb = a.all_tokens, b.all_tokens
+    data["truncated"] = [a.truncated, b.truncated]
+    details = {
+        "units_label": "(activation)" if metric == "mean_diff" else "(Cohen's d)",
+        "token_auroc": auroc(ta, tb), "doc_auroc": auroc(a.doc_means, b.doc_means),
+        "token_mean": {a_set.name: float(ta.mean()), b_set.name: float(tb.mean())},
+        "doc_mean": {a_set.name: float(a.doc_means.mean()), b_set.name: float(b.doc_means.mean())},
+        "frac_tokens_above_0": {a_set.name: float((ta > 0).mean()),
+                                b_set.name: float((tb > 0).mean())},
+        "n_docs": {a_set.name: len(a_set), b_set.name: len(b_set)},
+        "n_tokens": {a_set.name: int(ta.size), b_set.name: int(tb.size)},
+        "hook": self.sae.hook if self.sae is not None else unit.hook,
+    }
+    if self.sae is not None:
+        details["sae"] = self.sae.source
+    charts = {
+        "histogram": {"title": f"per-document mean activation of {unit}",
+                      "sets": {a_set.name: a.doc_means.tolist(),
+                               b_set.name: b.doc_means.tolist()}},
+        "contexts": {"title": f"top activating contexts of {unit}",
+                     "items": [] if rerunning() else  # a rerun keeps only the numbers
+                     top_contexts(self.model, a, a_set.name, TOP_CONTEXTS)
+                     + top_contexts(self.model, b, b_set.name, 3)},
+    }
+    return self.run.record(
+        claim=claim, kind=kind, data=data, n=est.n, effect=est.estimate,
+        ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
+        verdict=verdict, method=est.method, missed=missed, details=details, charts=charts)
+
+
+class NeuronActivationClaims:
+    """The activation claims of MLP neurons."""
 
     @unit_claim
     def top_examples_come_from(self, on: Corpus | str, among: list[Corpus | str], *,
-                               k: int = 50, share_at_least: float = 0.9) -> ClaimResult:
+                               k: int = 50, share_at_least: float = 0.9) -> Record:
         """Claim that of the ``k`` tokens of ``on`` and ``among`` where the neuron fires most,
         at least ``share_at_least`` are in ``on``.  The share gets a Clopper-Pearson 95% CI
         and a binomial p-value against ``on``'s share of all tokens."""
         __tracebackhide__ = True
-        from scipy.stats import binomtest
-
         from neurospec.measure.examples import top_examples
 
         unit = neuron(self.unit)
-        share = _share("share_at_least", share_at_least)
-        target = _corpus(on)
-        others = [_corpus(c) for c in among]
+        share = checks.share("share_at_least", share_at_least)
+        target = checks.as_corpus(on)
+        others = [checks.as_corpus(c) for c in among]
         ex = top_examples(self.model, unit, [target] + others, k=k)
         hits = sum(e.corpus == target.name for e in ex)
         base = neuron_activations(self.model, target, unit).all_tokens.size
         total = base + sum(neuron_activations(self.model, c, unit).all_tokens.size for c in others)
-        test = binomtest(hits, len(ex), base / total, alternative="greater")
-        ci = test.proportion_ci(0.95, method="exact")
-        est = hits / len(ex)
-        verdict, missed = decide((ci.low, ci.high), share, ">=")
+        est = share_ci(hits, len(ex), base / total)
+        verdict, missed = decide(est.ci, share, ">=")
         names = [target.name] + [c.name for c in others]
         claim = (f"of the {k} tokens of {', '.join(names)} where {unit} fires most, "
                  f">= {share:.0%} are in {target.name}")
         items = [{"set": e.corpus, "doc": e.doc, "max": e.activation,
                   "tokens": self.model.str_tokens(e.tokens), "values": list(e.values)}
                  for e in ex[:12]]
-        return self._finish(self._record(
+        return self.run.record(
             claim=claim, kind="top_examples", data={"names": names, "hashes": [
-                target.hash] + [c.hash for c in others]}, n=len(ex), effect=est,
-            ci=(float(ci.low), float(ci.high)), p=float(test.pvalue), threshold=share,
+                target.hash] + [c.hash for c in others]}, n=len(ex), effect=est.estimate,
+            ci=est.ci, p=est.p_value, threshold=share,
             direction=">=", metric="share", verdict=verdict, missed=missed,
             method="one-sided 95% Clopper-Pearson bound; binomial test against the token base rate",
             details={"units_label": "(share)", "base_rate": base / total,
                      "from": {n: sum(e.corpus == n for e in ex) for n in names}},
             charts={"contexts": {"title": f"top activating contexts of {unit} (12 of {k})",
-                                 "items": items}}))
+                                 "items": items}})
 
     @unit_claim
     def simplifies(self, on: Corpus | str, *, k: int = 10, keep: float = 0.5,
-                   max_tokens: int = 3, share_at_least: float = 0.8) -> ClaimResult:
+                   max_tokens: int = 3, share_at_least: float = 0.8) -> Record:
         """Claim that greedy deletion (drop the token whose removal lowers the activation
         least, keep the last token and ``keep`` of the activation) shrinks at least
         ``share_at_least`` of the neuron's top-``k`` contexts in ``on`` to ``max_tokens``
         tokens or fewer.  Clopper-Pearson CI on the share."""
         __tracebackhide__ = True
-        from scipy.stats import binomtest
-
         from neurospec.measure.examples import noise_sensitivity, simplify, top_examples
 
         unit = neuron(self.unit)
-        share = _share("share_at_least", share_at_least)
-        c = _corpus(on)
+        share = checks.share("share_at_least", share_at_least)
+        c = checks.as_corpus(on)
         ex = top_examples(self.model, unit, [c], k=k)
         done = [simplify(self.model, unit, list(e.tokens), keep=keep) for e in ex]
         hits = sum(len(sm.simplified) <= max_tokens for sm in done)
-        test = binomtest(hits, len(done), 0.5, alternative="greater")
-        ci = test.proportion_ci(0.95, method="exact")
-        verdict, missed = decide((ci.low, ci.high), share, ">=")
+        est = share_ci(hits, len(done), 0.5)
+        verdict, missed = decide(est.ci, share, ">=")
         claim = (f"greedy simplification keeps >= {keep:.0%} of {unit}'s activation in <= "
                  f"{max_tokens} tokens for >= {share:.0%} of its top {k} contexts in {c.name}")
         items = [{"set": f"{len(sm.original)}->{len(sm.simplified)} tokens", "doc": e.doc,
                   "max": sm.activation, "tokens": self.model.str_tokens(sm.simplified),
                   "values": [0.0] * (len(sm.simplified) - 1) + [sm.activation]}
                  for e, sm in zip(ex, done)]
-        return self._finish(self._record(
+        return self.run.record(
             claim=claim, kind="simplification", data={"names": [c.name], "hashes": [c.hash]},
-            n=len(done), effect=hits / len(done), ci=(float(ci.low), float(ci.high)),
-            p=float(test.pvalue), threshold=share, direction=">=", metric="share",
-            verdict=verdict, missed=missed, method="greedy deletion; one-sided 95% Clopper-Pearson bound",
+            n=len(done), effect=est.estimate, ci=est.ci,
+            p=est.p_value, threshold=share, direction=">=", metric="share",
+            verdict=verdict, missed=missed,
+            method="greedy deletion; one-sided 95% Clopper-Pearson bound",
             details={"units_label": "(share)", "keep": keep, "max_tokens": max_tokens,
                      "lengths": [len(sm.simplified) for sm in done],
                      "kept": [round(sm.activation / sm.original_activation, 3) for sm in done]},
@@ -163,30 +165,27 @@ class ActivationClaims:
                                                 "tokens": self.model.str_tokens(ex[0].tokens),
                                                 "values": noise_sensitivity(
                                                     self.model, unit, list(ex[0].tokens),
-                                                    seed=self.ctx.seed).round(4).tolist()}]}}))
+                                                    seed=self.ctx.seed).round(4).tolist()}]}})
 
     @unit_claim
     def optimised_prompts_reach(self, on: Corpus | str, *, fraction: float = 0.75,
                                 restarts: int = 8, length: int = 5, steps: int = 100,
-                                share_at_least: float = 0.5) -> ClaimResult:
+                                share_at_least: float = 0.5) -> Record:
         """Claim that gradient-optimised prompts of ``length`` tokens, projected to real
         tokens, reach at least ``fraction`` of the neuron's highest activation on ``on`` in
         at least ``share_at_least`` of ``restarts`` seeded restarts (Clopper-Pearson bound)."""
         __tracebackhide__ = True
-        from scipy.stats import binomtest
-
         from neurospec.measure.examples import optimise_prompt
 
         unit = neuron(self.unit)
-        share = _share("share_at_least", share_at_least)
-        c = _corpus(on)
+        share = checks.share("share_at_least", share_at_least)
+        c = checks.as_corpus(on)
         top = float(neuron_activations(self.model, c, unit).all_tokens.max())
         runs = [optimise_prompt(self.model, unit, length, steps, seed=self.ctx.seed * 1000 + r)
                 for r in range(restarts)]
         hits = sum(r.activation >= fraction * top for r in runs)
-        test = binomtest(hits, restarts, 0.5, alternative="greater")
-        ci = test.proportion_ci(0.95, method="exact")
-        verdict, missed = decide((float(ci.low), float(ci.high)), share, ">=")
+        est = share_ci(hits, restarts, 0.5)
+        verdict, missed = decide(est.ci, share, ">=")
         claim = (f"gradient-optimised {length}-token prompts (projected to real tokens) reach "
                  f">= {fraction:.0%} of {unit}'s top activation on {c.name} in >= {share:.0%} "
                  f"of {restarts} restarts")
@@ -194,21 +193,21 @@ class ActivationClaims:
                   "tokens": self.model.str_tokens(r.tokens),
                   "values": [0.0] * (len(r.tokens) - 1) + [r.activation]}
                  for i, r in enumerate(runs)]
-        return self._finish(self._record(
+        return self.run.record(
             claim=claim, kind="prompt_optimisation", data={"names": [c.name], "hashes": [c.hash]},
-            n=restarts, effect=hits / restarts, ci=(float(ci.low), float(ci.high)),
-            p=float(test.pvalue), threshold=share, direction=">=", metric="share",
+            n=restarts, effect=est.estimate, ci=est.ci,
+            p=est.p_value, threshold=share, direction=">=", metric="share",
             verdict=verdict, missed=missed,
             method="Adam on free input embeddings, cosine projection; one-sided Clopper-Pearson",
             details={"units_label": "(share)", "top_activation_on_corpus": top,
                      "projected": [round(r.activation, 4) for r in runs],
                      "soft": [round(r.soft_activation, 4) for r in runs]},
             charts={"contexts": {"title": "optimised prompts, projected to real tokens "
-                                          "(last token's activation)", "items": items}}))
+                                          "(last token's activation)", "items": items}})
 
     @unit_claim
     def fires_on(self, strategy: Any, *, above: float, share_at_least: float = 0.95,
-                 n: int = 200, name: str = "generated prompts") -> ClaimResult:
+                 n: int = 200, name: str = "generated prompts") -> Record:
         """Claim the neuron's activation at the last token exceeds ``above`` on at least
         ``share_at_least`` of prompts drawn from ``strategy`` (a hypothesis strategy of token
         lists, see :mod:`neurospec.strategies`).
@@ -221,12 +220,10 @@ class ActivationClaims:
         __tracebackhide__ = True
         from hypothesis import HealthCheck, find, given, settings
         from hypothesis.errors import NoSuchExample
-        from scipy.stats import binomtest
-
         from neurospec.measure.examples import last_token_activation
 
         unit = neuron(self.unit)
-        share = _share("share_at_least", share_at_least)
+        share = checks.share("share_at_least", share_at_least)
         if isinstance(above, bool) or not isinstance(above, (int, float)):
             raise InvalidArgument(f"fires_on(above={above!r}): expected a number", value=above)
         drawn: list[list[int]] = []
@@ -247,9 +244,7 @@ class ActivationClaims:
         acts = np.concatenate([last_token_activation(self.model, unit, drawn[i:i + 256])
                                for i in range(0, len(drawn), 256)])
         hits = int((acts > above).sum())
-        test = binomtest(hits, len(acts), max(min(share, 1.0), 1e-9) if share < 1 else 0.5,
-                         alternative="greater")
-        ci = test.proportion_ci(0.95, method="exact")
+        est = share_ci(hits, len(acts), max(share, 1e-9) if share < 1 else 0.5)
         minimal: list[int] | None = None
         try:
             minimal = list(find(strategy, lambda p: last_token_activation(
@@ -260,12 +255,11 @@ class ActivationClaims:
                     suppress_health_check=list(HealthCheck))))
         except NoSuchExample:
             pass
-        lo = float(ci.low)
         if share >= 1.0:
             verdict = "pass" if minimal is None else "fail"
             missed = "" if minimal is None else "hypothesis found a counterexample (shown)"
         else:
-            verdict, missed = decide((lo, float(ci.high)), share, ">=")
+            verdict, missed = decide(est.ci, share, ">=")
         claim = (f"{unit} fires above {above:g} at the last token of >= {share:.0%} of {name}")
         charts = {"histogram": {"title": f"{unit}'s last-token activation on {len(acts)} {name}",
                                 "sets": {name: acts.tolist()}}}
@@ -275,12 +269,13 @@ class ActivationClaims:
                                   "items": [{"set": "counterexample", "doc": "-", "max": value,
                                              "tokens": self.model.str_tokens(minimal),
                                              "values": [0.0] * (len(minimal) - 1) + [value]}]}
-        return self._finish(self._record(
+        return self.run.record(
             claim=claim, kind="property", data={"names": [name], "hashes": ["generated"]},
-            n=len(acts), effect=hits / len(acts), ci=(lo, float(ci.high)), p=float(test.pvalue),
+            n=len(acts), effect=est.estimate, ci=est.ci, p=est.p_value,
             threshold=share, direction=">=", metric="share", verdict=verdict, missed=missed,
             method="hypothesis-generated prompts (seeded), one batch; one-sided Clopper-Pearson "
                    "bound; counterexample search with shrinking",
-            details={"units_label": "(share)", "above": above, "mean_activation": float(acts.mean()),
+            details={"units_label": "(share)", "above": above,
+                     "mean_activation": float(acts.mean()),
                      "counterexample": None if minimal is None else self.model.str_tokens(minimal)},
-            charts=charts))
+            charts=charts)

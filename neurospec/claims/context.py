@@ -10,7 +10,7 @@ import contextlib
 import os
 import contextvars
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ class Context:
     test: str = ""
     vacuity: int = 0  # re-run passing unit claims on this many random units (0: off)
     strict: bool = False  # vacuous claims fail
-    extra: dict = field(default_factory=dict)
 
 
 _current: contextvars.ContextVar[Context] = contextvars.ContextVar("neurospec_context",

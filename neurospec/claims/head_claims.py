@@ -1,87 +1,143 @@
 """Claims about attention heads (seed 002): ablation and direct-effect removal.
 
-Mixed into :class:`neurospec.claims.expect.UnitExpectation`; ``self`` has ``model``,
-``unit``, ``sae``, ``ctx`` and the ``_record`` / ``_finish`` / ``_enough`` / ``_acts`` helpers.
+The grammar is the neurons': ``expect(head("L1H3")).ablated(to="zero").raises_loss(on=...,
+by_at_least=...)``.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from neurospec.claims.common import (
-    ClaimResult, _bar, _corpus, _data, _head_charts, _threshold)
-from neurospec.claims.rerun import unit_claim
+from neurospec.claims import checks
+from neurospec.claims.ablated import AblatedUnit
+from neurospec.claims.charts import attention, bar, top_deltas
+from neurospec.claims.expectation import Expectation
+from neurospec.claims.rerun import rerunning, unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
+from neurospec.evidence.record import Record
 from neurospec.stats.inference import mean_ci
 
 
-class HeadClaims:
-    @unit_claim
-    def ablation_raises_loss(self, on: Corpus | str, by_at_least: float, *, to: str = "zero",
-                             over: Corpus | str | None = None) -> ClaimResult:
-        """Claim that zero- or mean-ablating the head's output raises the mean loss on ``on``
-        by ``by_at_least`` nats or more (per-document paired CI)."""
-        __tracebackhide__ = True
-        from neurospec.measure.heads import head_ablation
-        from neurospec.units import head as as_head
+def _head_charts(model, eff) -> dict:
+    """The documents whose loss rose most, and the head's attention on the first of them."""
+    from neurospec.data.tokens import tokenize
+    from neurospec.measure.heads import attention_pattern
 
-        h = as_head(self.unit)
-        threshold = _threshold("by_at_least", by_at_least)
-        c = _corpus(on)
-        ref = _corpus(over) if over is not None else None
-        weak = self._enough(f"{h} ablated ({to}) raises loss on {c.name} by >= {threshold:g} "
-                            f"nats", "head_ablation", {c.name: len(c)}, _data(c, ref))
+    if rerunning():  # a rerun for another unit keeps only the numbers
+        return {}
+    top = int(np.argmax(eff.delta))
+    toks = tokenize(model, eff.corpus).docs[top][:24]
+    return {"token_deltas": {"title": f"documents whose loss rose most ({eff.how}; per-token "
+                                      f"loss change)", "items": top_deltas(model, eff, 3)},
+            "attention": attention(eff.head, eff.corpus.ids[top], model.str_tokens(toks.tolist()),
+                                   attention_pattern(model, eff.head, toks))}
+
+
+class HeadAblated(AblatedUnit):
+    """Claims about what zero- or mean-ablating a head's output (``hook_z``) does."""
+
+    @unit_claim
+    def raises_loss(self, on: Corpus | str, by_at_least: float) -> Record:
+        """Claim that ablating the head raises the mean loss on ``on`` by ``by_at_least``
+        nats or more (per-document paired CI)."""
+        __tracebackhide__ = True
+        threshold = checks.threshold("by_at_least", by_at_least)
+        return self._claim(checks.as_corpus(on), f"raises loss on {{}} by >= {threshold:g} nats",
+                           threshold, ">=", "greater")
+
+    @unit_claim
+    def and_not_on(self, corpus: Corpus | str, tolerance: float) -> Record:
+        """Claim the ablation changes the loss on ``corpus`` by less than ``tolerance`` nats
+        either way: the whole CI must lie inside ±tolerance."""
+        __tracebackhide__ = True
+        tol = checks.threshold("tolerance", tolerance)
+        return self._claim(checks.as_corpus(corpus), f"changes loss on {{}} by less than "
+                           f"±{tol:g} nats", tol, "within", "two-sided")
+
+    def _claim(self, c: Corpus, says: str, threshold: float, direction: str,
+               alternative: str) -> Record:
+        from neurospec.measure.heads import head_ablation
+
+        h = self.unit
+        weak = self.run.underpowered(f"{h} ablated ({self.to}) {says.format(c.name)}",
+                                     "head_ablation", {c.name: len(c)},
+                                     checks.data_of(c, self.over))
         if weak:
-            return self._finish(weak)
-        eff = head_ablation(self.model, h, c, to, ref)
-        est = mean_ci(eff.delta, seed=self.ctx.seed)
-        verdict, missed = decide(est.ci, threshold, ">=")
-        claim = f"{h} {eff.how} raises loss on {c.name} by >= {threshold:g} nats"
-        return self._finish(self._record(
-            claim=claim, kind="head_ablation", data=_data(c, ref), n=est.n, effect=est.estimate,
-            ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric="delta_loss",
+            return weak
+        eff = head_ablation(self.model, h, c, self.to, self.over)
+        est = mean_ci(eff.delta, seed=self.run.seed, alternative=alternative)
+        verdict, missed = decide(est.ci, threshold, direction)
+        charts = _head_charts(self.model, eff)
+        charts["bars"] = {"title": f"loss change when {h} is {eff.how}", "unit": "nats",
+                          "items": [{"set": c.name, "mean": est.estimate, "ci": list(est.ci),
+                                     "n": est.n}]}
+        return self.run.record(
+            claim=f"{h} {eff.how} {says.format(c.name)}", kind="head_ablation",
+            data=checks.data_of(c, self.over), n=est.n, effect=est.estimate, ci=est.ci,
+            p=est.p_value, threshold=threshold, direction=direction, metric="delta_loss",
             verdict=verdict, method=est.method, missed=missed,
-            details={"units_label": "nats", "how": eff.how, "hook": f"blocks.{h.layer}.attn.hook_z"},
-            charts=_head_charts(self.model, eff, est)))
+            details={"units_label": "nats", "how": eff.how,
+                     "hook": f"blocks.{h.layer}.attn.hook_z"},
+            charts=charts)
+
+
+class HeadExpectation(Expectation):
+    """Claims about one attention head."""
+
+    kind = "head"
+
+    def ablated(self, to: str = "zero", over: Corpus | str | None = None) -> HeadAblated:
+        """Zero-ablate the head's output (``to='zero'``) or replace it by its mean over
+        ``over`` (``to='mean'``); then state what that does with :class:`HeadAblated`."""
+        return HeadAblated(self, to, checks.maybe_corpus(over))
+
+    def ablation_raises_loss(self, on: Corpus | str, by_at_least: float, *, to: str = "zero",
+                             over: Corpus | str | None = None) -> Any:
+        """``ablated(to, over).raises_loss(on, by_at_least)`` in one call (the form the
+        planted model's manifest stores); returns the claim's result."""
+        __tracebackhide__ = True
+        return self.ablated(to, over).raises_loss(on, by_at_least).results[-1]
 
     @unit_claim
     def direct_effect_favours_repeats(self, on: Corpus | str, by_at_least: float = 0.0, *,
-                                      add_mean_over: Corpus | str | None = None) -> ClaimResult:
+                                      add_mean_over: Corpus | str | None = None) -> Record:
         """Claim that removing only the head's direct effect on the logits raises the loss on
         tokens that already appeared earlier in the document more than on new tokens, by
         ``by_at_least`` nats or more (per document: mean over repeated targets minus mean
         over new ones; documents with both kinds only)."""
         __tracebackhide__ = True
         from neurospec.measure.heads import head_direct_effect
-        from neurospec.units import head as as_head
 
-        h = as_head(self.unit)
-        threshold = _threshold("by_at_least", by_at_least)
-        c = _corpus(on)
-        ref = _corpus(add_mean_over) if add_mean_over is not None else None
+        h = self.unit
+        threshold = checks.threshold("by_at_least", by_at_least)
+        c = checks.as_corpus(on)
+        ref = checks.maybe_corpus(add_mean_over)
         eff = head_direct_effect(self.model, h, c, add_mean_over=ref)
         diffs = np.array([d[r].mean() - d[~r].mean() for d, r in
                           zip(eff.token_delta, eff.repeated) if r.any() and (~r).any()])
         claim = (f"{h} {eff.how}: loss rises more on repeated than on new tokens of {c.name} "
                  f"by >= {threshold:g} nats")
-        if len(diffs) < self.ctx.min_docs:
-            return self._finish(self._enough(claim, "head_direct_effect",
-                                             {c.name: len(diffs)}, _data(c, ref)))
+        weak = self.run.underpowered(claim, "head_direct_effect", {c.name: len(diffs)},
+                                     checks.data_of(c, ref))
+        if weak:
+            return weak
         est = mean_ci(diffs, seed=self.ctx.seed)
         verdict, missed = decide(est.ci, threshold, ">=")
         rep = np.array([d[r].mean() for d, r in zip(eff.token_delta, eff.repeated) if r.any()])
         new = np.array([d[~r].mean() for d, r in zip(eff.token_delta, eff.repeated) if (~r).any()])
-        charts = _head_charts(self.model, eff, None)
+        charts = _head_charts(self.model, eff)
         charts["bars"] = {"title": f"loss change when {h}'s direct effect is removed",
                           "unit": "nats", "items": [
-                              {"set": "repeated tokens", **_bar(rep, self.ctx.seed)},
-                              {"set": "new tokens", **_bar(new, self.ctx.seed)},
-                              {"set": "difference", **_bar(diffs, self.ctx.seed)}]}
-        return self._finish(self._record(
-            claim=claim, kind="head_direct_effect", data=_data(c, ref), n=est.n,
+                              {"set": "repeated tokens", **bar(rep, self.ctx.seed)},
+                              {"set": "new tokens", **bar(new, self.ctx.seed)},
+                              {"set": "difference", **bar(diffs, self.ctx.seed)}]}
+        return self.run.record(
+            claim=claim, kind="head_direct_effect", data=checks.data_of(c, ref), n=est.n,
             effect=est.estimate, ci=est.ci, p=est.p_value, threshold=threshold, direction=">=",
             metric="delta_loss_repeated_minus_new", verdict=verdict, method=est.method,
             missed=missed, details={"units_label": "nats", "how": eff.how,
                                     "mean_delta_all_tokens": float(eff.delta.mean())},
-            charts=charts))
+            charts=charts)

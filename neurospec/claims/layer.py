@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from neurospec.claims import context
-from neurospec.claims.common import (
-    ClaimResult, _corpus, _data, _share, _sweep, _sweep_charts, _sweep_details, _underpowered)
-from neurospec.claims.verdict import decide, failure_message
+from neurospec.claims import cached, checks, context
+from neurospec.claims.charts import sweep_charts, sweep_details
+from neurospec.claims.result import ClaimResult
+from neurospec.claims.runner import Runner
+from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
-from neurospec.errors import ClaimFailed, InvalidArgument, Underpowered
-from neurospec.evidence.record import Record
-from neurospec.evidence.sink import emit
+from neurospec.errors import InvalidArgument
 from neurospec.units import Neuron, check_unit
 
 
@@ -25,6 +24,7 @@ class LayerExpectation:
         check_unit(Neuron(layer, 0), self.model)
         self.layer = layer
         self.ctx = context.current()
+        self.run = Runner(f"L{layer}", self.model, self.ctx)
 
     def top_neurons_carry(self, k: int, share_at_least: float, *, on: Corpus | str,
                           to: str = "mean", over: Corpus | str | None = None,
@@ -35,36 +35,30 @@ class LayerExpectation:
         __tracebackhide__ = True
         from neurospec.stats.resample import bootstrap_rows, top_k_share
 
-        share = _share("share_at_least", share_at_least)
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.model.d_mlp:
-            raise InvalidArgument(f"top_neurons_carry(k={k!r}): expected 1..{self.model.d_mlp}",
-                                  value=k)
-        corpus = _corpus(on)
-        ref = _corpus(over) if over is not None else None
-        weak = _underpowered(f"the top {k} neurons of MLP{self.layer} carry >= {share:.0%} of "
-                             f"the layer's effect on {corpus.name} loss", "neuron_sweep",
-                             f"L{self.layer}", self.model, self.ctx, {corpus.name: len(corpus)},
-                             _data(corpus, ref))
+        share = checks.share("share_at_least", share_at_least)
+        checks.count("k", k, maximum=self.model.d_mlp, method="top_neurons_carry")
+        corpus = checks.as_corpus(on)
+        ref = checks.maybe_corpus(over)
+        weak = self.run.underpowered(f"the top {k} neurons of MLP{self.layer} carry >= "
+                                     f"{share:.0%} of the layer's effect on {corpus.name} loss",
+                                     "neuron_sweep", {corpus.name: len(corpus)},
+                                     checks.data_of(corpus, ref))
         if weak:
-            emit(weak)
-            raise Underpowered(failure_message(weak), weak)
-        sweep = _sweep(self.model, corpus, self.layer, to, ref, method)
+            return self.run.conclude(weak)
+        sweep = cached.sweep(self.model, corpus, self.layer, to, ref, method)
         est, ci, boot = bootstrap_rows(sweep.delta, top_k_share(k), seed=self.ctx.seed)
         verdict, missed = decide(ci, share, ">=")
         how = "zero" if to == "zero" else f"mean over {ref.name if ref else '?'}"
         claim = (f"the top {k} neurons of MLP{self.layer} ({how} ablation, one at a time) carry "
                  f">= {share:.0%} of the layer's effect on {corpus.name} loss")
-        record = Record(
-            claim=claim, kind="neuron_sweep", unit=f"L{self.layer}", model=self.model.info(),
-            data=_data(corpus, ref), n=len(corpus), effect=est, ci=ci,
+        record = self.run.record(
+            claim=claim, kind="neuron_sweep", data=checks.data_of(corpus, ref), n=len(corpus),
+            effect=est, ci=ci,
             p=float((1 + (boot < share).sum()) / (1 + len(boot))), threshold=share,
             direction=">=", metric="top_k_share", verdict=verdict,
             method=f"sweep ({sweep.method}); bootstrap percentile CI", missed=missed,
             details={"units_label": "(share)", "top": [f"L{self.layer}N{i}" for i in
                                                       sweep.ranking()[:k]],
-                     **_sweep_details(sweep)},
-            charts=_sweep_charts(sweep, self.ctx.seed), seed=self.ctx.seed, test=self.ctx.test)
-        emit(record)
-        if not record.passed:
-            raise ClaimFailed(failure_message(record), record)
-        return ClaimResult(record)
+                     **sweep_details(sweep)},
+            charts=sweep_charts(sweep, self.ctx.seed))
+        return self.run.conclude(record)

@@ -1,18 +1,19 @@
 """The same claim on other units: random-unit baselines and the vacuity check.
 
-A claim about one unit means little if random units of the same layer pass it too.  Every
-unit claim method is wrapped by :func:`unit_claim`, which remembers the call; the helpers
-here re-run that exact call (same arguments, same data, same seed) with the unit swapped
-for random units of the same layer, silently: no record is emitted and nothing is raised,
-the rerun's record is handed back instead.
+Every unit claim method is a function that measures and returns a :class:`Record`; the
+:func:`unit_claim` decorator then ends the claim (emit or raise) and remembers the call.  A
+rerun calls that same function with the unit swapped for random units of the same layer
+(same arguments, same data, same seed) and keeps the records it returns: nothing is emitted
+and nothing is raised.
 
 - :func:`baseline`: the unit's percentile among ``k`` random units, measured the same way
-  (``ClaimResult.beats_random_units`` and ``Ablated.beats_random_units`` use it);
+  (``ClaimResult.beats_random_units``);
 - :func:`vacuity`: with ``--neurospec-vacuity K``, how many of ``K`` random units also
   pass a claim that passed; more than 5% flags the record ``vacuous``.
 
-Measurements of other units of the same layer share the cached per-layer activations, so a
-baseline of activation claims costs no new forward pass.
+Random units come from one seeded stream, :func:`random_units`, which ``against_random=k``
+uses too.  Measurements of other units of the same layer share the cached per-layer
+activations, so a baseline of activation claims costs no new forward pass.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from neurospec.claims.charts import null_chart
 from neurospec.errors import NeurospecError
 from neurospec.evidence.record import Record
 from neurospec.stats.inference import percentile_among
@@ -33,78 +36,62 @@ from neurospec.units import Feature, Head, Neuron
 
 VACUITY_RATE = 0.05  # a claim passing for more than this share of random units is vacuous
 
+_rerunning: contextvars.ContextVar[bool] = contextvars.ContextVar("neurospec_rerun",
+                                                                  default=False)
+
 
 @dataclass(frozen=True)
 class Call:
-    """A unit claim call: the object it was made on, the method, its arguments."""
+    """A unit claim call: the object it was made on, the claim function, its arguments."""
 
     owner: Any
-    fn: Callable
+    fn: Callable[..., Record]
     args: tuple
     kwargs: dict
 
-    def on(self, unit: Any) -> Record | None:
+    def record_for(self, unit: Any) -> Record | None:
         """The record this call produces for ``unit`` (None when it errors)."""
-        with _quiet_block() as box:
+        with _rerun():
             try:
-                self.fn(self.owner._with_unit(unit), *self.args, **self.kwargs)
-            except _Done:
-                pass
+                return self.fn(self.owner._with_unit(unit), *self.args, **self.kwargs)
             except NeurospecError:
                 return None
-        return box[0] if box else None
+
+    def parameters(self) -> list[str]:
+        return list(inspect.signature(self.fn).parameters)[1:]  # without self
+
+    def changed(self, **changes: Any) -> "Call":
+        """The same call with the arguments in ``changes`` replaced (all as keywords)."""
+        bound = inspect.signature(self.fn).bind(self.owner, *self.args, **self.kwargs)
+        kwargs = dict(bound.arguments)
+        kwargs.pop(next(iter(kwargs)))  # self
+        return Call(self.owner, self.fn, (), {**kwargs, **changes})
 
 
-class _Done(Exception):
-    """Raised by a claim's finish in quiet mode, carrying nothing (the record is boxed)."""
-
-
-_call: contextvars.ContextVar[Call | None] = contextvars.ContextVar("neurospec_call",
-                                                                   default=None)
-_quiet: contextvars.ContextVar[list | None] = contextvars.ContextVar("neurospec_quiet",
-                                                                    default=None)
-
-
-def unit_claim(fn: Callable) -> Callable:
-    """Mark a claim method whose unit can be swapped (remembers the call for reruns)."""
+def unit_claim(fn: Callable[..., Record]) -> Callable:
+    """Make a claim method from a function that measures and returns its record: the method
+    ends the claim through ``self._conclude(record, call)``."""
     @functools.wraps(fn)
-    def wrapper(self, *args: Any, **kwargs: Any) -> Any:
+    def method(self, *args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
-        if _quiet.get() is not None:
-            return fn(self, *args, **kwargs)
-        token = _call.set(Call(self, fn, args, kwargs))
-        try:
-            return fn(self, *args, **kwargs)
-        finally:
-            _call.reset(token)
-    return wrapper
+        record = fn(self, *args, **kwargs)
+        return self._conclude(record, Call(self, fn, args, kwargs))
+    method.measure = fn  # the claim as a plain function, for reruns and tests
+    return method
 
 
-def current_call() -> Call | None:
-    return _call.get()
-
-
-def quiet() -> bool:
+def rerunning() -> bool:
     """True while a claim is being re-run for another unit (skip costly extras then)."""
-    return _quiet.get() is not None
-
-
-def finish_quietly(record: Record) -> None:
-    """In quiet mode, hand the record to the rerun and stop the claim."""
-    box = _quiet.get()
-    if box is not None:
-        box.append(record)
-        raise _Done()
+    return _rerunning.get()
 
 
 @contextlib.contextmanager
-def _quiet_block() -> Iterator[list]:
-    box: list = []
-    token = _quiet.set(box)
+def _rerun() -> Iterator[None]:
+    token = _rerunning.set(True)
     try:
-        yield box
+        yield
     finally:
-        _quiet.reset(token)
+        _rerunning.reset(token)
 
 
 def random_units(model: Any, unit: Any, k: int, seed: int, sae: Any = None) -> list:
@@ -120,28 +107,25 @@ def random_units(model: Any, unit: Any, k: int, seed: int, sae: Any = None) -> l
     return [type(unit)(unit.layer, i) for i in chosen]
 
 
-def beats(record: Record, other: Record) -> bool:
-    """Whether ``record``'s unit does better than ``other``'s in the claim's direction."""
-    if record.direction == "<=":
-        return record.effect < other.effect
-    if record.direction == "within":
-        return abs(record.effect) < abs(other.effect)
-    return record.effect > other.effect
-
-
-def _signed(record: Record, value: float) -> float:
+def signed(direction: str, value: float) -> float:
     """Map an effect so that larger is better in the claim's direction."""
-    if record.direction == "<=":
+    if direction == "<=":
         return -value
-    if record.direction == "within":
+    if direction == "within":
         return -abs(value)
     return value
+
+
+def percentile_of(record: Record, values: list[float]) -> float:
+    """``record``'s unit's percentile among ``values`` in the claim's direction."""
+    return percentile_among(signed(record.direction, record.effect),
+                            [signed(record.direction, v) for v in values])
 
 
 def rerun_many(call: Call, units: list) -> list[tuple[Any, Record]]:
     out = []
     for u in units:
-        r = call.on(u)
+        r = call.record_for(u)
         if r is not None and r.verdict in ("pass", "fail") and np.isfinite(r.effect):
             out.append((u, r))
     return out
@@ -154,12 +138,10 @@ def baseline(record: Record, call: Call, k: int, seed: int, model: Any,
     unit = call.owner.unit
     runs = rerun_many(call, random_units(model, unit, k, seed, sae))
     values = [r.effect for _, r in runs]
-    pct = percentile_among(_signed(record, record.effect), [_signed(record, v) for v in values])
-    charts = dict(record.charts)
-    charts["null"] = {"title": f"{record.metric or 'effect'} of {unit} vs {len(values)} random "
-                               f"units of layer {unit.layer}, measured the same way",
-                      "unit_value": record.effect, "values": values,
-                      "units": [u.name for u, _ in runs]}
+    pct = percentile_of(record, values)
+    charts = {**record.charts, "null": null_chart(
+        f"{record.metric or 'effect'} of {unit} vs {len(values)} random units of layer "
+        f"{unit.layer}, measured the same way", record.effect, values, [u.name for u, _ in runs])}
     details = {**record.details, "random_k": len(values), "random_percentile": pct,
                "random_median": float(np.median(values)) if values else float("nan")}
     return replace(record, percentile=pct, details=details, charts=charts), runs
@@ -179,14 +161,13 @@ def vacuity(record: Record, call: Call, k: int, seed: int, model: Any, strict: b
         "limit": VACUITY_RATE}}
     charts = dict(record.charts)
     if "null" not in charts and runs:
-        charts["null"] = {"title": f"{record.metric or 'effect'} of {unit} vs {len(runs)} random "
-                                   f"units of layer {unit.layer} (vacuity check)",
-                          "unit_value": record.effect, "values": [r.effect for _, r in runs],
-                          "units": [u.name for u, _ in runs]}
+        charts["null"] = null_chart(
+            f"{record.metric or 'effect'} of {unit} vs {len(runs)} random units of layer "
+            f"{unit.layer} (vacuity check)", record.effect, [r.effect for _, r in runs],
+            [u.name for u, _ in runs])
     pct = record.percentile
     if pct is None and runs:  # the reruns are a null distribution too
-        pct = percentile_among(_signed(record, record.effect),
-                               [_signed(record, r.effect) for _, r in runs])
+        pct = percentile_of(record, [r.effect for _, r in runs])
     out = replace(record, vacuous=vacuous, details=details, charts=charts, percentile=pct)
     if vacuous and strict:
         out = replace(out, verdict="fail", missed=(

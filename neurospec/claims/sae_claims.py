@@ -1,8 +1,4 @@
-"""Claims about SAE feature circuits (seed 004).
-
-Mixed into :class:`neurospec.claims.expect.UnitExpectation`; ``self`` has ``model``,
-``unit``, ``sae``, ``ctx`` and the ``_record`` / ``_finish`` / ``_enough`` / ``_acts`` helpers.
-"""
+"""Claims about SAE features (seed 004): how a feature fires, and what drives it."""
 
 from __future__ import annotations
 
@@ -11,20 +7,43 @@ from typing import Any
 
 import numpy as np
 
-from neurospec.claims.common import (
-    ClaimResult, _bar, _corpus, _threshold)
+from neurospec.claims import activation_claims, checks
+from neurospec.claims.charts import bar
+from neurospec.claims.expectation import Expectation
 from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
+from neurospec.evidence.record import Record
 from neurospec.stats.inference import mean_ci
 from neurospec.units import parse_unit
 
 
-class SAEClaims:
+class FeatureExpectation(Expectation):
+    """Claims about one feature of a sparse autoencoder (``expect("L0F26", sae=path)``)."""
+
+    kind = "feature"
+
+    def __init__(self, unit: Any, model: Any = None, sae: Any = None) -> None:
+        from neurospec.measure.sae import check_sae, load_sae
+
+        if sae is None:
+            raise InvalidArgument(f"{unit} is an SAE feature: pass sae=load_sae(path) "
+                                  f"(or a path) to expect()", value=unit)
+        sae = sae if not isinstance(sae, (str, Path)) else load_sae(sae)
+        super().__init__(unit, model, sae)
+        check_sae(self.model, self.sae, self.unit)
+
+    def _acts(self, corpus: Corpus):
+        from neurospec.measure.sae import feature_activations
+
+        return feature_activations(self.model, self.sae, corpus, self.unit)
+
+    activates_more = activation_claims.activates_more
+
     @unit_claim
     def depends_on(self, early: str, *, sae: Any, on: Corpus | str,
-                   by_at_least: float = 0.0) -> ClaimResult:
+                   by_at_least: float = 0.0) -> Record:
         """Claim that this (later-layer) SAE feature depends on the earlier feature ``early``
         of the SAE ``sae``: the per-document gradient x activation attribution of ``early`` to
         this feature has a mean of at least ``by_at_least`` (bootstrap CI).  The record gives
@@ -33,20 +52,17 @@ class SAEClaims:
         from neurospec.measure.sae import feature_attribution, load_sae
         from neurospec.units import Feature
 
-        if self.sae is None:
-            raise InvalidArgument(f"depends_on is a claim about an SAE feature; {self.unit} is "
-                                  f"not one", value=self.unit)
-        threshold = _threshold("by_at_least", by_at_least)
+        threshold = checks.threshold("by_at_least", by_at_least)
         early_sae = sae if not isinstance(sae, (str, Path)) else load_sae(sae)
         f0 = parse_unit(early)
         if not isinstance(f0, Feature):
             raise InvalidArgument(f"depends_on({early!r}): expected a feature like 'L0F26'",
                                   value=early)
-        c = _corpus(on)
-        weak = self._enough(f"{self.unit} depends on {f0}", "feature_gradient",
-                            {c.name: len(c)}, {"names": [c.name], "hashes": [c.hash]})
+        c = checks.as_corpus(on)
+        weak = self.run.underpowered(f"{self.unit} depends on {f0}", "feature_gradient",
+                                     {c.name: len(c)}, {"names": [c.name], "hashes": [c.hash]})
         if weak:
-            return self._finish(weak)
+            return weak
         attr = feature_attribution(self.model, early_sae, self.sae, c, self.unit)
         mine = attr[:, f0.index]
         est = mean_ci(mine, seed=self.ctx.seed)
@@ -56,7 +72,7 @@ class SAEClaims:
         order = np.argsort(-means)[:12]
         claim = (f"{self.unit} depends on {f0}: mean gradient x activation attribution on "
                  f"{c.name} >= {threshold:g}")
-        return self._finish(self._record(
+        return self.run.record(
             claim=claim, kind="feature_gradient", data={"names": [c.name], "hashes": [c.hash]},
             n=est.n, effect=est.estimate, ci=est.ci, p=est.p_value, threshold=threshold,
             direction=">=", metric="attribution", verdict=verdict, missed=missed,
@@ -67,4 +83,4 @@ class SAEClaims:
             charts={"bars": {"title": f"early features driving {self.unit} most (mean "
                                       f"attribution over {c.name})", "unit": "", "items": [
                 {"set": f"L{f0.layer}F{i}" + (" *" if i == f0.index else ""),
-                 **_bar(attr[:, i], self.ctx.seed)} for i in order]}}))
+                 **bar(attr[:, i], self.ctx.seed)} for i in order]}})

@@ -1,57 +1,56 @@
 """Claims about a neuron's weights: where gradient updates land (seed 003) and what it
 writes to the logits (seed 001).
 
-Mixed into :class:`neurospec.claims.expect.UnitExpectation`; ``self`` has ``model``,
-``unit``, ``sae``, ``ctx`` and the ``_record`` / ``_finish`` / ``_enough`` / ``_acts`` helpers.
+Neuron claims only (:class:`neurospec.claims.expect.NeuronExpectation`); each claim function
+measures and returns its record, :func:`unit_claim` ends it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from neurospec.claims.common import (
-    ClaimResult, _bar, _corpus, _size, _threshold)
+from neurospec.claims import cached, checks
+from neurospec.claims.charts import bar
 from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
+from neurospec.evidence.record import Record
 from neurospec.stats.inference import mean_ci, two_sample
 from neurospec.units import neuron
 
 
-class WeightClaims:
+class NeuronWeightClaims:
+    """Claims about a neuron's weights."""
+
     @unit_claim
     def updates_more(self, on: Corpus | str, than: Corpus | str, *, weights: str = "in",
                      by_at_least: float | None = None,
-                     effect_size_at_least: float | None = None) -> ClaimResult:
+                     effect_size_at_least: float | None = None) -> Record:
         """Claim the LM-loss gradient on the neuron's weights (``weights='in'``: its ``W_in``
         row; ``'out'``: its ``W_out`` column) is larger, per document, on ``on`` than on
         ``than`` (seed 003).  Inference over documents as in :meth:`activates_more`; the
         record also gives the neuron's rank among its layer by mean gradient norm on ``on``.
         """
         __tracebackhide__ = True
-        from neurospec.measure.gradients import weight_gradient_norms
-
         unit = neuron(self.unit)
         if weights not in ("in", "out"):
             raise InvalidArgument(f"updates_more(weights={weights!r}): use 'in' or 'out'",
                                   value=weights)
-        metric, threshold, size = _size("updates_more", "mean gradient norms", by_at_least,
+        metric, threshold, size = checks.size("updates_more", "mean gradient norms", by_at_least,
                                         effect_size_at_least)
-        a_set, b_set = _corpus(on), _corpus(than)
+        a_set, b_set = checks.as_corpus(on), checks.as_corpus(than)
         claim = (f"the loss gradient on {unit}'s W_{weights} is larger on {a_set.name} than on "
                  f"{b_set.name} {size}")
         data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
                 "docs": [len(a_set), len(b_set)]}
-        weak = self._enough(claim, "weight_gradients",
-                            {a_set.name: len(a_set), b_set.name: len(b_set)}, data)
+        weak = self.run.underpowered(claim, "weight_gradients",
+                                     {a_set.name: len(a_set), b_set.name: len(b_set)}, data)
         if weak:
-            return self._finish(weak)
+            return weak
 
         def norms(c: Corpus) -> np.ndarray:
-            g = self.model.cache.get_or_compute(
-                ("wgrad", c.hash, self.model.prepend_bos, unit.layer),
-                lambda: weight_gradient_norms(self.model, c, unit.layer))
+            g = cached.weight_gradients(self.model, c, unit.layer)
             return g.w_in if weights == "in" else g.w_out
 
         na, nb = norms(a_set), norms(b_set)
@@ -59,7 +58,7 @@ class WeightClaims:
         est = two_sample(a, b, measure=metric, seed=self.ctx.seed)
         verdict, missed = decide(est.ci, threshold, ">=")
         rank = int(1 + (na.mean(0) > a.mean()).sum())
-        return self._finish(self._record(
+        return self.run.record(
             claim=claim, kind="weight_gradients", data=data, n=est.n, effect=est.estimate,
             ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
             verdict=verdict, method=est.method + "; per-document gradients batched, exact",
@@ -69,12 +68,12 @@ class WeightClaims:
                                                            b_set.name: float(b.mean())},
                      f"rank_in_layer_on_{a_set.name}": rank, "layer_size": self.model.d_mlp},
             charts={"histogram": {"title": f"per-document gradient norm on {unit}'s W_{weights}",
-                                  "sets": {a_set.name: a.tolist(), b_set.name: b.tolist()}}}))
+                                  "sets": {a_set.name: a.tolist(), b_set.name: b.tolist()}}})
 
     @unit_claim
     def updates_more_for_wrong_answers(self, prompts: list[str], right: list[str],
                                        wrong: list[str], *, weights: str = "in",
-                                       by_at_least: float = 0.0) -> ClaimResult:
+                                       by_at_least: float = 0.0) -> Record:
         """Claim the answer-token loss gradient on the neuron's weights is larger, prompt by
         prompt, when a prompt is followed by a wrong answer than by the right one (seed 003:
         "Rome" vs "Paris"); paired per prompt, bootstrap CI of the mean difference."""
@@ -82,7 +81,7 @@ class WeightClaims:
         from neurospec.measure.gradients import weight_gradient_norms
 
         unit = neuron(self.unit)
-        threshold = _threshold("by_at_least", by_at_least)
+        threshold = checks.threshold("by_at_least", by_at_least)
         if not (len(prompts) == len(right) == len(wrong)) or not prompts:
             raise InvalidArgument("updates_more_for_wrong_answers: prompts, right and wrong "
                                   "must be equally long, non-empty lists", value=len(prompts))
@@ -101,13 +100,14 @@ class WeightClaims:
         diff = norms["wrong"] - norms["right"]
         claim = (f"the answer-loss gradient on {unit}'s W_{weights} is larger with wrong answers "
                  f"than with right ones by >= {threshold:g}")
-        weak = self._enough(claim, "weight_gradients", {"prompts": len(diff)},
-                            {"names": list(sets), "hashes": [c.hash for c in sets.values()]})
+        hashes = [c.hash for c in sets.values()]
+        weak = self.run.underpowered(claim, "weight_gradients", {"prompts": len(diff)},
+                                     {"names": list(sets), "hashes": hashes})
         if weak:
-            return self._finish(weak)
+            return weak
         est = mean_ci(diff, seed=self.ctx.seed)
         verdict, missed = decide(est.ci, threshold, ">=")
-        return self._finish(self._record(
+        return self.run.record(
             claim=claim, kind="weight_gradients",
             data={"names": list(sets), "hashes": [c.hash for c in sets.values()],
                   "docs": [len(diff)]}, n=est.n, effect=est.estimate, ci=est.ci,
@@ -116,13 +116,13 @@ class WeightClaims:
             missed=missed, details={"units_label": "(gradient norm)", "weights": f"W_{weights}"},
             charts={"bars": {"title": f"answer-loss gradient norm on {unit}'s W_{weights}",
                              "unit": "", "items": [
-                                 {"set": "right answers", **_bar(norms["right"], self.ctx.seed)},
-                                 {"set": "wrong answers", **_bar(norms["wrong"], self.ctx.seed)},
-                                 {"set": "wrong - right", **_bar(diff, self.ctx.seed)}]}}))
+                                 {"set": "right answers", **bar(norms["right"], self.ctx.seed)},
+                                 {"set": "wrong answers", **bar(norms["wrong"], self.ctx.seed)},
+                                 {"set": "wrong - right", **bar(diff, self.ctx.seed)}]}})
 
     @unit_claim
     def writes_tokens(self, include: list[str], *, top_k: int = 20, at_least: int = 1,
-                      folded: bool = True) -> ClaimResult:
+                      folded: bool = True) -> Record:
         """Claim that at least ``at_least`` of the tokens ``include`` are among the ``top_k``
         tokens the neuron writes most directly (``W_out[n] @ W_U``, final LN folded as in
         TransformerLens's compatibility mode unless ``folded=False``).
@@ -136,10 +136,8 @@ class WeightClaims:
         from neurospec.measure.logit_attribution import logit_attribution, single_token_ids
 
         unit = neuron(self.unit)
-        for name, v in (("top_k", top_k), ("at_least", at_least)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise InvalidArgument(f"writes_tokens({name}={v!r}): expected a count >= 1",
-                                      value=v)
+        checks.count("top_k", top_k, method="writes_tokens")
+        checks.count("at_least", at_least, method="writes_tokens")
         if isinstance(include, str) or not include:
             raise InvalidArgument("writes_tokens(include=...): expected a non-empty list of "
                                   "token strings, e.g. [' und', ' der']", value=include)
@@ -159,7 +157,7 @@ class WeightClaims:
 
         claim = (f"{unit}'s top-{top_k} direct-logit tokens include >= {at_least} of "
                  f"{{{', '.join(repr(t) for t in include[:8])}{', ...' if len(include) > 8 else ''}}}")
-        return self._finish(self._record(
+        return self.run.record(
             claim=claim, kind="logit_attribution",
             data={"names": ["weights"], "hashes": [self.model.fingerprint]}, n=top_k,
             effect=float(count), ci=(float(count), float(count)), p=p, threshold=float(at_least),
@@ -170,4 +168,4 @@ class WeightClaims:
                      "set_size": len(wanted), "vocab": vocab},
             charts={"token_table": {"title": f"tokens {unit} writes most / least directly "
                                              f"(W_out @ W_U{', final LN folded' if folded else ''})",
-                                    "top": rows(top), "bottom": rows(bottom)}}))
+                                    "top": rows(top), "bottom": rows(bottom)}})

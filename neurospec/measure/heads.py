@@ -138,3 +138,13 @@ def head_direct_effect(model, head: Head, corpus: Corpus, add_mean_over: Corpus 
             deltas[k] = tl[row, :length - 1].numpy()
     how = "direct effect removed" + (" (mean added back)" if mean_de is not None else "")
     return HeadEffect(head, how, corpus, tuple(deltas), _repeated(tc))
+
+
+@torch.no_grad()
+def attention_pattern(model, head: Head, tokens: torch.Tensor) -> np.ndarray:
+    """The head's attention pattern ``[query, key]`` on one sequence of token ids."""
+    check_unit(head, model)
+    store: dict = {}
+    name = f"blocks.{head.layer}.attn.hook_pattern"
+    model.logits(tokens[None], [(name, lambda p, hook=None: store.__setitem__("p", p))])
+    return store["p"][0, head.index].double().cpu().numpy()

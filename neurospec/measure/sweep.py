@@ -278,3 +278,22 @@ def _attribution(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nd
             gr = grad[row, tc.first:length].float()
             out[:, k] = ((vals[None] - a) * gr).sum(0).double().numpy()
     return out
+
+
+def ablate_each(model, corpus: Corpus, layer: int, neurons: list[int], *, to="mean",
+                over: Corpus | None = None, seed: int = 0) -> np.ndarray:
+    """Per-document loss changes ``[len(neurons), n_docs]`` when each neuron of ``neurons``
+    is ablated alone (as :func:`neuron_sweep` does for the whole layer).
+
+    Zero and mean ablations run as one downstream replay; other modes (``'resample'``, a
+    number) ablate one neuron per pass through :func:`~neurospec.measure.ablation.ablation_effect`.
+    """
+    from neurospec.measure.ablation import ablation_effect, make_ablation
+
+    if not neurons:
+        return np.empty((0, len(corpus)))
+    if to in ("zero", "mean") and (to == "zero" or over is not None):
+        return _downstream(model, corpus, layer, _values(model, layer, to, over), neurons)
+    return np.stack([ablation_effect(model, make_ablation(model, Neuron(layer, i), to, over,
+                                                          seed=seed), corpus).delta
+                     for i in neurons])

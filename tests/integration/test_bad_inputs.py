@@ -27,7 +27,7 @@ from neurospec.data.corpus import load_corpus
 from neurospec.errors import (
     CheckpointError, DatasetError, InvalidArgument, InvalidUnit, ModelNotFound,
     NeurospecError, NeurospecWarning, NumericalError, OutputError, ResultsFileError,
-    Underpowered, UnitOutOfRange, UntrustedCheckpoint)
+    Underpowered, UnitOutOfRange, UntrustedCheckpoint, WrongUnitKind)
 from neurospec.evidence.jsonio import atomic_write_text, read_results
 from neurospec.evidence.sink import collecting
 from neurospec.measure.forward import run_corpus
@@ -188,9 +188,9 @@ def bad_unit_name(env):
     expect("L0X230", model=env.tiny)
 
 
-@case(InvalidUnit, r"'L0H1' is a head, not a neuron", r"write neurons as L<layer>N<index>")
+@case(WrongUnitKind, r"'L0H1' is a head, not a neuron", r"write neurons as L<layer>N<index>")
 def bad_unit_kind(env):
-    expect("L0H1", model=env.tiny).ablated(to="zero")
+    expect("L0H1", model=env.tiny).activates_more(on=env.de, than=env.en, by_at_least=0.1)
 
 
 @case(InvalidArgument, r"no hook point 'blocks.1.hook_mlp_ot'",

@@ -27,7 +27,9 @@ def test_passing_claim_returns_its_record(tiny, small_sets, unit):
     assert r.kind == "activation_contrast" and r.ci[0] <= r.effect <= r.ci[1]
     assert r.details["token_auroc"] > 0.5 and r.n == 80
     assert set(r.charts) == {"histogram", "contexts"}
-    assert "<svg" in res._repr_html_()
+    from neurospec.report.notebook import to_html
+
+    assert "<svg" in to_html(res)
 
 
 def test_point_estimate_above_but_ci_below_fails(tiny, small_sets, unit):

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from neurospec.claims.expect import expect
-from neurospec.errors import InvalidUnit
 from neurospec.measure.heads import head_ablation, head_direct_effect
 from neurospec.units import Head
 
@@ -58,7 +57,10 @@ def test_direct_effect_removal_equals_a_hand_computation(tiny, small_sets):
 
 
 def test_head_claims_need_heads(tiny, small_sets):
-    with pytest.raises(InvalidUnit, match="not a head"):
-        expect("L0N3", model=tiny).ablation_raises_loss(on=small_sets[0], by_at_least=0.0)
-    r = expect("L0H3", model=tiny).ablation_raises_loss(on=small_sets[0], by_at_least=0.0)
-    assert r.kind == "head_ablation"
+    with pytest.raises(AttributeError, match="'L0N3' is a neuron, not a head"):
+        expect("L0N3", model=tiny).direct_effect_favours_repeats(on=small_sets[0])
+    r = expect("L0H3", model=tiny).ablated(to="zero").raises_loss(on=small_sets[0],
+                                                                   by_at_least=0.0)
+    assert r.results[-1].kind == "head_ablation"
+    old = expect("L0H3", model=tiny).ablation_raises_loss(on=small_sets[0], by_at_least=0.0)
+    assert old.record.effect == r.results[-1].record.effect

@@ -1,6 +1,7 @@
 """Random-unit baselines and the vacuity check on the bundled model: a vague claim is
 flagged, the German-neuron claim is not, and a unit that random units beat fails."""
 
+import numpy as np
 import pytest
 
 from neurospec import expect, neuron
@@ -126,15 +127,29 @@ def test_matched_negative_fails_a_claim_whose_control_holds_too(tiny, sets):
 
 
 def test_batched_random_ablations_equal_one_at_a_time(tiny, small_sets):
-    from neurospec.claims.common import _random_units
     from neurospec.measure import ablation_effect, make_ablation
+    from neurospec.measure.sweep import ablate_each
 
     de, en = small_sets
-    got = _random_units(tiny, GERMAN, "mean", en, de.subset(12), 4, seed=0)
-    for name, effect in zip(got["units"], got["effects"]):
-        one = ablation_effect(tiny, make_ablation(tiny, neuron(name), "mean", en), de.subset(12))
-        assert effect == pytest.approx(one.delta.mean(), abs=1e-6)
-    assert len(got["units"]) == 4
+    units = random_units(tiny, neuron(GERMAN), 4, seed=0)
+    got = ablate_each(tiny, de.subset(12), 0, [u.index for u in units], to="mean", over=en)
+    for unit, row in zip(units, got):
+        one = ablation_effect(tiny, make_ablation(tiny, unit, "mean", en), de.subset(12))
+        np.testing.assert_allclose(row, one.delta, atol=1e-6)
+    assert got.shape == (4, 12)
+
+
+def test_against_random_and_beats_random_units_draw_the_same_neurons(tiny, sets):
+    de, en = sets
+    with collecting(), using(model=tiny):
+        chain = expect(GERMAN).ablated(to="mean", over=en).raises_loss(
+            on=de.subset(20), by_at_least=0.0, against_random=3)
+        first = chain.results[-1].record.charts["null"]
+        chain.beats_random_units(k=3, percentile=0)
+    second = chain.results[-1].record.charts["null"]
+    drawn = [u.name for u in random_units(tiny, GERMAN, 3, seed=0)]
+    assert first["units"] == second["units"] == drawn
+    assert first["values"] == pytest.approx(second["values"], abs=1e-6)
 
 
 def test_off_target_claims_are_not_checked_for_vacuity(tiny, sets):
