@@ -45,7 +45,7 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
     a_set, b_set = checks.as_corpus(on), checks.as_corpus(than)
     claim = f"{unit} activates more on {a_set.name} than on {b_set.name} {size}"
     data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
-            "docs": [len(a_set), len(b_set)]}
+            "docs": [len(a_set), len(b_set)], "files": [a_set.origin(), b_set.origin()]}
     weak = self.run.underpowered(claim, kind, {a_set.name: len(a_set), b_set.name: len(b_set)},
                                  data)
     if weak:
@@ -113,7 +113,9 @@ class NeuronActivationClaims:
                  for e in ex[:12]]
         return self.run.record(
             claim=claim, kind="top_examples", data={"names": names, "hashes": [
-                target.hash] + [c.hash for c in others]}, n=len(ex), effect=est.estimate,
+                target.hash] + [c.hash for c in others],
+                "files": [c.origin() for c in (target, *others)]},
+            n=len(ex), effect=est.estimate,
             ci=est.ci, p=est.p_value, threshold=share,
             direction=">=", metric="share", verdict=verdict, missed=missed,
             method="one-sided 95% Clopper-Pearson bound; binomial test against the token base rate",
@@ -147,7 +149,8 @@ class NeuronActivationClaims:
                   "values": [0.0] * (len(sm.simplified) - 1) + [sm.activation]}
                  for e, sm in zip(ex, done)]
         return self.run.record(
-            claim=claim, kind="simplification", data={"names": [c.name], "hashes": [c.hash]},
+            claim=claim, kind="simplification", data={"names": [c.name], "hashes": [c.hash],
+                                                             "files": [c.origin()]},
             n=len(done), effect=est.estimate, ci=est.ci,
             p=est.p_value, threshold=share, direction=">=", metric="share",
             verdict=verdict, missed=missed,
@@ -194,7 +197,8 @@ class NeuronActivationClaims:
                   "values": [0.0] * (len(r.tokens) - 1) + [r.activation]}
                  for i, r in enumerate(runs)]
         return self.run.record(
-            claim=claim, kind="prompt_optimisation", data={"names": [c.name], "hashes": [c.hash]},
+            claim=claim, kind="prompt_optimisation", data={"names": [c.name], "hashes": [c.hash],
+                                                             "files": [c.origin()]},
             n=restarts, effect=est.estimate, ci=est.ci,
             p=est.p_value, threshold=share, direction=">=", metric="share",
             verdict=verdict, missed=missed,

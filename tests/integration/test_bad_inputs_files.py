@@ -362,3 +362,26 @@ def test_report_page_caps_its_cards(tmp_path):
     assert main(["report", "--sample", "12", "--max-cards", "5", "-o", str(out)]) == 0
     page = out.read_text()
     assert page.count('class="ns-card') == 5 and "7 more cards not shown" in page
+
+
+def test_claim_records_carry_files_and_hashes(tiny, monkeypatch):
+    from neurospec import expect
+    from neurospec.evidence.sink import collecting
+
+    monkeypatch.chdir(ROOT)
+    de, en = load_corpus("german").subset(12), load_corpus("english").subset(12)
+    with collecting() as records:
+        expect("L0N230", model=tiny).activates_more(on=de, than=en, by_at_least=0.0)
+        expect("L0N230", model=tiny).ablated(to="zero").raises_loss(on=de, by_at_least=0.0)
+    for r in records:
+        assert r.data["files"][0] == {"file": "fixtures/data/german.jsonl", "sha256": de.file_hash}
+    assert records[0].data["files"][1]["file"] == "fixtures/data/english.jsonl"
+
+
+def test_a_huge_integer_threshold_is_an_invalid_argument():
+    from neurospec.claims.checks import threshold
+    from neurospec.errors import InvalidArgument
+
+    for value in (10 ** 400, 1e400, float("nan")):
+        with pytest.raises(InvalidArgument, match="expected a finite number"):
+            threshold("by_at_least", value)
