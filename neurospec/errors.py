@@ -57,6 +57,10 @@ class OutputError(NeurospecError):
     """An output (results JSON, HTML report) that cannot be written where it was asked for."""
 
 
+class UnsupportedArchitecture(NeurospecError):
+    """An exact shortcut does not hold for this model's layout (the message names the feature)."""
+
+
 class HookLeak(NeurospecError):
     """A hook was left registered on a model after a measurement."""
 

@@ -38,7 +38,8 @@ class Neuron:
 
 @dataclass(frozen=True, order=True)
 class Head:
-    """Attention head ``index`` of block ``layer``."""
+    """Attention head ``index`` of block ``layer`` (a query head under grouped-query
+    attention); measured at ``attn.hook_z``, its output before ``W_O``."""
 
     layer: int
     index: int
@@ -49,7 +50,7 @@ class Head:
 
     @property
     def hook(self) -> str:
-        return f"blocks.{self.layer}.attn.hook_result"
+        return f"blocks.{self.layer}.attn.hook_z"
 
     def __str__(self) -> str:
         return self.name

@@ -7,20 +7,18 @@ the neuron has at a random counted position of a reference corpus (seeded).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from neurospec.data.corpus import Corpus
-from neurospec.data.tokens import tokenize
+from neurospec.data.tokens import TokenizedCorpus, tokenize
 from neurospec.errors import InvalidArgument
 from neurospec.measure.activations import neuron_activations
-from neurospec.measure.forward import clean_run, run_corpus
+from neurospec.measure.forward import HookFactory, clean_run, run_corpus
 from neurospec.units import Neuron, check_unit
-
-MODES = ("zero", "mean", "value", "resample")
-
 
 @dataclass(frozen=True)
 class Ablation:
@@ -96,29 +94,41 @@ class AblationEffect:
         return self.ablated - self.clean
 
 
-def ablation_effect(model, ablation: Ablation, corpus: Corpus) -> AblationEffect:
-    """Losses on ``corpus`` with and without ``ablation``, paired per document (cached)."""
-    tc = tokenize(model, corpus)
+def set_neuron(index: int, value: float | torch.Tensor, first: int) -> Callable:
+    """The one neuron-ablation hook: set neuron ``index`` at every position from ``first`` on
+    to ``value`` (a number, or per-position values ``[batch, pos]``)."""
+    def fn(act, hook=None):
+        act = act.clone()
+        if isinstance(value, torch.Tensor):
+            act[:, first:, index] = value[:, first:act.shape[1]].to(act)
+        else:
+            act[:, first:, index] = value
+        return act
+    return fn
+
+
+def ablation_hooks(ablation: Ablation, tc: TokenizedCorpus) -> HookFactory:
+    """Per batch of ``tc``, the hook applying ``ablation`` (resampled values are seeded by the
+    batch's first document, so every pass over the same batch draws the same)."""
     unit = ablation.unit
 
     def hooks(docs: list[int], lengths: torch.Tensor):
+        value = ablation.value
         if ablation.mode == "resample":
             gen = np.random.default_rng([ablation.seed, docs[0]])
-            values = torch.tensor(gen.choice(ablation.pool, size=(len(lengths), int(lengths.max()))),
-                                  dtype=torch.float32)
+            value = torch.tensor(gen.choice(ablation.pool, size=(len(lengths), int(lengths.max()))),
+                                 dtype=torch.float32)
+        return [(unit.hook, set_neuron(unit.index, value, tc.first))]
+    return hooks
 
-        def fn(act, hook=None):
-            act = act.clone()
-            if ablation.mode == "resample":
-                act[:, tc.first:, unit.index] = values[:, tc.first:act.shape[1]].to(act)
-            else:
-                act[:, tc.first:, unit.index] = ablation.value
-            return act
-        return [(unit.hook, fn)]
+
+def ablation_effect(model, ablation: Ablation, corpus: Corpus) -> AblationEffect:
+    """Losses on ``corpus`` with and without ``ablation``, paired per document (cached)."""
+    tc = tokenize(model, corpus)
 
     def compute():
         base = clean_run(model, tc)
-        run = run_corpus(model, tc, hooks=hooks)
+        run = run_corpus(model, tc, hooks=ablation_hooks(ablation, tc))
         return AblationEffect(ablation, corpus, base.doc_losses, run.doc_losses,
                               tuple(a - b for a, b in zip(run.token_losses, base.token_losses)),
                               tc.truncated)

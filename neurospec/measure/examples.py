@@ -137,7 +137,7 @@ def optimise_prompt(model, unit: Neuron, length: int = 5, steps: int = 100, lr: 
     last position, then projection of each to the real token with the most similar
     (cosine) embedding; the projected prompt's activation is what counts."""
     check_unit(unit, model)
-    w_e = model.bridge.embed.original_component.weight.detach()  # [V, d]
+    w_e = model.embed_weight()  # [V, d]
     gen = torch.Generator().manual_seed(seed)
     start = torch.randint(0, w_e.shape[0], (length,), generator=gen)
     soft = w_e[start].clone().requires_grad_(True)
@@ -153,17 +153,12 @@ def optimise_prompt(model, unit: Neuron, length: int = 5, steps: int = 100, lr: 
         store["a"] = act[0, -1, unit.index]
 
     for step in range(steps):
-        try:
-            with torch.enable_grad():
-                model.bridge.add_hook("hook_embed", put)
-                model.bridge.add_hook(unit.hook, grab)
-                model.bridge(ids)
-                loss = -store["a"]
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-        finally:
-            model.bridge.reset_hooks()
+        model.run(ids, [("hook_embed", put), (unit.hook, grab)], grad=True)
+        with torch.enable_grad():
+            loss = -store["a"]
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
         if step % 10 == 0:
             trace.append(float(-loss))
     with torch.no_grad():

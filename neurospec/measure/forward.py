@@ -19,7 +19,6 @@ from neurospec.models.bridge import default_batch_tokens
 
 # A factory of hooks for one batch: (document indices, lengths) -> [(hook name, fn)].
 HookFactory = Callable[[list[int], Tensor], Sequence[tuple[str, Callable]]]
-MAX_BATCH_TOKENS = 8192
 
 
 @dataclass(frozen=True)
@@ -116,9 +115,7 @@ def run_corpus(model, tc: TokenizedCorpus, *, hooks: HookFactory | None = None,
 
 def _numerical_hint(model) -> str:
     """Why a pass produced NaN / Inf, as far as the weights tell, and what to do."""
-    # Named as in the checkpoint file (the bridge wraps each module as _original_component).
-    bad = [name.replace("._original_component", "") for name, p in model.bridge.named_parameters()
-           if p.is_floating_point() and not torch.isfinite(p).all()]
+    bad = model.nonfinite_weights()
     if bad:
         return (f"the checkpoint's weights hold NaN/Inf ({', '.join(bad[:3])}"
                 f"{', ...' if len(bad) > 3 else ''}): it is corrupt or its training diverged; "

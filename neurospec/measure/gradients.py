@@ -1,6 +1,7 @@
 """Weight-gradient localisation (seed 003): per document, the norm of the LM-loss gradient
-on each neuron's input weights (its row of ``W_in``, bias excluded) and output weights (its
-column of ``W_out``).
+on each neuron's input weights (its row of ``W_in``, bias excluded; in a gated MLP its gate
+row and its up row together) and output weights (its column of ``W_out``, the down
+projection).
 
 Batched and exact: documents in a batch do not interact, so one backward pass of the summed
 per-document losses gives every document's own gradients at its positions.  With ``X`` the
@@ -52,8 +53,11 @@ def weight_gradient_norms_layers(model, corpus: Corpus, layers: list[int],
     for layer in layers:
         check_unit(Neuron(layer, 0), model)
     tc = tokenize(model, corpus)
+    # A gated MLP's neuron is act(gate) * up: its input weights are its gate row and its up row
+    # (both read the MLP input), and its input-weight gradient norm covers both.
+    pre = ("hook_pre", "hook_pre_linear") if model.architecture.gated_mlp else ("hook_pre",)
     names = {(layer, k): f"blocks.{layer}.mlp.{k}" for layer in layers
-             for k in ("hook_in", "hook_pre", "hook_post", "hook_out")}
+             for k in ("hook_in", *pre, "hook_post", "hook_out")}
     n = len(tc.docs)
     g_in = {layer: np.zeros((n, model.d_mlp)) for layer in layers}
     g_out = {layer: np.zeros((n, model.d_mlp)) for layer in layers}
@@ -78,21 +82,17 @@ def weight_gradient_norms_layers(model, corpus: Corpus, layers: list[int],
         # The backward pass starts at the first layer's input: nothing before it needs a
         # gradient.
         hooks = [(names[layers[0], "hook_in"], leaf)] + [(h, keep(k)) for k, h in names.items()]
-        try:
-            with torch.enable_grad():
-                for name, fn in hooks:
-                    model.bridge.add_hook(name, fn)
-                logits = model.bridge(ids.to(model.device))
-                tl = token_losses(logits, ids)
-                pos = torch.arange(tl.shape[1], device=tl.device)[None]
-                if last_only:
-                    mask = pos == (lengths[:, None] - 2)
-                else:
-                    mask = pos < (lengths[:, None] - 1)
-                per_doc = (tl * mask).sum(1) / mask.sum(1)
-                per_doc.sum().backward()
-        finally:
-            model.bridge.reset_hooks()
+        logits = model.run(ids, hooks, grad=True)
+        with torch.enable_grad():
+            tl = token_losses(logits, ids)
+            pos = torch.arange(tl.shape[1], device=tl.device)[None]
+            lengths_d = lengths.to(tl.device)
+            if last_only:
+                mask = pos == (lengths_d[:, None] - 2)
+            else:
+                mask = pos < (lengths_d[:, None] - 1)
+            per_doc = (tl * mask).sum(1) / mask.sum(1)
+            per_doc.sum().backward()
         # Per document, dL/dW_in[n] = sum_p gp[p, n] x[p], so its squared norm is
         # gp[:, n]^T (X X^T) gp[:, n]: one Gram matrix per document instead of a backward
         # pass per document.  Padded positions (and each document's last one) have zero
@@ -100,9 +100,10 @@ def weight_gradient_norms_layers(model, corpus: Corpus, layers: list[int],
         for layer in layers:
             x = store[layer, "hook_in"].detach().double()
             a = store[layer, "hook_post"].detach().double()
-            gp = store[layer, "hook_pre"].grad.double()
             go = store[layer, "hook_out"].grad.double()
-            sq_in = ((x @ x.transpose(1, 2)) @ gp * gp).sum(1)  # [b, d_mlp]
+            gram = x @ x.transpose(1, 2)  # [b, pos, pos]
+            sq_in = sum((gram @ g * g).sum(1) for g in
+                        (store[layer, k].grad.double() for k in pre))  # [b, d_mlp]
             sq_out = ((go @ go.transpose(1, 2)) @ a * a).sum(1)
             g_in[layer][docs] = sq_in.clamp_min(0).sqrt().cpu().numpy()
             g_out[layer][docs] = sq_out.clamp_min(0).sqrt().cpu().numpy()

@@ -5,10 +5,11 @@ on the logits.
   position by zero or by its mean over a reference corpus.  ``z`` is linear in the head's
   result, so this is zero / mean ablation of the result itself.
 - ``head_direct_effect``: one clean pass; the head's result ``r = z_h @ W_O[h]`` is centred
-  (the final LayerNorm subtracts the mean), scaled by the LayerNorm weight, divided by the
-  final LayerNorm scale of the clean run (frozen) and projected on ``W_U``; that direct
-  effect is subtracted from the logits (optionally adding back its mean over a reference
-  corpus), and the per-token loss recomputed.  Everything downstream of the head still sees
+  (a final LayerNorm subtracts the mean; an RMSNorm does not), scaled by the norm's weight,
+  divided by the final norm's scale of the clean run (frozen) and projected on ``W_U``; that
+  direct effect is subtracted from the logits (optionally adding back its mean over a
+  reference corpus), and the per-token loss recomputed.  Refused where a post-attention norm
+  rescales the heads' sum or the final logits are soft-capped.  Everything downstream of the head still sees
   its output: only the direct path is removed.
 """
 
@@ -22,6 +23,7 @@ import torch
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import InvalidArgument
+from neurospec.models.architecture import refuse
 from neurospec.measure.forward import clean_run, run_corpus, token_losses
 from neurospec.units import Head, check_unit
 
@@ -54,7 +56,7 @@ def _repeated(tc) -> tuple[np.ndarray, ...]:
 
 
 def _z_name(head: Head) -> str:
-    return f"blocks.{head.layer}.attn.hook_z"
+    return head.hook
 
 
 def mean_z(model, head: Head, over: Corpus) -> torch.Tensor:
@@ -86,12 +88,24 @@ def head_ablation(model, head: Head, corpus: Corpus, mode: str = "zero",
 
 
 def _direct_effect_parts(model, head: Head):
+    arch = model.architecture
+    what, instead = "removing a head's direct effect", "use head ablation instead"
+    if arch.post_attn_norm:
+        raise refuse(what, f"{arch.model_type} normalises the attention output before adding it "
+                           f"to the residual (post-attention norm), so one head's share of the "
+                           f"residual is not its own result", instead)
+    if arch.logit_softcap is not None:
+        raise refuse(what, f"{arch.model_type} soft-caps its final logits, so a head's direct "
+                           f"effect on them is not additive", instead)
+    norm = model.final_norm
+    if norm is None:
+        raise refuse(what, f"its final norm {arch.final_norm_module} is of an unknown form",
+                     instead)
     w_o = model.attn_out_weight(head.layer)  # [n_heads * d_head, d_model]
     d_head = w_o.shape[0] // model.n_heads
     w_oh = w_o[head.index * d_head:(head.index + 1) * d_head]  # [d_head, d_model]
-    ln = model.bridge.ln_final.original_component
-    gamma = ln.weight.detach() if ln.weight is not None else torch.ones(w_oh.shape[1])
-    return w_oh, gamma, model.unembed_weight()
+    gamma = norm.weight.to(w_oh) if norm.weight is not None else torch.ones(w_oh.shape[1])
+    return w_oh, gamma, model.unembed_weight(), norm.centred
 
 
 @torch.no_grad()
@@ -100,13 +114,14 @@ def head_direct_effect(model, head: Head, corpus: Corpus, add_mean_over: Corpus 
     """Per-token loss change when only the head's direct effect on the logits is removed."""
     check_unit(head, model)
     tc = tokenize(model, corpus)
-    w_oh, gamma, w_u = _direct_effect_parts(model, head)
+    w_oh, gamma, w_u, centred = _direct_effect_parts(model, head)
     zname = _z_name(head)
 
     def direct(z, scale):  # z [b, pos, d_head], scale [b, pos, 1] -> [b, pos, V]
-        r = z @ w_oh
-        r = r - r.mean(-1, keepdim=True)
-        return ((r * gamma) / scale) @ w_u
+        r = z.to(w_oh.device) @ w_oh
+        if centred:  # a LayerNorm subtracts the mean; an RMSNorm does not
+            r = r - r.mean(-1, keepdim=True)
+        return ((r * gamma) / scale.to(r.device)) @ w_u
 
     mean_de = None
     if add_mean_over is not None:
@@ -120,7 +135,7 @@ def head_direct_effect(model, head: Head, corpus: Corpus, add_mean_over: Corpus 
             de = direct(store["z"][:, :, head.index], store["s"])
             mask = torch.arange(ids.shape[1])[None] < lengths[:, None]
             mask[:, :ref.first] = False
-            total = total + (de * mask[..., None]).sum((0, 1))
+            total = total + (de * mask[..., None].to(de.device)).sum((0, 1))
             count += int(mask.sum())
         mean_de = total / count
     deltas: list = [None] * len(tc.docs)
@@ -129,9 +144,9 @@ def head_direct_effect(model, head: Head, corpus: Corpus, add_mean_over: Corpus 
         logits = model.logits(ids, [(zname, lambda z, hook=None: store.__setitem__("z", z)),
                                     ("ln_final.hook_scale",
                                      lambda s, hook=None: store.__setitem__("s", s))])
-        new = logits - direct(store["z"][:, :, head.index], store["s"])
+        new = logits - direct(store["z"][:, :, head.index], store["s"]).to(logits.device)
         if mean_de is not None:
-            new = new + mean_de
+            new = new + mean_de.to(logits.device)
         # the clean losses come from the same pass: no second forward over the corpus
         tl = (token_losses(new, ids) - token_losses(logits, ids)).cpu()
         for row, (k, length) in enumerate(zip(docs, lengths.tolist())):

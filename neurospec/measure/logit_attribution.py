@@ -1,8 +1,9 @@
 """Direct logit attribution of MLP neurons: what a neuron writes straight to the logits.
 
-``W_out[L][n] @ W_U`` with the final LayerNorm folded as TransformerLens's compatibility mode
-folds it (the seeds' setting): the neuron's output direction is centred (LayerNorm subtracts
-the mean), scaled by the LayerNorm weight, projected on ``W_U``, and centred over the
+``W_out[L][n] @ W_U`` with the final norm folded as TransformerLens's compatibility mode
+folds it (the seeds' setting): the neuron's output direction is centred (a LayerNorm subtracts
+the mean; an RMSNorm does not), scaled by the norm's weight (Gemma's ``1 + w``), projected on
+``W_U``, and centred over the
 vocabulary (only logit differences matter).  The per-position ``1/std`` of the LayerNorm is
 not folded: it is a positive factor per position and changes no ranking.  ``folded=False``
 gives the raw ``W_out[n] @ W_U``.
@@ -16,13 +17,8 @@ import torch
 from torch import Tensor
 
 from neurospec.errors import InvalidArgument
+from neurospec.models.architecture import refuse
 from neurospec.units import Neuron, check_unit
-
-
-def _final_ln_weight(model) -> Tensor | None:
-    ln = getattr(model.bridge, "ln_final", None)
-    inner = getattr(ln, "original_component", None)
-    return None if inner is None or inner.weight is None else inner.weight.detach()
 
 
 def neuron_logit_weights(model, layer: int, folded: bool = True) -> Tensor:
@@ -31,10 +27,18 @@ def neuron_logit_weights(model, layer: int, folded: bool = True) -> Tensor:
     w_u = model.unembed_weight().double()  # [d_model, d_vocab]
     if not folded:
         return w_out @ w_u
-    w_out = w_out - w_out.mean(-1, keepdim=True)
-    gamma = _final_ln_weight(model)
-    if gamma is not None:
-        w_out = w_out * gamma.double()
+    norm = model.final_norm
+    if (why := model.architecture.rank_one_blocker()) is not None:
+        raise refuse("a neuron's direct logit attribution", why, "use folded=False for the raw "
+                     "W_out @ W_U, or measure the neuron's effect by ablation")
+    if norm is None:
+        raise refuse("folding the final norm into the logit attribution",
+                     f"its final norm {model.architecture.final_norm_module} is of an unknown "
+                     f"form", "use folded=False")
+    if norm.centred:  # a LayerNorm subtracts the mean; an RMSNorm does not
+        w_out = w_out - w_out.mean(-1, keepdim=True)
+    if norm.weight is not None:
+        w_out = w_out * norm.weight.double().to(w_out.device)
     dla = w_out @ w_u
     return dla - dla.mean(-1, keepdim=True)
 

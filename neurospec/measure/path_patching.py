@@ -25,7 +25,7 @@ import torch
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import InvalidArgument
-from neurospec.measure.ablation import Ablation
+from neurospec.measure.ablation import Ablation, set_neuron
 from neurospec.measure.forward import token_losses
 
 
@@ -71,10 +71,7 @@ def path_patching(model, ablation: Ablation, corpus: Corpus, through: list[str])
                               "number)", value=ablation.mode)
     tc = tokenize(model, corpus)
 
-    def ablate(act, hook=None):
-        act = act.clone()
-        act[:, tc.first:, unit.index] = ablation.value
-        return act
+    ablate = set_neuron(unit.index, ablation.value, tc.first)
 
     def save(store, name):
         def fn(act, hook=None):

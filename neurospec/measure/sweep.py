@@ -4,17 +4,20 @@ the mean next-token loss when that neuron alone is ablated.
 Three ways to compute it:
 
 - ``loop``: one forward pass per neuron, as the seed notebooks do (the reference);
-- ``closed_form`` (last MLP layer only, exact): nothing but the final LayerNorm and the
+- ``closed_form`` (last MLP layer only, exact): nothing but the final norm and the
   unembedding reads the last MLP's output, so ablating neuron n adds ``delta * W_out[n]`` to
-  the final residual.  With ``A = (x - mean x) * gamma @ W_U`` and
+  the final residual (a LayerNorm, or an RMSNorm without the mean terms; refused for a
+  post-MLP norm, an unknown final norm or logit soft-capping).  With ``A = (x - mean x) * gamma @ W_U`` and
   ``D[n] = (W_out[n] - mean) * gamma @ W_U`` precomputed, the ablated logits are
   ``(A + delta * D[n]) / sigma' + const`` where the new LayerNorm scale ``sigma'`` follows in
   O(1) from ``var x``, ``cov(x, W_out[n])`` and ``var W_out[n]``: exact, and without a
   ``d_model x d_vocab`` matmul per neuron and position;
 - ``downstream`` (any layer, exact): one full pass per batch of documents keeps the
   residual after the layer; then each chunk of neurons is ablated at once as a rank-one
-  change of that residual (``delta * W_out[n]``), stacked along the batch, and only the later
-  blocks, the final LayerNorm and the unembedding are run on the stack.  On CPU the gain is
+  change of that residual (``delta * W_out[n]``; where a post-MLP norm makes the change
+  non-linear, the MLP's output is recomputed from the ablated activations instead), stacked
+  along the batch, and only the later blocks, the final norm and the unembedding are run on
+  the stack.  On CPU the gain is
   bounded by the share of compute in the skipped early blocks; on a GPU the stacking is what
   pays;
 - ``attribution`` (approximate, labelled so): gradient x activation difference from one
@@ -32,6 +35,8 @@ import torch
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import InvalidArgument
+from neurospec.models.architecture import refuse
+from neurospec.measure.ablation import set_neuron
 from neurospec.measure.activations import layer_activations
 from neurospec.measure.forward import clean_run, run_corpus
 from neurospec.progress import progress
@@ -79,7 +84,8 @@ def neuron_sweep(model, corpus: Corpus, layer: int, *, to: str = "mean",
 
     Args:
         to: ``'zero'`` or ``'mean'`` (each neuron's mean over ``over``).
-        method: ``'auto'`` (closed form for the last layer, else ``'downstream'``),
+        method: ``'auto'`` (closed form for the last layer where the model's layout allows
+            it, else ``'downstream'``),
             ``'loop'`` (the notebooks' reference), ``'closed_form'``, ``'downstream'`` or
             ``'attribution'`` (approximate).
     """
@@ -87,12 +93,16 @@ def neuron_sweep(model, corpus: Corpus, layer: int, *, to: str = "mean",
     if method not in METHODS:
         raise InvalidArgument(f"sweep(method={method!r}): use one of {METHODS}", value=method)
     last = layer == model.n_layers - 1
+    blocker = model.architecture.closed_form_blocker()
     if method == "auto":
-        method = "closed_form" if last else "downstream"
+        method = "closed_form" if last and blocker is None else "downstream"
     if method == "closed_form" and not last:
         raise InvalidArgument(f"the closed form is exact only for the last MLP layer "
                               f"({model.n_layers - 1}); use method='loop' for layer {layer}",
                               value=layer)
+    if method == "closed_form" and blocker is not None:
+        raise refuse("the closed-form sweep", blocker,
+                     "use method='downstream' (exact for any layout) or method='auto'")
     values = _values(model, layer, to, over)
     fn = {"loop": _loop, "closed_form": _closed_form, "downstream": _downstream,
           "attribution": _attribution}[method]
@@ -110,11 +120,8 @@ def _loop(model, corpus: Corpus, layer: int, values: np.ndarray,
     out = np.empty((len(neurons), len(tc.docs)))
     bar = progress(f"sweep of MLP{layer} (loop)", len(neurons), "neurons")
     for row, n in enumerate(neurons):
-        def fn(act, hook=None, n=n):
-            act = act.clone()
-            act[:, tc.first:, n] = float(values[n])
-            return act
-        out[row] = run_corpus(model, tc, hooks=lambda d, l: [(hook, fn)]).doc_losses - base
+        fn = set_neuron(n, float(values[n]), tc.first)
+        out[row] = run_corpus(model, tc, hooks=lambda d, l, fn=fn: [(hook, fn)]).doc_losses - base
         bar.advance()
     return out
 
@@ -139,6 +146,8 @@ def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray,
     vals = torch.tensor(np.asarray(values)[pick.numpy()], dtype=w_out.dtype,
                         device=w_out.device)
     n_mlp = w_out.shape[0]
+    # With a post-MLP norm (Gemma 2/3, OLMo 2) a neuron's change is not rank-one on the residual.
+    mlp_out = model.mlp_output(layer) if model.architecture.rank_one_blocker() else None
     out = np.empty((n_mlp, len(tc.docs)))
     elements = _LOGIT_ELEMENTS.get(torch.device(model.device).type, _LOGIT_ELEMENTS["cpu"])
     budget = max(256, min(model.batch_tokens, elements // model.d_vocab))  # tokens per replay
@@ -155,13 +164,18 @@ def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray,
         counted = torch.zeros(b, p, 1, dtype=resid.dtype, device=resid.device)
         for row, length in enumerate(lengths.tolist()):
             counted[row, tc.first:length] = 1
-        acts = store["act"][..., pick.to(store["act"].device)]
-        delta = (vals - acts) * counted  # [b, p, n], zero outside counted positions
+        # tensors follow the residual's device (a model split over devices has several)
+        act = store["act"].to(resid.device)
+        delta = (vals.to(resid.device) - act[..., pick.to(act.device)]) * counted  # [b, p, n]
         clean = _doc_losses(token_losses(replay(resid), ids_d).cpu(), lengths)  # same path
         step = max(1, budget // (b * p))
         for s in range(0, n_mlp, step):
             c = min(step, n_mlp - s)
-            shift = delta[..., s:s + c].permute(2, 0, 1)[..., None] * w_out[s:s + c, None, None]
+            if mlp_out is None:
+                shift = (delta[..., s:s + c].permute(2, 0, 1)[..., None]
+                         * w_out[s:s + c, None, None].to(resid.device))
+            else:
+                shift = _recomputed_shift(mlp_out, act, delta, pick[s:s + c], s)
             stacked = resid[None] + shift  # [c, b, p, d]: neuron s+i ablated in variant i
             lg = replay(stacked.reshape(c * b, p, -1))
             tl = token_losses(lg, ids_d.repeat(c, 1)).cpu().reshape(c, b, p - 1)
@@ -170,17 +184,23 @@ def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray,
     return out
 
 
+def _recomputed_shift(mlp_out, act: torch.Tensor, delta: torch.Tensor, neurons: torch.Tensor,
+                      first: int) -> torch.Tensor:
+    """``[c, b, p, d]``: what each of the ``c`` ablations (neuron ``neurons[i]``, changed by
+    ``delta[..., first + i]``) changes in the MLP's residual contribution, recomputed through
+    the MLP's output map."""
+    c = len(neurons)
+    ablated = act[None].repeat(c, 1, 1, 1)  # [c, b, p, d_mlp]
+    rows = torch.arange(c, device=act.device)
+    cols = neurons.to(act.device)
+    ablated[rows, :, :, cols] += delta[..., first:first + c].permute(2, 0, 1)
+    return mlp_out(ablated) - mlp_out(act)[None]
+
+
 def _doc_losses(tl: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Mean over each document's real positions of next-token losses ``[..., b, p - 1]``."""
     mask = torch.arange(tl.shape[-1])[None] < (lengths[:, None] - 1)
     return (tl * mask).sum(-1) / (lengths - 1).to(tl.dtype)
-
-
-def _final_ln(model):
-    ln = model.bridge.ln_final.original_component
-    gamma = ln.weight.detach().float() if ln.weight is not None else None
-    beta = ln.bias.detach().float() if getattr(ln, "bias", None) is not None else None
-    return gamma, beta, float(ln.eps)
 
 
 def ln_sum_exp2(y: torch.Tensor) -> torch.Tensor:
@@ -199,17 +219,22 @@ def _closed_form(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nd
     run = model.cache.get_or_compute(
         ("sweep_inputs", tc.corpus.hash, model.prepend_bos, layer),
         lambda: run_corpus(model, tc, capture=[resid_hook, act_hook]))
-    gamma, beta, eps = _final_ln(model)
-    w_out = model.mlp_out_weight(layer).float()  # [d_mlp, d]
-    w_u = model.unembed_weight().float()  # [d, V]
-    unembed = model.bridge.unembed.original_component
+    norm = model.final_norm  # a LayerNorm or RMSNorm (neuron_sweep refuses other layouts)
+    w_out = model.mlp_out_weight(layer).float().cpu()  # [d_mlp, d]
+    w_u = model.unembed_weight().float().cpu()  # [d, V]
+    eps = norm.eps
     const = torch.zeros(w_u.shape[1])
-    if beta is not None:
-        const += beta @ w_u
-    if getattr(unembed, "bias", None) is not None:
-        const += unembed.bias.detach().float()
-    g = gamma if gamma is not None else torch.ones(w_out.shape[1])
-    wc = w_out - w_out.mean(-1, keepdim=True)
+    if norm.bias is not None:
+        const += norm.bias.float().cpu() @ w_u
+    if (bias := model.unembed_bias()) is not None:
+        const += bias.float().cpu()
+    g = norm.weight.float().cpu() if norm.weight is not None else torch.ones(w_out.shape[1])
+
+    def centre(t: torch.Tensor) -> torch.Tensor:
+        # An RMSNorm does not subtract the mean: its "variance" is the mean square.
+        return t - t.mean(-1, keepdim=True) if norm.centred else t
+
+    wc = centre(w_out)
     # Logits are handled in base 2 (scaled by log2 e): exp2 is ~3x cheaper than exp on a CPU,
     # and the exponentials are the whole cost.
     d_dir = (wc * g) @ w_u * LOG2E  # [d_mlp, V]
@@ -223,7 +248,7 @@ def _closed_form(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nd
         x = run.captured[resid_hook][k][:-1]  # [P, d]
         a = run.captured[act_hook][k][:-1]  # [P, d_mlp]
         targets = doc[tc.first + 1:]
-        xc = x - x.mean(-1, keepdim=True)
+        xc = centre(x)
         x_var = (xc * xc).mean(-1)  # [P]
         cov = xc @ wc.T / x.shape[-1]  # [P, d_mlp]
         big_a = (xc * g) @ w_u  # [P, V]
@@ -265,13 +290,12 @@ def _attribution(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nd
             store["act"] = act
             return act
 
+        logits = model.run(ids, [(hook, grab)], grad=True)
         with torch.enable_grad():
-            logits = model.bridge.run_with_hooks(ids.to(model.device), fwd_hooks=[(hook, grab)])
-            tl = token_losses(logits, ids)
+            tl = token_losses(logits, ids).cpu()
             mask = torch.arange(tl.shape[1])[None] < (lengths[:, None] - 1)
             per_doc = (tl * mask).sum(1) / (lengths - 1)
             per_doc.sum().backward()
-        model.bridge.reset_hooks()
         act, grad = store["act"].detach(), store["act"].grad
         for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
             a = act[row, tc.first:length].float()

@@ -16,7 +16,7 @@ import torch
 
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
-from neurospec.measure.ablation import Ablation
+from neurospec.measure.ablation import Ablation, ablation_hooks
 
 
 @dataclass(frozen=True)
@@ -53,20 +53,14 @@ def token_effects(model, ablation: Ablation, corpus: Corpus,
         only_seen: rank only tokens that occur in ``corpus`` (others are junk here).
     """
     tc = tokenize(model, corpus)
-    unit = ablation.unit
-
-    def fn(act, hook=None):
-        act = act.clone()
-        act[:, tc.first:, unit.index] = ablation.value
-        return act
-
+    hooks = ablation_hooks(ablation, tc)
     n = len(tc.docs)
     dlogp = np.zeros((n, model.d_vocab), dtype=np.float32)
     d_logit = np.zeros(n)
     d_lse = np.zeros(n)
     for docs, ids, lengths in tc.batches(model.batch_tokens):
         clean = model.logits(ids).float()
-        abl = model.logits(ids, [(unit.hook, fn)]).float()
+        abl = model.logits(ids, hooks(docs, lengths)).float()
         lse_c, lse_a = torch.logsumexp(clean, -1), torch.logsumexp(abl, -1)
         diff = (abl - lse_a[..., None]) - (clean - lse_c[..., None])  # [b, pos, V]
         for row, (k, length) in enumerate(zip(docs, lengths.tolist())):

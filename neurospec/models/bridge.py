@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import hashlib
 import os
 import warnings
@@ -22,7 +23,9 @@ import torch
 from torch import Tensor
 
 from neurospec.errors import (
-    CheckpointError, HookLeak, InvalidArgument, ModelUnavailable, UntrustedCheckpoint)
+    CheckpointError, HookLeak, InvalidArgument, ModelUnavailable, UnsupportedArchitecture,
+    UntrustedCheckpoint)
+from neurospec.models.architecture import Architecture, Norm, describe
 from neurospec.models.cache import ByteLRU
 from neurospec.models.checkpoint import TRUST_HINT, inspect_folder
 from neurospec.models.registry import ModelSource, resolve
@@ -112,10 +115,15 @@ class Model:
             "hook names look like 'blocks.0.mlp.hook_post' or 'blocks.1.hook_resid_pre'")
         raise InvalidArgument(f"{self.name} has no hook point {name!r}; {hint}", value=name)
 
-    @torch.no_grad()
     def logits(self, tokens: Tensor, hooks: Sequence[Hook] = ()) -> Tensor:
         """Logits ``[batch, pos, d_vocab]`` with the given forward hooks active for this call."""
-        with self.hooked(hooks):
+        return self.run(tokens, hooks)
+
+    def run(self, tokens: Tensor, hooks: Sequence[Hook] = (), *, grad: bool = False) -> Tensor:
+        """Logits with forward hooks active for this call; with ``grad=True`` autograd records
+        the pass (a hook may return a tensor that requires grad, e.g. a leaf to read the
+        gradient at).  Hooks are removed afterwards whatever happens."""
+        with torch.set_grad_enabled(grad), self.hooked(hooks):
             return self.bridge(tokens.to(self.device))
 
     @contextlib.contextmanager
@@ -146,63 +154,51 @@ class Model:
             hp._forward_hooks.clear()
             hp._backward_hooks.clear()
 
-    @torch.no_grad()
     def split_run(self, tokens: Tensor, after_layer: int,
                   hooks: Sequence[Hook] = ()) -> tuple[Tensor, Tensor, Callable[[Tensor], Tensor]]:
         """One forward pass that also returns the residual after block ``after_layer`` and a
-        function running only the blocks after it (plus final LayerNorm and unembedding).
+        function running only the later blocks (see :func:`neurospec.models.replay.split_run`)."""
+        from neurospec.models.replay import split_run
 
-        Returns ``(logits, resid [b, pos, d_model], replay)``; ``replay(r)`` takes residuals
-        ``[c * b, pos, d_model]`` (``c`` stacked variants of the same ``b`` sequences, variant
-        major) and returns their logits.  The later blocks are called directly with the
-        arguments the full pass gave them, so the early blocks are not recomputed (TL's own
-        ``start_at_layer`` still runs them).  Bridge hooks do not fire during ``replay``.
-        """
-        blocks = [self.bridge.blocks[k].original_component
-                  for k in range(after_layer + 1, self.n_layers)]
-        last = self.bridge.blocks[self.n_layers - 1].original_component
-        seen: list[tuple[tuple, dict]] = []
-        entry: dict[str, Tensor] = {}
+        return split_run(self, tokens, after_layer, hooks)
 
-        def grab_block(module, args, kwargs):
-            seen.append((args, kwargs))
+    # -- layout and weights ------------------------------------------------------------
+    @functools.cached_property
+    def architecture(self) -> Architecture:
+        """Layout facts exact shortcuts depend on (norms, gating, post-norms, soft-capping)."""
+        return describe(self.bridge)
 
-        def grab_final(module, args, out):
-            entry.setdefault("final", out[0] if isinstance(out, tuple) else out)
+    @property
+    def final_norm(self) -> Norm | None:
+        """The final norm (effective weight, bias, eps); None when of an unknown form."""
+        return self.architecture.final_norm
 
-        handles = [b.register_forward_pre_hook(grab_block, with_kwargs=True) for b in blocks]
-        handles.append(last.register_forward_hook(grab_final))
-        try:
-            logits = self.logits(tokens, hooks)
-        finally:
-            for h in handles:
-                h.remove()
-        if blocks:
-            first_args, first_kwargs = seen[0]
-            resid = first_args[0] if first_args else first_kwargs["hidden_states"]
-        else:
-            resid = entry["final"]
-        n = resid.shape[0]
-        calls = [(args[1:], kwargs) for args, kwargs in seen[:len(blocks)]]
+    def soft_cap(self, logits: Tensor) -> Tensor:
+        """The model's final logit soft-capping (``cap * tanh(x / cap)``), if it has one."""
+        cap = self.architecture.logit_softcap
+        return logits if cap is None else torch.tanh(logits / cap) * cap
 
-        def replay(r: Tensor) -> Tensor:
-            c = r.shape[0] // n
-            h = r
-            for block, (rest, kwargs) in zip(blocks, calls):
-                # a KV cache (positional in GPT-2's blocks, a keyword in GPT-NeoX's) would
-                # grow with every replay: drop it
-                kw = {k: _tile(_no_cache(v), n, c) for k, v in kwargs.items()
-                      if k != "hidden_states"}
-                if "use_cache" in kw:
-                    kw["use_cache"] = False
-                out = block(h, *(_tile(_no_cache(a), n, c) for a in rest), **kw)
-                h = out[0] if isinstance(out, tuple) else out
-            # the bridge's own final norm and unembedding, as the full pass runs them
-            return self.bridge.unembed(self.bridge.ln_final(h))
+    def mlp_output(self, layer: int) -> Callable[[Tensor], Tensor]:
+        """The map from MLP ``layer``'s neuron activations (``hook_post``) to what the MLP adds
+        to the residual: the down projection, then the post-MLP norm where the model has one."""
+        block = self.bridge.blocks[layer]
+        down = block.mlp.out.original_component
+        post = block.ln2_post.original_component if self.architecture.post_mlp_norm else None
+        return down if post is None else (lambda a: post(down(a)))
 
-        return logits, resid.detach().clone(), replay
+    def embed_weight(self) -> Tensor:
+        """``W_E`` as ``[d_vocab, d_model]``."""
+        return self.bridge.embed.original_component.weight.detach()
 
-    # -- weights -----------------------------------------------------------------------
+    def unembed_bias(self) -> Tensor | None:
+        bias = getattr(self.bridge.unembed.original_component, "bias", None)
+        return None if bias is None else bias.detach()
+
+    def nonfinite_weights(self) -> list[str]:
+        """Names (as in the checkpoint) of parameters holding NaN or Inf."""
+        return [n.replace("._original_component", "") for n, p in self.bridge.named_parameters()
+                if p.is_floating_point() and not torch.isfinite(p).all()]
+
     def mlp_out_weight(self, layer: int) -> Tensor:
         """``W_out`` of MLP ``layer`` as ``[d_mlp, d_model]`` (the wrapped module's weight)."""
         return _as_in_out(self.bridge.blocks[layer].mlp.out.original_component)
@@ -220,22 +216,13 @@ def _as_in_out(module: Any) -> Tensor:
     """A projection's weight as ``[in, out]``: ``nn.Linear`` stores ``[out, in]``, GPT-2's
     ``Conv1D`` already ``[in, out]``."""
     weight = module.weight.detach()
+    if weight.is_meta:
+        raise UnsupportedArchitecture(
+            f"the weights of {type(module).__name__} are offloaded (an accelerate device_map "
+            f"with 'cpu' or 'disk' entries next to GPUs keeps them on the meta device); place "
+            f"every layer on a GPU (device_map='auto' with enough GPU memory) or load on CPU",
+            value=type(module).__name__)
     return weight if type(module).__name__ == "Conv1D" else weight.T
-
-
-def _no_cache(x: Any) -> Any:
-    from transformers.cache_utils import Cache
-
-    return None if isinstance(x, Cache) else x
-
-
-def _tile(x: Any, n: int, c: int) -> Any:
-    """Repeat a captured per-batch argument for ``c`` stacked variants (batch dim ``n``)."""
-    if isinstance(x, Tensor) and x.dim() > 0 and x.shape[0] == n and c > 1:
-        return x.repeat(c, *([1] * (x.dim() - 1)))
-    if isinstance(x, tuple):
-        return tuple(_tile(v, n, c) for v in x)
-    return x
 
 
 def _fingerprint(state: dict[str, Tensor]) -> str:

@@ -11,6 +11,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from neurospec.claims.expect import expect
+from neurospec.data.tokens import tokenize
+from neurospec.measure.activations import hook_pass
 from neurospec.errors import CheckpointError, InvalidArgument, UnitOutOfRange
 from neurospec.measure.sae import feature_activations, load_sae, reconstruction_error
 from neurospec.units import Feature
@@ -96,3 +98,56 @@ def test_feature_attribution_equals_a_finite_difference(tiny, small_sets):
     eps = 1e-3  # d/d(scale) at scale 1 is exactly sum_p f0 * grad
     fd = (late_total(1 + eps, i) - late_total(1 - eps, i)) / (2 * eps)
     assert attr[0, i] == pytest.approx(fd, rel=1e-2, abs=1e-4)
+
+
+@pytest.mark.parametrize("arch,extra", [("jumprelu", {}), ("topk", {"k": 16})])
+def test_sae_architectures_on_the_model(tmp_path, tiny, small_sets, arch, extra):
+    """A JumpReLU / TopK SAE gives the features its rule gives, not the ReLU ones."""
+    folder = tmp_path / arch
+    shutil.copytree(SAES / "L1", folder)
+    t = load_file(folder / "sae_weights.safetensors")
+    t["threshold"] = torch.full_like(t["b_enc"], 0.5)
+    save_file(t, folder / "sae_weights.safetensors")
+    cfg = json.loads((folder / "cfg.json").read_text())
+    (folder / "cfg.json").write_text(json.dumps({**cfg, "architecture": arch, **extra}))
+    sae, relu = load_sae(folder), load_sae(SAES / "L1")
+    de = small_sets[0].subset(3)
+    x, _ = hook_pass(tiny, tokenize(tiny, de), sae.hook)
+    pre = (x - relu.b_dec) @ relu.w_enc + relu.b_enc
+    if arch == "jumprelu":
+        ref = torch.relu(pre) * (pre > 0.5)
+    else:
+        kth = pre.topk(16, dim=-1).values[:, -1:]
+        ref = torch.where(pre >= kth, torch.relu(pre), torch.zeros_like(pre))
+    feature = int((ref > 0).sum(0).argmax())  # a feature the rule keeps somewhere
+    got = feature_activations(tiny, sae, de, Feature(1, feature))
+    np.testing.assert_allclose(np.concatenate(got.per_token), ref[:, feature].double().numpy(),
+                               atol=1e-5)
+    plain = feature_activations(tiny, relu, de, Feature(1, feature))
+    assert not np.allclose(np.concatenate(plain.per_token), np.concatenate(got.per_token))
+
+
+def test_an_sae_object_with_encode_and_decode(tiny, small_sets):
+    from neurospec.measure.sae import feature_attribution
+
+    de = small_sets[0].subset(2)
+    early, late = load_sae(SAES / "L0"), load_sae(SAES / "L1")
+
+    class Wrapped:  # a foreign SAE: only encode / decode / W_dec / cfg.hook_name
+        def __init__(self, sae):
+            self.sae, self.W_dec = sae, sae.w_dec
+            self.cfg = type("cfg", (), {"hook_name": sae.hook})()
+
+        def encode(self, x):
+            return self.sae.encode(x)
+
+        def decode(self, f):
+            return self.sae.decode(f)
+
+    ours = feature_activations(tiny, late, de, Feature(1, 17))
+    theirs = feature_activations(tiny, Wrapped(late), de, Feature(1, 17))
+    np.testing.assert_allclose(np.concatenate(theirs.per_token), np.concatenate(ours.per_token),
+                               atol=1e-6)
+    a = feature_attribution(tiny, early, late, de, Feature(1, 17))
+    b = feature_attribution(tiny, Wrapped(early), Wrapped(late), de, Feature(1, 17))
+    np.testing.assert_allclose(a, b, atol=1e-6)

@@ -31,7 +31,7 @@ def test_parse_rejects_non_strings():
 
 def test_neuron_and_head_check_the_kind():
     assert neuron("L1N2").hook == "blocks.1.mlp.hook_post"
-    assert head("L1H2").hook == "blocks.1.attn.hook_result"
+    assert head("L1H2").hook == "blocks.1.attn.hook_z"
     with pytest.raises(InvalidUnit, match="is a head, not a neuron"):
         neuron("L1H2")
     with pytest.raises(InvalidUnit, match="is a neuron, not a head"):
