@@ -385,3 +385,8 @@ def test_a_huge_integer_threshold_is_an_invalid_argument():
     for value in (10 ** 400, 1e400, float("nan")):
         with pytest.raises(InvalidArgument, match="expected a finite number"):
             threshold("by_at_least", value)
+
+
+def test_encode_equals_the_tokenizer_call(tiny):
+    texts = list(load_corpus("german").texts[:50]) + ["<|endoftext|> x", " ", "a\u202eb", "ß" * 300]
+    assert tiny.encode(texts) == tiny.tokenizer(texts, add_special_tokens=False)["input_ids"]
