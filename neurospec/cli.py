@@ -39,8 +39,11 @@ def _read_all(paths: list[Path]) -> list:
     """The records of one or more results files (e.g. one per checkpoint, from parallel CI
     jobs): together they make the report's checkpoint matrix."""
     from neurospec.evidence.jsonio import read_results
+    from neurospec.evidence.results import Results
 
-    return [r for path in paths for r in read_results(path)]
+    runs = [read_results(path) for path in paths]
+    return Results([r for run in runs for r in run],
+                   meta={"skipped": [s for run in runs for s in run.skipped]})
 
 
 def _notes(paths: list[Path]) -> str:

@@ -79,14 +79,6 @@ class ClaimFailed(NeurospecError, AssertionError):
         super().__init__(message, value=record)
         self.record = record
 
-    def _repr_html_(self) -> str | None:
-        """In Jupyter (``except ClaimFailed as e: e``): the report's evidence card."""
-        if self.record is None:
-            return None
-        from neurospec.report.html import render_record
-
-        return render_record(self.record)
-
 
 class Underpowered(ClaimFailed):
     """A claim with too few documents for its confidence interval to mean anything."""

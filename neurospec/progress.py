@@ -1,16 +1,15 @@
 """Progress of long measurements, as a few terminal lines rather than a flood.
 
 Measurements wrap their long loops in :func:`progress`; nothing is shown unless a reporter is
-installed (the pytest plugin installs one that writes to the terminal; a notebook user can
-call :func:`report_to`).  The first line comes after ``FIRST_AFTER_S`` seconds and then at
-most one every ``EVERY_S`` seconds, so short steps print nothing and CI logs stay readable.
+installed with :func:`reporting` (the pytest plugin installs one that writes to the terminal).
+The first line comes after ``FIRST_AFTER_S`` seconds and then at most one every ``EVERY_S``
+seconds, so short steps print nothing and CI logs stay readable.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import sys
 import time
 from collections.abc import Callable, Iterator
 
@@ -19,11 +18,6 @@ EVERY_S = 15.0
 
 _reporter: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
     "neurospec_progress", default=None)
-
-
-def report_to(write: Callable[[str], None] | None = None) -> None:
-    """Send progress lines to ``write`` (default: standard error); ``None`` silences them."""
-    _reporter.set(write if write is not None else (lambda s: print(s, file=sys.stderr)))
 
 
 @contextlib.contextmanager

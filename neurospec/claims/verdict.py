@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from neurospec.evidence.format import fmt, visible
 from neurospec.evidence.record import Record
 
 
@@ -28,21 +29,18 @@ def decide(ci: tuple[float, float], threshold: float, direction: str) -> tuple[s
     raise ValueError(f"unknown direction {direction!r}")
 
 
-def fmt(x: float) -> str:
-    return f"{x:+.4g}" if abs(x) >= 1e-3 or x == 0 else f"{x:+.2e}"
-
-
 def failure_message(r: Record) -> str:
     """What was claimed, what was measured, by how much it missed, and how to rerun."""
     if r.verdict == "underpowered":
-        return (f"{r.claim}\n  {r.missed}\n  nothing was measured: a verdict on so few "
-                f"documents would be noise")
+        return visible(f"{r.claim}\n  {r.missed}\n  nothing was measured: a verdict on so few "
+                       f"documents would be noise")
     unit = r.details.get("units_label", "")
     lines = [
         r.claim,
         f"  measured {fmt(r.effect)} {unit}, 95% CI [{r.ci[0]:.4g}, {r.ci[1]:.4g}], "
         f"n={r.n} docs, p={r.p:.2g}".replace("  ,", ","),
-        f"  missed: {r.missed}; rerun with --neurospec-seed={r.seed}",
+        f"  missed: {r.missed}; to see whether the verdict depends on the resampling, "
+        f"rerun with another seed, e.g. --neurospec-seed={r.seed + 1}",
     ]
     vac = r.details.get("vacuity")
     if r.vacuous:
@@ -51,4 +49,5 @@ def failure_message(r: Record) -> str:
     if r.details.get("random_percentile") is not None:
         lines.insert(2, f"  vs {r.details['random_k']} random units of layer: percentile "
                         f"{r.details['random_percentile']:.0f}")
-    return "\n".join(lines)
+    # claim texts hold dataset and unit names: no control or bidi character reaches a terminal
+    return visible("\n".join(lines))

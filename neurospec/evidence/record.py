@@ -7,7 +7,7 @@ results file, and render without torch.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 SCHEMA = "neurospec.results/1"
@@ -55,9 +55,6 @@ class Record:
     def passed(self) -> bool:
         return self.verdict == "pass"
 
-    def with_test(self, nodeid: str) -> "Record":
-        return replace(self, test=nodeid)
-
     def to_dict(self) -> dict:
         d = asdict(self)
         d["ci"] = list(self.ci)
@@ -75,8 +72,20 @@ class Record:
     def from_dict(cls, d: dict) -> "Record":
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
-        kw["ci"] = tuple(kw.get("ci") or (math.nan, math.nan))
+        kw["ci"] = tuple(_unfinite(x) for x in (kw.get("ci") or (math.nan, math.nan)))
+        for name in _FLOATS:
+            if name in kw:
+                kw[name] = _unfinite(kw[name])
         return cls(**kw)
+
+
+_FLOATS = ("effect", "p", "threshold", "percentile", "p_adjusted")
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _unfinite(value: Any) -> Any:
+    """What :func:`_finite` stored as a string, back as the float it was."""
+    return _NON_FINITE.get(value, value) if isinstance(value, str) else value
 
 
 # Values kept per set for a histogram: a claim over 100 000 documents would otherwise store

@@ -1,5 +1,6 @@
 """A run's records as one object: a list of :class:`Record` that also knows each claim's
-identity across checkpoints and runs, turns into a pandas DataFrame, and renders in Jupyter.
+identity across checkpoints and runs, and turns into a pandas DataFrame (in Jupyter it renders
+as the report does, through :mod:`neurospec.report.notebook`).
 
 Example::
 
@@ -16,7 +17,7 @@ from typing import Any
 from neurospec.evidence.record import Record
 
 FRAME_COLUMNS = ["claim_id", "test", "claim", "kind", "unit", "column", "model", "checkpoint",
-                 "fingerprint", "verdict", "outcome", "effect", "ci_low", "ci_high", "p",
+                 "fingerprint", "verdict", "state", "outcome", "effect", "ci_low", "ci_high", "p",
                  "threshold", "direction", "metric", "n", "percentile", "vacuous", "seed",
                  "method", "missed"]
 
@@ -71,12 +72,57 @@ def claim_ids(records: list[Record]) -> list[str]:
     return out
 
 
+EXPECTED_FAIL = "expected fail"
+UNEXPECTED_PASS = "unexpected pass"
+SKIPPED = "skipped"
+# Most urgent first: what the reader must look at, then what holds, then deliberately false
+# claims that failed as expected.
+STATES = ("fail", "underpowered", UNEXPECTED_PASS, SKIPPED, "pass", EXPECTED_FAIL)
+
+
+def state(record: Record) -> str:
+    """The record's state: its verdict, except that a failure under ``xfail`` is an
+    ``'expected fail'`` and a pass under ``xfail`` an ``'unexpected pass'``."""
+    if record.outcome == "xfailed" and not record.passed:
+        return EXPECTED_FAIL
+    if record.outcome == "xpassed" and record.passed:
+        return UNEXPECTED_PASS
+    return record.verdict
+
+
+def demoted(record: Record) -> bool:
+    """A claim that passed on its own and failed after the correction across the run."""
+    return record.verdict == "fail" and record.missed.startswith("Holm-adjusted")
+
+
+def attention(record: Record) -> int:
+    """Where a record goes in a report read top-down: 0 unexpected failures (and unexpected
+    passes), 1 vacuous or Holm-demoted claims, 3 passes, 4 expected failures (2 is for
+    skipped claims, which have no record)."""
+    s = state(record)
+    if s == EXPECTED_FAIL:
+        return 4
+    if demoted(record) or (optional(record, "vacuous") and s == "pass"):
+        return 1
+    return 3 if s == "pass" else 0
+
+
+def by_attention(records: list[Record]) -> list[Record]:
+    """The records in reading order (see :func:`attention`), run order within each group."""
+    return sorted(records, key=attention)
+
+
 class Results(list):
     """The records of a run, in the order they finished; ``meta`` holds the file's metadata."""
 
     def __init__(self, records: list[Record] = (), meta: dict | None = None) -> None:
         super().__init__(records)
         self.meta = dict(meta or {})
+
+    @property
+    def skipped(self) -> list[dict]:
+        """The run's skipped claim tests: ``{"test", "reason"}`` each (from ``meta``)."""
+        return list(self.meta.get("skipped", []))
 
     @property
     def columns(self) -> list[str]:
@@ -94,17 +140,12 @@ class Results(list):
                 "column": r.column, "model": r.model.get("name"),
                 "checkpoint": r.checkpoint or r.model.get("checkpoint"),
                 "fingerprint": r.model.get("fingerprint"), "verdict": r.verdict,
-                "outcome": r.outcome, "effect": _float(r.effect), "ci_low": _float(r.ci[0]),
+                "state": state(r), "outcome": r.outcome, "effect": _float(r.effect), "ci_low": _float(r.ci[0]),
                 "ci_high": _float(r.ci[1]), "p": _float(r.p), "threshold": _float(r.threshold),
                 "direction": r.direction, "metric": r.metric, "n": r.n,
                 "percentile": optional(r, "percentile"), "vacuous": optional(r, "vacuous"),
                 "seed": r.seed, "method": r.method, "missed": r.missed})
         return pd.DataFrame(rows, columns=FRAME_COLUMNS)
-
-    def _repr_html_(self) -> str:
-        from neurospec.report.html import render_fragment
-
-        return render_fragment(list(self))
 
 
 def _float(x: Any) -> float:

@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from neurospec.evidence.record import Record
-from neurospec.evidence.results import claim_ids, optional
-from neurospec.report.format import fmt, number as _num
+from neurospec.evidence.results import claim_ids, optional, state
+from neurospec.report.labels import ci_text
+from neurospec.report.summary import counts_line
+from neurospec.evidence.format import visible
+from neurospec.report.safe import markdown_cell as _cell
+from neurospec.evidence.format import fmt, number as _num
 
 FAIL_ON = ("regression", "change", "never")
 
@@ -105,15 +109,16 @@ def compare(base: list[Record], head: list[Record]) -> Comparison:
                       head_count=len(head))
 
 
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def _state(r: Record | None) -> str:
     if r is None:
         return "–"
     vac = " (vacuous)" if optional(r, "vacuous") else ""
-    return f"{r.verdict}{vac} {fmt(r.effect)} [{fmt(r.ci[0])}, {fmt(r.ci[1])}]"
+    return f"{state(r)}{vac} {fmt(r.effect)} {ci_text(r)}"
+
+
+def _counts(records: list[Record]) -> str:
+    """``'43 pass · 43 expected fail'``: the run's states, expected failures apart."""
+    return counts_line(records, len(getattr(records, "skipped", []))).split(": ", 1)[1]
 
 
 def _model(records: list[Record]) -> str:
@@ -138,8 +143,8 @@ def compare_markdown(c: Comparison, base: list[Record], head: list[Record],
     if environment:
         lines += [":warning: **The two runs differ in their environment** (numbers may move for "
                   "that reason alone): " + "; ".join(_cell(e) for e in environment), ""]
-    lines += [f"{base_name}: {c.base_count} claim checks on {_model(base)}  ",
-              f"{head_name}: {c.head_count} claim checks on {_model(head)}  ",
+    lines += [f"{base_name}: {c.base_count} claim checks on {_model(base)} ({_counts(base)})  ",
+              f"{head_name}: {c.head_count} claim checks on {_model(head)} ({_counts(head)})  ",
               f"{c.unchanged} unchanged.", ""]
     sections = [("Newly failing", c.newly_failing), ("Newly passing", c.newly_passing),
                 ("Effect moved beyond the base run's 95% CI", c.moved),
@@ -159,6 +164,13 @@ def compare_markdown(c: Comparison, base: list[Record], head: list[Record],
 
 def github_annotations(c: Comparison) -> str:
     """``::error::`` lines for newly failing claims (shown on the PR's checks)."""
-    return "".join(f"::error title=neurospec claim now fails::{ch.claim} ({ch.column}): "
-                   f"{_state(ch.base)} -> {_state(ch.head)}\n".replace("%", "%25")
+    return "".join(f"::error title=neurospec claim now fails::" + command_data(
+        f"{ch.claim} ({ch.column}): {_state(ch.base)} -> {_state(ch.head)}") + "\n"
                    for ch in c.newly_failing)
+
+
+def command_data(text: str) -> str:
+    """``text`` as the data of a GitHub workflow command: ``%``, CR and LF escaped, so a
+    name holding a newline cannot start a command of its own; invisible characters shown."""
+    return (visible(str(text)).replace("%", "%25").replace("\r", "%0D")
+            .replace("\n", "%0A"))

@@ -5,19 +5,23 @@ anywhere (pytest-html inserts extras without running scripts); no torch, no pyte
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from importlib import resources
+
+import numpy as np
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from neurospec.evidence.format import fmt, number
 from neurospec.evidence.record import Record
-from neurospec.evidence.results import optional
-from neurospec.report import svg
-from neurospec.report.format import fmt
-from neurospec.report.matrix import build_matrix, matrix_html
-from neurospec.report.safe import displayable, visible
-from neurospec.report.summary import summary_table
+from neurospec.evidence.results import EXPECTED_FAIL, by_attention, optional, state
+from neurospec.report import labels, svg
+from neurospec.report.matrix import build_matrix, matrix_html, needs_matrix
+from neurospec.evidence.format import visible
+from neurospec.report.safe import displayable
+from neurospec.report.summary import badges, summary_table
 
 __all__ = ["fmt", "render_fragment", "render_page", "render_record", "stylesheet",
            "summary_table"]
@@ -30,7 +34,7 @@ def _env() -> Environment:
     env = Environment(loader=PackageLoader("neurospec.report", "templates"),
                       autoescape=select_autoescape(["html", "j2"], default=True),
                       trim_blocks=True, lstrip_blocks=True)
-    env.globals["fmt"] = fmt
+    env.globals.update(fmt=fmt, labels=labels, badges=badges, state=state)
     return env
 
 
@@ -39,19 +43,87 @@ def stylesheet() -> str:
     return resources.files("neurospec.report").joinpath("templates/style.css").read_text()
 
 
+def _effect_marks(r: Record) -> svg.Marks:
+    """The threshold (and tolerance band) on the effect's own axis."""
+    t = number(r.threshold)
+    if t is None:
+        return svg.Marks()
+    if r.direction == "within":
+        return svg.Marks(lines=((-abs(t), f"tolerance edge -{abs(t):.4g}"),
+                                (abs(t), f"tolerance edge +{abs(t):.4g}")),
+                         band=(-abs(t), abs(t)))
+    return svg.Marks(lines=((t, f"threshold: effect {r.direction} {t:.4g}"),))
+
+
+def _bars_marks(r: Record, items: list[dict]) -> svg.Marks | None:
+    """Bars share the effect's axis when one of them is the effect (an ablation's loss
+    change, a difference bar): the threshold is drawn there."""
+    e = number(r.effect)
+    if e is None or not any(math.isclose(number(it.get("mean")) or math.nan, e, rel_tol=1e-9,
+                                         abs_tol=1e-12) for it in items):
+        return None
+    return _effect_marks(r)
+
+
+def _histogram_marks(r: Record, sets: dict) -> svg.Marks | None:
+    """An activation contrast's threshold on the histogram's axis: where the first set's
+    mean must reach, the second set's mean plus the threshold (for Cohen's d, plus the
+    threshold times the pooled standard deviation of the shown values)."""
+    t = number(r.threshold)
+    if t is None or len(sets) != 2 or r.metric not in ("mean_diff", "cohens_d"):
+        return None
+    (on_name, on), (than_name, than) = ((k, np.asarray(v, float)) for k, v in sets.items())
+    if not len(on) or not len(than):
+        return None
+    base = float(than.mean())
+    if r.metric == "cohens_d":
+        pooled = math.sqrt(((len(on) - 1) * on.var(ddof=1) + (len(than) - 1) * than.var(ddof=1))
+                           / max(len(on) + len(than) - 2, 1)) if len(on) + len(than) > 2 else 0
+        return svg.Marks(lines=((base + t * pooled, f"threshold: {on_name} mean must reach "
+                                                   f"{than_name} mean + d {t:.4g} x pooled sd"),))
+    return svg.Marks(lines=((base + t, f"threshold: {on_name} mean must reach {than_name} "
+                                       f"mean + {t:.4g}"),))
+
+
+def _null_cut(r: Record, values: list[float]) -> tuple[float, str] | None:
+    """The percentile of the random units the claimed unit is judged against."""
+    finite = [v for v in values if number(v) is not None]
+    if not finite:
+        return None
+    q = number(r.details.get("required_percentile")) or 95.0
+    if r.direction == "<=":
+        q = 100 - q
+    return float(np.percentile(finite, q)), f"{q:.0f}th percentile of the random units"
+
+
+def _histogram_unit(r: Record) -> str:
+    if r.metric in ("mean_diff", "cohens_d") and r.kind in ("activation_contrast", "sae_feature"):
+        return "activation (mean per document)"
+    return str(r.details.get("units_label", "")).strip("()")
+
+
 def _charts(r: Record) -> list[Markup]:
     out = []
     c = r.charts
+    unit = str(r.details.get("units_label", "")).strip("()")
     if "histogram" in c:
-        out.append(svg.histogram(c["histogram"]["sets"], c["histogram"]["title"]))
+        h = c["histogram"]
+        out.append(svg.histogram(h["sets"], h["title"], marks=_histogram_marks(r, h["sets"]),
+                                 unit=h.get("unit") or _histogram_unit(r)))
     if "bars" in c:
-        out.append(svg.bars(c["bars"]["items"], c["bars"]["title"], c["bars"].get("unit", "")))
+        b = c["bars"]
+        out.append(svg.bars(b["items"], b["title"], b.get("unit", ""),
+                            marks=_bars_marks(r, b["items"])))
     if "attention" in c:
         a = c["attention"]
         out.append(svg.attention_heatmap(a["tokens"], a["pattern"], a["title"]))
     if "null" in c:
         n = c["null"]
-        out.append(svg.null_distribution(n["values"], n["unit_value"], n["units"], n["title"]))
+        out.append(svg.null_distribution(
+            n["values"], n["unit_value"], n["units"], n["title"], cut=_null_cut(r, n["values"]),
+            unit_name=f"{r.unit}" + (f" (percentile {optional(r, 'percentile'):.0f})"
+                                     if optional(r, "percentile") is not None else ""),
+            unit=unit))
     return out
 
 
@@ -77,10 +149,11 @@ def _token_tables(r: Record) -> list[dict]:
         return []
     scale = max((abs(x["value"]) for x in t["top"] + t["bottom"]), default=1.0) or 1.0
     cols = []
-    labels = t.get("labels", ["writes most", "writes least"])
-    for name, label in zip(("top", "bottom"), labels):
+    names = t.get("labels", ["writes most", "writes least"])
+    for name, label in zip(("top", "bottom"), names):
         cols.append({"name": label, "rows": [
-            {**x, "width": int(60 * abs(x["value"]) / scale), "shown": fmt(x["value"])}
+            {**x, "token": labels.token_text(str(x["token"])),
+             "width": int(60 * abs(x["value"]) / scale), "shown": fmt(x["value"])}
             for x in t[name]]})
     return [{"title": t["title"], "cols": cols}]
 
@@ -115,34 +188,49 @@ def render_record(record: Record | dict, with_style: bool = True, anchor: str = 
     return (f"<style>{stylesheet()}</style>" if with_style else "") + body
 
 
-def run_overview(records: list[Record], links: bool = False) -> str:
-    """The summary, and the checkpoint matrix when the run measured several columns."""
-    out = summary_table(records, links=links)
-    if len({r.column for r in records}) > 1:
+def run_overview(records: list[Record], links: bool = False, skipped: list[dict] = ()) -> str:
+    """The summary, and the checkpoint matrix when some claim ran on several checkpoints
+    of one model."""
+    out = summary_table(records, links=links, skipped=skipped)
+    if needs_matrix(records):
         out += matrix_html(build_matrix(records))
     return out
 
 
-def render_fragment(records: list[Record], max_cards: int | None = None) -> str:
-    """Style, overview and evidence cards as one HTML fragment (what Jupyter shows)."""
-    shown = records if max_cards is None else records[:max_cards]
-    cards = "\n".join(render_record(r, with_style=False, anchor=f"ns-card-{i}")
-                      for i, r in enumerate(shown))
+def render_fragment(records: list[Record], max_cards: int | None = None,
+                    skipped: list[dict] | None = None) -> str:
+    """Style, overview and evidence cards as one HTML fragment (what Jupyter shows).
+
+    Cards come in the summary's reading order (what needs attention first); expected
+    failures sit last, in a collapsed block.  ``skipped`` defaults to the records' own
+    (a :class:`~neurospec.evidence.results.Results` read from a file)."""
+    if skipped is None:
+        skipped = list(getattr(records, "skipped", []))
+    ordered = by_attention(records)
+    shown = ordered if max_cards is None else ordered[:max_cards]
+    cards, expected = [], []
+    for i, r in enumerate(shown):
+        (expected if state(r) == EXPECTED_FAIL else cards).append(
+            render_record(r, with_style=False, anchor=f"ns-card-{i}"))
+    if expected:
+        cards.append(f'<details class="ns-expected"><summary>{len(expected)} expected '
+                     f"failures (claims marked xfail: deliberately false, and they failed)"
+                     f"</summary>{''.join(expected)}</details>")
     more = (f"<p>{len(records) - len(shown)} more cards not shown (neurospec report "
             f"--max-cards N shows more).</p>"
             if len(shown) < len(records) else "")
-    return (f"<style>{stylesheet()}</style><div class=\"ns-root\">{run_overview(records, True)}"
-            f"{cards}{more}</div>")
+    return (f"<style>{stylesheet()}</style><div class=\"ns-root\">"
+            f"{run_overview(records, True, skipped)}{chr(10).join(cards)}{more}</div>")
 
 
 MAX_CARDS = 1000  # a page of ~15 MB; the summary table still lists every claim
 
 
 def render_page(records: list[Record], title: str = "neurospec report",
-                max_cards: int | None = MAX_CARDS) -> str:
+                skipped: list[dict] | None = None, max_cards: int | None = MAX_CARDS) -> str:
     """A standalone, offline HTML page: the summary (and matrix), then the records' cards
-    (the first ``max_cards``; ``None`` for all)."""
+    (the first ``max_cards`` in reading order; ``None`` for all)."""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width'><title>{escape(visible(title))}</title>"
             f"</head><body><h1 class='ns-title'>{escape(visible(title))}</h1>"
-            f"{render_fragment(records, max_cards)}</body></html>")
+            f"{render_fragment(records, max_cards, skipped=skipped)}</body></html>")

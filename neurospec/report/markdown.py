@@ -2,53 +2,48 @@
 
 from __future__ import annotations
 
+from neurospec.evidence.format import fmt
 from neurospec.evidence.record import Record
-from neurospec.evidence.results import optional
-from neurospec.report.format import fmt
-from neurospec.report.matrix import build_matrix, matrix_markdown
+from neurospec.evidence.results import attention, by_attention, optional, state
+from neurospec.report.labels import ci_text, needs_text, p_text
+from neurospec.report.matrix import build_matrix, matrix_markdown, needs_matrix
+from neurospec.report.safe import markdown_cell as cell
 from neurospec.report.summary import counts_line
-from neurospec.report.safe import visible
 
 
-def _cell(text) -> str:
-    # GitHub renders some raw HTML inside markdown: no "<" may open a tag (">" and "&"
-    # cannot, and stay readable in a terminal).  Backslashes are doubled first so that a
-    # cell ending in one cannot un-escape the next "|".
-    return (visible(str(text)).replace("\\", "\\\\").replace("<", "&lt;")
-            .replace("|", "\\|").replace("\n", " ").replace("\t", " "))
-
-
-def summary(records: list[Record]) -> str:
-    """Counts, a row per claim check, and the checkpoint matrix when there are several."""
-    lines = [f"**neurospec**: {_cell(counts_line(records))}", "",
-             "| verdict | claim | effect | 95% CI | needs | n | random pct | model |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in records:
-        pct = optional(r, "percentile")
-        verdict = r.verdict + (" (vacuous)" if optional(r, "vacuous") else "")
-        lines.append(f"| {_cell(verdict)} | {_cell(r.claim)} | {_cell(fmt(r.effect))} | "
-                     f"[{_cell(fmt(r.ci[0]))}, {_cell(fmt(r.ci[1]))}] | {_cell(r.direction)} "
-                     f"{_cell(fmt(r.threshold))} | {_cell(r.n)} | "
-                     f"{'' if pct is None else f'{pct:.0f}'} | {_cell(r.column)} |")
-    text = "\n".join(lines) + "\n"
-    if len({r.column for r in records}) > 1:
-        text += "\n**Across models / checkpoints**\n\n" + matrix_markdown(build_matrix(records))
+def summary(records: list[Record], skipped: list[dict] | None = None) -> str:
+    """Counts, then a row per claim check in reading order (what needs attention first,
+    skipped claims with their reasons, passes, expected failures last), and the checkpoint
+    matrix when some claim ran on several checkpoints of one model."""
+    if skipped is None:
+        skipped = list(getattr(records, "skipped", []))
+    lines = [f"**neurospec**: {cell(counts_line(records, len(skipped)))}", "",
+             "| state | claim | effect | 95% CI | needs | n | p | random pct | model |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    ordered = by_attention(records)
+    urgent = sum(attention(r) < 2 for r in ordered)
+    rows = [_row(r) for r in ordered]
+    rows[urgent:urgent] = [f"| skipped | {cell(s.get('test', ''))}: {cell(s.get('reason', ''))} "
+                           f"| | | | | | | {cell(s.get('column', ''))} |" for s in skipped]
+    text = "\n".join(lines + rows) + "\n"
+    if needs_matrix(records):
+        text += "\n**Across checkpoints**\n\n" + matrix_markdown(build_matrix(records))
     return text
 
 
+def _row(r: Record) -> str:
+    pct = optional(r, "percentile")
+    shown = state(r) + (" (vacuous)" if optional(r, "vacuous") else "")
+    return (f"| {cell(shown)} | {cell(r.claim)} | {cell(fmt(r.effect))} | {cell(ci_text(r))} | "
+            f"{cell(needs_text(r))} | {cell(r.n)} | {cell(p_text(r))} | "
+            f"{'' if pct is None else f'{pct:.0f}'} | {cell(r.column)} |")
+
+
 def run_notes(meta: dict, name: str = "") -> str:
-    """Markdown lines a reader must see before the numbers: a run that had not finished when
-    its results were written, and tests that skipped without checking their claims."""
-    lines = []
-    where = f" ({_cell(name)})" if name else ""
-    if meta.get("complete") is False:
-        lines.append(f"> **incomplete run**{where}: the results were written before the run "
-                     f"ended (killed, or still running); later claims are missing.")
-    skipped = meta.get("skipped") or []
-    if skipped:
-        lines.append(f"> **{len(skipped)} tests skipped**{where} without checking their claims:")
-        lines += [f"> - {_cell(s.get('test', '?'))}: {_cell(s.get('reason', ''))}"
-                  for s in skipped[:20] if isinstance(s, dict)]
-        if len(skipped) > 20:
-            lines.append(f"> - ... and {len(skipped) - 20} more")
-    return "\n".join(lines) + ("\n\n" if lines else "")
+    """A line a reader must see before the numbers: the run had not finished when its
+    results were written (skipped tests are listed by :func:`summary`)."""
+    if meta.get("complete") is not False:
+        return ""
+    where = f" ({cell(name)})" if name else ""
+    return (f"> **incomplete run**{where}: the results were written before the run ended "
+            f"(killed, or still running); later claims are missing.\n\n")

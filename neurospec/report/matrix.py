@@ -12,7 +12,8 @@ from markupsafe import Markup, escape
 
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import claim_ids
-from neurospec.report.format import fmt, number as _num
+from neurospec.evidence.format import fmt, number as _num
+from neurospec.report.safe import markdown_cell
 
 
 @dataclass(frozen=True)
@@ -20,13 +21,17 @@ class MatrixRow:
     claim_id: str
     claim: str  # the text on the last column that has the claim
     cells: tuple[Record | None, ...]
-    holds_from: str | None  # first column from which every later column passes
+    # first column from which every later column passes; None when it never holds at the
+    # last column, or when the column before that start was not measured (it may have held
+    # there already, so "from" would claim more than was seen)
+    holds_from: str | None
 
 
 @dataclass(frozen=True)
 class Matrix:
     columns: tuple[str, ...]
     rows: tuple[MatrixRow, ...]
+    same_weights: tuple[tuple[str, str, str], ...] = ()  # columns with identical fingerprints
 
 
 def _natural(label: str) -> tuple:
@@ -53,12 +58,44 @@ def build_matrix(records: list[Record]) -> Matrix:
         row = tuple(cells.get(c) for c in columns)
         holds = None
         for c, rec in zip(reversed(columns), reversed(row)):
-            if rec is None or not rec.passed:
+            if rec is None:
+                holds = None  # the start is unknown
+                break
+            if not rec.passed:
                 break
             holds = c
         claim = next(rec.claim for rec in reversed(row) if rec is not None)
         rows.append(MatrixRow(cid, claim, row, holds))
-    return Matrix(tuple(columns), tuple(rows))
+    return Matrix(tuple(columns), tuple(rows), tuple(same_weights(records)))
+
+
+def needs_matrix(records: list[Record]) -> bool:
+    """Some claim ran on two or more checkpoints of the same model (a matrix of one cell per
+    row says nothing a list does not)."""
+    seen: dict[tuple[str, str], set[str]] = {}
+    for cid, r in zip(claim_ids(records), records):
+        cols = seen.setdefault((cid, str(r.model.get("name", ""))), set())
+        cols.add(r.column)
+        if len(cols) > 1:
+            return True
+    return False
+
+
+def same_weights(records: list[Record]) -> list[tuple[str, str, str]]:
+    """Pairs of columns whose weights have the same fingerprint: ``(a, b, fingerprint)``
+    (some published checkpoint series serve identical weights under several names)."""
+    prints: dict[str, str] = {}
+    for r in records:
+        fp = r.model.get("fingerprint")
+        if fp:
+            prints.setdefault(r.column, str(fp))
+    columns = order_columns(list(prints))
+    out = []
+    for i, a in enumerate(columns):
+        for b in columns[i + 1:]:
+            if prints[a] == prints[b]:
+                out.append((a, b, prints[a]))
+    return out
 
 
 def trajectory(cells: tuple[Record | None, ...], width_per: int = 26, height: int = 34) -> Markup:
@@ -100,8 +137,13 @@ def matrix_html(m: Matrix) -> str:
     verdict, showing the effect; hover for CI, p and n."""
     head = "".join(f"<th>{escape(c)}</th>" for c in m.columns)
     out = [f'<div class="ns-matrix-box"><h3>neurospec: {len(m.rows)} claims x {len(m.columns)} '
-           f"models / checkpoints</h3><table class=\"ns-matrix\"><tr><th>claim</th>{head}"
-           f"<th>effect across columns</th><th>holds from</th></tr>"]
+           f"models / checkpoints</h3>"]
+    for a, b, fp in m.same_weights:
+        out.append(f'<p class="ns-warning">{escape(a)} and {escape(b)} have identical weights '
+                   f"(fingerprint {escape(fp)}): the series serves the same model under two "
+                   f"names, so these columns cannot show a change.</p>")
+    out.append(f'<table class="ns-matrix"><tr><th>claim</th>{head}'
+               f"<th>effect across columns</th><th>holds from</th></tr>")
     for row in m.rows:
         tds = []
         prev = None
@@ -126,10 +168,12 @@ def matrix_html(m: Matrix) -> str:
 
 def matrix_markdown(m: Matrix) -> str:
     """The matrix as a markdown table: ``pass +0.068`` per cell."""
-    lines = ["| claim | " + " | ".join(m.columns) + " | holds from |",
+    lines = [f"> warning: {markdown_cell(a)} and {markdown_cell(b)} have identical weights "
+             f"(fingerprint {markdown_cell(fp)})\n" for a, b, fp in m.same_weights]
+    lines += ["| claim | " + " | ".join(markdown_cell(c) for c in m.columns) + " | holds from |",
              "|---|" + "---|" * len(m.columns) + "---|"]
     for row in m.rows:
         cells = [f"{r.verdict} {fmt(r.effect)}" if r is not None else "–" for r in row.cells]
-        claim = row.claim.replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {claim} | " + " | ".join(cells) + f" | {row.holds_from or '–'} |")
+        claim = markdown_cell(row.claim)
+        lines.append(f"| {claim} | " + " | ".join(cells) + f" | {markdown_cell(row.holds_from or '–')} |")
     return "\n".join(lines) + "\n"

@@ -7,27 +7,9 @@ NUL still act on what a reader sees; they are shown as escapes such as ``\\u202e
 from __future__ import annotations
 
 import dataclasses
-import re
-import unicodedata
-from functools import lru_cache
 
+from neurospec.evidence.format import visible
 from neurospec.evidence.record import Record
-
-
-@lru_cache(maxsize=1)
-def _hidden() -> re.Pattern:
-    # Characters that are invisible or reorder what follows them (bidi overrides and
-    # isolates, zero-width and other format characters, NUL and other controls, lone
-    # surrogates, line and paragraph separators).  Built on first use (~0.4 s).
-    return re.compile("[" + "".join(
-        re.escape(chr(c)) for c in range(0x110000)
-        if unicodedata.category(chr(c)) in ("Cc", "Cf", "Cs", "Zl", "Zp")
-        and chr(c) not in "\t\n") + "]")
-
-
-def visible(text: str) -> str:
-    """``text`` with every invisible or reordering character written as an escape."""
-    return _hidden().sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _visible_all(value):
@@ -46,3 +28,12 @@ def displayable(r: Record) -> Record:
     HTML escaping itself is left to the templates and ``escape``."""
     return dataclasses.replace(r, **{f.name: _visible_all(getattr(r, f.name))
                                      for f in dataclasses.fields(r)})
+
+
+def markdown_cell(text) -> str:
+    """``text`` safe inside a markdown table cell."""
+    # GitHub renders some raw HTML inside markdown: no "<" may open a tag (">" and "&"
+    # cannot, and stay readable in a terminal).  Backslashes are doubled first so that a
+    # cell ending in one cannot un-escape the next "|".
+    return (visible(str(text)).replace("\\", "\\\\").replace("<", "&lt;")
+            .replace("|", "\\|").replace("\n", " ").replace("\t", " "))

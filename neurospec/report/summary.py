@@ -2,8 +2,10 @@
 and filters with CSS alone (radio buttons and ``order``), so it works where scripts do not
 run: pytest-html's report, a Jupyter output cell, a file opened offline.
 
-Each row carries its rank under every sort key as a CSS custom property; the checked radio
-button picks which one the rows' ``order`` reads.
+Rows come in reading order (:func:`neurospec.evidence.results.attention`): unexpected
+failures, vacuous or Holm-demoted claims and skipped claims with their reasons first, then
+passes, then expected failures.  Each row carries its rank under every sort key as a CSS
+custom property; the checked radio button picks which one the rows' ``order`` reads.
 """
 
 from __future__ import annotations
@@ -14,24 +16,37 @@ from collections import Counter
 
 from markupsafe import escape
 
+from neurospec.evidence.format import fmt, number as _num
 from neurospec.evidence.record import Record
-from neurospec.evidence.results import optional
+from neurospec.evidence.results import STATES, attention, by_attention, optional, state
+from neurospec.report.labels import ci_text, needs_text, p_text
+from neurospec.evidence.format import visible
 from neurospec.report.safe import displayable
-from neurospec.report.format import fmt, number as _num
 
 # (key, header, numeric): numeric keys sort both ways, the others ascending only.
-SORT_KEYS = [("v", "verdict", False), ("c", "claim", False), ("e", "effect", True),
+SORT_KEYS = [("v", "state", False), ("c", "claim", False), ("e", "effect", True),
              ("l", "95% CI", True), ("r", "rand. pct", True), ("p", "p", True),
              ("m", "model", False), ("t", "test", False)]
-VERDICT_ORDER = {"fail": 0, "underpowered": 1, "pass": 3}
 _ids = itertools.count()
 
 
-def counts_line(records: list[Record]) -> str:
-    """``'30 claim checks: 20 pass, 8 fail, 2 underpowered; 3 vacuous'``."""
-    counts = Counter(r.verdict for r in records)
-    text = f"{len(records)} claim checks: " + ", ".join(
-        f"{counts[v]} {v}" for v in sorted(counts, key=lambda v: VERDICT_ORDER.get(v, 2)))
+def slug(s: str) -> str:
+    """A state as a CSS class part (``'expected fail'`` -> ``'expected-fail'``)."""
+    return s.replace(" ", "-")
+
+
+COUNT_ORDER = ("fail", "underpowered", "unexpected pass", "pass", "expected fail", "skipped")
+
+
+def counts_line(records: list[Record], skipped: int = 0) -> str:
+    """``'86 claim checks: 3 fail · 40 pass · 43 expected fail · 10 skipped; 3 vacuous'``:
+    expected failures (under ``xfail``) and skipped claim tests counted apart."""
+    counts = Counter(state(r) for r in records)
+    if skipped:
+        counts["skipped"] = skipped
+    text = f"{len(records)} claim checks: " + " \u00b7 ".join(
+        f"{counts[s]} {s}" for s in sorted(
+            counts, key=lambda s: COUNT_ORDER.index(s) if s in COUNT_ORDER else 2))
     vac = sum(optional(r, "vacuous") is True for r in records)
     if vac:
         text += f"; {vac} vacuous (random units pass too)"
@@ -39,6 +54,10 @@ def counts_line(records: list[Record]) -> str:
     if len(columns) > 1:
         text += f"; {len(columns)} models / checkpoints"
     return text
+
+
+def _state_rank(s: str) -> int:
+    return STATES.index(s) if s in STATES else len(STATES)
 
 
 def _ranks(values: list, numeric: bool) -> tuple[list[int], list[int]]:
@@ -60,48 +79,72 @@ def _ranks(values: list, numeric: bool) -> tuple[list[int], list[int]]:
     return up, down
 
 
-def summary_table(records: list[Record], links: bool = False) -> str:
-    """Counts and a sortable, filterable row per claim check: verdict, claim, effect, CI,
-    the size it needed, n, p, random-unit percentile, model / checkpoint and test.
+def badges(r: Record) -> str:
+    s = state(r)
+    out = f'<span class="ns-badge ns-badge-{slug(s)}">{escape(s)}</span>'
+    if optional(r, "vacuous"):
+        out += ('<span class="ns-badge ns-badge-vacuous" title="random units of the same '
+                'layer pass this claim too">vacuous</span>')
+    return out
+
+
+def summary_table(records: list[Record], links: bool = False,
+                  skipped: list[dict] = ()) -> str:
+    """Counts and a sortable, filterable row per claim check (state, claim, effect, CI, the
+    size it needed, n, p, random-unit percentile, model / checkpoint, test) and per skipped
+    claim (with its reason), in reading order.
 
     Args:
         records: the run's records.
-        links: make each claim a link to its evidence card (``#ns-card-<i>``), for pages
-            that hold the cards (not pytest-html's report, where they sit in collapsed rows).
+        links: make each claim a link to its evidence card (``#ns-card-<i>``, ``i`` its
+            place in reading order: :func:`render_fragment` numbers the cards so).
+        skipped: the run's skipped claim tests (``{"test", "reason"}``, from the results'
+            ``meta``).
     """
     uid = f"ns{next(_ids)}"
-    records = [displayable(r) for r in records]
-    keys = {
-        "v": [VERDICT_ORDER.get(r.verdict, 2) - (0.5 if optional(r, "vacuous") else 0)
-              for r in records],
-        "c": [r.claim.lower() for r in records], "e": [_num(r.effect) for r in records],
-        "l": [_num(r.ci[0]) for r in records], "r": [_num(optional(r, "percentile"))
-                                                     for r in records],
-        "p": [_num(r.p) for r in records], "m": [r.column for r in records],
-        "t": [r.test for r in records]}
-    props: list[list[str]] = [[] for _ in records]
+    records = [displayable(r) for r in by_attention(records)]
+    urgent = sum(attention(r) < 2 for r in records)
+    rows = [("record", r) for r in records[:urgent]] + [("skip", s) for s in skipped] + [
+        ("record", r) for r in records[urgent:]]
+    keys = {k: [] for k, _, _ in SORT_KEYS}
+    for kind, x in rows:
+        if kind == "skip":
+            for k, v in zip("vcelrpmt", (_state_rank("skipped"), visible(str(x["reason"])).lower(),
+                                         None, None, None, None, "", visible(str(x["test"])))):
+                keys[k].append(v)
+            continue
+        keys["v"].append(_state_rank(state(x)) - (0.5 if optional(x, "vacuous") else 0))
+        keys["c"].append(x.claim.lower())
+        keys["e"].append(_num(x.effect))
+        keys["l"].append(_num(x.ci[0]))
+        keys["r"].append(_num(optional(x, "percentile")))
+        keys["p"].append(_num(x.p))
+        keys["m"].append(x.column)
+        keys["t"].append(x.test)
+    props: list[list[str]] = [[] for _ in rows]
     for key, _, numeric in SORT_KEYS:
         up, down = _ranks(keys[key], numeric)
-        for i in range(len(records)):
+        for i in range(len(rows)):
             props[i].append(f"--{key}:{up[i]}")
             if numeric:
                 props[i].append(f"--{key.upper()}:{down[i]}")
     out = [f'<div class="ns-summary-box" id="{uid}"><h3 class="ns-counts">neurospec: '
-           f"{escape(counts_line(records))}</h3>"]
+           f"{escape(counts_line(records, len(skipped)))}</h3>"]
     out.append(f'<input type="radio" class="ns-s ns-s-0" name="{uid}-s" id="{uid}-s0" checked>')
     for key, _, numeric in SORT_KEYS:
         out.append(f'<input type="radio" class="ns-s ns-s-{key}" name="{uid}-s" id="{uid}-s{key}">')
         if numeric:
             out.append(f'<input type="radio" class="ns-s ns-s-{key.upper()}" name="{uid}-s" '
                        f'id="{uid}-s{key.upper()}">')
-    present = sorted({r.verdict for r in records}, key=lambda v: VERDICT_ORDER.get(v, 2))
-    for v in present:
-        out.append(f'<input type="checkbox" class="ns-f ns-f-{escape(v)}" id="{uid}-f{escape(v)}" '
+    present = sorted({state(r) for r in records} | ({"skipped"} if skipped else set()),
+                     key=_state_rank)
+    for s in present:
+        out.append(f'<input type="checkbox" class="ns-f ns-f-{slug(s)}" id="{uid}-f{slug(s)}" '
                    f"checked>")
     out.append('<div class="ns-controls">show: ' + " ".join(
-        f'<label for="{uid}-f{escape(v)}" class="ns-fl ns-fl-{escape(v)}">{escape(v)}</label>'
-        for v in present) + f' &middot; <label for="{uid}-s0" class="ns-sl ns-l-0">run order'
-        f"</label></div>")
+        f'<label for="{uid}-f{slug(s)}" class="ns-fl ns-fl-{slug(s)}">{escape(s)}</label>'
+        for s in present) + f' &middot; <label for="{uid}-s0" class="ns-sl ns-l-0">reading '
+        f"order</label></div>")
     out.append('<div class="ns-rows" role="table"><div class="ns-row ns-hrow" role="row">')
     headers = {key: (name, numeric) for key, name, numeric in SORT_KEYS}
     for key in ("v", "c", "e", "l", "needs", "n", "p", "r", "m", "t"):
@@ -116,21 +159,29 @@ def summary_table(records: list[Record], links: bool = False) -> str:
                      f'title="sort by {name}, largest first">&#9660;</label>')
         out.append(f'<span role="columnheader">{cell}</span>')
     out.append("</div>")
-    for i, r in enumerate(records):
-        vac = optional(r, "vacuous")
+    card = 0
+    for i, (kind, x) in enumerate(rows):
+        style = ";".join(props[i])
+        if kind == "skip":
+            out.append(
+                f'<div class="ns-row ns-skipped" role="row" style="{style}">'
+                f'<span><span class="ns-badge ns-badge-skipped">skipped</span></span>'
+                f'<span class="ns-reason">{escape(visible(str(x["reason"])))}</span>'
+                f"<span></span><span></span><span></span><span></span><span></span><span></span>"
+                f'<span>{escape(visible(str(x.get("column", ""))))}</span>'
+                f'<span>{escape(visible(str(x["test"])))}</span></div>')
+            continue
+        r = x
         pct = optional(r, "percentile")
         claim = escape(r.claim)
         if links:
-            claim = f'<a href="#ns-card-{i}">{claim}</a>'
-        badge = (f'<span class="ns-badge ns-badge-{escape(r.verdict)}">{escape(r.verdict)}</span>'
-                 + ('<span class="ns-badge ns-badge-vacuous" title="random units of the same '
-                    'layer pass this claim too">vacuous</span>' if vac else ""))
+            claim = f'<a href="#ns-card-{card}">{claim}</a>'
+        card += 1
         out.append(
-            f'<div class="ns-row ns-{escape(r.verdict)}" role="row" style="{";".join(props[i])}">'
-            f"<span>{badge}</span><span>{claim}</span><span>{escape(fmt(r.effect))}</span>"
-            f"<span>[{escape(fmt(r.ci[0]))}, {escape(fmt(r.ci[1]))}]</span>"
-            f"<span>{escape(r.direction)} {escape(fmt(r.threshold))}</span><span>{escape(r.n)}</span>"
-            f'<span>{"" if _num(r.p) is None else f"{_num(r.p):.2g}"}</span>'
+            f'<div class="ns-row ns-{slug(state(r))}" role="row" style="{style}">'
+            f"<span>{badges(r)}</span><span>{claim}</span><span>{escape(fmt(r.effect))}</span>"
+            f"<span>{escape(ci_text(r))}</span><span>{escape(needs_text(r))}</span>"
+            f"<span>{escape(r.n)}</span><span>{escape(p_text(r))}</span>"
             f'<span>{"" if _num(pct) is None else f"{_num(pct):.0f}"}</span>'
             f"<span>{escape(r.column)}</span><span>{escape(r.test)}</span></div>")
     out.append("</div></div>")

@@ -4,15 +4,19 @@ blank; and pytest-html's report shows the same views inside its (script-built) r
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
 from neurospec.report.html import render_page
 from neurospec.report.samples import sample_records
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _visible(browser, selector: str) -> list:
@@ -125,3 +129,106 @@ def test_a_300_claim_report_opens_fast(browser, tmp_path):
     last = browser.css(".ns-card")[-1]
     browser.js("arguments[0].scrollIntoView()", last)
     assert last.is_displayed() and last.size["height"] > 50
+
+
+XFAIL_CLAIMS = textwrap.dedent('''
+    import pytest
+    from neurospec.evidence.sink import emit
+    from neurospec.report.samples import sample_record
+
+    @pytest.mark.parametrize("i", range({n}))
+    def test_claim(i):
+        r = sample_record(i)
+        emit(r)
+        if not r.passed:
+            pytest.xfail("deliberately false")
+''')
+SCREENSHOTS = Path(os.environ.get("NEUROSPEC_SCREENSHOTS", ROOT / "reports" / "screenshots"))
+
+
+def test_a_reviewer_sees_what_needs_attention_first(browser, tmp_path):
+    (tmp_path / "test_sample_claims.py").write_text(XFAIL_CLAIMS.format(n=24))
+    report = tmp_path / "run.html"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--html={report}",
+         "--self-contained-html", "test_sample_claims.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert report.exists(), proc.stdout + proc.stderr
+    assert "expected fail" in proc.stdout
+    opened = browser.open(report)
+    assert opened.errors == []
+    cards = _visible(browser, ".ns-card")
+    assert cards, "no evidence card in view"
+    first = cards[0]
+    assert first.get_attribute("data-state") != "expected fail"
+    assert first.location["y"] < 3000  # not after pages of deliberately false claims
+    # every expected failure sits in one collapsed block, after the others
+    hidden = [c for c in browser.css(".ns-card") if not c.is_displayed()]
+    assert hidden and all(c.get_attribute("data-state") == "expected fail" for c in hidden)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / "pytest-html-report.png"
+    browser.driver.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+
+
+def test_every_effect_chart_draws_its_threshold(browser, tmp_path):
+    page = tmp_path / "report.html"
+    page.write_text(render_page(sample_records(24)), encoding="utf-8")
+    browser.open(page)
+    charts = browser.css(".ns-card[data-kind='activation_contrast'] svg.ns-chart, "
+                         ".ns-card[data-kind='ablation_loss'] svg.ns-chart")
+    assert len(charts) >= 8
+    missing = [c.find_element("css selector", "title").get_attribute("textContent")
+               for c in charts if not c.find_elements("css selector", ".threshold")]
+    assert missing == []
+    zero = browser.css(".ns-card[data-kind='ablation_loss'] svg.ns-chart .zero")
+    assert zero
+
+
+def test_no_summary_cell_overflows(browser, tmp_path):
+    from dataclasses import replace
+
+    records = sample_records(30)
+    # the widest things a cell holds: long numbers, two badges, "within" thresholds
+    records[0] = replace(records[0], effect=-1.234567e-05, ci=(-1.234567e-05, 1.234567e-05),
+                         vacuous=True, verdict="pass", outcome="passed")
+    records[1] = replace(records[1], direction="within", threshold=0.0123, outcome="xfailed",
+                         verdict="fail", n=123456)
+    records[2] = replace(records[2], outcome="xpassed", verdict="pass")
+    page = tmp_path / "report.html"
+    page.write_text(render_page(records, skipped=[{"test": "t.py::test_x", "reason": "why"}]),
+                    encoding="utf-8")
+    browser.open(page)
+    over = browser.js(
+        "return [...document.querySelectorAll('.ns-summary-box .ns-row > span')]"
+        ".filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent)")
+    assert over == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.driver.save_screenshot(str(SCREENSHOTS / "standalone-summary.png"))
+
+
+def test_a_hostile_test_id_stays_text_in_pytest_html(browser, tmp_path):
+    (tmp_path / "test_ids.py").write_text(textwrap.dedent('''
+        import pytest
+        from neurospec.evidence.sink import emit
+        from neurospec.report.samples import sample_record
+
+        EVIL = "<img src=x onerror=\\"document.title='pwned'\\">"
+
+        @pytest.mark.parametrize("x", [EVIL], ids=[EVIL])
+        def test_claim(x):
+            emit(sample_record(0))
+    '''))
+    report = tmp_path / "run.html"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--html={report}",
+         "--self-contained-html", "test_ids.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert report.exists(), proc.stdout + proc.stderr
+    browser.open(report)
+    browser.css("#show_all_details")[0].click()
+    time.sleep(0.5)
+    assert browser.js("return document.title") != "pwned"
+    imgs = browser.css("#results-table img[onerror]")  # (pytest-html has a media viewer img)
+    assert imgs == [], [browser.js("return arguments[0].parentElement.outerHTML", i)[:400] for i in imgs]
+    assert "onerror" in browser.js("return document.querySelector('#results-table').innerText")

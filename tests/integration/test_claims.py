@@ -40,7 +40,7 @@ def test_point_estimate_above_but_ci_below_fails(tiny, small_sets, unit):
         expect(unit, model=tiny).activates_more(on=de, than=en, by_at_least=between)
     msg = str(info.value)
     assert f"by >= {between:g}" in msg and "95% CI" in msg and "n=80 docs" in msg
-    assert "missed: CI lower bound" in msg and "--neurospec-seed=0" in msg
+    assert "missed: CI lower bound" in msg and "--neurospec-seed=1" in msg  # another seed
     assert records[0].verdict == "fail" and info.value.record is records[0]
     assert records[0].effect > between
 

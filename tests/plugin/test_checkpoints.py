@@ -94,3 +94,18 @@ def test_two_real_checkpoint_runs_matrix_and_compare(pytester, capsys, monkeypat
     annotations = capsys.readouterr().out.splitlines()
     assert len(annotations) == 2 and annotations[0].startswith("::error title=neurospec")
     assert "2 newly failing" in summary.read_text()
+
+
+def test_a_run_over_checkpoints_fails_on_regressions_not_on_youth(pytester):
+    # The German neuron forms between step150 and step3000: failing at step150 is youth.
+    result = _run(pytester, "--checkpoint", "step150", "--checkpoint", "step3000",
+                  "-k", "fires_on_german or clear_margin", "--neurospec-json=both.json")
+    result.assert_outcomes(passed=3, failed=1)  # by >= 1 does not hold yet at step150
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        "*neurospec: 1 failing test on checkpoints before the claim starts to hold: not a "
+        "failure of the run (--neurospec-checkpoint-verdict=no-regression)*"])
+    every = _run(pytester, "--checkpoint", "step150", "--checkpoint", "step3000",
+                 "-k", "clear_margin", "--neurospec-checkpoint-verdict=every")
+    assert every.ret == 1
+    assert main(["summary", str(pytester.path / "both.json")]) == 0

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from neurospec.plugin.plugin import worker_device
+from neurospec.plugin.fixtures import worker_device
 
 
 class Config:

@@ -55,7 +55,7 @@ def test_claims_json_and_html(pytester, unit):
     result = pytester.runpytest("--neurospec-json=out/run.json", "--html=out/run.html",
                                 "--self-contained-html", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, xfailed=1)
-    result.stdout.fnmatch_lines(["*neurospec: 3 claim checks (1 fail, 2 pass)*"])
+    result.stdout.fnmatch_lines(["*neurospec: 3 claim checks: 2 pass · 1 expected fail*"])
     doc = json.loads((pytester.path / "out/run.json").read_text())
     assert doc["schema"] == "neurospec.results/1"
     env = doc["meta"]["environment"]

@@ -59,3 +59,12 @@ def test_neurospec_commands_run(tmp_path, monkeypatch, capsys):
             words = ["summary", str(head)]
         assert main(words) == 0
     assert "0 newly failing" in (tmp_path / "summary.md").read_text()
+
+
+def test_no_step_hides_its_exit_status():
+    yaml = pytest.importorskip("yaml")
+    doc = yaml.safe_load((ROOT / "examples/ci/claims.yml").read_text())
+    steps = [step for job in doc["jobs"].values() for step in job["steps"]]
+    assert not [s for s in steps if s.get("continue-on-error")]
+    assert any("--neurospec-checkpoint-verdict=no-regression" in " ".join(s.get("run", "").split())
+               for s in steps)

@@ -6,6 +6,7 @@ from neurospec.errors import ClaimFailed
 from neurospec.evidence.jsonio import read_frame, read_results, write_results
 from neurospec.evidence.results import FRAME_COLUMNS, Results, optional
 from neurospec.report.html import render_record
+from neurospec.report.notebook import to_html
 from neurospec.report.samples import sample_record, sample_records
 
 
@@ -31,7 +32,7 @@ def test_optional_fields_missing_old_or_new():
 
 def test_jupyter_views_are_the_report_views():
     rec = sample_record(2)
-    html = Results([rec, sample_record(3)])._repr_html_()
+    html = to_html(Results([rec, sample_record(3)]))
     assert "ns-summary-box" in html and html.count('class="ns-card') == 2
-    assert ClaimFailed("x", rec)._repr_html_() == render_record(rec)
-    assert ClaimFailed("x")._repr_html_() is None
+    assert to_html(ClaimFailed("x", rec)) == render_record(rec)
+    assert to_html(ClaimFailed("x")) is None

@@ -67,3 +67,25 @@ def test_checkpoint_parameter_is_not_part_of_the_identity():
     both = [a, b]
     assert compare(both, both).unchanged == 2
     assert compare(both, [b]).removed[0].column == "step150"  # shared columns: per column
+
+
+def test_compare_outputs_cannot_be_injected_into():
+    from neurospec.report.compare import github_annotations
+
+    evil = "a\n::warning::forged <img src=x onerror=alert(1)> <!-- 100% \u202e\x00"
+    base, head = run(rec(0, claim=evil)), run(rec(0, "fail", claim=evil))
+    c = compare(base, head)
+    lines = github_annotations(c).splitlines()
+    assert len(lines) == 1 and lines[0].startswith("::error ")  # no second command
+    assert "%0A::warning::forged" in lines[0] and "100%25" in lines[0]
+    assert "\u202e" not in lines[0] and "\x00" not in lines[0]
+    md = compare_markdown(c, base, head)
+    assert "<img" not in md and "<!--" not in md and "\u202e" not in md and "\x00" not in md
+
+
+def test_failure_messages_show_control_characters_as_escapes():
+    from neurospec.claims.verdict import failure_message
+
+    msg = failure_message(rec(0, "fail", claim="L0N1 on \u202egerman\x00", missed="x"))
+    assert "\u202e" not in msg and "\x00" not in msg and "\\u202e" in msg
+    assert "--neurospec-seed=1" in msg  # another seed than the one used (0)

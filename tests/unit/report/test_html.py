@@ -63,7 +63,7 @@ def test_card_shows_verdict_numbers_and_charts():
 def test_page_and_summaries_escape_too():
     page = render_page([record(), record(verdict="pass", missed="")])
     assert "script" not in parse(page).tags
-    assert "1 fail, 1 pass" in summary_table([record(), record(verdict="pass")])
+    assert "1 fail · 1 pass" in summary_table([record(), record(verdict="pass")])
     md = summary([record(claim="a | b")])
     assert "a \\| b" in md and "| fail |" in md
 
@@ -71,3 +71,24 @@ def test_page_and_summaries_escape_too():
 def test_round_trip_through_dict():
     r = record()
     assert Record.from_dict(r.to_dict()) == r
+
+
+def test_labels_say_what_they_count():
+    from dataclasses import replace
+
+    from neurospec.report.samples import sample_record
+
+    logit = sample_record(2)  # logit_attribution: a top-k count
+    table = logit.charts["token_table"]
+    table = {**table, "top": [{"token": "\x03", "value": 1.0, "in_set": True},
+                              {"token": "\ufffd", "value": 0.5, "in_set": False}]}
+    card = render_record(replace(logit, effect=4.0, ci=(4.0, 4.0), n=30,
+                                 charts={"token_table": table}))
+    text = " ".join(parse(card).text)
+    assert "30 top-k" in text and "exact" in text and "[+4, +4]" not in text
+    assert "<0x03>" in text and "<0x??>" in text and "\ufffd" not in text
+    within = replace(sample_record(1), direction="within", threshold=0.01, p=0.0001,
+                     details={"p_equivalence": 0.003})
+    text = " ".join(parse(render_record(within)).text)
+    assert "within \u00b10.01" in text and "p (equivalence)" in text and "0.003" in text
+    assert "0.0001" not in text  # not the p of "differs from 0"

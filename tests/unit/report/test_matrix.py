@@ -39,3 +39,30 @@ def test_claim_ids_strip_the_checkpoint_parameter_and_number_repeats():
             replace(r, test="t.py::f[step150]", checkpoint="step150")]
     assert base_test_id(recs[0]) == "t.py::f[x]" and base_test_id(recs[2]) == "t.py::f[x]"
     assert claim_ids(recs) == ["t.py::f[x]", "t.py::f[x]#1", "t.py::f[x]#2", "t.py::f"]
+
+
+def test_holds_from_needs_the_checkpoint_before_it_measured():
+    # step150 not measured: "holds from step750" would claim more than was seen
+    recs = [at(0, "step750", "pass"), at(0, "step3000", "pass"), at(1, "step150", "fail"),
+            at(1, "step750", "pass"), at(1, "step3000", "pass")]
+    m = build_matrix(recs)
+    assert [r.holds_from for r in m.rows] == [None, "step750"]
+
+
+def test_matrix_only_when_a_claim_ran_on_two_checkpoints_of_one_model():
+    from neurospec.report.matrix import needs_matrix
+
+    two_models = [replace(sample_record(0), model={**sample_record(0).model, "name": n})
+                  for n in ("a", "b")]
+    assert not needs_matrix(two_models)
+    assert needs_matrix([at(0, "step150", "fail"), at(0, "step3000", "pass")])
+    assert not needs_matrix([at(0, "step150", "fail"), at(1, "step3000", "pass")])
+
+
+def test_identical_weights_are_flagged():
+    recs = [at(0, "step150", "fail"), at(0, "step3000", "pass")]
+    m = build_matrix(recs)  # sample records share one fingerprint
+    assert m.same_weights == (("step150", "step3000", "0" * 16),)
+    assert "identical weights" in matrix_html(m) and "identical weights" in matrix_markdown(m)
+    other = [recs[0], replace(recs[1], model={**recs[1].model, "fingerprint": "f" * 16})]
+    assert "identical weights" not in matrix_html(build_matrix(other))

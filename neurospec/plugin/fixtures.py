@@ -1,0 +1,173 @@
+"""The fixtures a claim test uses: its model, datasets, checkpoint, and the claim context
+around every test (model, seed, data folders, the evidence collector, the hook check).
+
+Heavy libraries (torch, transformer_lens) load when a test first asks for a model, so
+``pytest --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from neurospec.plugin import options as o
+
+CHECKPOINT_FIXTURE = "neurospec_checkpoint"
+RECORDS = pytest.StashKey[list]()
+
+
+@dataclass
+class Models:
+    """Models loaded in this process, shared read-only by every test of the session."""
+
+    loaded: dict = field(default_factory=dict)  # key -> Model or the error that loading raised
+
+
+MODELS = pytest.StashKey[Models]()
+
+
+def uses_model(config: pytest.Config, node: Any, fixturenames: Any) -> bool:
+    return bool("model" in fixturenames or node.get_closest_marker("model")
+                or config.getoption(o.MODEL_OPTION) or config.getini("neurospec_model"))
+
+
+def parametrize_checkpoints(metafunc: pytest.Metafunc) -> None:
+    """One copy of each model-using test per ``--checkpoint``."""
+    checkpoints = metafunc.config.getoption(o.CHECKPOINT_OPTION)
+    if (checkpoints and CHECKPOINT_FIXTURE in metafunc.fixturenames
+            and uses_model(metafunc.config, metafunc.definition, metafunc.fixturenames)):
+        labels = list(dict.fromkeys(checkpoints))
+        metafunc.parametrize(CHECKPOINT_FIXTURE, labels, ids=labels, indirect=True)
+
+
+@pytest.fixture
+def neurospec_checkpoint(request: pytest.FixtureRequest) -> str | None:
+    """The ``--checkpoint`` this test runs on (``None`` without that option)."""
+    return getattr(request, "param", None)
+
+
+def _model_spec(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    marker = request.node.get_closest_marker("model")
+    ckpt = request.getfixturevalue(CHECKPOINT_FIXTURE)
+    if ckpt is not None and ("@" in ckpt or os.sep in ckpt):
+        return ckpt, None  # a whole model spec: name@revision, or a checkpoint folder
+    if marker is not None and marker.args:
+        return marker.args[0], ckpt or marker.kwargs.get("checkpoint")
+    name = request.config.getoption(o.MODEL_OPTION) or request.config.getini("neurospec_model")
+    if not name:
+        raise pytest.UsageError(
+            f"{request.node.nodeid} needs a model: add @pytest.mark.model('tiny-bilingual') "
+            f"(or pytestmark = pytest.mark.model(...) in the module), or run with "
+            f"{o.MODEL_OPTION} NAME")
+    return name, ckpt
+
+
+@pytest.fixture
+def model(request: pytest.FixtureRequest):
+    """The test's model: from ``@pytest.mark.model``, else ``--model``; loaded once per
+    session and shared read-only.  Hub models whose weights cannot be reached skip with
+    the reason and the command that makes them run."""
+    from neurospec.errors import ModelUnavailable
+    from neurospec.models import load_model
+
+    config = request.config
+    name, checkpoint = _model_spec(request)
+    key = (name, checkpoint, worker_device(config), config.getoption(o.DTYPE_OPTION),
+           not config.getoption(o.NO_BOS_OPTION))
+    models = config.stash.setdefault(MODELS, Models()).loaded
+    if key not in models:
+        try:
+            models[key] = load_model(
+                name, checkpoint=checkpoint, device=key[2], dtype=key[3], prepend_bos=key[4],
+                trust_pickle=config.getoption(o.TRUST_OPTION),
+                model_dirs=tuple(Path(d) for d in config.getoption(o.MODEL_DIR_OPTION)))
+        except Exception as exc:  # noqa: BLE001 - remembered, re-raised for every user
+            models[key] = exc
+    loaded = models[key]
+    if isinstance(loaded, ModelUnavailable):
+        pytest.skip(str(loaded))
+    if isinstance(loaded, Exception):
+        raise loaded
+    if config.getoption(o.BATCH_OPTION):
+        loaded.batch_tokens = config.getoption(o.BATCH_OPTION)
+    loaded.cache.max_bytes = int(config.getoption(o.CACHE_OPTION) * 2 ** 20)
+    return loaded
+
+
+def worker_device(config: pytest.Config) -> str:
+    """This process's device: ``--device``, or under pytest-xdist one of ``--neurospec-devices``
+    (or of the visible GPUs) picked by the worker's number, so each worker has its own."""
+    devices = config.getoption(o.DEVICES_OPTION)
+    worker = getattr(config, "workerinput", {}).get("workerid", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    if devices:
+        pool = [d.strip() for d in devices.split(",") if d.strip()]
+        if not pool:
+            raise pytest.UsageError(f"{o.DEVICES_OPTION}={devices!r}: give devices such as "
+                                    f"cuda:0,cuda:1")
+        return pool[index % len(pool)]
+    device = config.getoption(o.DEVICE_OPTION)
+    if device in ("cuda", "auto") and hasattr(config, "workerinput"):
+        import torch
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count > 1:
+            return f"cuda:{index % count}"
+    return device
+
+
+@pytest.fixture
+def corpus(request: pytest.FixtureRequest):
+    """``corpus(name)``: a dataset from ``fixtures/data`` or ``--neurospec-data`` folders."""
+    from neurospec.data.corpus import load_corpus
+
+    dirs = o.data_dirs(request.config)
+
+    def get(name: str):
+        return load_corpus(name, dirs)
+
+    return get
+
+
+@pytest.fixture(autouse=True)
+def _neurospec_claims(request: pytest.FixtureRequest, neurospec_checkpoint: str | None):
+    """Around every test: the claim context (model, seed, data folders), the evidence
+    collector, and the check that no hook was left on the model."""
+    from neurospec.claims.context import using
+    from neurospec.evidence.sink import collecting
+
+    config = request.config
+    m = (request.getfixturevalue("model")
+         if uses_model(config, request.node, request.fixturenames) else None)
+    min_docs = config.getoption(o.MIN_DOCS_OPTION)
+    vacuity, strict = o.vacuity(config, request.node)
+    with _progress_lines(config), collecting() as records, using(
+            model=m, seed=o.seed(config), data_dirs=o.data_dirs(config),
+            min_docs=min_docs if min_docs is not None else 10, test=request.node.nodeid,
+            vacuity=vacuity, strict=strict):
+        request.node.stash[RECORDS] = records
+        yield
+    if m is None:
+        return
+    left = m.leftover_hooks()
+    if left:
+        from neurospec.errors import HookLeak
+
+        m.remove_all_hooks()
+        raise HookLeak(f"{request.node.nodeid} left hooks registered on {m.name}: {left}; "
+                       f"use model.hooked([...]) or run_with_hooks so they are removed")
+
+
+def _progress_lines(config: pytest.Config):
+    """Long measurements report progress as terminal lines (throttled; none under xdist
+    workers, whose output pytest does not show)."""
+    from neurospec.progress import reporting
+
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is None or hasattr(config, "workerinput"):
+        return reporting(None)
+    return reporting(lambda line: tr.write_line(line))

@@ -1,0 +1,169 @@
+"""The plugin's command-line options and ini values, and the checks on them.
+
+Every value a user types reaches neurospec through here: ``add_options`` declares them,
+``validate`` refuses bad ones at configure time (with the fix), and the small readers
+(``seed``, ``data_dirs``) resolve an option against its ini fallback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+MODEL_OPTION = "--model"
+DEVICE_OPTION = "--device"
+DTYPE_OPTION = "--dtype"
+SEED_OPTION = "--neurospec-seed"
+JSON_OPTION = "--neurospec-json"
+DATA_OPTION = "--neurospec-data"
+MODEL_DIR_OPTION = "--neurospec-model-dir"
+TRUST_OPTION = "--neurospec-trust-pickle"
+MIN_DOCS_OPTION = "--neurospec-min-docs"
+THREADS_OPTION = "--neurospec-threads"
+NO_BOS_OPTION = "--neurospec-no-bos"
+DEVICES_OPTION = "--neurospec-devices"
+BATCH_OPTION = "--neurospec-max-batch-tokens"
+CACHE_OPTION = "--neurospec-cache-mb"
+VACUITY_OPTION = "--neurospec-vacuity"
+STRICT_OPTION = "--neurospec-strict"
+CORRECT_OPTION = "--neurospec-correct"
+CHECKPOINT_OPTION = "--checkpoint"
+CHECKPOINT_VERDICT_OPTION = "--neurospec-checkpoint-verdict"
+CHECKPOINT_VERDICTS = ("every", "final", "no-regression")
+ALPHA = 0.05
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("neurospec", "neurospec: claims about model internals")
+    group.addoption(MODEL_OPTION, default=None, metavar="NAME",
+                    help="default model of the run (bundled name, checkpoint folder or hub name; "
+                         "NAME@CHECKPOINT for a training checkpoint); a test's "
+                         "@pytest.mark.model('name') wins")
+    group.addoption(CHECKPOINT_OPTION, action="append", default=[], metavar="NAME",
+                    help="run every model-using test once per checkpoint NAME of its model "
+                         "(tiny-bilingual: step150 ... step3000; hub: a revision such as "
+                         "step1000), or per model NAME@CHECKPOINT / folder; repeatable; records "
+                         "carry it and the report shows a claims x checkpoints matrix")
+    group.addoption(CHECKPOINT_VERDICT_OPTION, default="no-regression",
+                    choices=CHECKPOINT_VERDICTS,
+                    help="with several --checkpoint: 'every' checkpoint must pass each claim; "
+                         "'final': the last one must; 'no-regression' (default): a claim must "
+                         "hold from some checkpoint on to the last (failing before it holds is "
+                         "fine; holding and then failing at a later one fails the run)")
+    group.addoption(DEVICE_OPTION, default="auto", choices=("auto", "cpu", "cuda"),
+                    help="device for models (default: cuda when available)")
+    group.addoption(DTYPE_OPTION, default="float32", choices=("float32", "bfloat16", "float16"),
+                    help="model dtype; statistics are float64 regardless (default float32)")
+    group.addoption(SEED_OPTION, type=int, default=None, metavar="N",
+                    help="seed for bootstrap / permutation / resampling (default 0 or ini)")
+    group.addoption(JSON_OPTION, default=None, metavar="PATH",
+                    help="write every claim's record to this JSON file (atomically, kept "
+                         "current as tests finish)")
+    group.addoption(DATA_OPTION, action="append", default=[], metavar="DIR",
+                    help="folder of datasets (<name>.jsonl / <name>.txt); repeatable")
+    group.addoption(MODEL_DIR_OPTION, action="append", default=[], metavar="DIR",
+                    help="folder of model folders to find models by name; repeatable")
+    group.addoption(TRUST_OPTION, action="store_true", default=False,
+                    help="allow pickle checkpoints (.bin/.pt), which can run code when loaded")
+    group.addoption(MIN_DOCS_OPTION, type=int, default=None, metavar="N",
+                    help="fewest documents per set for a CI (fewer: 'underpowered'; default 10)")
+    group.addoption(THREADS_OPTION, type=int, default=None, metavar="N",
+                    help="torch CPU threads (1 is faster when processes share cores)")
+    group.addoption(NO_BOS_OPTION, action="store_true", default=False,
+                    help="do not prepend BOS to documents (the default prepends it, as the "
+                         "seed papers did)")
+    group.addoption(DEVICES_OPTION, default=None, metavar="LIST",
+                    help="devices for pytest-xdist workers, e.g. cuda:0,cuda:1: worker gwN "
+                         "gets device N modulo their number (default: with --device cuda and "
+                         "several GPUs visible, one GPU per worker)")
+    group.addoption(BATCH_OPTION, type=int, default=None, metavar="N",
+                    help="tokens per forward batch: bounds activation memory, so a large corpus "
+                         "never has to fit at once (default: 8192 on a GPU; on a CPU about 4M "
+                         "logits' worth, 1024 for a 4096-token vocabulary)")
+    group.addoption(CACHE_OPTION, type=float, default=2048, metavar="MB",
+                    help="budget of the per-model cache of forward passes and activations shared "
+                         "across claims (least recently used evicted; 0 turns caching off; "
+                         "default 2048)")
+    group.addoption(VACUITY_OPTION, type=int, default=0, metavar="K",
+                    help="re-run every passing unit claim with its unit swapped for K random "
+                         "units of the same layer; flag it 'vacuous' when more than 5%% of them "
+                         "pass too (default 0: off)")
+    group.addoption(STRICT_OPTION, action="store_true", default=False,
+                    help="vacuous claims fail (with --neurospec-vacuity)")
+    group.addoption(CORRECT_OPTION, default="none", choices=("none", "holm"),
+                    help="correct the claims' p-values for their number (Holm); a passing "
+                         "claim whose adjusted p exceeds 0.05 fails the run")
+    parser.addini("neurospec_model", "default model (as --model)", default=None)
+    parser.addini("neurospec_json", "results JSON path (as --neurospec-json)", default=None)
+    parser.addini("neurospec_data", "dataset folders, relative to the rootdir", type="paths",
+                  default=[])
+    parser.addini("neurospec_seed", "seed (as --neurospec-seed)", default="0")
+
+
+def validate(config: pytest.Config) -> None:
+    """Refuse option values that cannot work, before any test runs (``pytest.UsageError``
+    naming the option and a value that works)."""
+    if (config.getoption(BATCH_OPTION) or 1) < 1 or config.getoption(CACHE_OPTION) < 0:
+        raise pytest.UsageError(f"{BATCH_OPTION} must be >= 1 token and {CACHE_OPTION} >= 0 MB "
+                                f"(e.g. {BATCH_OPTION}=4096 {CACHE_OPTION}=512)")
+
+
+def json_path(config: pytest.Config) -> Path | None:
+    path = config.getoption(JSON_OPTION) or config.getini("neurospec_json")
+    return Path(path) if path else None
+
+
+def check_outputs(config: pytest.Config) -> None:
+    """The results JSON and pytest-html's page must be writable (checked on the controller)."""
+    path = json_path(config)
+    if path is not None:
+        check_writable(path, JSON_OPTION, "reports/run.json")
+    html_path = getattr(config.option, "htmlpath", None)
+    if html_path:
+        # Before pytest-html's own configure, which crashes with an INTERNALERROR.
+        check_writable(Path(os.path.expandvars(html_path)).expanduser(), "--html",
+                       "reports/run.html")
+
+
+def check_writable(path: Path, option: str, example: str) -> None:
+    """Fail the run at once, with the fix, when an output path cannot be written: finding
+    out after an hour of claims loses them all."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        ok = os.access(folder, os.W_OK)
+    except OSError:
+        ok = False
+    if not ok:
+        raise pytest.UsageError(f"{option}={path}: cannot write to {folder}; choose a "
+                                f"writable path, e.g. {option}={example}")
+    if path.is_dir():
+        raise pytest.UsageError(f"{option}={path} is a folder; give a file path, e.g. "
+                                f"{option}={path / Path(example).name}")
+
+
+def seed(config: pytest.Config) -> int:
+    value = config.getoption(SEED_OPTION)
+    return int(value if value is not None else config.getini("neurospec_seed") or 0)
+
+
+def data_dirs(config: pytest.Config) -> tuple[Path, ...]:
+    dirs = [Path(d) for d in config.getoption(DATA_OPTION)]
+    dirs += [Path(d) for d in config.getini("neurospec_data")]
+    return tuple(dirs)
+
+
+def vacuity(config: pytest.Config, node) -> tuple[int, bool]:
+    """The test's vacuity check: ``(k random units, strict)`` from the options or its
+    ``@pytest.mark.vacuity(k, strict=...)``."""
+    k, strict = config.getoption(VACUITY_OPTION), config.getoption(STRICT_OPTION)
+    marker = node.get_closest_marker("vacuity")
+    if marker is not None:
+        k = marker.args[0] if marker.args else marker.kwargs.get("k", 20)
+        strict = strict or bool(marker.kwargs.get("strict", False))
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise pytest.UsageError(f"{VACUITY_OPTION}={k}: give a number of random units "
+                                f">= 0, e.g. {VACUITY_OPTION}=20")
+    return k, strict

@@ -1,0 +1,189 @@
+"""The session's records: from each test to the controller, into the results JSON, through
+the run-wide correction, to the terminal summary.
+
+Records travel from a test to the controller through ``report.user_properties`` (so they
+reach it under pytest-xdist too) and stay frozen :class:`Record` objects from then on.  A
+correction across the run (Holm) makes new records at the session's end; nothing renders
+before then, so every view shows the final verdicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from neurospec.evidence.record import Record
+from neurospec.plugin import options as o
+from neurospec.plugin.fixtures import CHECKPOINT_FIXTURE, RECORDS
+
+PROPERTY = "neurospec"
+
+
+@dataclass
+class State:
+    """The run's records on the controller (in ``config.stash``)."""
+
+    records: list[Record] = field(default_factory=list)  # in the order tests finished
+    record_lines: list[str] = field(default_factory=list)  # the same, serialised once each
+    demoted: list[Record] = field(default_factory=list)  # passes that Holm turned into fails
+    skipped: list[dict] = field(default_factory=list)  # {"test", "reason"} of skipped tests
+    failed: set[str] = field(default_factory=set)  # tests that failed or errored
+    excused: list[str] = field(default_factory=list)  # failures the checkpoint verdict excuses
+    regressions: list[str] = field(default_factory=list)
+    json_path: Path | None = None
+    is_worker: bool = False
+
+
+STATE = pytest.StashKey[State]()
+
+
+def attach_records(item: pytest.Item, report: pytest.TestReport) -> None:
+    """Put the test's records on its call report (as dicts: they may cross to the
+    controller), labelled with the ``--checkpoint`` the test ran on."""
+    records = item.stash.get(RECORDS, [])
+    if report.when != "call" or not records:
+        return
+    callspec = getattr(item, "callspec", None)
+    label = callspec.params.get(CHECKPOINT_FIXTURE) if callspec is not None else None
+    if label:
+        records = [replace(r, checkpoint=label) for r in records]
+    report.user_properties.append((PROPERTY, [r.to_dict() for r in records]))
+
+
+def outcome_of(report: pytest.TestReport) -> str:
+    """pytest's outcome, with ``xfailed`` / ``xpassed`` for tests under ``xfail`` (a strict
+    XPASS is reported as failed, with ``[XPASS(strict)]`` as its reason)."""
+    if hasattr(report, "wasxfail"):
+        return "xfailed" if report.skipped else "xpassed"
+    if report.failed and str(report.longrepr).startswith("[XPASS(strict)]"):
+        return "xpassed"
+    return report.outcome
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return text.removeprefix("Skipped: ")
+
+
+class Recorder:
+    """Collects records as test reports arrive (on the controller under xdist), keeps the
+    results JSON current, corrects for the run's number of claims at its end, and prints
+    the terminal summary."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.state = config.stash[STATE]
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            self.state.failed.add(report.nodeid)
+        if report.skipped and not hasattr(report, "wasxfail"):
+            self.state.skipped.append({"test": report.nodeid, "reason": skip_reason(report)})
+            self.write()
+        if report.when != "call":
+            return
+        found = [value for key, value in report.user_properties if key == PROPERTY]
+        if not found:
+            return
+        outcome = outcome_of(report)
+        for value in found:
+            self.state.records.extend(replace(Record.from_dict(d), outcome=outcome)
+                                      for d in value)
+        self.write()
+
+    def write(self) -> None:
+        """Rewrite the results file with every record so far (atomically): a run killed
+        at any point leaves valid JSON with every claim that finished."""
+        if self.state.json_path is None or self.state.is_worker:
+            return
+        from neurospec.evidence.jsonio import atomic_write_text, record_json, results_text
+
+        lines = self.state.record_lines
+        lines.extend(record_json(r.to_dict()) for r in self.state.records[len(lines):])
+        from neurospec.evidence.environment import environment
+
+        env = environment([r.model or {} for r in self.state.records])
+        meta = {"seed": o.seed(self.config), "environment": env}
+        if self.state.skipped:
+            meta["skipped"] = self.state.skipped
+        atomic_write_text(self.state.json_path, results_text(lines, meta=meta))
+
+    @pytest.hookimpl(tryfirst=True)  # before pytest-html renders its summary
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.config.getoption(o.CORRECT_OPTION) == "holm" and not self.state.is_worker:
+            self.state.records, self.state.demoted = correct_holm(self.state.records, o.ALPHA)
+            self.state.record_lines.clear()  # every record changed: serialise them afresh
+            if self.state.demoted and session.exitstatus == 0:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if not self.state.is_worker and self.config.getoption(o.CHECKPOINT_OPTION):
+            self._checkpoint_verdict(session)
+        self.write()
+
+    def _checkpoint_verdict(self, session: pytest.Session) -> None:
+        """With several checkpoints, failures before a claim starts holding do not fail the
+        run (unless ``--neurospec-checkpoint-verdict=every``)."""
+        from neurospec.plugin.checkpoint_verdict import judge
+
+        verdict = judge(self.state.records, self.config.getoption(o.CHECKPOINT_VERDICT_OPTION))
+        self.state.regressions = list(verdict.regressions)
+        excused = sorted(self.state.failed & verdict.excused)
+        self.state.excused = excused
+        if (excused and session.exitstatus == pytest.ExitCode.TESTS_FAILED
+                and self.state.failed <= verdict.excused and not self.state.demoted):
+            session.exitstatus = pytest.ExitCode.OK
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        from neurospec.report.summary import counts_line
+
+        records = self.state.records
+        if not records:
+            return
+        terminalreporter.write_sep("-", "neurospec: " + counts_line(records,
+                                                                   len(self.state.skipped)))
+        for r in self.state.demoted:
+            terminalreporter.write_line(f"FAILED after Holm correction: {r.test}: {r.claim} "
+                                        f"(p={r.p:.3g}, adjusted {r.p_adjusted:.3g})")
+        for r in records:
+            if r.vacuous:
+                v = r.details["vacuity"]
+                terminalreporter.write_line(f"VACUOUS: {r.test}: {r.claim} (also holds for "
+                                            f"{v['passed']} of {v['k']} random units)")
+        mode = self.config.getoption(o.CHECKPOINT_VERDICT_OPTION)
+        for line in self.state.regressions:
+            terminalreporter.write_line(f"REGRESSION across checkpoints: {line}")
+        if self.state.excused:
+            n = len(self.state.excused)
+            terminalreporter.write_line(
+                f"neurospec: {n} failing {'test' if n == 1 else 'tests'} on checkpoints before "
+                f"the claim starts to hold: not a failure of the run "
+                f"({o.CHECKPOINT_VERDICT_OPTION}={mode})")
+        if self.state.json_path is not None:
+            terminalreporter.write_line(f"neurospec results: {self.state.json_path}")
+
+
+def correct_holm(records: list[Record], alpha: float) -> tuple[list[Record], list[Record]]:
+    """The records with Holm-adjusted p-values, and those of them that it demotes: a passing
+    claim whose adjusted p exceeds ``alpha`` becomes a failure."""
+    import numpy as np
+
+    from neurospec.stats.multiple import holm
+
+    def p_of(r: Record) -> float:
+        return float(r.p) if isinstance(r.p, (int, float)) else float("nan")
+
+    adjusted = holm([p_of(r) for r in records])
+    tested = int(np.isfinite(adjusted).sum())
+    out, demoted = [], []
+    for r, adj in zip(records, adjusted):
+        if np.isfinite(adj):
+            r = replace(r, p_adjusted=float(adj))
+            if r.verdict == "pass" and adj > alpha:
+                r = replace(r, verdict="fail", missed=f"Holm-adjusted p={adj:.3g} > {alpha} "
+                                                      f"across the run's {tested} claims")
+                demoted.append(r)
+        out.append(r)
+    return out, demoted

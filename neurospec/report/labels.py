@@ -1,0 +1,68 @@
+"""How a record's numbers read in every view (cards, summary, markdown): the n with what it
+counts, a CI (or "exact" when it has no width), the size a claim needs ("within ±0.01"), the
+p-value of the test that matches the claim, and tokens shown readably."""
+
+from __future__ import annotations
+
+import re
+
+from neurospec.evidence.format import fmt, number, visible
+from neurospec.evidence.record import Record
+
+# What n counts, by kind of claim (documents unless listed).
+N_UNITS = {"logit_attribution": "top-k", "token_effects": "tokens",
+           "prompt_optimisation": "prompts", "property": "prompts", "neuron_sweep": "docs"}
+
+
+def n_unit(r: Record) -> str:
+    return str(r.details.get("n_unit") or N_UNITS.get(r.kind, "docs"))
+
+
+def n_text(r: Record) -> str:
+    return f"{r.n} {n_unit(r)}"
+
+
+def exact(r: Record) -> bool:
+    """A CI of no width at the effect (an exact count, or an effect with no spread): shown
+    as "exact" rather than as an interval like ``[+4, +4]``."""
+    lo, hi, e = number(r.ci[0]), number(r.ci[1]), number(r.effect)
+    return lo is not None and lo == hi == e
+
+
+def ci_text(r: Record) -> str:
+    if exact(r):
+        return "exact"
+    return f"[{fmt(r.ci[0])}, {fmt(r.ci[1])}]"
+
+
+def needs_text(r: Record) -> str:
+    t = number(r.threshold)
+    if r.direction == "within":
+        return f"within \u00b1{abs(t):.4g}" if t is not None else "within n/a"
+    return f"{r.direction} {fmt(r.threshold)}"
+
+
+def p_value(r: Record) -> tuple[float | None, str]:
+    """The p-value that matches the claim, and what it tests: for a "within" claim the
+    equivalence test's (``details['p_equivalence']``; none shown without it), else the
+    record's ``p``."""
+    if r.direction == "within":
+        return number(r.details.get("p_equivalence")), "equivalence"
+    return number(r.p), ""
+
+
+def p_text(r: Record) -> str:
+    p, _ = p_value(r)
+    return "" if p is None else f"{p:.2g}"
+
+
+_CONTROL_ESCAPE = re.compile(r"\\u00([01][0-9a-fA-F]|7[fF])")
+
+
+def token_text(token: str) -> str:
+    """A vocabulary item as a reader can see it.  Control characters (already written as
+    ``\\u0003`` by :func:`~neurospec.evidence.format.visible`) read as the byte they are,
+    ``<0x03>``; the replacement character, which a byte-level token that is part of a
+    multi-byte letter decodes to, reads ``<0x??>`` (its byte is not in the record)."""
+    text = _CONTROL_ESCAPE.sub(lambda m: f"<0x{m.group(1).upper()}>", visible(token))
+    return text.replace("\ufffd", "<0x??>")
