@@ -18,22 +18,7 @@ import pytest
 
 from neurospec.plugin import options as o
 
-REQUIRE_OPTION = "--neurospec-require-models"
 SEED_RANGE = 2 ** 32
-
-
-def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("neurospec")
-    group.addoption(REQUIRE_OPTION, action="store_true", default=None,
-                    help="a model that cannot be loaded here (an offline hub model) fails its "
-                         "tests instead of skipping them (use it in CI)")
-    parser.addini("neurospec_require_models", "as --neurospec-require-models", type="bool",
-                  default=False)
-
-
-def require_models(config: pytest.Config) -> bool:
-    flag = config.getoption(REQUIRE_OPTION)
-    return bool(flag) if flag is not None else bool(config.getini("neurospec_require_models"))
 
 
 def _usage(option: str, value: Any, need: str, example: str) -> pytest.UsageError:
