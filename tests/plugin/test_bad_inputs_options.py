@@ -155,17 +155,16 @@ def test_second_writer_of_a_results_file_is_refused(pytester):
 
 def test_write_error_is_recorded_tests_finish_and_the_run_fails(pytester):
     pytester.makeconftest('''
-        import pytest
+        import os
 
         def _full(*a, **k):
             raise OSError(28, "No space left on device")
 
-        @pytest.fixture(autouse=True)
-        def disk_full(monkeypatch):
-            monkeypatch.setattr("os.fsync", _full)
+        os.fsync = _full  # the disk is full for the whole run (a subprocess of its own)
     ''')
     pytester.makepyfile(test_claim=CLAIM, test_more="def test_after():\n    pass\n")
-    result = pytester.runpytest("--neurospec-json=run.json", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("--neurospec-json=run.json", "-p",
+                                           "no:cacheprovider")
     result.assert_outcomes(passed=2)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     out = result.stdout.str()
