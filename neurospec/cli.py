@@ -47,7 +47,7 @@ def _read_all(paths: list[Path]) -> list:
 
 
 def _notes(paths: list[Path]) -> str:
-    """Incomplete runs and skipped tests of each results file, as markdown."""
+    """A note for each results file written before its run ended, as markdown."""
     from neurospec.evidence.jsonio import read_results
     from neurospec.report.markdown import run_notes
 
