@@ -13,7 +13,7 @@ _LAZY = {
     "expect": "neurospec.claims.expect",
     "expect_layer": "neurospec.claims.expect",
     "configure": "neurospec.claims.context",
-    "load_model": "neurospec.models.bridge",
+    "load_model": "neurospec.models.loading",
     "Model": "neurospec.models.bridge",
     "Corpus": "neurospec.data.corpus",
     "load_corpus": "neurospec.data.corpus",

@@ -76,20 +76,21 @@ class Ablated(AblatedUnit):
                                       seed=parent.ctx.seed)
         self.bars: list[dict] = []
 
-    def _measure(self, corpus: Corpus, alternative: str):
+    def _measure(self, corpus: Corpus, threshold: float, direction: str):
         eff = ablation_effect(self.model, self.ablation, corpus)
-        est = mean_ci(eff.delta, seed=self.run.seed, alternative=alternative)
+        est = mean_ci(eff.delta, seed=self.run.seed, threshold=threshold, direction=direction,
+                      ids=corpus.ids)
         self.bars.append({"set": corpus.name, "mean": est.estimate, "ci": list(est.ci),
                           "n": est.n})
         return eff, est
 
     def _claim(self, corpus: Corpus, kind: str, claim: str, threshold: float, direction: str,
-               alternative: str, random_k: int = 0) -> Record:
+               random_k: int = 0) -> Record:
         data = checks.data_of(corpus, self.over)
         weak = self.run.underpowered(claim, kind, {corpus.name: len(corpus)}, data)
         if weak:
             return weak
-        eff, est = self._measure(corpus, alternative)
+        eff, est = self._measure(corpus, threshold, direction)
         verdict, missed = decide(est.ci, threshold, direction)
         data["truncated"] = [eff.truncated]
         details = {
@@ -141,7 +142,7 @@ class Ablated(AblatedUnit):
         checks.count("against_random", against_random, minimum=0)
         corpus = checks.as_corpus(on)
         claim = f"{self.ablation.describe()} raises loss on {corpus.name} by >= {threshold:g} nats"
-        return self._claim(corpus, "ablation_loss", claim, threshold, ">=", "greater",
+        return self._claim(corpus, "ablation_loss", claim, threshold, ">=",
                            against_random)
 
     @unit_claim
@@ -152,7 +153,7 @@ class Ablated(AblatedUnit):
         tol = checks.threshold("tolerance", tolerance)
         c = checks.as_corpus(corpus)
         claim = f"{self.ablation.describe()} changes loss on {c.name} by less than ±{tol:g} nats"
-        return self._claim(c, "ablation_loss", claim, tol, "within", "two-sided")
+        return self._claim(c, "ablation_loss", claim, tol, "within")
 
     @unit_claim
     def runs_through(self, components: list[str], *, on: Corpus | str,

@@ -17,6 +17,7 @@ from neurospec.claims.charts import TOP_CONTEXTS, top_contexts
 from neurospec.claims.rerun import rerunning, unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
+from neurospec.data.dedupe import require_disjoint
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
 from neurospec.measure.activations import neuron_activations
@@ -43,15 +44,18 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
     metric, threshold, size = checks.size("activates_more", "mean activations", by_at_least,
                                            effect_size_at_least)
     a_set, b_set = checks.as_corpus(on), checks.as_corpus(than)
+    require_disjoint(a_set, b_set)
     claim = f"{unit} activates more on {a_set.name} than on {b_set.name} {size}"
     data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
-            "docs": [len(a_set), len(b_set)], "files": [a_set.origin(), b_set.origin()]}
+            "docs": [len(a_set), len(b_set)], "files": [a_set.origin(), b_set.origin()],
+            "duplicates_dropped": [len(a_set.dropped), len(b_set.dropped)]}
     weak = self.run.underpowered(claim, kind, {a_set.name: len(a_set), b_set.name: len(b_set)},
                                  data)
     if weak:
         return weak
     a, b = self._acts(a_set), self._acts(b_set)
-    est = two_sample(a.doc_means, b.doc_means, measure=metric, seed=self.ctx.seed)
+    est = two_sample(a.doc_means, b.doc_means, measure=metric, seed=self.ctx.seed,
+                     threshold=threshold, ids=(a_set.ids, b_set.ids))
     verdict, missed = decide(est.ci, threshold, ">=")
     ta, tb = a.all_tokens, b.all_tokens
     data["truncated"] = [a.truncated, b.truncated]

@@ -46,7 +46,7 @@ class HeadAblated(AblatedUnit):
         __tracebackhide__ = True
         threshold = checks.threshold("by_at_least", by_at_least)
         return self._claim(checks.as_corpus(on), f"raises loss on {{}} by >= {threshold:g} nats",
-                           threshold, ">=", "greater")
+                           threshold, ">=")
 
     @unit_claim
     def and_not_on(self, corpus: Corpus | str, tolerance: float) -> Record:
@@ -55,10 +55,9 @@ class HeadAblated(AblatedUnit):
         __tracebackhide__ = True
         tol = checks.threshold("tolerance", tolerance)
         return self._claim(checks.as_corpus(corpus), f"changes loss on {{}} by less than "
-                           f"±{tol:g} nats", tol, "within", "two-sided")
+                           f"±{tol:g} nats", tol, "within")
 
-    def _claim(self, c: Corpus, says: str, threshold: float, direction: str,
-               alternative: str) -> Record:
+    def _claim(self, c: Corpus, says: str, threshold: float, direction: str) -> Record:
         from neurospec.measure.heads import head_ablation
 
         h = self.unit
@@ -68,7 +67,8 @@ class HeadAblated(AblatedUnit):
         if weak:
             return weak
         eff = head_ablation(self.model, h, c, self.to, self.over)
-        est = mean_ci(eff.delta, seed=self.run.seed, alternative=alternative)
+        est = mean_ci(eff.delta, seed=self.run.seed, threshold=threshold, direction=direction,
+                      ids=c.ids)
         verdict, missed = decide(est.ci, threshold, direction)
         charts = _head_charts(self.model, eff)
         charts["bars"] = {"title": f"loss change when {h} is {eff.how}", "unit": "nats",
@@ -124,7 +124,7 @@ class HeadExpectation(Expectation):
                                      checks.data_of(c, ref))
         if weak:
             return weak
-        est = mean_ci(diffs, seed=self.ctx.seed)
+        est = mean_ci(diffs, seed=self.ctx.seed, threshold=threshold)
         verdict, missed = decide(est.ci, threshold, ">=")
         rep = np.array([d[r].mean() for d, r in zip(eff.token_delta, eff.repeated) if r.any()])
         new = np.array([d[~r].mean() for d, r in zip(eff.token_delta, eff.repeated) if (~r).any()])

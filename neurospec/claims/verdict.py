@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from neurospec.evidence.format import fmt, visible
 from neurospec.evidence.record import Record
 
@@ -10,9 +12,14 @@ def decide(ci: tuple[float, float], threshold: float, direction: str) -> tuple[s
     """``("pass", "")`` when the whole CI clears the threshold, else ``("fail", why)``.
 
     A point estimate above the threshold with the CI reaching below it fails: the data
-    do not rule out an effect smaller than claimed.
+    do not rule out an effect smaller than claimed.  A CI bound that could not be computed
+    (NaN or infinite) fails the claim as undefined.
     """
     lo, hi = ci
+    side = {">=": [lo], "<=": [hi], "within": [lo, hi]}.get(direction, [])
+    if not all(math.isfinite(x) for x in side):
+        return "fail", ("CI undefined (no finite bound from the resampled data, e.g. no "
+                        "spread in a resampled set): the data cannot show the claim")
     if direction == ">=":
         if lo >= threshold:
             return "pass", ""

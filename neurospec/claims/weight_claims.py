@@ -14,6 +14,7 @@ from neurospec.claims.charts import bar
 from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
+from neurospec.data.dedupe import require_disjoint
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
 from neurospec.stats.inference import mean_ci, two_sample
@@ -40,10 +41,12 @@ class NeuronWeightClaims:
         metric, threshold, size = checks.size("updates_more", "mean gradient norms", by_at_least,
                                         effect_size_at_least)
         a_set, b_set = checks.as_corpus(on), checks.as_corpus(than)
+        require_disjoint(a_set, b_set)
         claim = (f"the loss gradient on {unit}'s W_{weights} is larger on {a_set.name} than on "
                  f"{b_set.name} {size}")
         data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
-                "docs": [len(a_set), len(b_set)], "files": [a_set.origin(), b_set.origin()]}
+                "docs": [len(a_set), len(b_set)], "files": [a_set.origin(), b_set.origin()],
+                "duplicates_dropped": [len(a_set.dropped), len(b_set.dropped)]}
         weak = self.run.underpowered(claim, "weight_gradients",
                                      {a_set.name: len(a_set), b_set.name: len(b_set)}, data)
         if weak:
@@ -55,7 +58,8 @@ class NeuronWeightClaims:
 
         na, nb = norms(a_set), norms(b_set)
         a, b = na[:, unit.index], nb[:, unit.index]
-        est = two_sample(a, b, measure=metric, seed=self.ctx.seed)
+        est = two_sample(a, b, measure=metric, seed=self.ctx.seed, threshold=threshold,
+                         ids=(a_set.ids, b_set.ids))
         verdict, missed = decide(est.ci, threshold, ">=")
         rank = int(1 + (na.mean(0) > a.mean()).sum())
         return self.run.record(
@@ -105,12 +109,13 @@ class NeuronWeightClaims:
                                      {"names": list(sets), "hashes": hashes})
         if weak:
             return weak
-        est = mean_ci(diff, seed=self.ctx.seed)
+        est = mean_ci(diff, seed=self.ctx.seed, threshold=threshold)
         verdict, missed = decide(est.ci, threshold, ">=")
         return self.run.record(
             claim=claim, kind="weight_gradients",
             data={"names": list(sets), "hashes": [c.hash for c in sets.values()],
-                  "docs": [len(diff)], "files": [c.origin() for c in sets.values()]}, n=est.n, effect=est.estimate, ci=est.ci,
+                  "docs": [len(diff)], "files": [c.origin() for c in sets.values()]},
+            n=est.n, effect=est.estimate, ci=est.ci,
             p=est.p_value, threshold=threshold, direction=">=", metric="paired_diff",
             verdict=verdict, method=est.method + "; loss on the answer token only",
             missed=missed, details={"units_label": "(gradient norm)", "weights": f"W_{weights}"},

@@ -12,12 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neurospec.bundled import bundled
+from neurospec.data.dedupe import drop_duplicates
 from neurospec.errors import DatasetError
 
 
 @dataclass(frozen=True)
 class Corpus:
-    """An ordered, immutable set of documents with a content hash.
+    """An ordered, immutable set of distinct documents with a content hash.
+
+    Repeated documents (equal after whitespace / Unicode normalisation) are kept once;
+    ``dropped`` pairs each removed id with the id it repeats.
 
     Example:
         >>> Corpus.from_texts(["Der Hund bellt.", "Die Katze schläft."], name="tiny-de").hash
@@ -29,6 +33,7 @@ class Corpus:
     source: str = ""
     file_hash: str = ""  # sha256 of the file's bytes (16 hex digits) when loaded from a file
     hash: str = field(init=False)
+    dropped: tuple[tuple[str, str], ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
         if not self.texts:
@@ -40,6 +45,10 @@ class Corpus:
                                f"remove them from {self.source or 'the list'}", value=self.name)
         if not self.ids:
             object.__setattr__(self, "ids", tuple(str(i) for i in range(len(self.texts))))
+        texts, ids, dropped = drop_duplicates(self.texts, self.ids)
+        object.__setattr__(self, "texts", texts)
+        object.__setattr__(self, "ids", ids)
+        object.__setattr__(self, "dropped", dropped)
         digest = hashlib.sha256(json.dumps(self.texts, ensure_ascii=False).encode()).hexdigest()
         object.__setattr__(self, "hash", digest[:16])
 

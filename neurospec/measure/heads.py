@@ -104,8 +104,12 @@ def _direct_effect_parts(model, head: Head):
     w_o = model.attn_out_weight(head.layer)  # [n_heads * d_head, d_model]
     d_head = w_o.shape[0] // model.n_heads
     w_oh = w_o[head.index * d_head:(head.index + 1) * d_head]  # [d_head, d_model]
-    gamma = norm.weight.to(w_oh) if norm.weight is not None else torch.ones(w_oh.shape[1])
-    return w_oh, gamma, model.unembed_weight(), norm.centred
+    # everything on the unembedding's device (a model spread over GPUs has its layers elsewhere)
+    w_u = model.unembed_weight()
+    w_oh = w_oh.to(w_u.device)
+    gamma = (norm.weight.to(w_oh) if norm.weight is not None
+             else torch.ones(w_oh.shape[1], dtype=w_oh.dtype, device=w_oh.device))
+    return w_oh, gamma, w_u, norm.centred
 
 
 @torch.no_grad()

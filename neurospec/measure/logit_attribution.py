@@ -23,8 +23,9 @@ from neurospec.units import Neuron, check_unit
 
 def neuron_logit_weights(model, layer: int, folded: bool = True) -> Tensor:
     """DLA of every neuron of MLP ``layer``: ``[d_mlp, d_vocab]`` (float64)."""
-    w_out = model.mlp_out_weight(layer).double()  # [d_mlp, d_model]
+    # on the unembedding's device (a model spread over GPUs has its layers elsewhere)
     w_u = model.unembed_weight().double()  # [d_model, d_vocab]
+    w_out = model.mlp_out_weight(layer).double().to(w_u.device)  # [d_mlp, d_model]
     if not folded:
         return w_out @ w_u
     norm = model.final_norm

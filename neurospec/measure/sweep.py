@@ -296,7 +296,7 @@ def _attribution(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nd
             mask = torch.arange(tl.shape[1])[None] < (lengths[:, None] - 1)
             per_doc = (tl * mask).sum(1) / (lengths - 1)
             per_doc.sum().backward()
-        act, grad = store["act"].detach(), store["act"].grad
+        act, grad = store["act"].detach().cpu(), store["act"].grad.cpu()
         for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
             a = act[row, tc.first:length].float()
             gr = grad[row, tc.first:length].float()

@@ -59,8 +59,8 @@ def token_effects(model, ablation: Ablation, corpus: Corpus,
     d_logit = np.zeros(n)
     d_lse = np.zeros(n)
     for docs, ids, lengths in tc.batches(model.batch_tokens):
-        clean = model.logits(ids).float()
-        abl = model.logits(ids, hooks(docs, lengths)).float()
+        clean = model.logits(ids).float().cpu()
+        abl = model.logits(ids, hooks(docs, lengths)).float().cpu()
         lse_c, lse_a = torch.logsumexp(clean, -1), torch.logsumexp(abl, -1)
         diff = (abl - lse_a[..., None]) - (clean - lse_c[..., None])  # [b, pos, V]
         for row, (k, length) in enumerate(zip(docs, lengths.tolist())):

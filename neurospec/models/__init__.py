@@ -7,8 +7,12 @@ __all__ = ["Model", "available_models", "load_model", "resolve"]
 
 def __getattr__(name: str):
     # torch and transformer_lens load only when a model is actually needed.
-    if name in ("Model", "load_model"):
-        from neurospec.models import bridge
+    if name == "Model":
+        from neurospec.models.bridge import Model
 
-        return getattr(bridge, name)
+        return Model
+    if name == "load_model":
+        from neurospec.models.loading import load_model
+
+        return load_model
     raise AttributeError(name)

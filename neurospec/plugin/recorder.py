@@ -128,7 +128,10 @@ class Recorder:
     @pytest.hookimpl(tryfirst=True)  # before pytest-html renders its summary
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.config.getoption(o.CORRECT_OPTION) == "holm" and not self.state.is_worker:
-            self.state.records, self.state.demoted = correct_holm(self.state.records, o.ALPHA)
+            # p-values are one-sided, against each claim's own threshold, from the bootstrap
+            # that gives its CI: a 95% CI clears the threshold exactly when p <= ALPHA / 2
+            self.state.records, self.state.demoted = correct_holm(self.state.records,
+                                                                  o.ALPHA / 2)
             self.state.record_lines.clear()  # every record changed: serialise them afresh
             if self.state.demoted and session.exitstatus == 0:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,150 +1,209 @@
 """Confidence intervals and p-values for claims (numpy / scipy only, seeded).
 
 - Means and differences of means (paired changes, ``mean_diff`` of two sets) get a
-  studentized bootstrap CI (bootstrap-t: resampled t statistics, Welch standard error for
-  two sets).  Measured on the bundled model's skewed per-document values
-  (``python -m neurospec.calibrate``), BCa let 4-5% of one-sided null claims pass at 30
-  documents where 2.5% is nominal; bootstrap-t stays near 2.5%.
-- Other statistics (Cohen's d) use ``scipy.stats.bootstrap`` with the BCa method
-  (bias-corrected and accelerated), falling back to the percentile method when BCa is
-  undefined (e.g. all resamples equal).
-- p-values: a paired sign-flip permutation test for per-document differences; the
-  one-sided Mann-Whitney U test for two independent sets of documents.
+  studentized bootstrap CI (bootstrap-t, Welch standard error for two sets).  Measured on
+  the bundled model's skewed per-document values (``python -m neurospec.calibrate``), BCa
+  let 4-5% of one-sided null claims pass at 30 documents where 2.5% is nominal.
+- Other statistics (Cohen's d) get a BCa bootstrap (plain percentile where BCa is not
+  defined).  See :mod:`neurospec.stats.bootstrap` for how resamples without spread are
+  handled: they widen a CI or leave it undefined, never shrink it.
+- p-values test the claim as stated, against its threshold: the p of "effect >= t" is the
+  smallest one-sided level whose bound from the *same* bootstrap still clears ``t``; a
+  "within ±tol" claim takes the larger of its two one-sided p-values (TOST).  So a claim
+  passes its 95% CI exactly when p <= 0.025, and Holm can recompute a CI at any level.
+- Non-finite per-document values raise :class:`~neurospec.errors.NumericalError` naming
+  the documents; a CI that cannot be computed is marked ``undefined`` and fails the claim.
 """
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from scipy import stats
 
+from neurospec.errors import InvalidArgument, NumericalError
+from neurospec.stats.bootstrap import percentile, resamples_for, studentized
 from neurospec.stats.effects import cohens_d, mean_diff
 
-N_RESAMPLES = 4000
 CONFIDENCE = 0.95
+DIRECTIONS = (">=", "<=", "within")
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A point estimate with its CI and p-value."""
+    """A point estimate with its CI and its p-value against the claim's threshold.
+
+    ``undefined`` says why no CI could be computed ("" when it could): such a claim fails.
+    ``recipe`` holds the call's inputs so that :func:`reestimate` can redo it at another
+    confidence level (Holm).
+    """
 
     estimate: float
     ci: tuple[float, float]
     p_value: float
     n: int
     method: str
+    undefined: str = ""
+    recipe: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
-def _ci(data: tuple[np.ndarray, ...], statistic, seed: int, confidence: float,
-        paired: bool) -> tuple[tuple[float, float], str]:
-    data = tuple(np.asarray(d, dtype=np.float64) for d in data)
-    kwargs = dict(statistic=statistic, vectorized=True, paired=paired, axis=-1,
-                  n_resamples=N_RESAMPLES, confidence_level=confidence,
-                  random_state=np.random.default_rng(seed))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = stats.bootstrap(data, method="BCa", **kwargs)
-        lo, hi = res.confidence_interval
-        method = "bootstrap BCa"
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            res = stats.bootstrap(data, method="percentile", **kwargs)
-            lo, hi = res.confidence_interval
-            method = "bootstrap percentile"
-    if not (np.isfinite(lo) and np.isfinite(hi)):  # degenerate data: every resample equal
-        value = float(statistic(*[d[None] for d in data], axis=-1)[0])
-        lo = hi = value
-    return (float(lo), float(hi)), method
+def check_finite(values: np.ndarray, ids: tuple[str, ...] | list[str] | None = None,
+                 what: str = "per-document values") -> np.ndarray:
+    """``values`` as float64, or :class:`NumericalError` naming the non-finite documents."""
+    x = np.asarray(values, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(x))
+    if len(bad):
+        names = [f"{ids[i]!r}" if ids is not None and i < len(ids) else f"#{i}" for i in bad]
+        kinds = sorted({"NaN" if np.isnan(x[i]) else f"{x[i]:+}" for i in bad})
+        raise NumericalError(
+            f"{what} are not finite ({', '.join(kinds)}) for {len(bad)} of {len(x)} documents: "
+            f"{', '.join(names[:10])}{' ...' if len(bad) > 10 else ''}; a mean over them means "
+            f"nothing. Check these documents (overflow in a low-precision dtype, an empty "
+            f"document) or remove them from the set", value=[names[i] for i in range(len(bad))])
+    return x
 
 
-def studentized_ci(a: np.ndarray, b: np.ndarray | None = None, *, seed: int = 0,
-                   confidence: float = CONFIDENCE, n_resamples: int = N_RESAMPLES
-                   ) -> tuple[float, float] | None:
-    """Bootstrap-t CI of ``mean(a)`` (or ``mean(a) - mean(b)``, sets resampled separately,
-    Welch standard error).  None when the data are too few or constant for it."""
-    a = np.asarray(a, dtype=np.float64)
-    b = None if b is None else np.asarray(b, dtype=np.float64)
-    if len(a) < 3 or (b is not None and len(b) < 3):
-        return None
+def _direction(direction: str) -> str:
+    if direction not in DIRECTIONS:
+        raise InvalidArgument(f"direction={direction!r}: use one of {DIRECTIONS}",
+                              value=direction)
+    return direction
 
-    def stat_se(x: np.ndarray, y: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        var = x.var(axis=-1, ddof=1) / x.shape[-1]
-        est = x.mean(axis=-1)
-        if y is not None:
-            var = var + y.var(axis=-1, ddof=1) / y.shape[-1]
-            est = est - y.mean(axis=-1)
-        return est, np.sqrt(var)
 
-    est, se = stat_se(a, b)
-    if not se > 0:
-        return None
-
-    def moments(x: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # resampled mean and variance of the mean from two sums of centred values (the
-        # centring keeps s2 - s1^2/n free of cancellation; both are shift-invariant)
-        xc = (x - x.mean())[idx]
-        n = x.shape[-1]
-        s1 = xc.sum(-1)
-        s2 = np.einsum("ij,ij->i", xc, xc)
-        return s1 / n, np.maximum(s2 - s1 * s1 / n, 0.0) / (n - 1) / n
-
-    rng = np.random.default_rng(seed)
-    size = len(a) + (len(b) if b is not None else 0)
-    step = max(1, (1 << 22) // size)
-    ts = []
-    for start in range(0, n_resamples, step):
-        m = min(step, n_resamples - start)
-        e, v = moments(a, rng.integers(0, len(a), (m, len(a))))
-        if b is not None:
-            eb, vb = moments(b, rng.integers(0, len(b), (m, len(b))))
-            e, v = e - eb, v + vb
-        s = np.sqrt(v)
-        ok = s > 0
-        ts.append(e[ok] / s[ok])  # (resampled estimate - estimate) / its standard error
-    t = np.concatenate(ts)
-    if len(t) < n_resamples // 2:
-        return None
+def _decided(engine, estimate: float, n: int, method: str, confidence: float,
+             threshold: float, direction: str, recipe: dict) -> Estimate:
     alpha = (1 - confidence) / 2
-    hi_t, lo_t = np.quantile(t, [1 - alpha, alpha])
-    return float(est - hi_t * se), float(est - lo_t * se)
+    lo, hi = engine.bound("lo", alpha), engine.bound("hi", alpha)
+    if direction == ">=":
+        p = engine.p_value(threshold, "lo")
+    elif direction == "<=":
+        p = engine.p_value(threshold, "hi")
+    else:  # two one-sided tests: > -tol and < +tol
+        p = max(engine.p_value(-threshold, "lo"), engine.p_value(threshold, "hi"))
+    undefined = ""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        undefined = (f"the {method} CI is undefined: too many resamples have no finite value "
+                     f"(e.g. no spread in a resampled set)")
+    return Estimate(float(estimate), (float(lo), float(hi)), float(p), n, method, undefined,
+                    recipe)
+
+
+def _undefined(estimate: float, n: int, method: str, why: str) -> Estimate:
+    return Estimate(float(estimate), (math.nan, math.nan), math.nan, n, method, why)
+
+
+def _without_spread(estimate: float, sets: tuple[np.ndarray, ...], recipe: dict) -> Estimate:
+    """Sets with no spread (every document of a set has one value, e.g. an exact zero
+    change on a model built by hand): the CI is that value, and counts only where it
+    clears the threshold strictly; too few documents, or a value on the threshold, leave
+    the CI undefined."""
+    n = sum(len(x) for x in sets)
+    threshold, direction = recipe["threshold"], recipe["direction"]
+    if any(len(x) < 3 for x in sets) or not math.isfinite(estimate):
+        return _undefined(estimate, n, "bootstrap-t", _no_spread(*sets))
+    clears = {">=": estimate > threshold, "<=": estimate < threshold,
+              "within": abs(estimate) < threshold}[direction]
+    if not clears:
+        return _undefined(estimate, n, "bootstrap-t", _no_spread(*sets))
+    return Estimate(estimate, (estimate, estimate), 1 / (1 + resamples_for(0.025)), n,
+                    "no spread: every document of each set has the same value", "", recipe)
 
 
 def mean_ci(x: np.ndarray, *, seed: int = 0, confidence: float = CONFIDENCE,
-            alternative: str = "greater", null: float = 0.0) -> Estimate:
-    """Mean of per-document values with a studentized bootstrap CI and a sign-flip
-    permutation p-value.
+            threshold: float = 0.0, direction: str = ">=",
+            ids: tuple[str, ...] | list[str] | None = None) -> Estimate:
+    """Mean of per-document values with a studentized bootstrap CI and the p-value of the
+    claim "mean ``direction`` ``threshold``" (``direction`` '>=', '<=' or 'within' ±threshold).
 
-    ``alternative`` is the direction of the claim ('greater', 'less' or 'two-sided')
-    against ``null``.
+    Raises:
+        NumericalError: a value is NaN or infinite (named by ``ids``).
     """
-    x = np.asarray(x, dtype=np.float64)
-    ci = studentized_ci(x, seed=seed, confidence=confidence)
-    if ci is not None:
-        method = "bootstrap-t (studentized)"
-    else:
-        ci, method = _ci((x,), np.mean, seed, confidence, paired=False)
-    p = sign_flip_p(x - null, alternative, seed + 1)
-    return Estimate(float(x.mean()), ci, p, len(x), f"{method}; sign-flip permutation test")
+    x = check_finite(x, ids)
+    recipe = {"fn": "mean_ci", "x": x.tolist(), "seed": seed, "threshold": threshold,
+              "direction": _direction(direction)}
+    est = float(x.mean()) if len(x) else math.nan
+    engine = studentized(x, None, seed, resamples_for((1 - confidence) / 2))
+    if engine is None:
+        return _without_spread(est, (x,), recipe)
+    return _decided(engine, est, len(x), "bootstrap-t (studentized)", confidence,
+                    threshold, direction, recipe)
 
 
 def two_sample(a: np.ndarray, b: np.ndarray, *, measure: str = "mean_diff", seed: int = 0,
-               confidence: float = CONFIDENCE, alternative: str = "greater") -> Estimate:
+               confidence: float = CONFIDENCE, threshold: float = 0.0, direction: str = ">=",
+               ids: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> Estimate:
     """Difference between two independent sets of documents.
 
     Args:
-        measure: ``mean_diff`` (in the values' units) or ``cohens_d`` (standardised).
+        measure: ``mean_diff`` (in the values' units; bootstrap-t, Welch) or ``cohens_d``
+            (standardised; BCa bootstrap).
+        threshold, direction: the claim the p-value tests (see :func:`mean_ci`).
     """
-    fn = {"mean_diff": mean_diff, "cohens_d": cohens_d}[measure]
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    ci = studentized_ci(a, b, seed=seed, confidence=confidence) if measure == "mean_diff" \
-        else None
-    if ci is not None:
-        method = "bootstrap-t (studentized, Welch)"
-    else:
-        ci, method = _ci((a, b), fn, seed, confidence, paired=False)
-    p = float(stats.mannwhitneyu(a, b, alternative=alternative).pvalue)
-    return Estimate(float(fn(a, b)), ci, p, len(a) + len(b), f"{method}; Mann-Whitney U")
+    fn = {"mean_diff": mean_diff, "cohens_d": cohens_d}.get(measure)
+    if fn is None:
+        raise InvalidArgument(f"measure={measure!r}: use 'mean_diff' or 'cohens_d'",
+                              value=measure)
+    a = check_finite(a, ids[0] if ids else None)
+    b = check_finite(b, ids[1] if ids else None)
+    recipe = {"fn": "two_sample", "a": a.tolist(), "b": b.tolist(), "measure": measure,
+              "seed": seed, "threshold": threshold, "direction": _direction(direction)}
+    n = len(a) + len(b)
+    with np.errstate(all="ignore"):
+        est = float(fn(a, b)) if len(a) > 1 and len(b) > 1 else math.nan
+    b_resamples = resamples_for((1 - confidence) / 2)
+    if measure == "mean_diff":
+        engine = studentized(a, b, seed, b_resamples)
+        if engine is None:
+            return _without_spread(est, (a, b), recipe)
+        return _decided(engine, est, n, "bootstrap-t (studentized, Welch)", confidence,
+                        threshold, direction, recipe)
+    if not math.isfinite(est):
+        return _undefined(est, n, "bootstrap BCa", _no_spread(a, b))
+    engine = percentile(lambda x, y: fn(x, y, axis=-1), (a, b), seed, b_resamples)
+    method = "bootstrap BCa" if engine.bca else "bootstrap percentile"
+    return _decided(engine, est, n, method, confidence, threshold, direction, recipe)
+
+
+def _no_spread(*sets: np.ndarray) -> str:
+    sizes = " and ".join(str(len(s)) for s in sets)
+    return (f"no CI can be computed from {sizes} documents: too few (3 per set at least), or "
+            f"all equal and not clearly past the threshold")
+
+
+def reestimate(recipe: dict[str, Any], confidence: float) -> Estimate:
+    """Redo the :func:`mean_ci` / :func:`two_sample` call ``recipe`` records (an
+    :attr:`Estimate.recipe`) at another confidence level, e.g. a Holm-adjusted one."""
+    args = {k: v for k, v in recipe.items() if k != "fn"}
+    if recipe.get("fn") == "mean_ci":
+        return mean_ci(np.asarray(args.pop("x")), confidence=confidence, **args)
+    if recipe.get("fn") == "two_sample":
+        return two_sample(np.asarray(args.pop("a")), np.asarray(args.pop("b")),
+                          confidence=confidence, **args)
+    raise InvalidArgument(f"cannot re-estimate {recipe.get('fn')!r}", value=recipe)
+
+
+def studentized_ci(a: np.ndarray, b: np.ndarray | None = None, *, seed: int = 0,
+                   confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """Bootstrap-t CI of ``mean(a)`` (or ``mean(a) - mean(b)``); None without spread."""
+    a = np.asarray(a, dtype=np.float64)
+    b = None if b is None else np.asarray(b, dtype=np.float64)
+    engine = studentized(a, b, seed, resamples_for((1 - confidence) / 2))
+    if engine is None:
+        return None
+    alpha = (1 - confidence) / 2
+    return engine.bound("lo", alpha), engine.bound("hi", alpha)
+
+
+def _hits(null: np.ndarray, obs: float, alternative: str, scale: float) -> int:
+    # a tolerance relative to the values' scale: ties up to float residue count as extreme
+    eps = 1e-9 * scale
+    if alternative == "greater":
+        return int(np.sum(null >= obs - eps))
+    if alternative == "less":
+        return int(np.sum(null <= obs + eps))
+    return int(np.sum(np.abs(null) >= abs(obs) - eps))
 
 
 def sign_flip_p(d: np.ndarray, alternative: str = "greater", seed: int = 0,
@@ -154,40 +213,27 @@ def sign_flip_p(d: np.ndarray, alternative: str = "greater", seed: int = 0,
     Randomly flips the sign of each paired difference (exact in distribution under the
     null); ``p = (1 + #{resampled >= observed}) / (1 + n_resamples)``.
     """
-    d = np.asarray(d, dtype=np.float64)
+    d = check_finite(d)
     if np.all(d == 0):
         return 1.0
     rng = np.random.default_rng(seed)
     signs = rng.integers(0, 2, size=(n_resamples, len(d)), dtype=np.int8) * 2 - 1
     null = signs @ d / len(d)
-    obs = d.mean()
-    if alternative == "greater":
-        hits = np.sum(null >= obs - 1e-15)
-    elif alternative == "less":
-        hits = np.sum(null <= obs + 1e-15)
-    else:
-        hits = np.sum(np.abs(null) >= abs(obs) - 1e-15)
-    return float((1 + hits) / (1 + n_resamples))
+    scale = float(np.abs(d).mean())
+    return float((1 + _hits(null, d.mean(), alternative, scale)) / (1 + n_resamples))
 
 
 def permutation_p(a: np.ndarray, b: np.ndarray, alternative: str = "greater", seed: int = 0,
                   n_resamples: int = 9999) -> float:
     """Unpaired permutation p-value for ``mean(a) - mean(b)``: the documents' set labels are
     shuffled ``n_resamples`` times; ``p = (1 + #{permuted as extreme}) / (1 + n_resamples)``."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    a, b = check_finite(a), check_finite(b)
     pooled = np.concatenate([a, b])
     rng = np.random.default_rng(seed)
     perms = rng.permuted(np.broadcast_to(pooled, (n_resamples, len(pooled))), axis=1)
     null = perms[:, :len(a)].mean(1) - perms[:, len(a):].mean(1)
-    obs = a.mean() - b.mean()
-    eps = 1e-12 * max(1.0, abs(obs))
-    if alternative == "greater":
-        hits = np.sum(null >= obs - eps)
-    elif alternative == "less":
-        hits = np.sum(null <= obs + eps)
-    else:
-        hits = np.sum(np.abs(null) >= abs(obs) - eps)
-    return float((1 + hits) / (1 + n_resamples))
+    scale = float(np.abs(pooled - pooled.mean()).mean()) or float(np.abs(pooled).mean())
+    return float((1 + _hits(null, a.mean() - b.mean(), alternative, scale)) / (1 + n_resamples))
 
 
 def percentile_among(value: float, null: np.ndarray) -> float:

@@ -1,10 +1,14 @@
-"""Many claims in one run: Holm's step-down correction of their p-values."""
+"""Many claims in one run: Holm's step-down correction.
+
+Each claim's p-value tests it against its own threshold (see
+:mod:`neurospec.stats.inference`), so Holm controls the chance that *any* false claim of
+the run passes.  :func:`holm_levels` gives each claim the one-sided level its CI must be
+recomputed at; :func:`holm_decisions` applies the step-down rule to the re-decided claims.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-
-METHODS = ("none", "holm")
 
 
 def holm(p_values: np.ndarray | list[float]) -> np.ndarray:
@@ -23,4 +27,32 @@ def holm(p_values: np.ndarray | list[float]) -> np.ndarray:
     order = ok[np.argsort(p[ok], kind="stable")]
     scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
     out[order] = np.maximum.accumulate(scaled)
+    return out
+
+
+def holm_levels(p_values: np.ndarray | list[float], alpha: float) -> np.ndarray:
+    """The level each claim is tested at in Holm's step-down: the claim with the j-th
+    smallest p (0-based) of ``m`` gets ``alpha / (m - j)``; NaN for claims without a p."""
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    out[order] = alpha / (len(ok) - np.arange(len(ok)))
+    return out
+
+
+def holm_decisions(p_values: np.ndarray | list[float], holds: np.ndarray | list[bool]
+                   ) -> np.ndarray:
+    """Step-down: a claim holds after correction iff it holds at its :func:`holm_levels`
+    level and so does every claim with a smaller p.  Claims without a p keep ``holds``.
+
+    Args:
+        holds: per claim, whether it passes when re-decided at its Holm level.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    holds = np.asarray(holds, dtype=bool)
+    out = holds.copy()
+    ok = np.flatnonzero(np.isfinite(p))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    out[order] = np.logical_and.accumulate(holds[order])
     return out

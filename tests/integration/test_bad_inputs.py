@@ -257,7 +257,8 @@ def bad_dataset_line(env):
 
 @case(DatasetError, r"documents \['12'\] have fewer than 2 tokens", r"remove them")
 def bad_one_token_document(env):
-    docs = Corpus.from_texts(["Der Hund bellt laut."] * 12 + ["a"] + ["Die Katze."] * 3)
+    docs = Corpus.from_texts([f"Der Hund {i} bellt laut." for i in range(12)] + ["a"]
+                             + [f"Die Katze {i}." for i in range(3)])
     expect(UNIT, model=env.tiny).activates_more(on=docs, than=env.en, by_at_least=0.0)
 
 
@@ -418,7 +419,8 @@ def test_underpowered_is_a_recorded_verdict(env):
 
 
 def test_long_documents_are_truncated_with_a_warning_and_counted(env):
-    long = Corpus.from_texts(["Der Hund bellt und die Katze schläft. " * 60] * 12, name="long")
+    long = Corpus.from_texts([f"{i} " + "Der Hund bellt und die Katze schläft. " * 60
+                              for i in range(12)], name="long")
     with collecting() as records, pytest.warns(NeurospecWarning,
                                                match=r"12 of 12 documents are longer than "
                                                      r"tiny-bilingual's context of 128"):

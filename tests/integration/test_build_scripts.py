@@ -93,3 +93,65 @@ def test_builders_refuse_to_overwrite_the_shipped_fixtures():
         module = _load(name)
         with pytest.raises(SystemExit):
             module.main(["--out", str(module.FIXTURE), "--steps", "1"])
+
+
+@pytest.fixture(scope="module")
+def genres_mod():
+    _load("corpus")
+    _load("manpages")
+    return _load("genres")
+
+
+def test_shipped_genre_corpora_match_their_manifest(genres_mod):
+    recorded = json.loads(genres_mod.DATA_MANIFEST.read_text())["files"]
+    assert set(recorded) == {f"{g.name}.jsonl" for g in genres_mod.GENRES}
+    for name, entry in recorded.items():
+        lines = (genres_mod.DATA_DIR / name).read_text("utf-8").splitlines()
+        assert hashlib.sha256((genres_mod.DATA_DIR / name).read_bytes()).hexdigest() == \
+            entry["sha256"], name
+        assert len(lines) == entry["documents"] == genres_mod.DOCS
+        assert entry["source"]["licence"] and len(entry["source"]["sha256"]) == 64
+        for line in lines:
+            text = json.loads(line)["text"]
+            assert genres_mod.manpages.language_vote(text) == entry["language"], (name, text)
+
+
+def test_genre_corpora_reproduce_byte_identically(genres_mod, tmp_path):
+    cache = genres_mod.corpus_mod.CACHE_DIR
+    missing = [s.file for s in genres_mod.SOURCES if not (cache / s.file).exists()]
+    if missing:
+        pytest.skip(f"Debian packages not cached in {cache} ({', '.join(missing)}); run "
+                    f"`python fixtures/build/genres.py` once where apt-get reaches a mirror")
+    assert genres_mod.main(["--cache", str(cache)]) == 0
+
+
+def test_manpage_paragraph_rules(genres_mod):
+    man = genres_mod.manpages
+    roff = "\n".join([
+        '.\\" a comment', '.TH CRON 8 "2020"', ".SH BESCHREIBUNG",
+        "Der \\fBcron\\fP\\-Daemon liest \\(Fo/etc/crontab\\(Fc", "und startet Befehle.",
+        ".PP", ".BR crontab (5)", "beschreibt das Format.", ".TP", "\\fB\\-f\\fP",
+        "Im Vordergrund bleiben.", ".nf", "code that is dropped", ".fi", "", "Nach der Leerzeile."])
+    assert man.paragraphs(roff) == [
+        "Der cron-Daemon liest «/etc/crontab» und startet Befehle.",
+        "crontab(5) beschreibt das Format.", "Im Vordergrund bleiben.", "Nach der Leerzeile."]
+    assert man.language_vote("Der Daemon ist nicht mit der Datei und dem Befehl") == "german"
+    assert man.language_vote("The daemon is not in the file and the command") == "english"
+    assert man.language_vote("Le démon est dans le fichier et la commande") == "french"
+    assert man.language_vote("cron crontab 5 8") is None  # no function words: no language
+
+
+def test_generalisation_checks_run_on_the_shipped_model(tmp_path):
+    pytest.importorskip("transformers")
+    checker = _load("check_generalisation")
+    out = tmp_path / "checks.json"
+    code = checker.main(["--max-docs", "20", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert code == (0 if result["passes"] else 1)
+    assert result["unit"] == "L0N230" and set(result["genres"]) == {"fortunes", "manpages"}
+    fortunes = result["genres"]["fortunes"]
+    assert fortunes["token_auroc"] > 0.8 and fortunes["delta_loss_german"] > 0
+    assert fortunes["ci_german"][0] <= fortunes["delta_loss_german"] <= fortunes["ci_german"][1]
+    assert len(fortunes["random_neurons"]) == 20
+    assert set(result["controls"]) == set(checker.CONTROLS)
+    assert all(0 <= row["token_auroc"] <= 1 for row in result["controls"].values())

@@ -118,9 +118,11 @@ def test_hook_name_typo_suggests_the_closest(tiny):
 
 
 def test_long_documents_are_truncated_and_counted(tiny, unit):
-    long = Corpus.from_texts(["Der Hund und die Katze. " * 200] * 10 + ["kurz und gut"] * 2,
-                             name="long")
+    long = Corpus.from_texts([f"{i} " + "Der Hund und die Katze. " * 200 for i in range(10)]
+                             + [f"kurz und gut {i}" for i in range(2)], name="long")
+    other = Corpus.from_texts([f"{i} " + "The dog and the cat. " * 200 for i in range(10)],
+                              name="other")
     with pytest.warns(UserWarning, match="10 of 12 documents are longer"), \
-            collecting() as rec, pytest.raises(ClaimFailed):  # a set against itself: CI has 0
-        expect(unit, model=tiny).activates_more(on=long, than=long, by_at_least=0.0)
+            collecting() as rec:
+        expect(unit, model=tiny).activates_more(on=long, than=other, by_at_least=0.0)
     assert rec[0].data["truncated"] == [10, 10]

@@ -6,4 +6,5 @@ import transformers  # noqa: F401
 
 import neurospec.claims.expect  # noqa: F401
 import neurospec.models.bridge  # noqa: F401
+import neurospec.models.loading  # noqa: F401
 import neurospec.report.html  # noqa: F401

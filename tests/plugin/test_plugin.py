@@ -26,10 +26,11 @@ CLAIMS = textwrap.dedent('''
         expect(UNIT).activates_more(on=corpus("english").subset(30),
                                     than=corpus("german").subset(30), by_at_least=0.1)
 
-    def test_tokens_escaped(model):
+    def test_tokens_escaped(model, corpus):
         from neurospec import Corpus
-        evil = Corpus.from_texts(["<script>alert(1)</script> und die Katze"] * 12, name="evil")
-        expect(UNIT).activates_more(on=evil, than=evil, by_at_least=0.0)
+        evil = Corpus.from_texts([f"<script>alert({{i}})</script> und die Katze" for i in range(12)],
+                                 name="evil")
+        expect(UNIT).activates_more(on=evil, than=corpus("english").subset(12), by_at_least=0.0)
 ''')
 
 

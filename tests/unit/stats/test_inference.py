@@ -50,7 +50,7 @@ def test_two_sample_effects():
     e = two_sample(a, b, measure="cohens_d", seed=0)
     assert e.ci[0] < 1.0 < e.ci[1]
     assert e.estimate == pytest.approx(cohens_d(a, b))
-    assert e.p_value < 1e-20
+    assert e.p_value < 1e-3  # the bootstrap floor: 1 / (resamples + 1)
     m = two_sample(a, b, measure="mean_diff", seed=0)
     assert m.estimate == pytest.approx(a.mean() - b.mean())
 

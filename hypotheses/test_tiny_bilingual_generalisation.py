@@ -1,0 +1,77 @@
+"""Does the German neuron generalise? L0N230 beyond fortune cookies and beyond "not English".
+
+tiny-bilingual was trained on fortune cookies only. These claims use corpora it never saw
+(fixtures/data/MANIFEST.json, built by fixtures/build/genres.py): German and English man-page
+paragraphs (sections 5 and 7), and French, Italian and Spanish man pages and fortunes.
+
+What holds: the neuron still *fires* on German in another genre, and it is German-selective,
+not merely non-English-selective (French, Italian and Spanish raise it a little). What does
+not hold: *ablating* it does not raise German loss outside the training genre (xfail below) —
+the README's ablation claim is a claim about German fortunes.
+"""
+
+import pytest
+
+from neurospec import expect, neuron
+
+pytestmark = pytest.mark.model("tiny-bilingual")
+
+GERMAN = neuron("L0N230")
+OTHER_MANPAGES = ["french_manpages", "italian_manpages", "spanish_manpages"]
+OTHER_FORTUNES = ["italian_fortunes", "spanish_fortunes"]
+
+
+# --- another genre: man pages -------------------------------------------------------------
+def test_fires_on_german_manpages_not_english_manpages(corpus):
+    expect(GERMAN).activates_more(on=corpus("german_manpages"), than=corpus("english_manpages"),
+                                  by_at_least=1.0).beats_random_units(k=50, percentile=99)
+
+
+def test_ablation_leaves_english_manpages_alone(corpus):
+    expect(GERMAN).ablated(to="mean", over=corpus("english")).and_not_on(
+        corpus("english_manpages"), tolerance=0.01)
+
+
+@pytest.mark.xfail(strict=True, reason="does not generalise: on German man pages (never trained "
+                                       "on) mean-ablating L0N230 changes loss by +0.0035 nats, "
+                                       "95% CI [-0.0023, 0.0091], at the 45th percentile of 20 "
+                                       "random layer-0 neurons (median 0.0041); on held-out "
+                                       "German fortunes it is +0.068")
+def test_false_ablation_raises_german_manpage_loss(corpus):
+    expect(GERMAN).ablated(to="mean", over=corpus("english")).raises_loss(
+        on=corpus("german_manpages"), by_at_least=0.0, against_random=20)
+
+
+# --- other languages: German-selective, not non-English-selective -------------------------
+@pytest.mark.parametrize("other", OTHER_MANPAGES)
+def test_german_not_other_languages_in_manpages(corpus, other):
+    # German beats English by >= 1.0, and the same claim with French/Italian/Spanish in
+    # German's place must fail: the neuron is not a generic "not English" detector.
+    expect(GERMAN).activates_more(on=corpus("german_manpages"), than=corpus("english_manpages"),
+                                  by_at_least=1.0).but_not_when(on=corpus(other))
+
+
+@pytest.mark.parametrize("other", OTHER_MANPAGES)
+def test_fires_more_on_german_than_on_other_languages(corpus, other):
+    expect(GERMAN).activates_more(on=corpus("german_manpages"), than=corpus(other),
+                                  by_at_least=0.8)
+
+
+@pytest.mark.parametrize("other", OTHER_FORTUNES)
+def test_german_not_other_languages_in_fortunes(corpus, other):
+    expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"),
+                                  by_at_least=1.0).but_not_when(on=corpus(other))
+
+
+@pytest.mark.xfail(strict=True, reason="deliberately false: French man pages raise L0N230 over "
+                                       "English ones by 0.22, not 0.5 (token AUROC 0.63)")
+def test_false_it_fires_on_french_like_german(corpus):
+    expect(GERMAN).activates_more(on=corpus("french_manpages"), than=corpus("english_manpages"),
+                                  by_at_least=0.5)
+
+
+def test_ablation_barely_touches_french(corpus):
+    # it lowers French loss slightly (-0.0125 nats, CI [-0.0148, -0.0105]): the neuron's weak
+    # firing on French is a small cost there, not a French feature
+    expect(GERMAN).ablated(to="mean", over=corpus("english")).and_not_on(
+        corpus("french_manpages"), tolerance=0.02)

@@ -1,0 +1,56 @@
+"""Duplicated documents: a repeated document is one observation, not several.
+
+Texts are compared after normalisation (Unicode NFC, runs of whitespace as one space, ends
+stripped).  Within a set, repeats are dropped and recorded; across the two sets of a
+contrast they are an error (the same document cannot be evidence for both sides).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+
+from neurospec.errors import DatasetError
+
+
+def text_key(text: str) -> str:
+    """Hash of the normalised text: equal for documents that differ only in whitespace or
+    Unicode composition."""
+    normal = " ".join(unicodedata.normalize("NFC", text).split())
+    return hashlib.sha256(normal.encode()).hexdigest()
+
+
+def drop_duplicates(texts: tuple[str, ...], ids: tuple[str, ...]
+                    ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """Keep each distinct document's first occurrence.
+
+    Returns:
+        (texts, ids, dropped): ``dropped`` pairs each removed id with the id it repeats.
+    """
+    seen: dict[str, str] = {}
+    keep_t, keep_i, dropped = [], [], []
+    for text, i in zip(texts, ids):
+        key = text_key(text)
+        if key in seen:
+            dropped.append((i, seen[key]))
+            continue
+        seen[key] = i
+        keep_t.append(text)
+        keep_i.append(i)
+    return tuple(keep_t), tuple(keep_i), tuple(dropped)
+
+
+def require_disjoint(a, b) -> None:
+    """Raise :class:`DatasetError` when corpora ``a`` and ``b`` share a document.
+
+    Args:
+        a, b: :class:`~neurospec.data.corpus.Corpus` objects (the two sets of a contrast).
+    """
+    keys = {text_key(t): i for t, i in zip(a.texts, a.ids)}
+    shared = [(keys[k], i) for t, i in zip(b.texts, b.ids) if (k := text_key(t)) in keys]
+    if shared:
+        pairs = ", ".join(f"{x!r} = {y!r}" for x, y in shared[:5])
+        raise DatasetError(
+            f"{len(shared)} documents are in both {a.name!r} and {b.name!r} ({pairs}"
+            f"{' ...' if len(shared) > 5 else ''}); a contrast needs two disjoint sets. Remove "
+            f"them from one set", value=[x for x, _ in shared])

@@ -1,0 +1,267 @@
+"""Loading models: bundled names, checkpoint folders, hub names, and model objects a caller
+already holds (a Hugging Face ``PreTrainedModel``, a ``TransformerBridge``), each booted into
+a TransformerLens bridge and wrapped as a :class:`~neurospec.models.bridge.Model`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+import weakref
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from neurospec.errors import (
+    CheckpointError, InvalidArgument, ModelUnavailable, UntrustedCheckpoint)
+from neurospec.models.bridge import Model
+from neurospec.models.checkpoint import TRUST_HINT, inspect_folder
+from neurospec.models.registry import ModelSource, resolve
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+          "float64": torch.float64}
+
+
+def _fingerprint(state: dict[str, Tensor]) -> str:
+    h = hashlib.sha256()
+    for key in sorted(state):
+        t = state[key].detach().to("cpu").contiguous()
+        h.update(key.encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(str(t.dtype).encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()[:16]
+
+
+def pick_device(device: str) -> str:
+    """Resolve ``auto`` / ``cpu`` / ``cuda[:N]``, failing clearly when CUDA is missing."""
+    if device in (None, "", "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InvalidArgument(f"--device {device} was asked for but this machine has no CUDA "
+                              f"device (torch {torch.__version__}); use --device cpu or auto",
+                              value=device)
+    if device != "cpu" and not device.startswith("cuda"):
+        raise InvalidArgument(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N",
+                              value=device)
+    return device
+
+
+ACCEPTED = ("a model name or checkpoint folder (str or Path), a neurospec Model, a "
+            "TransformerLens TransformerBridge, or a Hugging Face PreTrainedModel (with its "
+            "tokenizer as tokenizer= or as its .tokenizer attribute)")
+
+
+def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto",
+               dtype: str = "float32", prepend_bos: bool = True, compatibility_mode: bool = False,
+               trust_pickle: bool = False, model_dirs: tuple[Path, ...] = (),
+               tokenizer: Any = None) -> Model:
+    """Load a model by bundled name, local folder, or hub name, or wrap one you already hold.
+
+    Args:
+        name: ``tiny-bilingual`` (bundled), a checkpoint folder, or a hub name such as
+            ``pythia-70m``; ``name@step1000`` selects a checkpoint / revision. Or a model
+            object: a neurospec ``Model`` (returned as it is), a ``TransformerBridge``, or a
+            Hugging Face ``PreTrainedModel`` (e.g. loaded with ``device_map="auto"``); these
+            keep their own device and dtype, and their fingerprint is computed from the weights.
+        tokenizer: the tokenizer of a Hugging Face model passed as ``name`` (default: its
+            ``.tokenizer`` attribute).
+        checkpoint: the same as the ``@`` suffix.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        dtype: ``float32``, ``bfloat16`` or ``float16`` (statistics are float64 regardless).
+        prepend_bos: put a BOS token in front of every document.  The seed papers did;
+            TransformerLens >= 3 defaults to False for Pythia, so neurospec sets it explicitly.
+        compatibility_mode: TransformerLens's old processing (folded LN, centred weights).
+        trust_pickle: allow loading pickle checkpoints (``.bin``/``.pt``); they can run code.
+
+    Example:
+        >>> model = load_model("tiny-bilingual")
+    """
+    if isinstance(name, Model):
+        return name
+    if not isinstance(name, (str, os.PathLike)):
+        return wrap_model(name, tokenizer=tokenizer, prepend_bos=prepend_bos,
+                          compatibility_mode=compatibility_mode)
+    if dtype not in DTYPES:
+        raise InvalidArgument(f"dtype {dtype!r} is not supported; use one of {sorted(DTYPES)}",
+                              value=dtype)
+    device = pick_device(device)
+    source = resolve(str(name), checkpoint, model_dirs)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one bar per load floods CI logs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if source.folder is not None:
+            hf, tok, where = _load_folder(source, trust_pickle, DTYPES[dtype])
+        else:
+            hf, tok, where = _load_hub(source, DTYPES[dtype])
+        if len(tok) > hf.config.vocab_size:
+            raise CheckpointError(
+                f"{name}: the tokenizer has {len(tok)} tokens but the model's vocabulary has "
+                f"{hf.config.vocab_size} rows; the tokenizer files belong to another model. "
+                f"Copy the tokenizer saved with these weights into {where}", value=name)
+        fingerprint = _fingerprint(hf.state_dict())
+        from transformer_lens.model_bridge import TransformerBridge
+
+        bridge = TransformerBridge.boot_transformers(
+            where, hf_model=hf, tokenizer=tok, device=device, dtype=DTYPES[dtype])
+    return _finish(bridge, name=source.name, source=where, fingerprint=fingerprint,
+                   prepend_bos=prepend_bos, dtype=dtype, device=device,
+                   compatibility_mode=compatibility_mode, checkpoint=source.revision)
+
+
+def _finish(bridge: Any, *, compatibility_mode: bool, **info: Any) -> Model:
+    if compatibility_mode:
+        bridge.enable_compatibility_mode()
+    bridge.eval()
+    for p in bridge.parameters():
+        # Bridge parameters require grad by default; measurements ask for grads explicitly.
+        p.requires_grad_(False)
+    return Model(bridge, compatibility_mode=compatibility_mode, **info)
+
+
+def wrap_model(obj: Any, *, tokenizer: Any = None, prepend_bos: bool = True,
+               compatibility_mode: bool = False) -> Model:
+    """A neurospec ``Model`` around a ``TransformerBridge`` or a Hugging Face
+    ``PreTrainedModel`` the caller already holds (weights stay where they are: a model
+    dispatched over devices with ``device_map`` keeps its placement).
+
+    Raises:
+        InvalidArgument: ``obj`` is none of the accepted kinds, or a Hugging Face model
+            comes without a tokenizer.
+    """
+    from transformer_lens.model_bridge import TransformerBridge
+    from transformers import PreTrainedModel
+
+    try:
+        held = _WRAPPED.get(obj)
+    except TypeError:  # not weak-referenceable: certainly not a model
+        held = None
+    if held is not None:
+        return held
+    if isinstance(obj, TransformerBridge):
+        hf = obj.original_model
+        bridge = obj
+        tok = obj.tokenizer
+    elif isinstance(obj, PreTrainedModel):
+        hf = obj
+        tok = tokenizer if tokenizer is not None else getattr(obj, "tokenizer", None)
+        if tok is None:
+            raise InvalidArgument(
+                f"a Hugging Face {type(obj).__name__} needs its tokenizer: "
+                f"load_model(model, tokenizer=AutoTokenizer.from_pretrained(...)), or set "
+                f"model.tokenizer", value=type(obj).__name__)
+        bridge = None
+    else:
+        raise InvalidArgument(f"cannot use a {type(obj).__module__}.{type(obj).__qualname__} as "
+                              f"a model; neurospec accepts {ACCEPTED}", value=type(obj).__name__)
+    param = next(hf.parameters())
+    dtype = next((k for k, v in DTYPES.items() if v == param.dtype), str(param.dtype))
+    name = str(getattr(hf.config, "name_or_path", "") or type(hf).__name__)
+    fingerprint = _fingerprint(hf.state_dict())
+    if bridge is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bridge = TransformerBridge.boot_transformers(name, hf_model=hf, tokenizer=tok,
+                                                         dtype=param.dtype)
+    model = _finish(bridge, name=name, source=f"{type(obj).__name__} object",
+                    fingerprint=fingerprint, prepend_bos=prepend_bos, dtype=dtype,
+                    device=str(param.device), compatibility_mode=compatibility_mode,
+                    checkpoint=None)
+    _WRAPPED[obj] = model
+    return model
+
+
+# Booting a bridge rewires the Hugging Face model's modules in place, so each object is wrapped
+# once (its fingerprint taken before that) and the same Model returned for it afterwards.
+_WRAPPED: "weakref.WeakKeyDictionary[Any, Model]" = weakref.WeakKeyDictionary()
+
+
+def _load_folder(source: ModelSource, trust_pickle: bool, dtype: torch.dtype):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    files = inspect_folder(source.folder, trust_pickle=trust_pickle)
+    try:
+        tok = AutoTokenizer.from_pretrained(source.folder, local_files_only=True)
+    except Exception as exc:  # noqa: BLE001 - tokenizers raise many kinds
+        raise CheckpointError(f"{source.folder}: cannot load its tokenizer ({exc}); the folder "
+                              f"needs tokenizer.json (tokenizer.save_pretrained(folder))",
+                              value=source.folder) from exc
+    try:
+        hf, info = AutoModelForCausalLM.from_pretrained(
+            source.folder, local_files_only=True, use_safetensors=not files.uses_pickle,
+            attn_implementation="eager", dtype=dtype, output_loading_info=True)
+    except Exception as exc:  # noqa: BLE001
+        raise CheckpointError(f"{source.folder}: the weights do not load ({exc}); rebuild or "
+                              f"re-download the checkpoint", value=source.folder) from exc
+    if info.get("missing_keys") or info.get("mismatched_keys"):
+        # transformers fills missing weights with random ones: a different model, silently.
+        bad = sorted(map(str, set(info.get("missing_keys") or ()) | {
+            str(k[0] if isinstance(k, tuple) else k) for k in info.get("mismatched_keys") or ()}))
+        raise CheckpointError(f"{source.folder}: the weight files lack or misshape {bad[:5]} "
+                              f"({len(bad)} in all), which loading would fill with random "
+                              f"values; rebuild or re-download the checkpoint", value=source.folder)
+    return hf, tok, str(source.folder)
+
+
+def _ask_hub(source: ModelSource, how: str) -> None:
+    """One metadata request (5 s timeout) before a download: without network it fails in about
+    a second, where transformers' own download retries for about 30 s per model."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        HfApi().model_info(source.hub_id, revision=source.revision, timeout=5)
+    except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
+        from neurospec.errors import ModelNotFound
+
+        raise ModelNotFound(f"the Hugging Face hub has no {source.hub_id}"
+                            f"{'@' + source.revision if source.revision else ''}: check the name "
+                            f"(or pass the path of a local checkpoint folder)",
+                            value=source.name) from exc
+    except Exception as exc:  # noqa: BLE001 - connection errors come in many kinds
+        raise ModelUnavailable(f"weights for {source.name} are not reachable here (the hub did "
+                               f"not answer: {type(exc).__name__}): {how}",
+                               value=source.name) from exc
+
+
+def _load_hub(source: ModelSource, dtype: torch.dtype):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    # The hub library's own cache and offline logic: a model already in the local Hugging Face
+    # cache loads from it without any network call; one that is not cached is fetched unless
+    # HF_HUB_OFFLINE is set, in which case it is unavailable at once (no retries).
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    cached = isinstance(try_to_load_from_cache(source.hub_id, "config.json",
+                                               revision=source.revision), str)
+    offline = bool(constants.HF_HUB_OFFLINE) or \
+        os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    rev = f" --revision {source.revision}" if source.revision else ""
+    how = (f"{source.name} ({source.hub_id}{'@' + source.revision if rev else ''}) loads from "
+           f"the Hugging Face hub or its local cache. To run it: on a machine with network, "
+           f"`huggingface-cli download {source.hub_id}{rev}` "
+           f"(or run once without HF_HUB_OFFLINE), or pass the path of a local checkpoint folder")
+    if offline and not cached:
+        raise ModelUnavailable(f"weights for {source.name} are not reachable here (not in the "
+                               f"local Hugging Face cache, and HF_HUB_OFFLINE is set): {how}",
+                               value=source.name)
+    if not cached:
+        _ask_hub(source, how)
+    try:
+        kwargs = dict(revision=source.revision, local_files_only=offline or cached)
+        tok = AutoTokenizer.from_pretrained(source.hub_id, **kwargs)
+        hf = AutoModelForCausalLM.from_pretrained(
+            source.hub_id, use_safetensors=True, attn_implementation="eager", dtype=dtype, **kwargs)
+    except OSError as exc:
+        text = str(exc)
+        if "safetensors" in text.lower() and "pytorch_model.bin" in text:
+            raise UntrustedCheckpoint(f"{source.hub_id} is published only as pickle weights; "
+                                      f"{TRUST_HINT}", value=source.name) from exc
+        raise ModelUnavailable(f"weights for {source.name} are not reachable here: {how}. "
+                               f"({type(exc).__name__}: {text.splitlines()[0][:200]})",
+                               value=source.name) from exc
+    return hf, tok, source.hub_id

@@ -1,0 +1,18 @@
+"""True claims must still pass under the stricter rules: L0N230's ablation raises German loss,
+and its off-target claim on English (within ±tolerance, two one-sided tests) holds with a
+small p, so Holm does not demote it."""
+
+from neurospec.claims.expect import expect
+from neurospec.data.corpus import load_corpus
+from neurospec.evidence.sink import collecting
+
+
+def test_l0n230_ablation_and_its_off_target_claim_pass(tiny, manifest):
+    unit = manifest["german_neuron"]["unit"]
+    de, en = load_corpus("german").subset(200), load_corpus("english").subset(200)
+    with collecting() as records:
+        expect(unit, model=tiny).ablated(to="mean", over=load_corpus("english").subset(100)) \
+            .raises_loss(on=de, by_at_least=0.03).and_not_on(en, tolerance=0.01)
+    raises, off = records
+    assert raises.verdict == "pass" and raises.p <= 0.025
+    assert off.verdict == "pass" and off.direction == "within" and off.p <= 0.001
