@@ -74,7 +74,7 @@ _by_name: dict[str, Any] = {}
 def _loaded(model: Any) -> Any:
     """``load_model(model)``; a name or folder is loaded once and reused (model objects are
     wrapped once by ``load_model`` itself)."""
-    from neurospec.models.bridge import load_model
+    from neurospec.models.loading import load_model
 
     if not isinstance(model, (str, os.PathLike)):
         return load_model(model)

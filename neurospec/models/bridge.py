@@ -218,10 +218,3 @@ def _as_in_out(module: Any) -> Tensor:
             f"every layer on a GPU (device_map='auto' with enough GPU memory) or load on CPU",
             value=type(module).__name__)
     return weight if type(module).__name__ == "Conv1D" else weight.T
-
-
-def load_model(*args: Any, **kwargs: Any) -> Model:
-    """:func:`neurospec.models.loading.load_model` (kept here for existing imports)."""
-    from neurospec.models.loading import load_model
-
-    return load_model(*args, **kwargs)

@@ -15,7 +15,8 @@ import torch
 from torch import Tensor
 
 from neurospec.errors import (
-    CheckpointError, InvalidArgument, ModelUnavailable, UntrustedCheckpoint)
+    CheckpointError, InvalidArgument, ModelUnavailable, UnsupportedArchitecture,
+    UntrustedCheckpoint)
 from neurospec.models.bridge import Model
 from neurospec.models.checkpoint import TRUST_HINT, inspect_folder
 from neurospec.models.registry import ModelSource, resolve
@@ -158,6 +159,13 @@ def wrap_model(obj: Any, *, tokenizer: Any = None, prepend_bos: bool = True,
     else:
         raise InvalidArgument(f"cannot use a {type(obj).__module__}.{type(obj).__qualname__} as "
                               f"a model; neurospec accepts {ACCEPTED}", value=type(obj).__name__)
+    offloaded = [n for n, p in hf.named_parameters() if p.is_meta]
+    if offloaded:
+        raise UnsupportedArchitecture(
+            f"{len(offloaded)} weights of this {type(hf).__name__} are offloaded (on the meta "
+            f"device, e.g. {offloaded[0]}): neurospec measures and fingerprints real weights. "
+            f"Place every layer on a device (device_map='auto' with enough GPU memory, or load "
+            f"on CPU)", value=type(hf).__name__)
     param = next(hf.parameters())
     dtype = next((k for k, v in DTYPES.items() if v == param.dtype), str(param.dtype))
     name = str(getattr(hf.config, "name_or_path", "") or type(hf).__name__)

@@ -104,3 +104,14 @@ def test_a_hugging_face_model_without_tokenizer_is_refused():
     hf = AutoModelForCausalLM.from_pretrained(FOLDER, attn_implementation="eager")
     with pytest.raises(InvalidArgument, match="needs its tokenizer"):
         load_model(hf)
+
+
+def test_offloaded_weights_are_refused_before_fingerprinting(hf_and_tokenizer):
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from neurospec.errors import UnsupportedArchitecture
+
+    with torch.device("meta"):
+        hf = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(FOLDER))
+    with pytest.raises(UnsupportedArchitecture, match=r"offloaded .*meta device.*Place every"):
+        load_model(hf, tokenizer=hf_and_tokenizer[1])
