@@ -111,10 +111,9 @@ def add_options(parser: pytest.Parser) -> None:
 def validate(config: pytest.Config) -> None:
     """Refuse option values that cannot work, before any test runs (``pytest.UsageError``
     naming the option and a value that works)."""
-    from neurospec.plugin import guards
-
-    guards.check_values(config)
-    guards.check_paths(config)
+    if (config.getoption(BATCH_OPTION) or 1) < 1 or config.getoption(CACHE_OPTION) < 0:
+        raise pytest.UsageError(f"{BATCH_OPTION} must be >= 1 token and {CACHE_OPTION} >= 0 MB "
+                                f"(e.g. {BATCH_OPTION}=4096 {CACHE_OPTION}=512)")
 
 
 def json_path(config: pytest.Config) -> Path | None:

@@ -35,6 +35,10 @@ def pytest_configure(config: pytest.Config) -> None:
                    "units of the same layer and flag them vacuous when >5% pass too (as "
                    "--neurospec-vacuity, for one test)")
     state = State(is_worker=hasattr(config, "workerinput"), json_path=options.json_path(config))
+    from neurospec.plugin import guards
+
+    guards.check_values(config)  # each value in its range, named (before the coarser check)
+    guards.check_paths(config)
     options.validate(config)
     if not state.is_worker:
         options.check_outputs(config)
