@@ -46,10 +46,19 @@ def _read_all(paths: list[Path]) -> list:
                    meta={"skipped": [s for run in runs for s in run.skipped]})
 
 
+def _notes(paths: list[Path]) -> str:
+    """A note for each results file written before its run ended, as markdown."""
+    from neurospec.evidence.jsonio import read_results
+    from neurospec.report.markdown import run_notes
+
+    return "".join(run_notes(read_results(p).meta, p.name if len(paths) > 1 else "")
+                   for p in paths)
+
+
 def _summary(args: argparse.Namespace) -> int:
     from neurospec.report.markdown import summary
 
-    sys.stdout.write(summary(_read_all(args.results)))
+    sys.stdout.write(_notes(args.results) + summary(_read_all(args.results)))
     return 0
 
 
@@ -65,7 +74,8 @@ def _report(args: argparse.Namespace) -> int:
         records = _read_all(args.results)
     else:
         raise NeurospecError("give one or more results files (or --sample N)")
-    atomic_write_text(args.output, render_page(records), option="-o reports/claims.html")
+    atomic_write_text(args.output, render_page(records, max_cards=args.max_cards or None),
+                      option="-o reports/claims.html")
     print(f"wrote {args.output}")
     return 0
 
@@ -82,6 +92,7 @@ def _compare(args: argparse.Namespace) -> int:
                             head_name=args.head.name,
                             environment=differences(base.meta.get("environment", {}),
                                                     head.meta.get("environment", {})))
+    text = _notes([args.base, args.head]) + text
     if args.format == "github":
         sys.stdout.write(github_annotations(result))
         target = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -100,6 +111,13 @@ def _compare(args: argparse.Namespace) -> int:
     return result.exit_code(args.fail_on)
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number >= 0")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neurospec", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("results", type=Path, nargs="*",
                    help="one or more results files (several checkpoints: a matrix)")
     p.add_argument("-o", "--output", type=Path, default=Path("reports/claims.html"))
+    p.add_argument("--max-cards", type=_count, default=1000, metavar="N",
+                   help="evidence cards on the page (default 1000, about 15 MB; 0: all); the "
+                        "summary table lists every claim regardless")
     p.add_argument("--sample", type=int, default=0, metavar="N",
                    help="render N synthetic records instead (to try the views or load-test)")
     p.set_defaults(fn=_report)

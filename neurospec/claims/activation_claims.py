@@ -53,7 +53,7 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
     require_disjoint(a_set, b_set)
     claim = f"{unit} activates more on {a_set.name} than on {b_set.name} {size}"
     data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
-            "docs": [len(a_set), len(b_set)],
+            "docs": [len(a_set), len(b_set)], "files": [a_set.origin(), b_set.origin()],
             "duplicates_dropped": [len(a_set.dropped), len(b_set.dropped)]}
     weak = self.run.underpowered(claim, kind, {a_set.name: len(a_set), b_set.name: len(b_set)},
                                  data)
@@ -155,7 +155,8 @@ class NeuronActivationClaims:
         checks.count("k", k, maximum=n_docs, method="top_examples_come_from")
         claim = (f"of the {k} documents of {', '.join(names)} where {unit} fires most, "
                  f">= {share:.0%} are in {target.name}")
-        data = {"names": names, "hashes": [c.hash for c in sets], "docs": [len(c) for c in sets]}
+        data = {"names": names, "hashes": [c.hash for c in sets], "docs": [len(c) for c in sets],
+                "files": [c.origin() for c in sets]}
         weak = self.run.underpowered(claim, "top_examples", {c.name: len(c) for c in sets}, data)
         if weak:
             return weak
@@ -203,7 +204,8 @@ class NeuronActivationClaims:
                   "values": [0.0] * (len(sm.simplified) - 1) + [sm.activation]}
                  for e, sm in zip(ex, done)]
         return self.run.record(
-            claim=claim, kind="simplification", data={"names": [c.name], "hashes": [c.hash]},
+            claim=claim, kind="simplification", data={"names": [c.name], "hashes": [c.hash],
+                                                             "files": [c.origin()]},
             n=len(done), effect=est.estimate, ci=est.ci,
             p=est.p_value, threshold=share, direction=">=", metric="share",
             verdict=verdict, missed=missed,
@@ -250,7 +252,8 @@ class NeuronActivationClaims:
                   "values": [0.0] * (len(r.tokens) - 1) + [r.activation]}
                  for i, r in enumerate(runs)]
         return self.run.record(
-            claim=claim, kind="prompt_optimisation", data={"names": [c.name], "hashes": [c.hash]},
+            claim=claim, kind="prompt_optimisation", data={"names": [c.name], "hashes": [c.hash],
+                                                             "files": [c.origin()]},
             n=restarts, effect=est.estimate, ci=est.ci,
             p=est.p_value, threshold=share, direction=">=", metric="share",
             verdict=verdict, missed=missed,

@@ -43,7 +43,7 @@ def count(name: str, value: Any, minimum: int = 1, maximum: int | None = None, *
 
 def threshold(name: str, value: Any, minimum: float = 0.0) -> float:
     """A finite number >= ``minimum`` (a claim's size; its direction is the method's)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
         raise InvalidArgument(f"{name}={value!r}: expected a finite number such as 0.05, "
                               f"not {type(value).__name__}", value=value)
     if value < minimum:
@@ -51,6 +51,13 @@ def threshold(name: str, value: Any, minimum: float = 0.0) -> float:
                               f"direction with the method (e.g. swap on= and than=) instead of "
                               f"a negative size", value=value)
     return float(value)
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float range (10**400)
+        return False
 
 
 def share(name: str, value: Any) -> float:
@@ -101,7 +108,8 @@ def describe_set(include) -> str:
 
 
 def data_of(*corpora: Corpus | None) -> dict:
-    """The ``data`` field of a record: names and hashes of the sets, documents of the first."""
+    """The ``data`` field of a record: names and hashes of the sets, documents of the first,
+    and each set's file (relative path) with the sha256 of its bytes."""
     sets = [c for c in corpora if c is not None]
     return {"names": [c.name for c in sets], "hashes": [c.hash for c in sets],
-            "docs": [len(sets[0])]}
+            "docs": [len(sets[0])], "files": [c.origin() for c in sets]}

@@ -60,7 +60,8 @@ class FeatureExpectation(Expectation):
                                   value=early)
         c = checks.as_corpus(on)
         weak = self.run.underpowered(f"{self.unit} depends on {f0}", "feature_gradient",
-                                     {c.name: len(c)}, {"names": [c.name], "hashes": [c.hash]})
+                                     {c.name: len(c)}, {"names": [c.name], "hashes": [c.hash],
+                                      "files": [c.origin()]})
         if weak:
             return weak
         attr = feature_attribution(self.model, early_sae, self.sae, c, self.unit)
@@ -73,7 +74,8 @@ class FeatureExpectation(Expectation):
         claim = (f"{self.unit} depends on {f0}: mean gradient x activation attribution on "
                  f"{c.name} >= {threshold:g}")
         return self.run.record(
-            claim=claim, kind="feature_gradient", data={"names": [c.name], "hashes": [c.hash]},
+            claim=claim, kind="feature_gradient", data={"names": [c.name], "hashes": [c.hash],
+                                      "files": [c.origin()]},
             n=est.n, effect=est.estimate, ci=est.ci, p=est.p_value, threshold=threshold,
             direction=">=", metric="attribution", verdict=verdict, missed=missed,
             method=est.method + "; early SAE spliced in exactly (error term held fixed)",

@@ -45,7 +45,7 @@ class NeuronWeightClaims:
         claim = (f"the loss gradient on {unit}'s W_{weights} is larger on {a_set.name} than on "
                  f"{b_set.name} {size}")
         data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
-                "docs": [len(a_set), len(b_set)],
+                "docs": [len(a_set), len(b_set)], "files": [a_set.origin(), b_set.origin()],
                 "duplicates_dropped": [len(a_set.dropped), len(b_set.dropped)]}
         weak = self.run.underpowered(claim, "weight_gradients",
                                      {a_set.name: len(a_set), b_set.name: len(b_set)}, data)
@@ -114,7 +114,8 @@ class NeuronWeightClaims:
         return self.run.record(
             claim=claim, kind="weight_gradients",
             data={"names": list(sets), "hashes": [c.hash for c in sets.values()],
-                  "docs": [len(diff)]}, n=est.n, effect=est.estimate, ci=est.ci,
+                  "docs": [len(diff)], "files": [c.origin() for c in sets.values()]},
+            n=est.n, effect=est.estimate, ci=est.ci,
             p=est.p_value, threshold=threshold, direction=">=", metric="paired_diff",
             verdict=verdict, method=est.method + "; loss on the answer token only",
             missed=missed, details={"units_label": "(gradient norm)", "weights": f"W_{weights}"},

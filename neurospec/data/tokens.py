@@ -44,18 +44,20 @@ class TokenizedCorpus:
         padding is exact for a causal model (padded positions never influence real ones,
         and only real positions are read back).
         """
-        order = sorted(range(len(self.docs)), key=lambda k: (len(self.docs[k]), k))
+        sizes = [len(d) for d in self.docs]
+        order = sorted(range(len(self.docs)), key=lambda k: (sizes[k], k))
         i = 0
         while i < len(order):
             j = i + 1
-            while j < len(order) and len(self.docs[order[j]]) * (j - i + 1) <= max_tokens:
+            while j < len(order) and sizes[order[j]] * (j - i + 1) <= max_tokens:
                 j += 1
             idx = order[i:j]
-            longest = len(self.docs[idx[-1]])
-            chunk = [self.docs[k] for k in idx]
-            ids = torch.stack([torch.cat([d, d[-1:].expand(longest - len(d))]) for d in chunk])
-            lengths = torch.tensor([len(d) for d in chunk])
-            yield idx, ids, lengths
+            lengths = torch.tensor([sizes[k] for k in idx])
+            ids = torch.nn.utils.rnn.pad_sequence([self.docs[k] for k in idx], batch_first=True)
+            # Pad with each row's last token (one vectorised step, not a copy per document).
+            last = ids[torch.arange(len(idx)), lengths - 1]
+            pad = torch.arange(ids.shape[1])[None, :] >= lengths[:, None]
+            yield idx, torch.where(pad, last[:, None], ids), lengths
             i = j
 
 

@@ -52,9 +52,16 @@ def make_ablation(model, unit: Neuron, to: str | float = "mean", over: Corpus | 
         raise InvalidArgument(f"ablated(to={to!r}): expected 'zero', 'mean', 'resample' or a "
                               f"number", value=to)
     if isinstance(to, (int, float)):
-        if not np.isfinite(to):
-            raise InvalidArgument(f"ablated(to={to!r}): the value must be finite", value=to)
-        return Ablation(unit, "value", float(to), None)
+        largest = float(torch.finfo(getattr(torch, str(model.dtype))).max)
+        try:
+            value = float(to)
+        except OverflowError:
+            value = float("inf")
+        if not abs(value) <= largest:
+            raise InvalidArgument(f"ablated(to={to!r:.40}): the value must be finite and fit the "
+                                  f"model's {model.dtype} (|to| <= {largest:.3g}); activations "
+                                  f"are of order 1-10, e.g. to=0.0", value=to)
+        return Ablation(unit, "value", value, None)
     if to not in ("zero", "mean", "resample"):
         raise InvalidArgument(f"ablated(to={to!r}): unknown mode; use 'zero', 'mean', "
                               f"'resample' or a number", value=to)

@@ -89,6 +89,11 @@ class Model:
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text, without special tokens (BOS is added by the caller)."""
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        if backend is not None and backend.truncation is None and backend.padding is None:
+            # The fast tokenizer's own batch call: the same ids without building a Python
+            # dict per document (half the time for 100 000 short documents).
+            return [e.ids for e in backend.encode_batch(list(texts), add_special_tokens=False)]
         return self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
 
     def str_tokens(self, ids: Sequence[int]) -> list[str]:

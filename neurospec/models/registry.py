@@ -6,6 +6,7 @@ No torch here: resolving a name only looks at the file system.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,13 +79,30 @@ def resolve(name: str, checkpoint: str | None = None,
         if (d / name / "config.json").is_file():
             return ModelSource(name, folder=_checkpoint_folder(d / name, checkpoint, name),
                                revision=checkpoint)
-    if name in HUB_ALIASES or "/" in name:
+    if path_like(name) or path.exists():
+        what = "a file, not a folder" if path.exists() else "no such folder"
+        raise ModelNotFound(
+            f"model {name!r} looks like a path but is {what}; give the folder that holds "
+            f"config.json and *.safetensors, a bundled name ({', '.join(available_models(extra))}) "
+            f"or a hub name such as 'EleutherAI/pythia-70m'", value=name)
+    if name in HUB_ALIASES or HUB_ID.match(name):
         return ModelSource(name, hub_id=HUB_ALIASES.get(name, name), revision=checkpoint)
     local = ", ".join(available_models(extra)) or "none"
     raise ModelNotFound(
         f"unknown model {name!r}. Bundled/local models: {local}; hub names: "
         f"{', '.join(sorted(HUB_ALIASES))} or any 'org/name' on the Hugging Face hub; or pass the "
         f"path of a checkpoint folder (config.json + *.safetensors)", value=name)
+
+
+# A Hugging Face repository id: "org/name" of letters, digits, "-", "_" and "." (no "..").
+HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+
+
+def path_like(name: str) -> bool:
+    """Whether ``name`` is written as a file-system path (absolute, ``./``, ``../``, ``~``,
+    a backslash, or more than one ``/``) rather than a model or hub name."""
+    return (name.startswith(("/", "./", "../", "~", ".\\")) or "\\" in name
+            or name.count("/") > 1 or name in (".", "..") or ".." in name.split("/"))
 
 
 def _checkpoint_folder(folder: Path, checkpoint: str | None, name: str) -> Path:

@@ -28,6 +28,7 @@ class Models:
 
 
 MODELS = pytest.StashKey[Models]()
+MODEL_TEST = "neurospec_model_test"  # user property of a test that uses a model
 
 
 def uses_model(config: pytest.Config, node: Any, fixturenames: Any) -> bool:
@@ -89,6 +90,9 @@ def model(request: pytest.FixtureRequest):
             models[key] = exc
     loaded = models[key]
     if isinstance(loaded, ModelUnavailable):
+        if o.require_models(config):
+            raise ModelUnavailable(f"{loaded} ({o.REQUIRE_OPTION} is set: a model that cannot "
+                                   f"be loaded fails the run instead of skipping)", loaded.value)
         pytest.skip(str(loaded))
     if isinstance(loaded, Exception):
         raise loaded
@@ -141,8 +145,10 @@ def _neurospec_claims(request: pytest.FixtureRequest, neurospec_checkpoint: str 
     from neurospec.evidence.sink import collecting
 
     config = request.config
-    m = (request.getfixturevalue("model")
-         if uses_model(config, request.node, request.fixturenames) else None)
+    wants_model = uses_model(config, request.node, request.fixturenames)
+    if wants_model:  # the recorder counts these: a run of them that checks nothing fails
+        request.node.user_properties.append((MODEL_TEST, True))
+    m = request.getfixturevalue("model") if wants_model else None
     min_docs = config.getoption(o.MIN_DOCS_OPTION)
     vacuity, strict = o.vacuity(config, request.node)
     with _progress_lines(config), collecting() as records, using(

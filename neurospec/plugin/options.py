@@ -30,6 +30,7 @@ VACUITY_OPTION = "--neurospec-vacuity"
 STRICT_OPTION = "--neurospec-strict"
 CORRECT_OPTION = "--neurospec-correct"
 CHECKPOINT_OPTION = "--checkpoint"
+REQUIRE_OPTION = "--neurospec-require-models"
 CHECKPOINT_VERDICT_OPTION = "--neurospec-checkpoint-verdict"
 CHECKPOINT_VERDICTS = ("every", "final", "no-regression")
 ALPHA = 0.05
@@ -95,6 +96,11 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption(CORRECT_OPTION, default="none", choices=("none", "holm"),
                     help="correct the claims' p-values for their number (Holm); a passing "
                          "claim whose adjusted p exceeds 0.05 fails the run")
+    group.addoption(REQUIRE_OPTION, action="store_true", default=None,
+                    help="a model that cannot be loaded here (an offline hub model) fails its "
+                         "tests instead of skipping them (use it in CI)")
+    parser.addini("neurospec_require_models", "as --neurospec-require-models", type="bool",
+                  default=False)
     parser.addini("neurospec_model", "default model (as --model)", default=None)
     parser.addini("neurospec_json", "results JSON path (as --neurospec-json)", default=None)
     parser.addini("neurospec_data", "dataset folders, relative to the rootdir", type="paths",
@@ -167,3 +173,9 @@ def vacuity(config: pytest.Config, node) -> tuple[int, bool]:
         raise pytest.UsageError(f"{VACUITY_OPTION}={k}: give a number of random units "
                                 f">= 0, e.g. {VACUITY_OPTION}=20")
     return k, strict
+
+
+def require_models(config: pytest.Config) -> bool:
+    """``--neurospec-require-models`` or its ini value."""
+    flag = config.getoption(REQUIRE_OPTION)
+    return bool(flag) if flag is not None else bool(config.getini("neurospec_require_models"))

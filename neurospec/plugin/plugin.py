@@ -18,6 +18,8 @@ from neurospec.plugin.fixtures import (  # noqa: F401 - fixtures pytest finds in
     _neurospec_claims, corpus, model, neurospec_checkpoint, parametrize_checkpoints)
 from neurospec.plugin.recorder import STATE, Recorder, State, attach_records
 
+LOCK = pytest.StashKey[object]()
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
@@ -33,10 +35,20 @@ def pytest_configure(config: pytest.Config) -> None:
                    "units of the same layer and flag them vacuous when >5% pass too (as "
                    "--neurospec-vacuity, for one test)")
     state = State(is_worker=hasattr(config, "workerinput"), json_path=options.json_path(config))
+    from neurospec.plugin import guards
+
+    guards.check_values(config)  # each value in its range, named (before the coarser check)
+    guards.check_paths(config)
+    options.validate(config)
     if not state.is_worker:
         options.check_outputs(config)
+        if state.json_path is not None:
+            from neurospec.plugin.guards import ResultsLock
+
+            lock = ResultsLock(state.json_path)
+            lock.acquire()  # a second run writing the same file is a usage error
+            config.stash[LOCK] = lock
     config.stash[STATE] = state
-    options.validate(config)
     config.pluginmanager.register(Recorder(config), "neurospec-recorder")
     if config.pluginmanager.hasplugin("html"):
         from neurospec.plugin.html_report import HtmlSummary
@@ -64,6 +76,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     env["dtype"] = config.getoption(options.DTYPE_OPTION) or "float32"
     config.stash.setdefault(metadata_key, {}).update(
         {f"neurospec: {key}": value for key, value in env.items()})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    from neurospec.plugin.guards import check_vacuity_markers
+
+    check_vacuity_markers(items)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    lock = config.stash.get(LOCK, None)
+    if lock is not None:
+        lock.release()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

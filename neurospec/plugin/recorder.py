@@ -17,7 +17,7 @@ import pytest
 
 from neurospec.evidence.record import Record
 from neurospec.plugin import options as o
-from neurospec.plugin.fixtures import CHECKPOINT_FIXTURE, RECORDS
+from neurospec.plugin.fixtures import CHECKPOINT_FIXTURE, MODEL_TEST, RECORDS
 
 PROPERTY = "neurospec"
 
@@ -33,6 +33,9 @@ class State:
     failed: set[str] = field(default_factory=set)  # tests that failed or errored
     excused: list[str] = field(default_factory=list)  # failures the checkpoint verdict excuses
     regressions: list[str] = field(default_factory=list)
+    model_tests: set[str] = field(default_factory=set)  # tests that use a model
+    write_error: str = ""  # the last failed write of the results file ("" when none)
+    complete: bool = False  # set when the session ends: the results file says so
     json_path: Path | None = None
     is_worker: bool = False
 
@@ -81,6 +84,8 @@ class Recorder:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
             self.state.failed.add(report.nodeid)
+        if (MODEL_TEST, True) in report.user_properties:
+            self.state.model_tests.add(report.nodeid)
         if report.skipped and not hasattr(report, "wasxfail"):
             self.state.skipped.append({"test": report.nodeid, "reason": skip_reason(report)})
             self.write()
@@ -107,10 +112,18 @@ class Recorder:
         from neurospec.evidence.environment import environment
 
         env = environment([r.model or {} for r in self.state.records])
-        meta = {"seed": o.seed(self.config), "environment": env}
+        # "complete" stays False until the session ends: a killed run's file says so.
+        meta = {"seed": o.seed(self.config), "environment": env, "complete": self.state.complete}
         if self.state.skipped:
             meta["skipped"] = self.state.skipped
-        atomic_write_text(self.state.json_path, results_text(lines, meta=meta))
+        from neurospec.errors import OutputError
+
+        try:
+            atomic_write_text(self.state.json_path, results_text(lines, meta=meta))
+        except OutputError as exc:  # a full disk: keep running the tests, fail the run at the end
+            self.state.write_error = str(exc)
+        else:
+            self.state.write_error = ""
 
     @pytest.hookimpl(tryfirst=True)  # before pytest-html renders its summary
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -124,7 +137,14 @@ class Recorder:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if not self.state.is_worker and self.config.getoption(o.CHECKPOINT_OPTION):
             self._checkpoint_verdict(session)
+        self.state.complete = True
         self.write()
+        if self.state.is_worker:
+            return
+        nothing = bool(self.state.model_tests) and not self.state.records
+        if (nothing or self.state.write_error) and session.exitstatus in (
+                pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _checkpoint_verdict(self, session: pytest.Session) -> None:
         """With several checkpoints, failures before a claim starts holding do not fail the
@@ -143,6 +163,15 @@ class Recorder:
         from neurospec.report.summary import counts_line
 
         records = self.state.records
+        if self.state.write_error:
+            terminalreporter.write_line(f"neurospec: could not write the results: "
+                                        f"{self.state.write_error}", red=True)
+        if self.state.model_tests and not records:
+            n, skipped = len(self.state.model_tests), len(self.state.skipped)
+            terminalreporter.write_sep(
+                "-", f"neurospec: no claim was checked: {n} test{'s' * (n != 1)} using a model, "
+                     f"{skipped} skipped (see the reasons above; {o.REQUIRE_OPTION} makes them "
+                     f"fail), so the run fails", red=True)
         if not records:
             return
         terminalreporter.write_sep("-", "neurospec: " + counts_line(records,

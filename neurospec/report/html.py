@@ -216,16 +216,21 @@ def render_fragment(records: list[Record], max_cards: int | None = None,
         cards.append(f'<details class="ns-expected"><summary>{len(expected)} expected '
                      f"failures (claims marked xfail: deliberately false, and they failed)"
                      f"</summary>{''.join(expected)}</details>")
-    more = (f"<p>{len(records) - len(shown)} more cards not shown.</p>"
+    more = (f"<p>{len(records) - len(shown)} more cards not shown (neurospec report "
+            f"--max-cards N shows more).</p>"
             if len(shown) < len(records) else "")
     return (f"<style>{stylesheet()}</style><div class=\"ns-root\">"
             f"{run_overview(records, True, skipped)}{chr(10).join(cards)}{more}</div>")
 
 
+MAX_CARDS = 1000  # a page of ~15 MB; the summary table still lists every claim
+
+
 def render_page(records: list[Record], title: str = "neurospec report",
-                skipped: list[dict] | None = None) -> str:
-    """A standalone, offline HTML page: the summary (and matrix), then every record's card."""
+                skipped: list[dict] | None = None, max_cards: int | None = MAX_CARDS) -> str:
+    """A standalone, offline HTML page: the summary (and matrix), then the records' cards
+    (the first ``max_cards`` in reading order; ``None`` for all)."""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width'><title>{escape(visible(title))}</title>"
             f"</head><body><h1 class='ns-title'>{escape(visible(title))}</h1>"
-            f"{render_fragment(records, skipped=skipped)}</body></html>")
+            f"{render_fragment(records, max_cards, skipped=skipped)}</body></html>")

@@ -37,3 +37,13 @@ def _row(r: Record) -> str:
     return (f"| {cell(shown)} | {cell(r.claim)} | {cell(fmt(r.effect))} | {cell(ci_text(r))} | "
             f"{cell(needs_text(r))} | {cell(r.n)} | {cell(p_text(r))} | "
             f"{'' if pct is None else f'{pct:.0f}'} | {cell(r.column)} |")
+
+
+def run_notes(meta: dict, name: str = "") -> str:
+    """A line a reader must see before the numbers: the run had not finished when its
+    results were written (skipped tests are listed by :func:`summary`)."""
+    if meta.get("complete") is not False:
+        return ""
+    where = f" ({cell(name)})" if name else ""
+    return (f"> **incomplete run**{where}: the results were written before the run ended "
+            f"(killed, or still running); later claims are missing.\n\n")

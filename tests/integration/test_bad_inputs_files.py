@@ -289,3 +289,104 @@ def test_calibrate_refuses_a_negative_seed(capsys):
         calibrate(["--seed", "-1"])
     assert exit_.value.code == 2
     assert "--seed: '-1': give a whole number in 0 .. 2**32-1" in capsys.readouterr().err
+
+
+def test_large_corpus_column_pass_equals_the_layer_pass(tiny, small_sets, monkeypatch):
+    import numpy as np
+
+    from neurospec.measure import activations
+    from neurospec.units import neuron
+
+    de = small_sets[0]
+    tiny.cache.clear()
+    whole = activations.neuron_activations(tiny, de, neuron("L1N7"))
+    tiny.cache.clear()
+    monkeypatch.setattr(activations, "LOSSES_WITH_ACTIVATIONS", 0)  # treat it as large
+    column = activations.neuron_activations(tiny, de, neuron("L1N7"))
+    assert not any(k[0] == "acts" for k in tiny.cache._items)  # no whole-layer pass kept
+    assert all(np.array_equal(a, b) for a, b in zip(whole.per_token, column.per_token))
+    tiny.cache.clear()
+
+
+def test_batches_pad_each_row_with_its_last_token(tiny, small_sets):
+    tc = tokenize(tiny, small_sets[0])
+    seen = set()
+    for docs, ids, lengths in tc.batches(300):
+        for row, k in enumerate(docs):
+            d = tc.docs[k]
+            assert lengths[row] == len(d) and ids[row, :len(d)].equal(d)
+            assert (ids[row, len(d):] == d[-1]).all()
+            seen.add(k)
+    assert seen == set(range(len(tc.docs)))
+
+
+def test_records_bound_what_they_store():
+    values = [float(i) for i in range(5000)]
+    r = Record.from_dict({**_record(), "charts": {"histogram": {
+        "title": "t", "sets": {"big": values, "small": [1.0, 2.0]}}}})
+    hist = r.charts["histogram"]
+    assert len(hist["sets"]["big"]) == 1000 and hist["sets"]["small"] == [1.0, 2.0]
+    assert hist["sets"]["big"][0] == 0.0 and hist["sets"]["big"][-1] == 4999.0
+    assert hist["n"] == {"big": 5000} and "1000 quantiles" in hist["title"]
+    assert Record.from_dict(r.to_dict()).charts == r.charts  # bounding twice changes nothing
+
+
+@pytest.mark.parametrize("to", [1e308, -1e39, 10 ** 400, float("nan")])
+def test_ablation_value_must_fit_the_model_dtype(tiny, to):
+    from neurospec.errors import InvalidArgument
+    from neurospec.measure.ablation import make_ablation
+    from neurospec.units import neuron
+
+    with pytest.raises(InvalidArgument, match=r"must be finite and fit the model's float32"):
+        make_ablation(tiny, neuron("L0N230"), to=to)
+    assert make_ablation(tiny, neuron("L0N230"), to=3e38).value == 3e38
+
+
+def test_views_show_incomplete_runs_and_skipped_tests(tmp_path, capsys):
+    path = tmp_path / "run.json"
+    write_results(path, [Record.from_dict(_record())], meta={
+        "complete": False, "skipped": [{"test": "t.py::test_<img src=x>", "reason": "offline"}]})
+    assert main(["summary", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "**incomplete run**" in out and "1 skipped" in out
+    assert "| skipped | t.py::test_&lt;img src=x>: offline" in out and "<img" not in out
+    assert main(["compare", str(path), str(path)]) == 0
+    assert "**incomplete run** (run.json)" in capsys.readouterr().out
+    write_results(path, [Record.from_dict(_record())], meta={"complete": True})
+    assert main(["summary", str(path)]) == 0
+    assert "incomplete" not in capsys.readouterr().out
+
+
+def test_report_page_caps_its_cards(tmp_path):
+    out = tmp_path / "p.html"
+    assert main(["report", "--sample", "12", "--max-cards", "5", "-o", str(out)]) == 0
+    page = out.read_text()
+    assert page.count('class="ns-card') == 5 and "7 more cards not shown" in page
+
+
+def test_claim_records_carry_files_and_hashes(tiny, monkeypatch):
+    from neurospec import expect
+    from neurospec.evidence.sink import collecting
+
+    monkeypatch.chdir(ROOT)
+    de, en = load_corpus("german").subset(12), load_corpus("english").subset(12)
+    with collecting() as records:
+        expect("L0N230", model=tiny).activates_more(on=de, than=en, by_at_least=0.0)
+        expect("L0N230", model=tiny).ablated(to="zero").raises_loss(on=de, by_at_least=0.0)
+    for r in records:
+        assert r.data["files"][0] == {"file": "fixtures/data/german.jsonl", "sha256": de.file_hash}
+    assert records[0].data["files"][1]["file"] == "fixtures/data/english.jsonl"
+
+
+def test_a_huge_integer_threshold_is_an_invalid_argument():
+    from neurospec.claims.checks import threshold
+    from neurospec.errors import InvalidArgument
+
+    for value in (10 ** 400, 1e400, float("nan")):
+        with pytest.raises(InvalidArgument, match="expected a finite number"):
+            threshold("by_at_least", value)
+
+
+def test_encode_equals_the_tokenizer_call(tiny):
+    texts = list(load_corpus("german").texts[:50]) + ["<|endoftext|> x", " ", "a\u202eb", "ß" * 300]
+    assert tiny.encode(texts) == tiny.tokenizer(texts, add_special_tokens=False)["input_ids"]

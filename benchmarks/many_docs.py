@@ -1,0 +1,56 @@
+"""One activation claim over many short documents: documents per second, peak RSS, and how
+much the record stores.
+
+    python benchmarks/many_docs.py [--docs 100000] [--threads 1]
+
+Builds two sets of ``--docs`` short documents (3-7 words of the bundled German and English
+held-out text, each numbered so that no two are equal), runs ``activates_more`` on
+tiny-bilingual once, and ends with
+``name=many_docs docs=<n> seconds=<s> docs_per_s=<d> peak_rss_mb=<m> record_bytes=<b>``.
+Run it on an older checkout to compare (it uses only the public API).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+
+
+def short_docs(texts: tuple[str, ...], n: int) -> list[str]:
+    words = " ".join(texts).split()
+    span = len(words) - 8
+    return [" ".join(words[(i * 7) % span:(i * 7) % span + 3 + i % 5]) + f" {i}" for i in range(n)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--docs", type=int, default=100_000, help="documents per set")
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+    import torch
+
+    from neurospec import Corpus, expect
+    from neurospec.data.corpus import load_corpus
+    from neurospec.evidence.sink import collecting
+    from neurospec.models import load_model
+
+    torch.set_num_threads(args.threads)
+    model = load_model("tiny-bilingual", device="cpu")
+    de = Corpus.from_texts(short_docs(load_corpus("german").texts, args.docs), name="de_many")
+    en = Corpus.from_texts(short_docs(load_corpus("english").texts, args.docs), name="en_many")
+    start = time.perf_counter()
+    with collecting() as records:
+        expect("L0N230", model=model).activates_more(on=de, than=en, by_at_least=0.0)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    size = len(json.dumps(records[0].to_dict()))
+    print(f"name=many_docs docs={2 * args.docs} seconds={seconds:.1f} "
+          f"docs_per_s={2 * args.docs / seconds:.0f} peak_rss_mb={peak:.0f} record_bytes={size} "
+          f"verdict={records[0].verdict} effect={records[0].effect:.6f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
