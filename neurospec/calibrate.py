@@ -240,18 +240,6 @@ def _seed(text: str) -> int:
     return value
 
 
-def _seed(text: str) -> int:
-    """An argparse type: numpy seeds are whole numbers in 0 .. 2**32-1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value < 2 ** 32:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number in 0 .. 2**32-1, "
-                                         f"e.g. --seed 0")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m neurospec.calibrate",
                                 description="False-pass rate and power of neurospec verdicts, "

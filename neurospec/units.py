@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol, Union
+from typing import Any, ClassVar, Protocol, Union
 
 from neurospec.errors import InvalidUnit, UnitOutOfRange
 
@@ -18,57 +18,54 @@ _KINDS = {"N": "neuron", "H": "head", "F": "feature"}
 
 
 @dataclass(frozen=True, order=True)
-class Neuron:
-    """Neuron ``index`` of the MLP in block ``layer`` (post-nonlinearity, ``mlp.hook_post``)."""
+class _Unit:
+    """A unit: ``index`` within block ``layer``, named ``L{layer}{LETTER}{index}``."""
 
     layer: int
     index: int
+    LETTER: ClassVar[str] = ""
 
     @property
     def name(self) -> str:
-        return f"L{self.layer}N{self.index}"
-
-    @property
-    def hook(self) -> str:
-        return f"blocks.{self.layer}.mlp.hook_post"
+        return f"L{self.layer}{self.LETTER}{self.index}"
 
     def __str__(self) -> str:
         return self.name
 
 
 @dataclass(frozen=True, order=True)
-class Head:
+class _Hooked(_Unit):
+    """A unit read at one TransformerLens hook of its block (``HOOK``, with ``{layer}``)."""
+
+    HOOK: ClassVar[str] = ""
+
+    @property
+    def hook(self) -> str:
+        return self.HOOK.format(layer=self.layer)
+
+
+@dataclass(frozen=True, order=True)
+class Neuron(_Hooked):
+    """Neuron ``index`` of the MLP in block ``layer`` (post-nonlinearity, ``mlp.hook_post``)."""
+
+    LETTER: ClassVar[str] = "N"
+    HOOK: ClassVar[str] = "blocks.{layer}.mlp.hook_post"
+
+
+@dataclass(frozen=True, order=True)
+class Head(_Hooked):
     """Attention head ``index`` of block ``layer`` (a query head under grouped-query
     attention); measured at ``attn.hook_z``, its output before ``W_O``."""
 
-    layer: int
-    index: int
-
-    @property
-    def name(self) -> str:
-        return f"L{self.layer}H{self.index}"
-
-    @property
-    def hook(self) -> str:
-        return f"blocks.{self.layer}.attn.hook_z"
-
-    def __str__(self) -> str:
-        return self.name
+    LETTER: ClassVar[str] = "H"
+    HOOK: ClassVar[str] = "blocks.{layer}.attn.hook_z"
 
 
 @dataclass(frozen=True, order=True)
-class Feature:
+class Feature(_Unit):
     """Feature ``index`` of the SAE attached at block ``layer``."""
 
-    layer: int
-    index: int
-
-    @property
-    def name(self) -> str:
-        return f"L{self.layer}F{self.index}"
-
-    def __str__(self) -> str:
-        return self.name
+    LETTER: ClassVar[str] = "F"
 
 
 Unit = Union[Neuron, Head, Feature]
@@ -101,22 +98,24 @@ def parse_unit(text: str) -> Unit:
     return cls(int(m["layer"]), int(m["index"]))
 
 
+def _of_kind(text: Any, cls: type, example: str) -> Any:
+    unit = parse_unit(text)
+    if not isinstance(unit, cls):
+        kind = cls.__name__.lower()
+        raise InvalidUnit(f"{unit.name!r} is a {type(unit).__name__.lower()}, not a {kind}; "
+                          f"write {kind}s as L<layer>{cls.LETTER}<index>, e.g. {example!r}",
+                          value=text)
+    return unit
+
+
 def neuron(text: str | Neuron) -> Neuron:
     """Parse a neuron name such as ``'L3N669'``; anything else is an :class:`InvalidUnit`."""
-    unit = parse_unit(text)
-    if not isinstance(unit, Neuron):
-        raise InvalidUnit(f"{unit.name!r} is a {type(unit).__name__.lower()}, not a neuron; "
-                          f"write neurons as L<layer>N<index>, e.g. 'L3N669'", value=text)
-    return unit
+    return _of_kind(text, Neuron, "L3N669")
 
 
 def head(text: str | Head) -> Head:
     """Parse a head name such as ``'L10H7'``."""
-    unit = parse_unit(text)
-    if not isinstance(unit, Head):
-        raise InvalidUnit(f"{unit.name!r} is a {type(unit).__name__.lower()}, not a head; "
-                          f"write heads as L<layer>H<index>, e.g. 'L10H7'", value=text)
-    return unit
+    return _of_kind(text, Head, "L10H7")
 
 
 class HasShape(Protocol):

@@ -84,6 +84,11 @@ class Ablated(AblatedUnit):
                           "n": est.n})
         return eff, est
 
+    def _too_few(self, corpus: Corpus, kind: str, claim: str) -> Record | None:
+        """The underpowered record when ``corpus`` has too few documents, else None."""
+        return self.run.underpowered(claim, kind, {corpus.name: len(corpus)},
+                                     checks.data_of(corpus, self.over))
+
     def _claim(self, corpus: Corpus, kind: str, claim: str, threshold: float, direction: str,
                random_k: int = 0) -> Record:
         data = checks.data_of(corpus, self.over)
@@ -174,11 +179,9 @@ class Ablated(AblatedUnit):
         if isinstance(components, str):
             components = [components]
         corpus = checks.as_corpus(on)
-        weak = self.run.underpowered(
-            f"the effect of {self.ablation.describe()} on {corpus.name} loss runs through "
-            f"{', '.join(components)}", "path_patching", {corpus.name: len(corpus)},
-            checks.data_of(corpus, self.over))
-        if weak:
+        if weak := self._too_few(corpus, "path_patching",
+                f"the effect of {self.ablation.describe()} on {corpus.name} loss runs through "
+                f"{', '.join(components)}"):
             return weak
         eff = path_patching(self.model, self.ablation, corpus, list(components))
         matrix = np.stack([eff.via, eff.total])
@@ -236,11 +239,9 @@ class Ablated(AblatedUnit):
             raise InvalidArgument("deboosts_tokens needs a fixed ablation value (zero, mean or "
                                   "a number), not resample", value=self.ablation.mode)
         corpus = checks.as_corpus(on)
-        weak = self.run.underpowered(
-            f"{self.ablation.describe()}: the top-{top_k} deboosted tokens on {corpus.name} "
-            f"include >= {at_least} of {checks.describe_set(include)}", "token_effects",
-            {corpus.name: len(corpus)}, checks.data_of(corpus, self.over))
-        if weak:
+        if weak := self._too_few(corpus, "token_effects",
+                f"{self.ablation.describe()}: the top-{top_k} deboosted tokens on {corpus.name} "
+                f"include >= {at_least} of {checks.describe_set(include)}"):
             return weak
         ids = checks.token_set(self.model, include)
         junk_ids = single_token_ids(self.model, list(junk)) if junk else None
@@ -300,11 +301,9 @@ class Ablated(AblatedUnit):
 
         checks.count("k", k, method="ranks_in_top")
         corpus = checks.as_corpus(on)
-        weak = self.run.underpowered(
-            f"{self.ablation.describe()} ranks in the top {k} of layer {self.unit.layer} on "
-            f"{corpus.name}", "neuron_sweep", {corpus.name: len(corpus)},
-            checks.data_of(corpus, self.over))
-        if weak:
+        if weak := self._too_few(corpus, "neuron_sweep",
+                f"{self.ablation.describe()} ranks in the top {k} of layer {self.unit.layer} on "
+                f"{corpus.name}"):
             return weak
         sweep = cached.sweep(self.model, corpus, self.unit.layer, self.to, self.over, method)
         est, ci, boot = bootstrap_rows(sweep.delta, rank_of(self.unit.index),

@@ -37,23 +37,22 @@ def check_values(config: pytest.Config) -> None:
             raise _usage(where, seed, f"give a whole number in 0 .. {SEED_RANGE - 1}", 0) from None
     if not 0 <= seed < SEED_RANGE:
         raise _usage(where, seed, f"a seed is a whole number in 0 .. {SEED_RANGE - 1}", 0)
-    min_docs = config.getoption(o.MIN_DOCS_OPTION)
-    if min_docs is not None and min_docs < 2:
-        raise _usage(o.MIN_DOCS_OPTION, min_docs, "a confidence interval needs at least 2 "
-                     "documents per set (default 10)", 10)
-    threads = config.getoption(o.THREADS_OPTION)
-    if threads is not None and threads < 1:
-        raise _usage(o.THREADS_OPTION, threads, "give 1 or more CPU threads", 1)
-    cache = config.getoption(o.CACHE_OPTION)
-    if not math.isfinite(cache) or cache < 0:
-        raise _usage(o.CACHE_OPTION, cache, "give a finite size in MB >= 0 (0 turns the "
-                     "cache off)", 512)
-    batch = config.getoption(o.BATCH_OPTION)
-    if batch is not None and batch < 1:
-        raise _usage(o.BATCH_OPTION, batch, "give 1 or more tokens per batch", 4096)
-    vacuity = config.getoption(o.VACUITY_OPTION)
-    if vacuity < 0:
-        raise _usage(o.VACUITY_OPTION, vacuity, "give a number of random units >= 0", 20)
+    for option, ok, need, example in RANGES:
+        value = config.getoption(option)
+        if value is not None and not ok(value):
+            raise _usage(option, value, need, example)
+
+
+# option, whether a given value is in range, what the range is, an example value
+RANGES = (
+    (o.MIN_DOCS_OPTION, lambda v: v >= 2,
+     "a confidence interval needs at least 2 documents per set (default 10)", 10),
+    (o.THREADS_OPTION, lambda v: v >= 1, "give 1 or more CPU threads", 1),
+    (o.CACHE_OPTION, lambda v: math.isfinite(v) and v >= 0,
+     "give a finite size in MB >= 0 (0 turns the cache off)", 512),
+    (o.BATCH_OPTION, lambda v: v >= 1, "give 1 or more tokens per batch", 4096),
+    (o.VACUITY_OPTION, lambda v: v >= 0, "give a number of random units >= 0", 20),
+)
 
 
 def check_vacuity_markers(items: list[pytest.Item]) -> None:
