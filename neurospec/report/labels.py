@@ -43,12 +43,10 @@ def needs_text(r: Record) -> str:
 
 
 def p_value(r: Record) -> tuple[float | None, str]:
-    """The p-value that matches the claim, and what it tests: for a "within" claim the
-    equivalence test's (``details['p_equivalence']``; none shown without it), else the
-    record's ``p``."""
-    if r.direction == "within":
-        return number(r.details.get("p_equivalence")), "equivalence"
-    return number(r.p), ""
+    """The record's ``p`` and what it tests: for a "within ±tol" claim that is the
+    equivalence test (the larger of two one-sided p-values, TOST), for the others the test
+    against the stated threshold."""
+    return number(r.p), "equivalence" if r.direction == "within" else ""
 
 
 def p_text(r: Record) -> str:
