@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from neurospec.evidence.record import Record
+from neurospec.stats.multiple import holm_records
 from neurospec.plugin import options as o
 from neurospec.plugin.fixtures import CHECKPOINT_FIXTURE, MODEL_TEST, RECORDS
 
@@ -130,7 +131,7 @@ class Recorder:
         if self.config.getoption(o.CORRECT_OPTION) == "holm" and not self.state.is_worker:
             # p-values are one-sided, against each claim's own threshold, from the bootstrap
             # that gives its CI: a 95% CI clears the threshold exactly when p <= ALPHA / 2
-            self.state.records, self.state.demoted = correct_holm(self.state.records,
+            self.state.records, self.state.demoted = holm_records(self.state.records,
                                                                   o.ALPHA / 2)
             self.state.record_lines.clear()  # every record changed: serialise them afresh
             if self.state.demoted and session.exitstatus == 0:
@@ -195,27 +196,3 @@ class Recorder:
                 f"({o.CHECKPOINT_VERDICT_OPTION}={mode})")
         if self.state.json_path is not None:
             terminalreporter.write_line(f"neurospec results: {self.state.json_path}")
-
-
-def correct_holm(records: list[Record], alpha: float) -> tuple[list[Record], list[Record]]:
-    """The records with Holm-adjusted p-values, and those of them that it demotes: a passing
-    claim whose adjusted p exceeds ``alpha`` becomes a failure."""
-    import numpy as np
-
-    from neurospec.stats.multiple import holm
-
-    def p_of(r: Record) -> float:
-        return float(r.p) if isinstance(r.p, (int, float)) else float("nan")
-
-    adjusted = holm([p_of(r) for r in records])
-    tested = int(np.isfinite(adjusted).sum())
-    out, demoted = [], []
-    for r, adj in zip(records, adjusted):
-        if np.isfinite(adj):
-            r = replace(r, p_adjusted=float(adj))
-            if r.verdict == "pass" and adj > alpha:
-                r = replace(r, verdict="fail", missed=f"Holm-adjusted p={adj:.3g} > {alpha} "
-                                                      f"across the run's {tested} claims")
-                demoted.append(r)
-        out.append(r)
-    return out, demoted

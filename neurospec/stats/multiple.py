@@ -8,7 +8,11 @@ recomputed at; :func:`holm_decisions` applies the step-down rule to the re-decid
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+
+from neurospec.evidence.record import Record
 
 
 def holm(p_values: np.ndarray | list[float]) -> np.ndarray:
@@ -56,3 +60,25 @@ def holm_decisions(p_values: np.ndarray | list[float], holds: np.ndarray | list[
     order = ok[np.argsort(p[ok], kind="stable")]
     out[order] = np.logical_and.accumulate(holds[order])
     return out
+
+
+def holm_records(records: list[Record], alpha: float) -> tuple[list[Record], list[Record]]:
+    """The records with Holm-adjusted p-values, and those of them that it demotes: a passing
+    claim whose adjusted p exceeds ``alpha`` becomes a failure (the plugin applies this once
+    every claim of the run has finished, before anything is rendered)."""
+
+    def p_of(r: Record) -> float:
+        return float(r.p) if isinstance(r.p, (int, float)) else float("nan")
+
+    adjusted = holm([p_of(r) for r in records])
+    tested = int(np.isfinite(adjusted).sum())
+    out, demoted = [], []
+    for r, adj in zip(records, adjusted):
+        if np.isfinite(adj):
+            r = replace(r, p_adjusted=float(adj))
+            if r.verdict == "pass" and adj > alpha:
+                r = replace(r, verdict="fail", missed=f"Holm-adjusted p={adj:.3g} > {alpha} "
+                                                      f"across the run's {tested} claims")
+                demoted.append(r)
+        out.append(r)
+    return out, demoted
