@@ -102,9 +102,37 @@ def _histogram_unit(r: Record) -> str:
     return str(r.details.get("units_label", "")).strip("()")
 
 
+def _f(v) -> float:
+    """A chart value as a float: NaN for anything missing or non-numeric (a results file
+    stores non-finite numbers as the strings "nan", "inf", "-inf")."""
+    x = number(v)
+    return math.nan if x is None else x
+
+
+def _numeric(c: dict) -> dict:
+    """The chart data with every number a float, whatever JSON made of non-finite ones."""
+    c = dict(c)
+    if "bars" in c:
+        c["bars"] = {**c["bars"], "items": [
+            {**it, "mean": _f(it.get("mean")), "ci": [_f(x) for x in (it.get("ci") or (0, 0))]}
+            for it in c["bars"]["items"]]}
+    if "histogram" in c:
+        h = c["histogram"]
+        c["histogram"] = {**h, "sets": {k: [_f(v) for v in vals]
+                                        for k, vals in h["sets"].items()}}
+    if "null" in c:
+        n = c["null"]
+        c["null"] = {**n, "values": [_f(v) for v in n["values"]],
+                     "unit_value": _f(n["unit_value"])}
+    if "attention" in c:
+        a = c["attention"]
+        c["attention"] = {**a, "pattern": [[_f(v) for v in row] for row in a["pattern"]]}
+    return c
+
+
 def _charts(r: Record) -> list[Markup]:
     out = []
-    c = r.charts
+    c = _numeric(r.charts)
     unit = str(r.details.get("units_label", "")).strip("()")
     if "histogram" in c:
         h = c["histogram"]

@@ -104,12 +104,14 @@ def _marks(s: _Scale, marks: Marks | None, y_top: float, y_bottom: float) -> str
            f'stroke="#999"><title>zero</title></line>']
     if marks is None:
         return "".join(out)
-    if marks.band is not None:
+    if marks.band is not None and all(math.isfinite(v) for v in marks.band):
         a, b = s(marks.band[0]), s(marks.band[1])
         out.append(f'<rect class="tolerance" x="{a:.1f}" y="{y_top}" width="{max(b - a, 1):.1f}" '
                    f'height="{y_bottom - y_top}" fill="#5cb85c" fill-opacity="0.15">'
                    f"<title>tolerance: within ±{marks.band[1]:.4g}</title></rect>")
     for value, label in marks.lines:
+        if not math.isfinite(value):  # no threshold to draw (e.g. an underpowered claim)
+            continue
         x = s(value)
         out.append(f'<line class="threshold" x1="{x:.1f}" y1="{y_top - 4}" x2="{x:.1f}" '
                    f'y2="{y_bottom}" stroke="#111" stroke-width="1.5" stroke-dasharray="5,3">'
@@ -143,7 +145,7 @@ def _mark_legend(marks: Marks | None) -> list[tuple[str, str, str]]:
     if marks is None:
         return []
     out = [("dash", "#111", label) for _, label in marks.lines[:1]]
-    if marks.band is not None:
+    if marks.band is not None and all(math.isfinite(v) for v in marks.band):
         out.append(("box", "#5cb85c", f"tolerance: within ±{marks.band[1]:.4g}"))
     return out
 
@@ -152,6 +154,7 @@ def histogram(sets: dict[str, list[float]], title: str, bins: int = 24,
               marks: Marks | None = None, unit: str = "") -> Markup:
     """Overlaid histograms (as fractions of each set) with the set means marked."""
     values = [np.asarray(v, float) for v in sets.values()]
+    values = [v[np.isfinite(v)] for v in values]  # non-finite values have no bin
     allv = np.concatenate(values) if values else np.zeros(1)
     extra = [v for v, _ in marks.lines] if marks else []
     head, top_y = wrapped_title(title)
@@ -202,19 +205,21 @@ def bars(items: list[dict], title: str, unit: str = "", marks: Marks | None = No
     for k, it in enumerate(items):
         y = y_top + 24 * k
         colour = role_colour(k)
-        a, b = sorted((s(0), s(it["mean"])))
-        n = it.get("n")
-        tip = (f'{it["set"]}: {it["mean"]:+.4g} {unit}, 95% CI [{it["ci"][0]:.4g}, '
-               f'{it["ci"][1]:.4g}]' + (f", n={n}" if n is not None else ""))
+        mean, (lo, hi), n = it["mean"], it["ci"], it.get("n")
+        tip = (f'{it["set"]}: {mean:+.4g} {unit}, 95% CI [{lo:.4g}, {hi:.4g}]'
+               + (f", n={n}" if n is not None else ""))
         out.append(f'<text x="{x0 - 6}" y="{y + 13}" font-size="10" text-anchor="end">'
                    f'{escape(_short(it["set"], 20))}<title>{escape(it["set"])}</title></text>')
-        out.append(f'<rect x="{a:.1f}" y="{y + 3}" width="{max(b - a, 1):.1f}" height="14" '
-                   f'fill="{colour}" fill-opacity="0.6"><title>{escape(tip)}</title></rect>')
-        c0, c1 = s(it["ci"][0]), s(it["ci"][1])
-        out.append(f'<g stroke="#222"><line x1="{c0:.1f}" y1="{y + 10}" x2="{c1:.1f}" '
-                   f'y2="{y + 10}"/><line x1="{c0:.1f}" y1="{y + 5}" x2="{c0:.1f}" y2="{y + 15}"/>'
-                   f'<line x1="{c1:.1f}" y1="{y + 5}" x2="{c1:.1f}" y2="{y + 15}"/>'
-                   f'<title>{escape(tip)}</title></g>')
+        if math.isfinite(mean):
+            a, b = sorted((s(0), s(mean)))
+            out.append(f'<rect x="{a:.1f}" y="{y + 3}" width="{max(b - a, 1):.1f}" height="14" '
+                       f'fill="{colour}" fill-opacity="0.6"><title>{escape(tip)}</title></rect>')
+        if math.isfinite(lo) and math.isfinite(hi):  # an undefined CI draws no whiskers
+            c0, c1 = s(lo), s(hi)
+            out.append(f'<g stroke="#222"><line x1="{c0:.1f}" y1="{y + 10}" x2="{c1:.1f}" '
+                       f'y2="{y + 10}"/><line x1="{c0:.1f}" y1="{y + 5}" x2="{c0:.1f}" '
+                       f'y2="{y + 15}"/><line x1="{c1:.1f}" y1="{y + 5}" x2="{c1:.1f}" '
+                       f'y2="{y + 15}"/><title>{escape(tip)}</title></g>')
     out.append(_axis(s, y0, unit))
     legend = [("line", "#222", "whiskers: 95% CI")] + _mark_legend(marks)
     text, bottom = _legend(legend, y0 + 34)
@@ -243,13 +248,16 @@ def null_distribution(values: list[float], unit_value: float, units: list[str], 
                    f'x2="{s(cut[0]):.1f}" y2="{y0}" stroke="#111" stroke-width="1.5" '
                    f'stroke-dasharray="5,3"><title>{escape(cut[1])}</title></line>')
     for i, (v, name) in enumerate(zip(values, units)):
+        if not math.isfinite(v):  # a unit that could not be measured has no dot
+            continue
         jitter = y_top + 8 + (i * 7919 % 37)
         out.append(f'<circle cx="{s(v):.1f}" cy="{jitter}" r="3" fill="{ROLE_COLOURS["than"]}" '
                    f'fill-opacity="0.6"><title>{escape(name)}: {v:+.4g}</title></circle>')
-    xu = s(unit_value)
-    out.append(f'<line class="ns-unit" x1="{xu:.1f}" y1="{y_top}" x2="{xu:.1f}" y2="{y0}" '
-               f'stroke="{UNIT_COLOUR}" stroke-width="2"><title>{escape(unit_name)}: '
-               f"{unit_value:+.4g}</title></line>")
+    if math.isfinite(unit_value):
+        xu = s(unit_value)
+        out.append(f'<line class="ns-unit" x1="{xu:.1f}" y1="{y_top}" x2="{xu:.1f}" y2="{y0}" '
+                   f'stroke="{UNIT_COLOUR}" stroke-width="2"><title>{escape(unit_name)}: '
+                   f"{unit_value:+.4g}</title></line>")
     out.append(_axis(s, y0, unit))
     legend = [("line", UNIT_COLOUR, f"{unit_name}: {unit_value:+.4g}"),
               ("box", ROLE_COLOURS["than"], f"{len(values)} random units of the layer")]

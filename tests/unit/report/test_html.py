@@ -1,3 +1,4 @@
+from dataclasses import replace
 from html.parser import HTMLParser
 
 from neurospec.evidence.record import Record
@@ -91,3 +92,33 @@ def test_labels_say_what_they_count():
     within = replace(sample_record(1), direction="within", threshold=0.01, p=0.003)
     text = " ".join(parse(render_record(within)).text)
     assert "within \u00b10.01" in text and "p (equivalence)" in text and "0.003" in text
+
+
+def test_non_finite_chart_values_from_a_results_file_render(tmp_path):
+    """A results file stores NaN as the string "nan", in charts too (an undefined CI, a random
+    unit that could not be measured): the page renders them as missing, never crashes, and
+    writes no NaN coordinate (the CI run of 2026-11-30 crashed here on planted records)."""
+    from neurospec.evidence.jsonio import read_results, write_results
+    from neurospec.report.samples import sample_records
+
+    records = []
+    for r in sample_records(8):
+        charts = dict(r.charts)
+        if "bars" in charts:
+            items = [{**it, "ci": [float("nan"), float("nan")]} for it in charts["bars"]["items"]]
+            items[0] = {**items[0], "mean": float("nan")}
+            charts["bars"] = {**charts["bars"], "items": items}
+        if "null" in charts:
+            charts["null"] = {**charts["null"], "values": [float("nan")] + charts["null"]["values"]}
+        if "histogram" in charts:
+            sets = charts["histogram"]["sets"]
+            first = next(iter(sets))
+            charts["histogram"] = {**charts["histogram"],
+                                   "sets": {**sets, first: [float("inf")] + list(sets[first])}}
+        records.append(replace(r, charts=charts, threshold=float("nan")))
+    assert {"bars", "null", "histogram"} <= {k for r in records for k in r.charts}
+    write_results(tmp_path / "run.json", records)
+    assert '"nan"' in (tmp_path / "run.json").read_text()
+    page = render_page(list(read_results(tmp_path / "run.json")))
+    assert page.count("ns-card") >= 8
+    assert '="nan' not in page and '="inf' not in page
