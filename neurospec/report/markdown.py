@@ -8,7 +8,7 @@ from neurospec.evidence.results import attention, by_attention, optional, state
 from neurospec.report.labels import ci_text, needs_text, p_text
 from neurospec.report.matrix import build_matrix, matrix_markdown, needs_matrix
 from neurospec.report.safe import markdown_cell as cell
-from neurospec.report.summary import counts_line
+from neurospec.report.summary import counts_line, reason_head
 
 
 def summary(records: list[Record], skipped: list[dict] | None = None) -> str:
@@ -23,7 +23,7 @@ def summary(records: list[Record], skipped: list[dict] | None = None) -> str:
     ordered = by_attention(records)
     urgent = sum(attention(r) < 2 for r in ordered)
     rows = [_row(r) for r in ordered]
-    rows[urgent:urgent] = [f"| skipped | {cell(s.get('test', ''))}: {cell(s.get('reason', ''))} "
+    rows[urgent:urgent] = [f"| skipped | {cell(s.get('test', ''))}: {cell(reason_head(str(s.get('reason', ''))))} "
                            f"| | | | | | | {cell(s.get('column', ''))} |" for s in skipped]
     text = "\n".join(lines + rows) + "\n"
     if needs_matrix(records):

@@ -166,7 +166,8 @@ def summary_table(records: list[Record], links: bool = False,
             out.append(
                 f'<div class="ns-row ns-skipped" role="row" style="{style}">'
                 f'<span><span class="ns-badge ns-badge-skipped">skipped</span></span>'
-                f'<span class="ns-reason">{escape(visible(str(x["reason"])))}</span>'
+                f'<span class="ns-reason" title="{escape(visible(str(x["reason"])))}">'
+                f'{escape(visible(reason_head(str(x["reason"]))))}</span>'
                 f"<span></span><span></span><span></span><span></span><span></span><span></span>"
                 f'<span>{escape(visible(str(x.get("column", ""))))}</span>'
                 f'<span>{escape(visible(str(x["test"])))}</span></div>')
@@ -186,3 +187,10 @@ def summary_table(records: list[Record], links: bool = False,
             f"<span>{escape(r.column)}</span><span>{escape(r.test)}</span></div>")
     out.append("</div></div>")
     return "".join(out)
+
+
+def reason_head(reason: str, limit: int = 160) -> str:
+    """A skip reason's first clause for the summary row (the whole text is its tooltip and
+    stays in the results file): up to its first ': ', or ``limit`` characters."""
+    head = reason.split(": ", 1)[0]
+    return head if len(head) <= limit else head[:limit - 1].rstrip() + "\u2026"
