@@ -140,7 +140,8 @@ def test_manpage_training_corpus_reproduces_and_never_contains_a_test_document(
     missing = [s.file for s in mc.sources() if not (mc.corpus_mod.CACHE_DIR / s.file).exists()]
     if missing:
         pytest.skip(f"Debian packages not cached ({', '.join(missing)}); run "
-                    f"`python fixtures/build/manpage_corpus.py` once where apt-get reaches a mirror")
+                    f"`python fixtures/build/manpage_corpus.py` once where apt-get reaches a "
+                    f"mirror")
     built = mc.build()
     recorded = json.loads(mc.genres.DATA_MANIFEST.read_text())["files"]
     tests = mc.test_texts()
