@@ -225,15 +225,32 @@ def run_overview(records: list[Record], links: bool = False, skipped: list[dict]
     return out
 
 
+INCOMPLETE = ("the results were written before the run ended (killed, interrupted, or still "
+              "running); later claims are missing")
+
+
+def incomplete_html(names: list[str]) -> str:
+    """A note a reader must see before the numbers, one per run that had not ended."""
+    return "".join(f'<p class="ns-incomplete" role="alert"><strong>incomplete run</strong>'
+                   f'{f" ({escape(visible(n))})" if n else ""}: {INCOMPLETE}.</p>'
+                   for n in names)
+
+
 def render_fragment(records: list[Record], max_cards: int | None = None,
-                    skipped: list[dict] | None = None) -> str:
+                    skipped: list[dict] | None = None, incomplete: list[str] | None = None,
+                    full_data: str = "") -> str:
     """Style, overview and evidence cards as one HTML fragment (what Jupyter shows).
 
     Cards come in the summary's reading order (what needs attention first); expected
-    failures sit last, in a collapsed block.  ``skipped`` defaults to the records' own
-    (a :class:`~neurospec.evidence.results.Results` read from a file)."""
+    failures sit last, in a collapsed block; at most ``max_cards`` of them (``None``: all),
+    and a note says how many were left out and where the full data is (``full_data``, e.g.
+    "every record is in reports/run.json").  ``skipped`` and ``incomplete`` (names of runs that had not ended;
+    "" for an unnamed one) default to the records' own (a
+    :class:`~neurospec.evidence.results.Results` read from a file)."""
     if skipped is None:
         skipped = list(getattr(records, "skipped", []))
+    if incomplete is None:
+        incomplete = list(getattr(records, "incomplete", []))
     ordered = by_attention(records)
     shown = ordered if max_cards is None else ordered[:max_cards]
     cards, expected = [], []
@@ -244,10 +261,13 @@ def render_fragment(records: list[Record], max_cards: int | None = None,
         cards.append(f'<details class="ns-expected"><summary>{len(expected)} expected '
                      f"failures (claims marked xfail: deliberately false, and they failed)"
                      f"</summary>{''.join(expected)}</details>")
-    more = (f"<p>{len(records) - len(shown)} more cards not shown (neurospec report "
-            f"--max-cards N shows more).</p>"
-            if len(shown) < len(records) else "")
-    return (f"<style>{stylesheet()}</style><div class=\"ns-root\">"
+    more = ""
+    if len(shown) < len(records):
+        where = f"{escape(visible(full_data))}; " if full_data else ""
+        more = (f'<p class="ns-more">{len(records) - len(shown)} of {len(records)} evidence '
+                f"cards not shown (the summary above lists every claim; {where}neurospec "
+                f"report RESULTS.json --max-cards 0 renders them all).</p>")
+    return (f"<style>{stylesheet()}</style><div class=\"ns-root\">{incomplete_html(incomplete)}"
             f"{run_overview(records, True, skipped)}{chr(10).join(cards)}{more}</div>")
 
 
@@ -255,10 +275,12 @@ MAX_CARDS = 1000  # a page of ~15 MB; the summary table still lists every claim
 
 
 def render_page(records: list[Record], title: str = "neurospec report",
-                skipped: list[dict] | None = None, max_cards: int | None = MAX_CARDS) -> str:
+                skipped: list[dict] | None = None, max_cards: int | None = MAX_CARDS,
+                full_data: str = "") -> str:
     """A standalone, offline HTML page: the summary (and matrix), then the records' cards
     (the first ``max_cards`` in reading order; ``None`` for all)."""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width'><title>{escape(visible(title))}</title>"
             f"</head><body><h1 class='ns-title'>{escape(visible(title))}</h1>"
-            f"{render_fragment(records, max_cards, skipped=skipped)}</body></html>")
+            f"{render_fragment(records, max_cards, skipped=skipped, full_data=full_data)}"
+            f"</body></html>")

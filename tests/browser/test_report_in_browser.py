@@ -165,6 +165,13 @@ def test_a_reviewer_sees_what_needs_attention_first(browser, tmp_path):
     # every expected failure sits in one collapsed block, after the others
     hidden = [c for c in browser.css(".ns-card") if not c.is_displayed()]
     assert hidden and all(c.get_attribute("data-state") == "expected fail" for c in hidden)
+    # pytest-html's own rows of expected failures start collapsed (their extras hidden)
+    rows = browser.css("#results-table tbody.xfailed")
+    assert rows, "no expected-fail row in pytest-html's table"
+    for row in rows:
+        assert "collapsed" in row.find_element("css selector", ".col-result").get_attribute(
+            "class")
+        assert not row.find_element("css selector", ".extras-row").is_displayed()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shot = SCREENSHOTS / "pytest-html-report.png"
     browser.driver.save_screenshot(str(shot))
