@@ -57,7 +57,14 @@ def _effect_marks(r: Record) -> svg.Marks:
 
 def _bars_marks(r: Record, items: list[dict]) -> svg.Marks | None:
     """Bars share the effect's axis when one of them is the effect (an ablation's loss
-    change, a difference bar): the threshold is drawn there."""
+    change, a difference bar): the threshold is drawn there.  Path patching's bars are in
+    nats: the path must recover the threshold's share of the total effect."""
+    if r.kind == "path_patching":
+        t, total = number(r.threshold), number(r.details.get("total_effect"))
+        if t is None or total is None:
+            return None
+        return svg.Marks(lines=((t * total, f"threshold: through path must reach {t:.0%} of "
+                                            f"the total effect ({t * total:+.4g})"),))
     e = number(r.effect)
     if e is None or not any(math.isclose(number(it.get("mean")) or math.nan, e, rel_tol=1e-9,
                                          abs_tol=1e-12) for it in items):
@@ -130,18 +137,35 @@ def _numeric(c: dict) -> dict:
     return c
 
 
+def _verdict_chart(r: Record, unit: str) -> Markup:
+    """The claim's own measure with its CI against the threshold (and the tolerance band),
+    for a record whose charts are on another axis (a sweep's loss changes for a rank or a
+    share, a token AUROC): every card shows what decides its verdict."""
+    name = str(r.metric or "effect").replace("_", " ")
+    item = {"set": name, "mean": _f(r.effect), "ci": [_f(x) for x in (r.ci or (0, 0))],
+            "n": r.n}
+    return svg.bars([item], f"{name}: the measured effect with its 95% CI against what the "
+                            f"claim needs", unit, marks=_effect_marks(r))
+
+
 def _charts(r: Record) -> list[Markup]:
     out = []
     c = _numeric(r.charts)
     unit = str(r.details.get("units_label", "")).strip("()")
+    marked = False  # some chart draws the threshold
     if "histogram" in c:
         h = c["histogram"]
-        out.append(svg.histogram(h["sets"], h["title"], marks=_histogram_marks(r, h["sets"]),
+        marks = _histogram_marks(r, h["sets"])
+        marked |= marks is not None
+        out.append(svg.histogram(h["sets"], h["title"], marks=marks,
                                  unit=h.get("unit") or _histogram_unit(r)))
     if "bars" in c:
         b = c["bars"]
-        out.append(svg.bars(b["items"], b["title"], b.get("unit", ""),
-                            marks=_bars_marks(r, b["items"])))
+        marks = _bars_marks(r, b["items"])
+        marked |= marks is not None and r.kind != "path_patching"
+        out.append(svg.bars(b["items"], b["title"], b.get("unit", ""), marks=marks))
+    if out and not marked and number(r.threshold) is not None:
+        out.insert(0, _verdict_chart(r, unit))
     if "attention" in c:
         a = c["attention"]
         out.append(svg.attention_heatmap(a["tokens"], a["pattern"], a["title"]))

@@ -59,7 +59,8 @@ def wrapped_title(title: str, x: float = 4, y: float = 13,
     """The title as ``<text>`` lines of at most ``chars`` characters (never cut), and the
     y below it."""
     lines, line = [], ""
-    for word in str(title).split():
+    words = [w[i:i + chars] for w in str(title).split() for i in range(0, len(w), chars)]
+    for word in words:
         if line and len(line) + 1 + len(word) > chars:
             lines.append(line)
             line = word
@@ -281,12 +282,13 @@ def attention_heatmap(tokens: list[str], pattern: list[list[float]], title: str)
     colour with the weight as opacity, so a 24-token pattern stays near 30 KB."""
     n = len(tokens)
     cell = max(8, min(18, 360 // max(n, 1)))
-    left, top = 90, 24 + 70
-    w, h = left + cell * n + 10, top + cell * n + 10
+    w = 90 + cell * n + 10
+    head, title_bottom = wrapped_title(title, chars=max(16, int(TITLE_CHARS * w / W)))
+    left, top = 90, title_bottom + 70
+    h = top + cell * n + 10
     shown = [escape(repr(t)[1:-1]) for t in tokens]
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" class="ns-chart" '
-           f'role="img"><title>{escape(title)}</title>',
-           f'<text x="4" y="13" font-size="11" font-weight="bold">{escape(title)}</text>',
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h:.0f}" '
+           f'class="ns-chart" role="img"><title>{escape(title)}</title>', head,
            f'<rect x="{left}" y="{top}" width="{cell * n}" height="{cell * n}" fill="#f7f7f7"/>']
     for j, t in enumerate(shown):
         x = left + j * cell + cell / 2

@@ -188,6 +188,15 @@ def test_every_effect_chart_draws_its_threshold(browser, tmp_path):
     missing = [c.find_element("css selector", "title").get_attribute("textContent")
                for c in charts if not c.find_elements("css selector", ".threshold")]
     assert missing == []
+    # every kind of card with a chart (sweeps, path patching, gradients, heads too) shows
+    # its threshold on a chart, and a visible one
+    kinds = {}
+    for card in browser.css(".ns-card"):
+        if card.find_elements("css selector", "svg.ns-chart"):
+            marks = card.find_elements("css selector", "svg.ns-chart .threshold")
+            kinds.setdefault(card.get_attribute("data-kind"), []).append(bool(marks))
+    assert {"path_patching", "neuron_sweep", "weight_gradients"} <= set(kinds)
+    assert {k: v for k, v in kinds.items() if not all(v)} == {}
     zero = browser.css(".ns-card[data-kind='ablation_loss'] svg.ns-chart .zero")
     assert zero
 
