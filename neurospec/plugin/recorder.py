@@ -144,7 +144,7 @@ class Recorder:
             self._checkpoint_verdict(session)
         # a run stopped early (Ctrl-C, -x / --maxfail) ends without its later claims
         ran, collected = self.state.finished, session.testscollected
-        if ran < collected:
+        if ran < collected and not self.config.option.collectonly:
             why = session.shouldstop or session.shouldfail or (
                 "interrupted" if session.exitstatus == pytest.ExitCode.INTERRUPTED else "")
             self.state.stopped = f"{why}; " * bool(why) + f"{ran} of {collected} tests ran"

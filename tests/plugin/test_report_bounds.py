@@ -76,3 +76,9 @@ def test_a_run_stopped_after_its_last_test_is_complete(pytester):
     result.assert_outcomes(passed=5, failed=1)
     assert json.loads((pytester.path / "run.json").read_text())["meta"]["complete"] is True
     assert "incomplete" not in result.stdout.str()
+
+
+def test_collect_only_is_not_an_incomplete_run(pytester):
+    pytester.makepyfile(test_inner=CLAIMS)
+    pytester.runpytest("--collect-only", "--neurospec-json=run.json", "-p", "no:cacheprovider")
+    assert json.loads((pytester.path / "run.json").read_text())["meta"]["complete"] is True
