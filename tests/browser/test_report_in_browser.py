@@ -201,6 +201,35 @@ def test_every_effect_chart_draws_its_threshold(browser, tmp_path):
     assert zero
 
 
+def test_no_chart_text_is_clipped(browser, tmp_path):
+    from dataclasses import replace
+
+    long = ("mean loss change on german_manpages: L0N230 vs 20 random neurons of layer 0 "
+            "(mean ablation over english_manpages, 400 documents each)")
+    records = []
+    for r in sample_records(16):
+        charts = {k: ({**v, "title": long} if isinstance(v, dict) and "title" in v else v)
+                  for k, v in r.charts.items()}
+        if "histogram" in charts:  # set names reach the legend and the threshold's label
+            charts["histogram"]["sets"] = {f"{k}_manpages_with_a_longer_name": v
+                                           for k, v in charts["histogram"]["sets"].items()}
+        records.append(replace(r, charts=charts))
+    page = tmp_path / "report.html"
+    page.write_text(render_page(records), encoding="utf-8")
+    browser.open(page)
+    clipped = browser.js(
+        "return [...document.querySelectorAll('svg.ns-chart')].flatMap(s => {"
+        "  const box = s.getBoundingClientRect();"
+        "  return [...s.querySelectorAll('text')].filter(t => {"
+        "    const r = t.getBoundingClientRect();"
+        "    return r.right > box.right + 0.5 || r.left < box.left - 0.5 ||"
+        "           r.bottom > box.bottom + 0.5 || r.top < box.top - 0.5;"
+        "  }).map(t => t.textContent.slice(0, 80));"
+        "})")
+    assert clipped == []
+    assert len(browser.css("svg.ns-chart .ns-ctitle tspan")) > 2 * len(browser.css("svg.ns-chart"))
+
+
 def test_no_summary_cell_overflows(browser, tmp_path):
     from dataclasses import replace
 
