@@ -240,7 +240,8 @@ def render_record(record: Record | dict, with_style: bool = True, anchor: str = 
     return (f"<style>{stylesheet()}</style>" if with_style else "") + body
 
 
-def run_overview(records: list[Record], links: bool = False, skipped: list[dict] = ()) -> str:
+def run_overview(records: list[Record], links: bool | int = False,
+                 skipped: list[dict] = ()) -> str:
     """The summary, and the checkpoint matrix when some claim ran on several checkpoints
     of one model."""
     out = summary_table(records, links=links, skipped=skipped)
@@ -292,7 +293,7 @@ def render_fragment(records: list[Record], max_cards: int | None = None,
                 f"cards not shown (the summary above lists every claim; {where}neurospec "
                 f"report RESULTS.json --max-cards 0 renders them all).</p>")
     return (f"<style>{stylesheet()}</style><div class=\"ns-root\">{incomplete_html(incomplete)}"
-            f"{run_overview(records, True, skipped)}{chr(10).join(cards)}{more}</div>")
+            f"{run_overview(records, len(shown), skipped)}{chr(10).join(cards)}{more}</div>")
 
 
 MAX_CARDS = 1000  # a page of ~15 MB; the summary table still lists every claim
