@@ -81,6 +81,9 @@ def _report(args: argparse.Namespace) -> int:
                        if args.results and not args.sample else "")
     atomic_write_text(args.output, page, option="-o reports/claims.html")
     print(f"wrote {args.output}")
+    for name in getattr(records, "incomplete", []):
+        print(f"incomplete run{f' ({name})' if name else ''}: the results were written before "
+              f"the run ended; later claims are missing")
     return 0
 
 

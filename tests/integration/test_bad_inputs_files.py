@@ -356,6 +356,7 @@ def test_views_show_incomplete_runs_and_skipped_tests(tmp_path, capsys):
     assert main(["report", str(path), "-o", str(page)]) == 0
     assert '<p class="ns-incomplete" role="alert"><strong>incomplete run</strong>: ' in \
         page.read_text()
+    assert "incomplete run: the results were written before" in capsys.readouterr().out
     other = tmp_path / "other.json"
     write_results(other, [Record.from_dict(_record())], meta={"complete": True})
     assert main(["report", str(other), str(path), "-o", str(page)]) == 0
