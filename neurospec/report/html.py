@@ -66,8 +66,8 @@ def _bars_marks(r: Record, items: list[dict]) -> svg.Marks | None:
         return svg.Marks(lines=((t * total, f"threshold: through path must reach {t:.0%} of "
                                             f"the total effect ({t * total:+.4g})"),))
     e = number(r.effect)
-    if e is None or not any(math.isclose(number(it.get("mean")) or math.nan, e, rel_tol=1e-9,
-                                         abs_tol=1e-12) for it in items):
+    if e is None or not any(math.isclose(_f(it.get("mean")), e, rel_tol=1e-9, abs_tol=1e-12)
+                            for it in items):  # (a mean of exactly 0 is a mean too)
         return None
     return _effect_marks(r)
 
@@ -164,7 +164,8 @@ def _charts(r: Record) -> list[Markup]:
         marks = _bars_marks(r, b["items"])
         marked |= marks is not None and r.kind != "path_patching"
         out.append(svg.bars(b["items"], b["title"], b.get("unit", ""), marks=marks))
-    if out and not marked and number(r.threshold) is not None:
+    # a "within" claim's band is narrow next to other sets' bars: show it at its own scale too
+    if out and (not marked or r.direction == "within") and number(r.threshold) is not None:
         out.insert(0, _verdict_chart(r, unit))
     if "attention" in c:
         a = c["attention"]

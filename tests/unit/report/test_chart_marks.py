@@ -97,3 +97,15 @@ def test_every_chart_title_wraps_and_a_long_word_is_split():
     lines = _title_lines(chart)
     assert "".join(lines).replace(" ", "") == "short" + word
     assert all(len(line) <= svg.TITLE_CHARS for line in lines)
+
+
+def test_a_zero_effect_bar_carries_the_band_and_the_verdict_chart_shows_it_at_its_scale():
+    r = sample_record(KINDS.index("ablation_loss"))
+    items = [{"set": "other", "mean": 0.3, "ci": [0.28, 0.32], "n": 120},
+             {"set": "plain", "mean": 0.0, "ci": [0.0, 0.0], "n": 120}]
+    r = replace(r, effect=0.0, ci=(0.0, 0.0), direction="within", threshold=0.001,
+                charts={"bars": {"title": "loss change", "unit": "nats", "items": items}})
+    charts = _svgs(render_record(r, with_style=False))
+    bars = [c for c in charts if "against what the claim needs" not in c]
+    assert len(charts) == 2 and len(bars) == 1
+    assert 'class="tolerance"' in bars[0] and 'class="threshold"' in bars[0]
