@@ -25,7 +25,7 @@ import numpy as np
 
 from neurospec.errors import InvalidArgument, NumericalError
 from neurospec.stats.bootstrap import percentile, resamples_for, studentized
-from neurospec.stats.effects import cohens_d, mean_diff
+from neurospec.stats.effects import cohens_d, cohens_d_leave_one_out, mean_diff
 
 CONFIDENCE = 0.95
 DIRECTIONS = (">=", "<=", "within")
@@ -161,7 +161,8 @@ def two_sample(a: np.ndarray, b: np.ndarray, *, measure: str = "mean_diff", seed
                         threshold, direction, recipe)
     if not math.isfinite(est):
         return _undefined(est, n, "bootstrap BCa", _no_spread(a, b))
-    engine = percentile(lambda x, y: fn(x, y, axis=-1), (a, b), seed, b_resamples)
+    engine = percentile(lambda x, y: fn(x, y, axis=-1), (a, b), seed, b_resamples,
+                        jackknife=cohens_d_leave_one_out)
     method = "bootstrap BCa" if engine.bca else "bootstrap percentile"
     return _decided(engine, est, n, method, confidence, threshold, direction, recipe)
 
