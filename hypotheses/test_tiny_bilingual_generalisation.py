@@ -1,13 +1,15 @@
 """Does the German neuron generalise? L0N230 beyond fortune cookies and beyond "not English".
 
 tiny-bilingual was trained on fortune cookies only. These claims use corpora it never saw
-(fixtures/data/MANIFEST.json, built by fixtures/build/genres.py): German and English man-page
-paragraphs (sections 5 and 7), and French, Italian and Spanish man pages and fortunes.
+(fixtures/data/MANIFEST.json, built by fixtures/build/genres.py and manpage_corpus.py): German
+and English man-page paragraphs (sections 5 and 7; and pages of sections 1-4, 6, 8), and
+French, Italian and Spanish man pages and fortunes.
 
 What holds: the neuron still *fires* on German in another genre, and it is German-selective,
 not merely non-English-selective (French, Italian and Spanish raise it a little). What does
-not hold: *ablating* it does not raise German loss outside the training genre (xfail below) —
-the README's ablation claim is a claim about German fortunes.
+not hold: *ablating* it does not raise German loss on man pages of sections 5 and 7, and on
+other sections only a little, no more than some random neurons (xfails below) — the README's
+ablation claim is a claim about German fortunes.
 """
 
 import pytest
@@ -22,14 +24,21 @@ OTHER_FORTUNES = ["italian_fortunes", "spanish_fortunes"]
 
 
 # --- another genre: man pages -------------------------------------------------------------
-def test_fires_on_german_manpages_not_english_manpages(corpus):
-    expect(GERMAN).activates_more(on=corpus("german_manpages"), than=corpus("english_manpages"),
+# sections 5 and 7, and pages of sections 1, 2, 3, 4, 6, 8 (`*_manpages_unseen_pages`)
+MANPAGES = [("german_manpages", "english_manpages"),
+            ("german_manpages_unseen_pages", "english_manpages_unseen_pages")]
+
+
+@pytest.mark.parametrize("german,english", MANPAGES)
+def test_fires_on_german_manpages_not_english_manpages(corpus, german, english):
+    expect(GERMAN).activates_more(on=corpus(german), than=corpus(english),
                                   by_at_least=1.0).beats_random_units(k=100, percentile=99)
 
 
-def test_ablation_leaves_english_manpages_alone(corpus):
+@pytest.mark.parametrize("english", [e for _, e in MANPAGES])
+def test_ablation_leaves_english_manpages_alone(corpus, english):
     expect(GERMAN).ablated(to="mean", over=corpus("english")).and_not_on(
-        corpus("english_manpages"), tolerance=0.01)
+        corpus(english), tolerance=0.01)
 
 
 @pytest.mark.xfail(strict=True, reason="does not generalise: on German man pages (never trained "
@@ -40,6 +49,22 @@ def test_ablation_leaves_english_manpages_alone(corpus):
 def test_false_ablation_raises_german_manpage_loss(corpus):
     expect(GERMAN).ablated(to="mean", over=corpus("english")).raises_loss(
         on=corpus("german_manpages"), by_at_least=0.0, against_random=20)
+
+
+def test_ablation_raises_german_loss_on_other_manpage_sections_a_little(corpus):
+    # pages of sections 1, 2, 3, 4, 6, 8: +0.0125 nats, CI [0.0053, 0.0201] (against
+    # sections 5 and 7: +0.0035, CI [-0.0023, 0.0091]); on German fortunes +0.068
+    expect(GERMAN).ablated(to="mean", over=corpus("english")).raises_loss(
+        on=corpus("german_manpages_unseen_pages"), by_at_least=0.0, against_random=20)
+
+
+@pytest.mark.xfail(strict=True, reason="does not generalise: on German man pages of sections "
+                                       "1-4, 6, 8 the ablation's +0.0125 nats is at the 85th "
+                                       "percentile of 20 random layer-0 neurons, not above 95%")
+def test_false_that_loss_is_the_german_neuron_s_own(corpus):
+    expect(GERMAN).ablated(to="mean", over=corpus("english")).raises_loss(
+        on=corpus("german_manpages_unseen_pages"), by_at_least=0.0
+    ).beats_random_units(k=20, percentile=95)
 
 
 # --- other languages: German-selective, not non-English-selective -------------------------
