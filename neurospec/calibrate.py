@@ -67,14 +67,15 @@ def _power_trial(pool: Pool, rng: np.random.Generator, n: int, d: float, seed: i
     if pool.paired:
         centred = values - values.mean()
         x = rng.choice(centred, size=n) + d * centred.std(ddof=1)
-        return decide(mean_ci(x, seed=seed).ci, 0.0, ">=")[0] == "pass"
+        est = mean_ci(x, seed=seed)
+        return decide(est.ci, 0.0, ">=", est.undefined)[0] == "pass"
     if 2 * n <= len(values):
         idx = rng.permutation(len(values))
         a, b = values[idx[:n]], values[idx[n:2 * n]]
     else:
         a, b = rng.choice(values, size=n), rng.choice(values, size=n)
     est = two_sample(a + d * values.std(ddof=1), b, seed=seed)
-    return decide(est.ci, 0.0, ">=")[0] == "pass"
+    return decide(est.ci, 0.0, ">=", est.undefined)[0] == "pass"
 
 
 def _count(trial: Callable[[np.random.Generator, int], bool], reps: int, seed: int,

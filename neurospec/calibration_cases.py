@@ -41,7 +41,7 @@ class Pool:
 
 
 def _passes(est, threshold: float, direction: str = ">=") -> bool:
-    return decide(est.ci, threshold, direction)[0] == "pass"
+    return decide(est.ci, threshold, direction, est.undefined)[0] == "pass"
 
 
 def _split(values: np.ndarray, rng: np.random.Generator, n: int, m: int
