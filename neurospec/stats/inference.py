@@ -128,8 +128,8 @@ def mean_ci(x: np.ndarray, *, seed: int = 0, confidence: float = CONFIDENCE,
     engine = studentized(x, None, seed, resamples_for((1 - confidence) / 2))
     if engine is None:
         return _without_spread(est, (x,), recipe)
-    out = _decided(engine, est, len(x), "bootstrap-t (studentized)", confidence,
-                   threshold, direction, recipe)
+    out = _with_student(_decided(engine, est, len(x), "bootstrap-t (studentized)",
+                                 confidence, threshold, direction, recipe), x, confidence)
     # the skewness a bound can bear shrinks with its level: the skew term of the t
     # statistic's Edgeworth expansion grows as 2 z^2 + 1 (Holm tests at alpha / m)
     raw = skew_against(x, direction)
@@ -148,6 +148,30 @@ def mean_ci(x: np.ndarray, *, seed: int = 0, confidence: float = CONFIDENCE,
     if skew > SKEW_REFUSE:
         return replace(out, undefined=_too_skewed(x, g1, skew))
     return replace(_cantelli(out, x, g1, skew, confidence), p_value=out.p_value)
+
+
+def _with_student(out: Estimate, x: np.ndarray, confidence: float) -> Estimate:
+    """``out`` widened to Student's t bounds where those are wider, p the larger of the two:
+    the bootstrap-t alone is too narrow in the far tails at small n (Holm's levels: 20 claims
+    of 20 documents each at their threshold passed 3.5-5.3% of the time, 1.8% with both)."""
+    from scipy.stats import t
+
+    if out.undefined:
+        return out
+    n, alpha = len(x), (1 - confidence) / 2
+    se = float(np.std(x, ddof=1)) / math.sqrt(n)
+    q = float(t.ppf(1 - alpha, n - 1))
+    threshold, direction = out.recipe["threshold"], out.recipe["direction"]
+
+    def p(th: float, side: str) -> float:
+        z = (out.estimate - th) / se
+        return float(t.sf(z, n - 1) if side == "lo" else t.cdf(z, n - 1))
+
+    pt = {">=": lambda: p(threshold, "lo"), "<=": lambda: p(threshold, "hi")}.get(
+        direction, lambda: max(p(-threshold, "lo"), p(threshold, "hi")))()
+    ci = (min(out.ci[0], out.estimate - q * se), max(out.ci[1], out.estimate + q * se))
+    return replace(out, ci=ci, p_value=max(out.p_value, pt),
+                   method=f"{out.method} and Student's t")
 
 
 def _skew_level(raw: float, limit: float) -> float:
