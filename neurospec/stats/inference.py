@@ -130,24 +130,13 @@ def mean_ci(x: np.ndarray, *, seed: int = 0, confidence: float = CONFIDENCE,
         return _without_spread(est, (x,), recipe)
     out = _with_student(_decided(engine, est, len(x), "bootstrap-t (studentized)",
                                  confidence, threshold, direction, recipe), x, confidence)
-    # the skewness a bound can bear shrinks with its level: the skew term of the t
-    # statistic's Edgeworth expansion grows as 2 z^2 + 1 (Holm tests at alpha / m)
     raw = skew_against(x, direction)
-    if out.undefined or not raw > 0:
+    if out.undefined or not raw > SKEW_LIMIT:
         return out
-    # p must be the smallest level at which this whole procedure passes (Holm decides on
-    # it): the bootstrap's p where that level is not skew-limited, else Cantelli's
-    limited, refused = _skew_level(raw, SKEW_LIMIT), _skew_level(raw, SKEW_REFUSE)
     g1 = raw * math.sqrt(len(x))
-    if out.p_value < limited:
-        p_cantelli = _cantelli(out, x, g1, raw, confidence).p_value
-        out = replace(out, p_value=min(limited, max(out.p_value, p_cantelli, refused)))
-    skew = raw * skew_scale((1 - confidence) / 2)
-    if not skew > SKEW_LIMIT:
-        return out
-    if skew > SKEW_REFUSE:
-        return replace(out, undefined=_too_skewed(x, g1, skew))
-    return replace(_cantelli(out, x, g1, skew, confidence), p_value=out.p_value)
+    if raw > SKEW_REFUSE:  # no level at which it could pass
+        return replace(out, p_value=1.0, undefined=_too_skewed(x, g1, raw))
+    return _cantelli(out, x, g1, raw, confidence)
 
 
 def _with_student(out: Estimate, x: np.ndarray, confidence: float) -> Estimate:
@@ -172,24 +161,6 @@ def _with_student(out: Estimate, x: np.ndarray, confidence: float) -> Estimate:
     ci = (min(out.ci[0], out.estimate - q * se), max(out.ci[1], out.estimate + q * se))
     return replace(out, ci=ci, p_value=max(out.p_value, pt),
                    method=f"{out.method} and Student's t")
-
-
-def _skew_level(raw: float, limit: float) -> float:
-    """The one-sided level below which ``raw * skew_scale(level)`` exceeds ``limit``."""
-    from scipy.stats import norm
-
-    z2 = (limit / raw * (2 * 1.959964 ** 2 + 1) - 1) / 2
-    return 0.5 if z2 <= 0 else float(norm.cdf(-math.sqrt(z2)))
-
-
-def skew_scale(alpha: float) -> float:
-    """How much more a skewness of the mean weighs at one-sided level ``alpha`` than at
-    0.025: ``(2 z^2 + 1) / (2 * 1.96^2 + 1)`` (1 at 0.025; 2.1 at 0.00125, Holm's level for
-    the first of 20 claims)."""
-    from scipy.stats import norm
-
-    z = float(norm.ppf(alpha))
-    return (2 * z * z + 1) / (2 * 1.959964 ** 2 + 1)
 
 
 def _too_skewed(x: np.ndarray, g1: float, skew: float) -> str:
