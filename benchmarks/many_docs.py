@@ -6,8 +6,13 @@ much the record stores.
 Builds two sets of ``--docs`` short documents (3-7 words of the bundled German and English
 held-out text, each numbered so that no two are equal), runs ``activates_more`` on
 tiny-bilingual once, and ends with
-``name=many_docs docs=<n> seconds=<s> docs_per_s=<d> peak_rss_mb=<m> record_bytes=<b>``.
-Run it on an older checkout to compare (it uses only the public API).
+``name=many_docs docs=<n> seconds=<s> docs_per_s=<d> peak_rss_mb=<m> record_bytes=<b>``,
+then the numbers from before the many-documents work (2 x 100 000 documents on the same
+shared 2-core machine, before commit 67d66cb; recorded in README.md by commit e7e4166) and
+the speedup.
+A second line times ``two_sample(measure="cohens_d")`` (BCa; its jackknife in O(n)) on two
+sets of ``--docs`` values.  Run it on an older checkout to compare (it uses only the public
+API).
 """
 
 from __future__ import annotations
@@ -16,6 +21,10 @@ import argparse
 import json
 import resource
 import time
+
+# One claim over 2 x 100 000 short documents before the many-documents work (this script on
+# a checkout before commit 67d66cb, same machine; recorded by commit e7e4166).
+BEFORE = {"docs": 200_000, "seconds": 976.0, "peak_rss_mb": 5700}
 
 
 def short_docs(texts: tuple[str, ...], n: int) -> list[str]:
@@ -49,6 +58,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"name=many_docs docs={2 * args.docs} seconds={seconds:.1f} "
           f"docs_per_s={2 * args.docs / seconds:.0f} peak_rss_mb={peak:.0f} record_bytes={size} "
           f"verdict={records[0].verdict} effect={records[0].effect:.6f}")
+    if 2 * args.docs == BEFORE["docs"]:
+        print(f"name=many_docs_before docs={BEFORE['docs']} seconds={BEFORE['seconds']:.0f} "
+              f"docs_per_s={BEFORE['docs'] / BEFORE['seconds']:.0f} "
+              f"peak_rss_mb={BEFORE['peak_rss_mb']} speedup={BEFORE['seconds'] / seconds:.1f}x "
+              f"(target >= 5x: {'met' if BEFORE['seconds'] / seconds >= 5 else 'MISSED'})")
+    import numpy as np
+
+    from neurospec.stats import two_sample
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.3, 1, args.docs), rng.normal(0, 1, args.docs)
+    start = time.perf_counter()
+    est = two_sample(a, b, measure="cohens_d", seed=0)
+    print(f"name=cohens_d_bca docs={2 * args.docs} seconds={time.perf_counter() - start:.1f} "
+          f"method={est.method!r} peak_rss_mb="
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
     return 0
 
 

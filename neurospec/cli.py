@@ -42,8 +42,10 @@ def _read_all(paths: list[Path]) -> list:
     from neurospec.evidence.results import Results
 
     runs = [read_results(path) for path in paths]
+    names = [path.name if len(paths) > 1 else "" for path in paths]
     return Results([r for run in runs for r in run],
-                   meta={"skipped": [s for run in runs for s in run.skipped]})
+                   meta={"skipped": [s for run in runs for s in run.skipped],
+                         "incomplete": [n for n, run in zip(names, runs) if run.incomplete]})
 
 
 def _notes(paths: list[Path]) -> str:
@@ -74,9 +76,14 @@ def _report(args: argparse.Namespace) -> int:
         records = _read_all(args.results)
     else:
         raise NeurospecError("give one or more results files (or --sample N)")
-    atomic_write_text(args.output, render_page(records, max_cards=args.max_cards or None),
-                      option="-o reports/claims.html")
+    page = render_page(records, max_cards=args.max_cards or None,
+                       full_data="every record is in " + ", ".join(map(str, args.results))
+                       if args.results and not args.sample else "")
+    atomic_write_text(args.output, page, option="-o reports/claims.html")
     print(f"wrote {args.output}")
+    for name in getattr(records, "incomplete", []):
+        print(f"incomplete run{f' ({name})' if name else ''}: the results were written before "
+              f"the run ended; later claims are missing")
     return 0
 
 

@@ -120,6 +120,14 @@ class Results(list):
         self.meta = dict(meta or {})
 
     @property
+    def incomplete(self) -> list[str]:
+        """The runs whose results were written before they ended (killed, interrupted):
+        their names as given in ``meta["incomplete"]`` ("" for this one file), else []."""
+        if "incomplete" in self.meta:
+            return [str(name) for name in self.meta["incomplete"]]
+        return [""] if self.meta.get("complete") is False else []
+
+    @property
     def skipped(self) -> list[dict]:
         """The run's skipped claim tests: ``{"test", "reason"}`` each (from ``meta``)."""
         return list(self.meta.get("skipped", []))

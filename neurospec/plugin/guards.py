@@ -52,6 +52,7 @@ RANGES = (
      "give a finite size in MB >= 0 (0 turns the cache off)", 512),
     (o.BATCH_OPTION, lambda v: v >= 1, "give 1 or more tokens per batch", 4096),
     (o.VACUITY_OPTION, lambda v: v >= 0, "give a number of random units >= 0", 20),
+    (o.HTML_CARDS_OPTION, lambda v: v >= 0, "give a number of cards >= 0 (0: all)", 1000),
 )
 
 

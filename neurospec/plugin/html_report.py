@@ -2,7 +2,7 @@
 and every evidence card, rendered once at the session's end (after any correction across
 the run), at the top of pytest-html's page, in reading order (what needs attention first,
 expected failures last and collapsed); pytest-html's own rows of expected failures show one
-line instead of a traceback."""
+line instead of a traceback and start collapsed, as passed rows do."""
 
 from __future__ import annotations
 
@@ -20,14 +20,20 @@ class HtmlSummary:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        write_atomically(self.config)
+        adapt_pytest_html(self.config)
 
     def pytest_html_results_summary(self, prefix: list, summary: list, postfix: list,
                                     session: Any) -> None:
+        from neurospec.plugin.options import HTML_CARDS_OPTION
         from neurospec.report.html import render_fragment
 
         if self.state.records:
-            postfix.append(render_fragment(self.state.records, skipped=self.state.skipped))
+            cap = self.config.getoption(HTML_CARDS_OPTION)
+            where = (f"every record is in {self.state.json_path}" if self.state.json_path
+                     else "--neurospec-json PATH keeps every record in a results file")
+            postfix.append(render_fragment(
+                self.state.records, max_cards=cap or None, skipped=self.state.skipped,
+                incomplete=[] if self.state.complete else [""], full_data=where))
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list) -> None:
         """pytest-html puts the test id into its table as raw HTML: a parametrize id such
@@ -56,20 +62,34 @@ class HtmlSummary:
                 f"summary above, under 'expected failures'")))]
 
 
-def write_atomically(config: pytest.Config) -> None:
-    """Make pytest-html (4.x) write its page through neurospec's atomic writer.
+COLLAPSED = ["passed", "xfailed"]  # pytest-html's rows that start collapsed
+
+
+def adapt_pytest_html(config: pytest.Config) -> None:
+    """Make pytest-html (4.x) write its page through neurospec's atomic writer, and start its
+    rows of expected failures collapsed.
 
     pytest-html writes with a plain ``open("w")``, so a run killed while it writes leaves a
     truncated page in place of the last good one, and it offers no hook or option for how
     the page is written.  So this replaces its private ``_write_report`` method, only when
     its report object has the expected shape (``_report_path`` and a callable
-    ``_write_report``); with another pytest-html it leaves it alone.  This is the only place
-    neurospec touches pytest-html's internals.
+    ``_write_report``); with another pytest-html it leaves it alone.
+
+    pytest-html expands every row but passed ones (its ini value ``render_collapsed``,
+    default ``passed``, read once into the page's data as ``renderCollapsed``): 43 tracebacks
+    of deliberately false claims would come before the first real result.  Unless the user
+    set ``render_collapsed`` themselves, expected failures start collapsed too (a reader
+    opens one with a click; ``?collapsed=`` in the page's address still overrides).  These
+    are the only places neurospec touches pytest-html's internals.
     """
     from neurospec.evidence.jsonio import atomic_write_text
 
+    default = config.getini("render_collapsed") == "passed"
     for plugin in config.pluginmanager.get_plugins():
         path = getattr(plugin, "_report_path", None)
         if path is not None and callable(getattr(plugin, "_write_report", None)):
             plugin._write_report = (
                 lambda rendered, path=path: atomic_write_text(path, rendered))
+        data = getattr(getattr(plugin, "_report", None), "data", None)
+        if default and isinstance(data, dict) and data.get("renderCollapsed") == ["passed"]:
+            data["renderCollapsed"] = list(COLLAPSED)

@@ -33,6 +33,8 @@ CHECKPOINT_OPTION = "--checkpoint"
 REQUIRE_OPTION = "--neurospec-require-models"
 CHECKPOINT_VERDICT_OPTION = "--neurospec-checkpoint-verdict"
 CHECKPOINT_VERDICTS = ("every", "final", "no-regression")
+HTML_CARDS_OPTION = "--neurospec-html-max-cards"
+HTML_CARDS = 1000  # as `neurospec report --max-cards`: a page of ~15 MB
 ALPHA = 0.05
 
 
@@ -99,6 +101,10 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption(REQUIRE_OPTION, action="store_true", default=None,
                     help="a model that cannot be loaded here (an offline hub model) fails its "
                          "tests instead of skipping them (use it in CI)")
+    group.addoption(HTML_CARDS_OPTION, type=int, default=HTML_CARDS, metavar="N",
+                    help="evidence cards in pytest-html's page, what needs attention first "
+                         f"(default {HTML_CARDS}; 0: all); the summary lists every claim and "
+                         "the results JSON keeps every record")
     parser.addini("neurospec_require_models", "as --neurospec-require-models", type="bool",
                   default=False)
     parser.addini("neurospec_model", "default model (as --model)", default=None)

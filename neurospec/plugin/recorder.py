@@ -37,6 +37,8 @@ class State:
     model_tests: set[str] = field(default_factory=set)  # tests that use a model
     write_error: str = ""  # the last failed write of the results file ("" when none)
     complete: bool = False  # set when the session ends: the results file says so
+    stopped: str = ""  # why the session ended before running every test ("" when it did not)
+    finished: int = 0  # tests whose teardown was reported
     json_path: Path | None = None
     is_worker: bool = False
 
@@ -85,6 +87,8 @@ class Recorder:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
             self.state.failed.add(report.nodeid)
+        if report.when == "teardown":
+            self.state.finished += 1
         if (MODEL_TEST, True) in report.user_properties:
             self.state.model_tests.add(report.nodeid)
         if report.skipped and not hasattr(report, "wasxfail"):
@@ -138,7 +142,13 @@ class Recorder:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if not self.state.is_worker and self.config.getoption(o.CHECKPOINT_OPTION):
             self._checkpoint_verdict(session)
-        self.state.complete = True
+        # a run stopped early (Ctrl-C, -x / --maxfail) ends without its later claims
+        ran, collected = self.state.finished, session.testscollected
+        if ran < collected and not self.config.option.collectonly:
+            why = session.shouldstop or session.shouldfail or (
+                "interrupted" if session.exitstatus == pytest.ExitCode.INTERRUPTED else "")
+            self.state.stopped = f"{why}; " * bool(why) + f"{ran} of {collected} tests ran"
+        self.state.complete = not self.state.stopped
         self.write()
         if self.state.is_worker:
             return
@@ -177,6 +187,9 @@ class Recorder:
             return
         terminalreporter.write_sep("-", "neurospec: " + counts_line(records,
                                                                    len(self.state.skipped)))
+        if not self.state.complete:
+            terminalreporter.write_line(f"neurospec: incomplete run ({self.state.stopped}): "
+                                        f"later claims are missing", yellow=True)
         for r in self.state.demoted:
             terminalreporter.write_line(f"FAILED after Holm correction: {r.test}: {r.claim} "
                                         f"(p={r.p:.3g}, adjusted {r.p_adjusted:.3g})")

@@ -57,10 +57,17 @@ def _effect_marks(r: Record) -> svg.Marks:
 
 def _bars_marks(r: Record, items: list[dict]) -> svg.Marks | None:
     """Bars share the effect's axis when one of them is the effect (an ablation's loss
-    change, a difference bar): the threshold is drawn there."""
+    change, a difference bar): the threshold is drawn there.  Path patching's bars are in
+    nats: the path must recover the threshold's share of the total effect."""
+    if r.kind == "path_patching":
+        t, total = number(r.threshold), number(r.details.get("total_effect"))
+        if t is None or total is None:
+            return None
+        return svg.Marks(lines=((t * total, f"threshold: through path must reach {t:.0%} of "
+                                            f"the total effect ({t * total:+.4g})"),))
     e = number(r.effect)
-    if e is None or not any(math.isclose(number(it.get("mean")) or math.nan, e, rel_tol=1e-9,
-                                         abs_tol=1e-12) for it in items):
+    if e is None or not any(math.isclose(_f(it.get("mean")), e, rel_tol=1e-9, abs_tol=1e-12)
+                            for it in items):  # (a mean of exactly 0 is a mean too)
         return None
     return _effect_marks(r)
 
@@ -130,18 +137,36 @@ def _numeric(c: dict) -> dict:
     return c
 
 
+def _verdict_chart(r: Record, unit: str) -> Markup:
+    """The claim's own measure with its CI against the threshold (and the tolerance band),
+    for a record whose charts are on another axis (a sweep's loss changes for a rank or a
+    share, a token AUROC): every card shows what decides its verdict."""
+    name = str(r.metric or "effect").replace("_", " ")
+    item = {"set": name, "mean": _f(r.effect), "ci": [_f(x) for x in (r.ci or (0, 0))],
+            "n": r.n}
+    return svg.bars([item], f"{name}: the measured effect with its 95% CI against what the "
+                            f"claim needs", unit, marks=_effect_marks(r))
+
+
 def _charts(r: Record) -> list[Markup]:
     out = []
     c = _numeric(r.charts)
     unit = str(r.details.get("units_label", "")).strip("()")
+    marked = False  # some chart draws the threshold
     if "histogram" in c:
         h = c["histogram"]
-        out.append(svg.histogram(h["sets"], h["title"], marks=_histogram_marks(r, h["sets"]),
+        marks = _histogram_marks(r, h["sets"])
+        marked |= marks is not None
+        out.append(svg.histogram(h["sets"], h["title"], marks=marks,
                                  unit=h.get("unit") or _histogram_unit(r)))
     if "bars" in c:
         b = c["bars"]
-        out.append(svg.bars(b["items"], b["title"], b.get("unit", ""),
-                            marks=_bars_marks(r, b["items"])))
+        marks = _bars_marks(r, b["items"])
+        marked |= marks is not None and r.kind != "path_patching"
+        out.append(svg.bars(b["items"], b["title"], b.get("unit", ""), marks=marks))
+    # a "within" claim's band is narrow next to other sets' bars: show it at its own scale too
+    if out and (not marked or r.direction == "within") and number(r.threshold) is not None:
+        out.insert(0, _verdict_chart(r, unit))
     if "attention" in c:
         a = c["attention"]
         out.append(svg.attention_heatmap(a["tokens"], a["pattern"], a["title"]))
@@ -216,7 +241,8 @@ def render_record(record: Record | dict, with_style: bool = True, anchor: str = 
     return (f"<style>{stylesheet()}</style>" if with_style else "") + body
 
 
-def run_overview(records: list[Record], links: bool = False, skipped: list[dict] = ()) -> str:
+def run_overview(records: list[Record], links: bool | int = False,
+                 skipped: list[dict] = ()) -> str:
     """The summary, and the checkpoint matrix when some claim ran on several checkpoints
     of one model."""
     out = summary_table(records, links=links, skipped=skipped)
@@ -225,15 +251,32 @@ def run_overview(records: list[Record], links: bool = False, skipped: list[dict]
     return out
 
 
+INCOMPLETE = ("the results were written before the run ended (killed, interrupted, or still "
+              "running); later claims are missing")
+
+
+def incomplete_html(names: list[str]) -> str:
+    """A note a reader must see before the numbers, one per run that had not ended."""
+    return "".join(f'<p class="ns-incomplete" role="alert"><strong>incomplete run</strong>'
+                   f'{f" ({escape(visible(n))})" if n else ""}: {INCOMPLETE}.</p>'
+                   for n in names)
+
+
 def render_fragment(records: list[Record], max_cards: int | None = None,
-                    skipped: list[dict] | None = None) -> str:
+                    skipped: list[dict] | None = None, incomplete: list[str] | None = None,
+                    full_data: str = "") -> str:
     """Style, overview and evidence cards as one HTML fragment (what Jupyter shows).
 
     Cards come in the summary's reading order (what needs attention first); expected
-    failures sit last, in a collapsed block.  ``skipped`` defaults to the records' own
-    (a :class:`~neurospec.evidence.results.Results` read from a file)."""
+    failures sit last, in a collapsed block; at most ``max_cards`` of them (``None``: all),
+    and a note says how many were left out and where the full data is (``full_data``, e.g.
+    "every record is in reports/run.json").  ``skipped`` and ``incomplete`` (names of runs that had not ended;
+    "" for an unnamed one) default to the records' own (a
+    :class:`~neurospec.evidence.results.Results` read from a file)."""
     if skipped is None:
         skipped = list(getattr(records, "skipped", []))
+    if incomplete is None:
+        incomplete = list(getattr(records, "incomplete", []))
     ordered = by_attention(records)
     shown = ordered if max_cards is None else ordered[:max_cards]
     cards, expected = [], []
@@ -244,21 +287,26 @@ def render_fragment(records: list[Record], max_cards: int | None = None,
         cards.append(f'<details class="ns-expected"><summary>{len(expected)} expected '
                      f"failures (claims marked xfail: deliberately false, and they failed)"
                      f"</summary>{''.join(expected)}</details>")
-    more = (f"<p>{len(records) - len(shown)} more cards not shown (neurospec report "
-            f"--max-cards N shows more).</p>"
-            if len(shown) < len(records) else "")
-    return (f"<style>{stylesheet()}</style><div class=\"ns-root\">"
-            f"{run_overview(records, True, skipped)}{chr(10).join(cards)}{more}</div>")
+    more = ""
+    if len(shown) < len(records):
+        where = f"{escape(visible(full_data))}; " if full_data else ""
+        more = (f'<p class="ns-more">{len(records) - len(shown)} of {len(records)} evidence '
+                f"cards not shown (the summary above lists every claim; {where}neurospec "
+                f"report RESULTS.json --max-cards 0 renders them all).</p>")
+    return (f"<style>{stylesheet()}</style><div class=\"ns-root\">{incomplete_html(incomplete)}"
+            f"{run_overview(records, len(shown), skipped)}{chr(10).join(cards)}{more}</div>")
 
 
 MAX_CARDS = 1000  # a page of ~15 MB; the summary table still lists every claim
 
 
 def render_page(records: list[Record], title: str = "neurospec report",
-                skipped: list[dict] | None = None, max_cards: int | None = MAX_CARDS) -> str:
+                skipped: list[dict] | None = None, max_cards: int | None = MAX_CARDS,
+                full_data: str = "") -> str:
     """A standalone, offline HTML page: the summary (and matrix), then the records' cards
     (the first ``max_cards`` in reading order; ``None`` for all)."""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width'><title>{escape(visible(title))}</title>"
             f"</head><body><h1 class='ns-title'>{escape(visible(title))}</h1>"
-            f"{render_fragment(records, max_cards, skipped=skipped)}</body></html>")
+            f"{render_fragment(records, max_cards, skipped=skipped, full_data=full_data)}"
+            f"</body></html>")

@@ -14,7 +14,7 @@ WORDS = ["Der", " Hund", " und", " die", " Katze", " schlafen", " im", " Garten"
          " dog", " and", " the", " cat", " sleep", " in", " garden", ",", " ein", " ist",
          " <b>", " &amp;", "\n", " \"quoted\""]
 KINDS = ["activation_contrast", "ablation_loss", "logit_attribution", "head_direct_effect",
-         "top_examples", "weight_gradients"]
+         "top_examples", "weight_gradients", "path_patching", "neuron_sweep"]
 
 
 def _tokens(rng: np.random.Generator, n: int) -> list[str]:
@@ -38,7 +38,7 @@ def sample_record(i: int, seed: int = 0, column: str = "") -> Record:
     half = float(rng.uniform(0.005, 0.03))
     threshold = 0.03
     ci = (effect - half, effect + half)
-    verdict = "pass" if ci[0] >= threshold else ("underpowered" if i % 41 == 7 else "fail")
+    direction, metric = ">=", "mean_diff"
     charts: dict = {}
     details: dict = {"units_label": "nats", "hook": f"blocks.{layer}.mlp.hook_post"}
     if kind == "activation_contrast":
@@ -77,21 +77,39 @@ def sample_record(i: int, seed: int = 0, column: str = "") -> Record:
         charts["bars"] = {"title": "loss change", "unit": "nats",
                           "items": [{"set": "repeated", "mean": effect, "ci": list(ci), "n": 60}]}
         unit = f"L{layer}H{idx % 4}"
+    elif kind == "path_patching":
+        effect, ci, threshold = 0.6 + effect, (0.5 + effect, 0.7 + effect), 0.5
+        metric = "recovered_share"
+        details.update(units_label="(share)", total_effect=0.2, via_path=0.2 * effect)
+        charts["bars"] = {"title": "loss change on german: total vs through L0H1", "unit": "nats",
+                          "items": [{"set": s, "mean": m, "ci": [m - 0.02, m + 0.02], "n": 400}
+                                    for s, m in (("total effect", 0.2), ("through path", 0.12),
+                                                 ("other paths", 0.08))]}
+    elif kind == "neuron_sweep":
+        effect, ci, threshold, direction, metric = 2.0, (1.0, 4.0), 5.0, "<=", "rank"
+        details.update(units_label="(rank)")
+        charts["bars"] = {"title": f"loss change on german when each neuron of MLP{layer} is "
+                                   f"ablated alone (top 15, exact)", "unit": "nats",
+                          "items": [{"set": f"L{layer}N{j}", "mean": 0.1 / (j + 1),
+                                     "ci": [0.08 / (j + 1), 0.12 / (j + 1)], "n": 400}
+                                    for j in range(15)]}
     elif kind == "top_examples":
         charts["contexts"] = _contexts(rng, 12, 4, f"top activating contexts of {unit}")
     else:
         charts["bars"] = {"title": f"gradient norm on {unit}'s W_in", "unit": "",
                           "items": [{"set": s, "mean": float(rng.uniform(0, 1)),
                                      "ci": [0.1, 0.9], "n": 40} for s in ("capitals", "other")]}
+    holds = ci[0] >= threshold if direction == ">=" else ci[1] <= threshold
+    verdict = "pass" if holds else ("underpowered" if i % 41 == 7 else "fail")
     return Record(
-        claim=f"sample claim {i}: {kind} of {unit} is at least {threshold}",
+        claim=f"sample claim {i}: {kind} of {unit} {direction} {threshold}",
         kind=kind, unit=unit,
         model={"name": "tiny-bilingual", "checkpoint": column or None, "fingerprint": "0" * 16,
                "prepend_bos": True, "dtype": "float32", "compatibility_mode": False},
         data={"names": ["german", "english"], "hashes": ["h1", "h2"], "docs": [400, 400]},
         n=400, effect=effect, ci=ci, p=float(rng.uniform(0, 0.1)), threshold=threshold,
-        direction=">=", metric="mean_diff", verdict=verdict, seed=seed, method="bootstrap BCa",
-        missed="" if verdict == "pass" else f"CI lower bound {ci[0]:.4g} < {threshold}",
+        direction=direction, metric=metric, verdict=verdict, seed=seed, method="bootstrap BCa",
+        missed="" if verdict == "pass" else f"CI misses the threshold {threshold}",
         details=details, charts=charts, test=f"hypotheses/test_sample.py::test_claim_{i}",
         checkpoint=column, outcome="passed" if verdict == "pass" else "failed")
 

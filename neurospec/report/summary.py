@@ -88,7 +88,7 @@ def badges(r: Record) -> str:
     return out
 
 
-def summary_table(records: list[Record], links: bool = False,
+def summary_table(records: list[Record], links: bool | int = False,
                   skipped: list[dict] = ()) -> str:
     """Counts and a sortable, filterable row per claim check (state, claim, effect, CI, the
     size it needed, n, p, random-unit percentile, model / checkpoint, test) and per skipped
@@ -97,7 +97,8 @@ def summary_table(records: list[Record], links: bool = False,
     Args:
         records: the run's records.
         links: make each claim a link to its evidence card (``#ns-card-<i>``, ``i`` its
-            place in reading order: :func:`render_fragment` numbers the cards so).
+            place in reading order: :func:`render_fragment` numbers the cards so); a number
+            links only the first that many (the cards a capped page holds).
         skipped: the run's skipped claim tests (``{"test", "reason"}``, from the results'
             ``meta``).
     """
@@ -175,7 +176,7 @@ def summary_table(records: list[Record], links: bool = False,
         r = x
         pct = optional(r, "percentile")
         claim = escape(r.claim)
-        if links:
+        if links is True or (links is not False and card < links):
             claim = f'<a href="#ns-card-{card}">{claim}</a>'
         card += 1
         out.append(

@@ -20,8 +20,9 @@ from markupsafe import Markup, escape
 # compared with ("than"), and any further set.
 ROLE_COLOURS = {"on": "#e07b24", "than": "#2b6cb0", "other": "#7a7a7a"}
 UNIT_COLOUR = "#c0392b"  # the claimed unit among random ones
-W, PAD_L, PAD_R, PLOT_H = 440, 46, 14, 110
-TITLE_CHARS = 64  # a title line's width in characters at font-size 11
+W, PAD_L, PAD_R, PLOT_H = 440, 46, 22, 110
+TITLE_CHARS = 56  # a title line's characters at bold font-size 11 (wide letters, '_', 'm')
+LEGEND_CHARS = 62  # a legend line's characters at font-size 10, right of its swatch
 
 
 @dataclass(frozen=True)
@@ -54,18 +55,25 @@ def tick_label(t: float) -> str:
     return "0" if t == 0 else f"{t:.6g}"
 
 
-def wrapped_title(title: str, x: float = 4, y: float = 13,
-                  chars: int = TITLE_CHARS) -> tuple[str, float]:
-    """The title as ``<text>`` lines of at most ``chars`` characters (never cut), and the
-    y below it."""
+def wrap(text: str, chars: int) -> list[str]:
+    """``text`` in lines of at most ``chars`` characters, broken at spaces (a longer word
+    is split); nothing is cut."""
     lines, line = [], ""
-    for word in str(title).split():
+    words = [w[i:i + chars] for w in str(text).split() for i in range(0, len(w), chars)]
+    for word in words:
         if line and len(line) + 1 + len(word) > chars:
             lines.append(line)
             line = word
         else:
             line = f"{line} {word}".strip()
-    lines.append(line)
+    return lines + [line]
+
+
+def wrapped_title(title: str, x: float = 4, y: float = 13,
+                  chars: int = TITLE_CHARS) -> tuple[str, float]:
+    """The title as ``<text>`` lines of at most ``chars`` characters (never cut), and the
+    y below it."""
+    lines = wrap(title, chars)
     spans = "".join(f'<tspan x="{x}" dy="{0 if i == 0 else 13}">{escape(s)}</tspan>'
                     for i, s in enumerate(lines))
     return (f'<text x="{x}" y="{y}" font-size="11" font-weight="bold" class="ns-ctitle">'
@@ -122,8 +130,9 @@ def _marks(s: _Scale, marks: Marks | None, y_top: float, y_bottom: float) -> str
 def _legend(entries: list[tuple[str, str, str]], y: float) -> tuple[str, float]:
     """Legend rows below the plot: (kind 'box' | 'line' | 'dash', colour, text)."""
     out = []
-    for i, (kind, colour, text) in enumerate(entries):
-        yy = y + 14 * i
+    yy = y - 14
+    for kind, colour, text in entries:
+        yy += 14
         if kind == "box":
             out.append(f'<rect x="{PAD_L}" y="{yy}" width="10" height="9" fill="{colour}" '
                        f'fill-opacity="0.6"/>')
@@ -131,8 +140,13 @@ def _legend(entries: list[tuple[str, str, str]], y: float) -> tuple[str, float]:
             dash = ' stroke-dasharray="5,3"' if kind == "dash" else ""
             out.append(f'<line x1="{PAD_L}" y1="{yy + 5}" x2="{PAD_L + 10}" y2="{yy + 5}" '
                        f'stroke="{colour}" stroke-width="2"{dash}/>')
-        out.append(f'<text x="{PAD_L + 15}" y="{yy + 9}" font-size="10">{escape(text)}</text>')
-    return "".join(out), y + 14 * len(entries)
+        lines = wrap(text, LEGEND_CHARS)
+        spans = "".join(f'<tspan x="{PAD_L + 15}" dy="{0 if i == 0 else 12}">{escape(line)}'
+                        f"</tspan>" for i, line in enumerate(lines))
+        out.append(f'<text x="{PAD_L + 15}" y="{yy + 9}" font-size="10" class="ns-legend">'
+                   f"{spans}</text>")
+        yy += 12 * (len(lines) - 1)
+    return "".join(out), yy + 14 if entries else y
 
 
 def _svg(body: list[str], height: float, title: str) -> Markup:
@@ -281,12 +295,13 @@ def attention_heatmap(tokens: list[str], pattern: list[list[float]], title: str)
     colour with the weight as opacity, so a 24-token pattern stays near 30 KB."""
     n = len(tokens)
     cell = max(8, min(18, 360 // max(n, 1)))
-    left, top = 90, 24 + 70
-    w, h = left + cell * n + 10, top + cell * n + 10
+    w = 90 + cell * n + 10
+    head, title_bottom = wrapped_title(title, chars=max(16, int(TITLE_CHARS * w / W)))
+    left, top = 90, title_bottom + 70
+    h = top + cell * n + 10
     shown = [escape(repr(t)[1:-1]) for t in tokens]
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" class="ns-chart" '
-           f'role="img"><title>{escape(title)}</title>',
-           f'<text x="4" y="13" font-size="11" font-weight="bold">{escape(title)}</text>',
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h:.0f}" '
+           f'class="ns-chart" role="img"><title>{escape(title)}</title>', head,
            f'<rect x="{left}" y="{top}" width="{cell * n}" height="{cell * n}" fill="#f7f7f7"/>']
     for j, t in enumerate(shown):
         x = left + j * cell + cell / 2

@@ -175,10 +175,13 @@ def _var(x: np.ndarray) -> np.ndarray:
 
 
 def percentile(statistic: Callable[..., np.ndarray], sets: Sequence[np.ndarray], seed: int,
-               n_resamples: int = N_RESAMPLES) -> Percentile:
+               n_resamples: int = N_RESAMPLES,
+               jackknife: Callable[..., np.ndarray] | None = None) -> Percentile:
     """Bootstrap of ``statistic(*sets)`` resampling each set's documents (its first axis)
     independently; ``statistic`` takes arrays with a leading batch axis ``[B, n, ...]``.
-    BCa (bias and jackknife acceleration) when both are finite, else plain percentile."""
+    BCa (bias and jackknife acceleration) when both are finite, else plain percentile.
+    ``jackknife(*sets)`` gives the leave-one-out values in closed form (each set's
+    documents in turn); without it they are recomputed in chunks (O(n^2) time)."""
     sets = [np.asarray(s, dtype=np.float64) for s in sets]
     with np.errstate(all="ignore"):
         est = float(statistic(*[s[None] for s in sets])[0])
@@ -191,7 +194,8 @@ def percentile(statistic: Callable[..., np.ndarray], sets: Sequence[np.ndarray],
         values = np.concatenate(values).astype(np.float64)
         if not math.isfinite(est) or not np.all(np.isfinite(values)):
             return Percentile(est, values)
-        jack = np.concatenate([statistic(*_leave_one_out(sets, i)) for i in range(len(sets))])
+        jack = (jackknife(*sets) if jackknife is not None else np.concatenate(
+            [statistic(*block) for k in range(len(sets)) for block in _leave_one_out(sets, k)]))
     below = (np.sum(values < est) + 0.5 * np.sum(values == est)) / len(values)
     if not (np.all(np.isfinite(jack)) and 0 < below < 1):
         return Percentile(est, values)
@@ -201,13 +205,14 @@ def percentile(statistic: Callable[..., np.ndarray], sets: Sequence[np.ndarray],
     return Percentile(est, values, float(stats.norm.ppf(below)), accel, True)
 
 
-def _leave_one_out(sets: list[np.ndarray], k: int) -> list[np.ndarray]:
+def _leave_one_out(sets: list[np.ndarray], k: int):
+    """Batches ``[rows, ...]`` of the sets with one document of set ``k`` left out per row,
+    a chunk of rows at a time (at most ``CHUNK`` values held)."""
     n = len(sets[k])
-    keep = ~np.eye(n, dtype=bool)
-    out = []
-    for j, s in enumerate(sets):
-        if j == k:
-            out.append(np.stack([s[row] for row in keep]))
-        else:
-            out.append(np.broadcast_to(s, (n,) + s.shape))
-    return out
+    rows = max(1, CHUNK // max(1, sum(s.size for s in sets)))
+    for start in range(0, n, rows):
+        drop = np.arange(start, min(start + rows, n))
+        keep = np.arange(n)[None, :] != drop[:, None]
+        yield [np.broadcast_to(s, (len(drop),) + s.shape)[keep].reshape(
+                   (len(drop), n - 1) + s.shape[1:]) if j == k
+               else np.broadcast_to(s, (len(drop),) + s.shape) for j, s in enumerate(sets)]

@@ -25,8 +25,9 @@ import numpy as np
 
 from neurospec.errors import InvalidArgument, NumericalError
 from neurospec.stats.bootstrap import percentile, resamples_for, studentized
-from neurospec.stats.effects import cohens_d, mean_diff
-from neurospec.stats.permutation import GUARD_BELOW, SKEW_LIMIT, SKEW_REFUSE, shift_test, skew_against
+from neurospec.stats.effects import cohens_d, cohens_d_leave_one_out, mean_diff
+from neurospec.stats.permutation import (
+    GUARD_BELOW, SKEW_LIMIT, SKEW_REFUSE, shift_test, skew_against)
 
 CONFIDENCE = 0.95
 DIRECTIONS = (">=", "<=", "within")
@@ -232,7 +233,8 @@ def two_sample(a: np.ndarray, b: np.ndarray, *, measure: str = "mean_diff", seed
         return _guarded(out, a, b, 1.0, confidence, seed, b_resamples)
     if not math.isfinite(est):
         return _undefined(est, n, "bootstrap BCa", _no_spread(a, b))
-    engine = percentile(lambda x, y: fn(x, y, axis=-1), (a, b), seed, b_resamples)
+    engine = percentile(lambda x, y: fn(x, y, axis=-1), (a, b), seed, b_resamples,
+                        jackknife=cohens_d_leave_one_out)
     method = "bootstrap BCa" if engine.bca else "bootstrap percentile"
     out = _decided(engine, est, n, method, confidence, threshold, direction, recipe)
     sd = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1))

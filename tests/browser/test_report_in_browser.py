@@ -165,6 +165,13 @@ def test_a_reviewer_sees_what_needs_attention_first(browser, tmp_path):
     # every expected failure sits in one collapsed block, after the others
     hidden = [c for c in browser.css(".ns-card") if not c.is_displayed()]
     assert hidden and all(c.get_attribute("data-state") == "expected fail" for c in hidden)
+    # pytest-html's own rows of expected failures start collapsed (their extras hidden)
+    rows = browser.css("#results-table tbody.xfailed")
+    assert rows, "no expected-fail row in pytest-html's table"
+    for row in rows:
+        assert "collapsed" in row.find_element("css selector", ".col-result").get_attribute(
+            "class")
+        assert not row.find_element("css selector", ".extras-row").is_displayed()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shot = SCREENSHOTS / "pytest-html-report.png"
     browser.driver.save_screenshot(str(shot))
@@ -181,8 +188,46 @@ def test_every_effect_chart_draws_its_threshold(browser, tmp_path):
     missing = [c.find_element("css selector", "title").get_attribute("textContent")
                for c in charts if not c.find_elements("css selector", ".threshold")]
     assert missing == []
+    # every kind of card with a chart (sweeps, path patching, gradients, heads too) shows
+    # its threshold on a chart, and a visible one
+    kinds = {}
+    for card in browser.css(".ns-card"):
+        if card.find_elements("css selector", "svg.ns-chart"):
+            marks = card.find_elements("css selector", "svg.ns-chart .threshold")
+            kinds.setdefault(card.get_attribute("data-kind"), []).append(bool(marks))
+    assert {"path_patching", "neuron_sweep", "weight_gradients"} <= set(kinds)
+    assert {k: v for k, v in kinds.items() if not all(v)} == {}
     zero = browser.css(".ns-card[data-kind='ablation_loss'] svg.ns-chart .zero")
     assert zero
+
+
+def test_no_chart_text_is_clipped(browser, tmp_path):
+    from dataclasses import replace
+
+    long = ("mean loss change on german_manpages: L0N230 vs 20 random neurons of layer 0 "
+            "(mean ablation over english_manpages, 400 documents each)")
+    records = []
+    for r in sample_records(16):
+        charts = {k: ({**v, "title": long} if isinstance(v, dict) and "title" in v else v)
+                  for k, v in r.charts.items()}
+        if "histogram" in charts:  # set names reach the legend and the threshold's label
+            charts["histogram"]["sets"] = {f"{k}_manpages_with_a_longer_name": v
+                                           for k, v in charts["histogram"]["sets"].items()}
+        records.append(replace(r, charts=charts))
+    page = tmp_path / "report.html"
+    page.write_text(render_page(records), encoding="utf-8")
+    browser.open(page)
+    clipped = browser.js(
+        "return [...document.querySelectorAll('svg.ns-chart')].flatMap(s => {"
+        "  const box = s.getBoundingClientRect();"
+        "  return [...s.querySelectorAll('text')].filter(t => {"
+        "    const r = t.getBoundingClientRect();"
+        "    return r.right > box.right + 0.5 || r.left < box.left - 0.5 ||"
+        "           r.bottom > box.bottom + 0.5 || r.top < box.top - 0.5;"
+        "  }).map(t => t.textContent.slice(0, 80));"
+        "})")
+    assert clipped == []
+    assert len(browser.css("svg.ns-chart .ns-ctitle tspan")) > 2 * len(browser.css("svg.ns-chart"))
 
 
 def test_no_summary_cell_overflows(browser, tmp_path):

@@ -352,16 +352,34 @@ def test_views_show_incomplete_runs_and_skipped_tests(tmp_path, capsys):
     assert "| skipped | t.py::test_&lt;img src=x>: offline" in out and "<img" not in out
     assert main(["compare", str(path), str(path)]) == 0
     assert "**incomplete run** (run.json)" in capsys.readouterr().out
+    page = tmp_path / "p.html"
+    assert main(["report", str(path), "-o", str(page)]) == 0
+    assert '<p class="ns-incomplete" role="alert"><strong>incomplete run</strong>: ' in \
+        page.read_text()
+    assert "incomplete run: the results were written before" in capsys.readouterr().out
+    other = tmp_path / "other.json"
+    write_results(other, [Record.from_dict(_record())], meta={"complete": True})
+    assert main(["report", str(other), str(path), "-o", str(page)]) == 0
+    assert page.read_text().count('class="ns-incomplete"') == 1
+    assert "<strong>incomplete run</strong> (run.json)" in page.read_text()
+    capsys.readouterr()
     write_results(path, [Record.from_dict(_record())], meta={"complete": True})
     assert main(["summary", str(path)]) == 0
     assert "incomplete" not in capsys.readouterr().out
+    assert main(["report", str(path), "-o", str(page)]) == 0
+    assert "class=\"ns-incomplete\"" not in page.read_text()
 
 
 def test_report_page_caps_its_cards(tmp_path):
     out = tmp_path / "p.html"
     assert main(["report", "--sample", "12", "--max-cards", "5", "-o", str(out)]) == 0
     page = out.read_text()
-    assert page.count('class="ns-card') == 5 and "7 more cards not shown" in page
+    assert page.count('class="ns-card') == 5 and "7 of 12 evidence cards not shown" in page
+    path = tmp_path / "run.json"
+    write_results(path, [Record.from_dict(_record(claim=f"c{i}")) for i in range(3)])
+    assert main(["report", str(path), "--max-cards", "1", "-o", str(out)]) == 0
+    assert f"2 of 3 evidence cards not shown (the summary above lists every claim; every " \
+           f"record is in {path};" in out.read_text()
 
 
 def test_claim_records_carry_files_and_hashes(tiny, monkeypatch):

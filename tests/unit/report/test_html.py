@@ -122,3 +122,17 @@ def test_non_finite_chart_values_from_a_results_file_render(tmp_path):
     page = render_page(list(read_results(tmp_path / "run.json")))
     assert page.count("ns-card") >= 8
     assert '="nan' not in page and '="inf' not in page
+
+
+def test_a_capped_page_links_only_to_the_cards_it_holds():
+    import re
+
+    from neurospec.report.html import render_fragment
+    from neurospec.report.samples import sample_records
+
+    html = render_fragment(sample_records(7), max_cards=3)
+    links = re.findall(r'href="#(ns-card-\d+)"', html)
+    anchors = re.findall(r'id="(ns-card-\d+)"', html)
+    assert len(anchors) == 3 and sorted(links) == sorted(anchors)
+    assert "4 of 7 evidence cards not shown" in html
+    assert len(re.findall(r'href="#ns-card-', render_fragment(sample_records(7)))) == 7
