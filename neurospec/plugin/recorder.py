@@ -171,12 +171,16 @@ class Recorder:
             session.exitstatus = pytest.ExitCode.OK
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        from neurospec.evidence.format import visible
         from neurospec.report.summary import counts_line
+
+        def say(text: str, **markup: bool) -> None:
+            # claim, test and corpus names reach the log: bidi controls and NUL as escapes
+            terminalreporter.write_line(visible(text), **markup)
 
         records = self.state.records
         if self.state.write_error:
-            terminalreporter.write_line(f"neurospec: could not write the results: "
-                                        f"{self.state.write_error}", red=True)
+            say(f"neurospec: could not write the results: {self.state.write_error}", red=True)
         if self.state.model_tests and not records:
             n, skipped = len(self.state.model_tests), len(self.state.skipped)
             terminalreporter.write_sep(
@@ -185,27 +189,26 @@ class Recorder:
                      f"fail), so the run fails", red=True)
         if not records:
             return
-        terminalreporter.write_sep("-", "neurospec: " + counts_line(records,
-                                                                   len(self.state.skipped)))
+        terminalreporter.write_sep("-", "neurospec: " + visible(counts_line(
+            records, len(self.state.skipped))))
         if not self.state.complete:
-            terminalreporter.write_line(f"neurospec: incomplete run ({self.state.stopped}): "
-                                        f"later claims are missing", yellow=True)
+            say(f"neurospec: incomplete run ({self.state.stopped}): later claims are missing",
+                yellow=True)
         for r in self.state.demoted:
-            terminalreporter.write_line(f"FAILED after Holm correction: {r.test}: {r.claim} "
-                                        f"(p={r.p:.3g}, adjusted {r.p_adjusted:.3g})")
+            say(f"FAILED after Holm correction: {r.test}: {r.claim} "
+                f"(p={r.p:.3g}, adjusted {r.p_adjusted:.3g})")
         for r in records:
             if r.vacuous:
                 v = r.details["vacuity"]
-                terminalreporter.write_line(f"VACUOUS: {r.test}: {r.claim} (also holds for "
-                                            f"{v['passed']} of {v['k']} random units)")
+                say(f"VACUOUS: {r.test}: {r.claim} (also holds for "
+                    f"{v['passed']} of {v['k']} random units)")
         mode = self.config.getoption(o.CHECKPOINT_VERDICT_OPTION)
         for line in self.state.regressions:
-            terminalreporter.write_line(f"REGRESSION across checkpoints: {line}")
+            say(f"REGRESSION across checkpoints: {line}")
         if self.state.excused:
             n = len(self.state.excused)
-            terminalreporter.write_line(
-                f"neurospec: {n} failing {'test' if n == 1 else 'tests'} on checkpoints before "
+            say(f"neurospec: {n} failing {'test' if n == 1 else 'tests'} on checkpoints before "
                 f"the claim starts to hold: not a failure of the run "
                 f"({o.CHECKPOINT_VERDICT_OPTION}={mode})")
         if self.state.json_path is not None:
-            terminalreporter.write_line(f"neurospec results: {self.state.json_path}")
+            say(f"neurospec results: {self.state.json_path}")

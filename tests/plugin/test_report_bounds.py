@@ -82,3 +82,22 @@ def test_collect_only_is_not_an_incomplete_run(pytester):
     pytester.makepyfile(test_inner=CLAIMS)
     pytester.runpytest("--collect-only", "--neurospec-json=run.json", "-p", "no:cacheprovider")
     assert json.loads((pytester.path / "run.json").read_text())["meta"]["complete"] is True
+
+
+def test_terminal_lines_show_control_characters_as_escapes(pytester):
+    pytester.makepyfile(test_inner=textwrap.dedent('''
+        from dataclasses import replace
+        from neurospec.evidence.sink import emit
+        from neurospec.report.samples import sample_record
+
+        def test_strong():
+            emit(replace(sample_record(0), p=0.001, verdict="pass", missed="", claim="ok"))
+
+        def test_weak():
+            emit(replace(sample_record(1), p=0.04, verdict="pass", missed="",
+                         claim="evil\\u202eclaim\\x00end"))
+    '''))
+    result = pytester.runpytest("--neurospec-correct=holm", "-p", "no:cacheprovider")
+    out = result.stdout.str()
+    assert re.search(r"FAILED after Holm correction: \S+: evil\\u202eclaim\\u0000end", out)
+    assert "\u202e" not in out and "\x00" not in out
