@@ -55,9 +55,10 @@ def _synthetic_corpus(corpus_mod, folder: Path, train: int = 40, held: int = 8) 
     for lang in corpus_mod.LANGUAGES:
         docs = [corpus_mod.Document(f"{lang[:2]}/synthetic/{i}", "synthetic",
                                     " ".join(rng.choice(words[lang]) for _ in range(30)))
-                for i in range(train + held)]
+                for i in range(train + held + train // 2)]
         corpus_mod.write_jsonl(folder / f"train_{lang}.jsonl", docs[:train])
-        corpus_mod.write_jsonl(folder / f"{lang}.jsonl", docs[train:])
+        corpus_mod.write_jsonl(folder / f"{lang}.jsonl", docs[train:train + held])
+        corpus_mod.write_jsonl(folder / f"train_{lang}_manpages.jsonl", docs[train + held:])
 
 
 @pytest.mark.slow
@@ -69,7 +70,9 @@ def test_model_and_sae_builders_run_on_a_tiny_corpus(corpus_mod, tmp_path):
     assert build_model.main(["--corpus", str(data), "--out", str(model_dir), "--steps", "4",
                              "--total-steps", "20", "--vocab", "300", "--max-seeds", "1"]) == 0
     manifest = json.loads((model_dir / "MANIFEST.json").read_text())
-    assert manifest["train_documents"] == {"german": 40, "english": 40}
+    assert manifest["train_documents"] == {"german": 40, "german_manpages": 20,
+                                           "english": 40, "english_manpages": 20}
+    assert manifest["train_tokens"]["german_manpages"] > 0
     assert set(manifest["checkpoints"]) == {"step1", "step4"}
     assert manifest["german_neuron"]["unit"].startswith("L")
     assert len(manifest["german_neuron"]["random_neurons"]) == 20
@@ -102,9 +105,15 @@ def genres_mod():
     return _load("genres")
 
 
-def test_shipped_genre_corpora_match_their_manifest(genres_mod):
+@pytest.fixture(scope="module")
+def manpage_corpus_mod(genres_mod):
+    return _load("manpage_corpus")
+
+
+def test_shipped_genre_corpora_match_their_manifest(genres_mod, manpage_corpus_mod):
     recorded = json.loads(genres_mod.DATA_MANIFEST.read_text())["files"]
-    assert set(recorded) == {f"{g.name}.jsonl" for g in genres_mod.GENRES}
+    assert set(recorded) == {f"{g.name}.jsonl" for g in genres_mod.GENRES} | {
+        f"{name}.jsonl" for name in manpage_corpus_mod.UNSEEN.values()}
     for name, entry in recorded.items():
         lines = (genres_mod.DATA_DIR / name).read_text("utf-8").splitlines()
         assert hashlib.sha256((genres_mod.DATA_DIR / name).read_bytes()).hexdigest() == \
@@ -123,6 +132,28 @@ def test_genre_corpora_reproduce_byte_identically(genres_mod, tmp_path):
         pytest.skip(f"Debian packages not cached in {cache} ({', '.join(missing)}); run "
                     f"`python fixtures/build/genres.py` once where apt-get reaches a mirror")
     assert genres_mod.main(["--cache", str(cache)]) == 0
+
+
+def test_manpage_training_corpus_reproduces_and_never_contains_a_test_document(
+        manpage_corpus_mod, tmp_path):
+    mc = manpage_corpus_mod
+    missing = [s.file for s in mc.sources() if not (mc.corpus_mod.CACHE_DIR / s.file).exists()]
+    if missing:
+        pytest.skip(f"Debian packages not cached ({', '.join(missing)}); run "
+                    f"`python fixtures/build/manpage_corpus.py` once where apt-get reaches a "
+                    f"mirror")
+    built = mc.build()
+    recorded = json.loads(mc.genres.DATA_MANIFEST.read_text())["files"]
+    tests = mc.test_texts()
+    assert len(tests) > 3000  # every test corpus was read
+    for lang, name in mc.UNSEEN.items():
+        digest = mc.corpus_mod.write_jsonl(tmp_path / f"{name}.jsonl", built.unseen[lang])
+        assert digest == recorded[f"{name}.jsonl"]["sha256"]
+        assert len(built.train[lang]) > 5000
+        assert not {mc.normalise(d.text) for d in built.train[lang]} & tests
+    # sections 5 and 7 are held out whole: no training paragraph comes from them
+    assert not any(d.id.split("/")[1].rsplit(".", 1)[-1][:1] in mc.HELD_OUT_SECTIONS
+                   for lang in built.train for d in built.train[lang])
 
 
 def test_manpage_paragraph_rules(genres_mod):
@@ -148,7 +179,9 @@ def test_generalisation_checks_run_on_the_shipped_model(tmp_path):
     code = checker.main(["--max-docs", "20", "--out", str(out)])
     result = json.loads(out.read_text())
     assert code == (0 if result["passes"] else 1)
-    assert result["unit"] == "L0N230" and set(result["genres"]) == {"fortunes", "manpages"}
+    shipped = json.loads((checker.MODEL / "MANIFEST.json").read_text())["german_neuron"]
+    assert result["unit"] == shipped["unit"] and set(result["genres"]) == {
+        "fortunes", "manpages_unseen_pages", "manpages_held_out_sections"}
     fortunes = result["genres"]["fortunes"]
     assert fortunes["token_auroc"] > 0.8 and fortunes["delta_loss_german"] > 0
     assert fortunes["ci_german"][0] <= fortunes["delta_loss_german"] <= fortunes["ci_german"][1]
