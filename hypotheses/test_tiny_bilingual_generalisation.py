@@ -71,7 +71,7 @@ def test_false_it_fires_on_french_like_german(corpus):
 
 
 def test_ablation_barely_touches_french(corpus):
-    # it lowers French loss slightly (-0.0125 nats, CI [-0.0148, -0.0105]): the neuron's weak
+    # it lowers French loss slightly (-0.0125 nats, CI [-0.0148, -0.0104]): the neuron's weak
     # firing on French is a small cost there, not a French feature
     expect(GERMAN).ablated(to="mean", over=corpus("english")).and_not_on(
         corpus("french_manpages"), tolerance=0.02)
