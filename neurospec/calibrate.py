@@ -9,7 +9,9 @@ model's per-document values (random units of ``tiny-bilingual`` on held-out Germ
 disjoint random sets of one unit's documents, or paired changes centred on 0) at
 thresholds 0 and > 0 and n = 10 / 30 / 100; and distributions that stress a rule: unequal
 sets (10 vs 400), skew against the claim (lognormal sigma 1 and 2), sparse features,
-families of claims under Holm.
+families of claims under Holm, token AUROC and token d (documents of correlated tokens),
+random-unit baselines (with ties), the vacuity flag, units and documents picked from the
+data (top-k share, top examples).
 
 (b) **Power.**  The same bundled-model draws with a planted effect of ``d`` standard
 deviations.
@@ -67,14 +69,15 @@ def _power_trial(pool: Pool, rng: np.random.Generator, n: int, d: float, seed: i
     if pool.paired:
         centred = values - values.mean()
         x = rng.choice(centred, size=n) + d * centred.std(ddof=1)
-        return decide(mean_ci(x, seed=seed).ci, 0.0, ">=")[0] == "pass"
+        est = mean_ci(x, seed=seed)
+        return decide(est.ci, 0.0, ">=", est.undefined)[0] == "pass"
     if 2 * n <= len(values):
         idx = rng.permutation(len(values))
         a, b = values[idx[:n]], values[idx[n:2 * n]]
     else:
         a, b = rng.choice(values, size=n), rng.choice(values, size=n)
     est = two_sample(a + d * values.std(ddof=1), b, seed=seed)
-    return decide(est.ci, 0.0, ">=")[0] == "pass"
+    return decide(est.ci, 0.0, ">=", est.undefined)[0] == "pass"
 
 
 def _count(trial: Callable[[np.random.Generator, int], bool], reps: int, seed: int,
@@ -129,7 +132,7 @@ def collect(units: int, seed: int, log: Callable[[str], None]) -> dict[str, Pool
             kinds["weight_gradients"].append(np.asarray(g.w_in[:, n], dtype=np.float64))
     log(f"  weight gradients: {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
-    for _ in range(max(2, units // 4)):
+    for _ in range(max(8, units // 2)):  # Holm families draw from these
         u = Neuron(int(rng.integers(model.n_layers)), int(rng.integers(model.d_mlp)))
         abl = make_ablation(model, u, "mean", english, seed=seed)
         kinds["ablation_loss"].append(ablation_effect(model, abl, small).delta)
@@ -197,9 +200,12 @@ def _markdown(rows: list[Row], power, sizes, quick, seed, elapsed, reps_power) -
         f"Measured {time.strftime('%Y-%m-%d')} with `python -m neurospec.calibrate"
         f"{' --quick' if quick else ''} --seed {seed}` ({elapsed:.0f} s, 1 process). Every "
         "claim's true size sits exactly at its threshold, and it is decided as the claim "
-        "helpers decide (95% CI: bootstrap-t for means and differences of means, BCa for "
-        "Cohen's d; the whole CI must clear the threshold; Holm: each claim's CI recomputed "
-        "at its adjusted level).",
+        "helpers decide (95% CI: the more conservative of bootstrap-t and Student's t for "
+        "means, Cantelli's bound when skewed against the claim; bootstrap-t and a "
+        "permutation test of the shift for differences of means of small sets; BCa for "
+        "Cohen's d; expanded percentile for token AUROC and token d; Clopper-Pearson for "
+        "shares; p = (1 + #as extreme) / (k + 1) for random-unit baselines; the whole CI "
+        "must clear the threshold; Holm: each claim's CI recomputed at its adjusted level).",
         "",
         f"## False passes (nominal one-sided {NOMINAL}; target: Clopper-Pearson upper bound "
         f"<= {BOUND})",

@@ -96,7 +96,7 @@ class Ablated(AblatedUnit):
         if weak:
             return weak
         eff, est = self._measure(corpus, threshold, direction)
-        verdict, missed = decide(est.ci, threshold, direction)
+        verdict, missed = decide(est.ci, threshold, direction, est.undefined)
         data["truncated"] = [eff.truncated]
         details = {
             "units_label": "nats", "ablation": self.ablation.describe(),

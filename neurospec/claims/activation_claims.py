@@ -66,7 +66,7 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
     else:
         fn = token_auroc_ci if metric == "token_auroc" else token_d_ci
         est = fn(a.per_token, b.per_token, seed=self.ctx.seed, null=threshold)
-    verdict, missed = decide(est.ci, threshold, ">=")
+    verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
     if not all(np.isfinite(est.ci)):
         verdict, missed = "fail", (f"undefined: the CI of the {_LABELS[metric]} could not be "
                                    f"computed (a resample without variance)")
@@ -166,7 +166,7 @@ class NeuronActivationClaims:
         top = sorted(peaks, key=lambda x: -x[0])[:k]
         hits = sum(s == 0 for _, s, _ in top)
         est = share_ci(hits, len(top), len(target) / n_docs)
-        verdict, missed = decide(est.ci, share, ">=")
+        verdict, missed = decide(est.ci, share, ">=", est.undefined)
         items = [peak_context(self.model, acts[s], d, names[s]) for _, s, d in top[:12]]
         return self.run.record(
             claim=claim, kind="top_examples", data=data, n=len(top), effect=est.estimate,
@@ -196,7 +196,7 @@ class NeuronActivationClaims:
         done = [simplify(self.model, unit, list(e.tokens), keep=keep) for e in ex]
         hits = sum(len(sm.simplified) <= max_tokens for sm in done)
         est = share_ci(hits, len(done), 0.5)
-        verdict, missed = decide(est.ci, share, ">=")
+        verdict, missed = decide(est.ci, share, ">=", est.undefined)
         claim = (f"greedy simplification keeps >= {keep:.0%} of {unit}'s activation in <= "
                  f"{max_tokens} tokens for >= {share:.0%} of its top {k} contexts in {c.name}")
         items = [{"set": f"{len(sm.original)}->{len(sm.simplified)} tokens", "doc": e.doc,
@@ -243,7 +243,7 @@ class NeuronActivationClaims:
                 for r in range(restarts)]
         hits = sum(r.activation >= fraction * top for r in runs)
         est = share_ci(hits, restarts, 0.5)
-        verdict, missed = decide(est.ci, share, ">=")
+        verdict, missed = decide(est.ci, share, ">=", est.undefined)
         claim = (f"gradient-optimised {length}-token prompts (projected to real tokens) reach "
                  f">= {fraction:.0%} of {unit}'s top activation on {c.name} in >= {share:.0%} "
                  f"of {restarts} restarts")
@@ -317,7 +317,7 @@ class NeuronActivationClaims:
                 f"{len(acts) - hits} of {len(acts)} drawn prompts stay at or below {above:g}"
                 + ("; hypothesis found a counterexample (shown)" if minimal is not None else ""))
         else:
-            verdict, missed = decide(est.ci, share, ">=")
+            verdict, missed = decide(est.ci, share, ">=", est.undefined)
         claim = (f"{unit} fires above {above:g} at the last token of >= {share:.0%} of {name}")
         charts = {"histogram": {"title": f"{unit}'s last-token activation on {len(acts)} {name}",
                                 "sets": {name: acts.tolist()}}}

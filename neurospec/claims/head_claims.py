@@ -69,7 +69,7 @@ class HeadAblated(AblatedUnit):
         eff = head_ablation(self.model, h, c, self.to, self.over)
         est = mean_ci(eff.delta, seed=self.run.seed, threshold=threshold, direction=direction,
                       ids=c.ids)
-        verdict, missed = decide(est.ci, threshold, direction)
+        verdict, missed = decide(est.ci, threshold, direction, est.undefined)
         charts = _head_charts(self.model, eff)
         charts["bars"] = {"title": f"loss change when {h} is {eff.how}", "unit": "nats",
                           "items": [{"set": c.name, "mean": est.estimate, "ci": list(est.ci),
@@ -125,7 +125,7 @@ class HeadExpectation(Expectation):
         if weak:
             return weak
         est = mean_ci(diffs, seed=self.ctx.seed, threshold=threshold)
-        verdict, missed = decide(est.ci, threshold, ">=")
+        verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
         rep = np.array([d[r].mean() for d, r in zip(eff.token_delta, eff.repeated) if r.any()])
         new = np.array([d[~r].mean() for d, r in zip(eff.token_delta, eff.repeated) if (~r).any()])
         charts = _head_charts(self.model, eff)

@@ -176,6 +176,15 @@ def baseline(record: Record, call: Call, k: int, seed: int, model: Any,
     return replace(record, percentile=pct, details=details, charts=charts), runs
 
 
+def is_vacuous(passed: int, k: int) -> bool | None:
+    """Whether ``passed`` of ``k`` random units passing shows a pass rate above
+    :data:`VACUITY_RATE` (its Clopper-Pearson lower bound, one-sided 97.5%, exceeds it);
+    None ("not checked") when no random unit was measured."""
+    from neurospec.stats.proportion import share_ci
+
+    return None if k == 0 else share_ci(passed, k).ci[0] > VACUITY_RATE
+
+
 def vacuity(record: Record, call: Call, k: int, seed: int, model: Any, strict: bool,
             sae: Any = None) -> Record:
     """``record`` flagged ``vacuous`` when random units of the same layer pass the same claim
@@ -189,7 +198,7 @@ def vacuity(record: Record, call: Call, k: int, seed: int, model: Any, strict: b
     runs = rerun_many(call, random_units(model, unit, k, seed + 1, sae))
     passing = [u.name for u, r in runs if r.passed]
     rate = share_ci(len(passing), len(runs)) if runs else None
-    vacuous = None if rate is None else rate.ci[0] > VACUITY_RATE
+    vacuous = is_vacuous(len(passing), len(runs))
     details = {**record.details, "vacuity": {
         "k": len(runs), "requested": k, "passed": len(passing),
         "rate": rate.estimate if rate else float("nan"),

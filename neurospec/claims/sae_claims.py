@@ -67,7 +67,7 @@ class FeatureExpectation(Expectation):
         attr = feature_attribution(self.model, early_sae, self.sae, c, self.unit)
         mine = attr[:, f0.index]
         est = mean_ci(mine, seed=self.ctx.seed, threshold=threshold, ids=c.ids)
-        verdict, missed = decide(est.ci, threshold, ">=")
+        verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
         means = attr.mean(0)
         rank = int(1 + (means > mine.mean()).sum())
         order = np.argsort(-means)[:12]

@@ -8,13 +8,18 @@ from neurospec.evidence.format import fmt, visible
 from neurospec.evidence.record import Record
 
 
-def decide(ci: tuple[float, float], threshold: float, direction: str) -> tuple[str, str]:
-    """``("pass", "")`` when the whole CI clears the threshold, else ``("fail", why)``.
+def decide(ci: tuple[float, float], threshold: float, direction: str, undefined: str = ""
+           ) -> tuple[str, str]:
+    """``("pass", "")`` when the whole CI clears the threshold, else ``("fail", why)``;
+    ``("fail", "undefined: ...")`` when the statistics said why the CI cannot decide
+    (:attr:`~neurospec.stats.inference.Estimate.undefined`).
 
     A point estimate above the threshold with the CI reaching below it fails: the data
     do not rule out an effect smaller than claimed.  A CI bound that could not be computed
     (NaN or infinite) fails the claim as undefined.
     """
+    if undefined:
+        return "fail", f"undefined: {undefined}"
     lo, hi = ci
     side = {">=": [lo], "<=": [hi], "within": [lo, hi]}.get(direction, [])
     if not all(math.isfinite(x) for x in side):

@@ -60,7 +60,7 @@ class NeuronWeightClaims:
         a, b = na[:, unit.index], nb[:, unit.index]
         est = two_sample(a, b, measure=metric, seed=self.ctx.seed, threshold=threshold,
                          ids=(a_set.ids, b_set.ids))
-        verdict, missed = decide(est.ci, threshold, ">=")
+        verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
         rank = int(1 + (na.mean(0) > a.mean()).sum())
         return self.run.record(
             claim=claim, kind="weight_gradients", data=data, n=est.n, effect=est.estimate,
@@ -110,7 +110,7 @@ class NeuronWeightClaims:
         if weak:
             return weak
         est = mean_ci(diff, seed=self.ctx.seed, threshold=threshold)
-        verdict, missed = decide(est.ci, threshold, ">=")
+        verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
         return self.run.record(
             claim=claim, kind="weight_gradients",
             data={"names": list(sets), "hashes": [c.hash for c in sets.values()],

@@ -37,18 +37,36 @@ def _counts(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
     return np.bincount(idx.ravel(), minlength=m * n).reshape(m, n).astype(np.float64)
 
 
-def _p_against(boot: np.ndarray, null: float) -> float:
-    """One-sided bootstrap p of "the statistic exceeds ``null``"."""
+def _expansion(n: int) -> float:
+    """Hesterberg's expanded percentile interval: a percentile bootstrap over ``n`` documents
+    is too narrow (its spread is that of ``n`` draws with divisor n, and it uses normal
+    quantiles); the level is moved so that ``z' = sqrt(n / (n - 1)) t_{n-1}``.  Measured at
+    the boundary with 10 / 30 documents per set: 4.0% / 3.8% false passes without it."""
+    return float(np.sqrt(n / (n - 1))) if n > 1 else float("inf")
+
+
+def _level(alpha: float, n: int) -> float:
+    from scipy.stats import norm, t
+
+    return float(norm.cdf(_expansion(n) * t.ppf(alpha, max(n - 1, 1))))
+
+
+def _p_against(boot: np.ndarray, null: float, n: int) -> float:
+    """One-sided p of "the statistic exceeds ``null``": the share of resamples at or below
+    it, mapped back through :func:`_level` (a claim passes exactly when p <= alpha)."""
+    from scipy.stats import norm, t
+
     if not np.all(np.isfinite(boot)):
         return float("nan")
-    return float((1 + np.sum(boot <= null)) / (1 + len(boot)))
+    frac = (1 + np.sum(boot <= null)) / (1 + len(boot))
+    return float(t.cdf(norm.ppf(frac) / _expansion(n), max(n - 1, 1)))
 
 
-def _percentile(boot: np.ndarray, confidence: float) -> tuple[float, float]:
+def _percentile(boot: np.ndarray, confidence: float, n: int) -> tuple[float, float]:
     if not np.all(np.isfinite(boot)):
         return float("nan"), float("nan")
-    alpha = (1 - confidence) / 2
-    lo, hi = np.quantile(boot, [alpha, 1 - alpha])
+    alpha = _level((1 - confidence) / 2, n)
+    lo, hi = np.quantile(boot, [alpha, 1 - alpha], method="lower")
     return float(lo), float(hi)
 
 
@@ -84,9 +102,10 @@ def token_auroc_ci(a_docs: Sequence[np.ndarray], b_docs: Sequence[np.ndarray], *
     est = float(auc(np.ones((1, len(a_docs))), np.ones((1, len(b_docs))))[0])
     rng = np.random.default_rng(seed)
     boot = auc(_counts(rng, n_resamples, len(a_docs)), _counts(rng, n_resamples, len(b_docs)))
-    return Estimate(est, _percentile(boot, confidence), _p_against(boot, null),
+    n = min(len(a_docs), len(b_docs))
+    return Estimate(est, _percentile(boot, confidence, n), _p_against(boot, null, n),
                     len(a_docs) + len(b_docs),
-                    "token AUROC; percentile CI resampling whole documents")
+                    "token AUROC; expanded percentile CI resampling whole documents")
 
 
 def _pair_counts(a: np.ndarray, da: np.ndarray, n_a: int, b: np.ndarray, db: np.ndarray,
@@ -141,7 +160,8 @@ def token_d_ci(a_docs: Sequence[np.ndarray], b_docs: Sequence[np.ndarray], *, se
     est = float(d(np.ones((1, len(a_docs))), np.ones((1, len(b_docs))))[0])
     rng = np.random.default_rng(seed)
     boot = d(_counts(rng, n_resamples, len(a_docs)), _counts(rng, n_resamples, len(b_docs)))
-    return Estimate(est, _percentile(boot, confidence), _p_against(boot, null),
+    n = min(len(a_docs), len(b_docs))
+    return Estimate(est, _percentile(boot, confidence, n), _p_against(boot, null, n),
                     len(a_docs) + len(b_docs),
-                    "token mean difference / pooled token SD; percentile CI resampling whole "
-                    "documents")
+                    "token mean difference / pooled token SD; expanded percentile CI "
+                    "resampling whole documents")

@@ -7,7 +7,7 @@ import pytest
 
 from neurospec.claims.context import using
 from neurospec.claims.expect import expect
-from neurospec.data.corpus import Corpus
+from neurospec.data.corpus import Corpus, load_corpus
 from neurospec.errors import (ClaimFailed, InvalidArgument, InvalidUnit, NeurospecError,
                               Underpowered, UnitOutOfRange)
 from neurospec.evidence.sink import collecting
@@ -46,14 +46,17 @@ def test_point_estimate_above_but_ci_below_fails(tiny, small_sets, unit):
 
 
 def test_ablation_chain_records_each_check(tiny, small_sets, unit):
+    # the off-target set is larger: on 40 English documents the loss changes are too skewed
+    # (skewness of the mean 0.73) for any mean test, and that claim would end undefined
     de, en = small_sets
+    off = load_corpus("english").subset(300, start=100)
     with collecting() as records:
         chain = (expect(unit, model=tiny).ablated(to="mean", over=en)
                  .raises_loss(on=de, by_at_least=0.0)
-                 .and_not_on(en, tolerance=0.05))
+                 .and_not_on(off, tolerance=0.05))
     assert [r.kind for r in records] == ["ablation_loss", "ablation_loss"]
     assert records[0].direction == ">=" and records[1].direction == "within"
-    assert [b["set"] for b in records[1].charts["bars"]["items"]] == [de.name, en.name]
+    assert [b["set"] for b in records[1].charts["bars"]["items"]] == [de.name, off.name]
     assert len(chain.results) == 2
 
 

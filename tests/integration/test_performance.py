@@ -6,16 +6,20 @@ import pytest
 
 from neurospec import expect, neuron
 from neurospec.claims.context import using
+from neurospec.data.corpus import load_corpus
 from neurospec.data.tokens import tokenize
 from neurospec.evidence.sink import collecting
 from neurospec.measure.forward import run_corpus
 
 
 def _claims(model, de, en):
+    # the off-target claim on 300 English documents: on the 40 of `en` the loss changes are
+    # too skewed for any mean test (that claim ends undefined)
+    off = load_corpus("english").subset(300, start=100)
     with collecting() as records, using(model=model):
         expect(neuron("L0N230")).activates_more(on=de, than=en, by_at_least=0.5)
         (expect(neuron("L0N230")).ablated(to="mean", over=en)
-            .raises_loss(on=de, by_at_least=0.01).and_not_on(en, tolerance=0.05))
+            .raises_loss(on=de, by_at_least=0.01).and_not_on(off, tolerance=0.05))
     return [(r.kind, r.effect, r.ci, r.p) for r in records]
 
 
