@@ -129,6 +129,18 @@ class Percentile:
         return float(min(1.0, stats.norm.cdf(z) if side == "lo" else stats.norm.sf(z)))
 
 
+def claim_p(one_sided: Callable[[float, str], float], threshold: float, direction: str
+            ) -> float:
+    """The p of the claim "statistic ``direction`` ``threshold``" from a one-sided p
+    ``one_sided(t, side)`` ('lo': statistic >= t; 'hi': statistic <= t); a "within
+    ±threshold" claim takes the larger of its two one-sided p (TOST)."""
+    if direction == ">=":
+        return one_sided(threshold, "lo")
+    if direction == "<=":
+        return one_sided(threshold, "hi")
+    return max(one_sided(-threshold, "lo"), one_sided(threshold, "hi"))
+
+
 def _clears(bound: float, threshold: float, side: str) -> bool:
     return bound >= threshold if side == "lo" else bound <= threshold
 

@@ -70,6 +70,13 @@ def _percentile(boot: np.ndarray, confidence: float, n: int) -> tuple[float, flo
     return float(lo), float(hi)
 
 
+def _estimate(est: float, boot: np.ndarray, confidence: float, null: float, n_a: int,
+              n_b: int, what: str) -> Estimate:
+    n = min(n_a, n_b)
+    return Estimate(est, _percentile(boot, confidence, n), _p_against(boot, null, n),
+                    n_a + n_b, f"{what}; expanded percentile CI resampling whole documents")
+
+
 def token_auroc_ci(a_docs: Sequence[np.ndarray], b_docs: Sequence[np.ndarray], *,
                    seed: int = 0, n_resamples: int = N_RESAMPLES,
                    confidence: float = CONFIDENCE, null: float = 0.5) -> Estimate:
@@ -102,10 +109,7 @@ def token_auroc_ci(a_docs: Sequence[np.ndarray], b_docs: Sequence[np.ndarray], *
     est = float(auc(np.ones((1, len(a_docs))), np.ones((1, len(b_docs))))[0])
     rng = np.random.default_rng(seed)
     boot = auc(_counts(rng, n_resamples, len(a_docs)), _counts(rng, n_resamples, len(b_docs)))
-    n = min(len(a_docs), len(b_docs))
-    return Estimate(est, _percentile(boot, confidence, n), _p_against(boot, null, n),
-                    len(a_docs) + len(b_docs),
-                    "token AUROC; expanded percentile CI resampling whole documents")
+    return _estimate(est, boot, confidence, null, len(a_docs), len(b_docs), "token AUROC")
 
 
 def _pair_counts(a: np.ndarray, da: np.ndarray, n_a: int, b: np.ndarray, db: np.ndarray,
@@ -160,8 +164,5 @@ def token_d_ci(a_docs: Sequence[np.ndarray], b_docs: Sequence[np.ndarray], *, se
     est = float(d(np.ones((1, len(a_docs))), np.ones((1, len(b_docs))))[0])
     rng = np.random.default_rng(seed)
     boot = d(_counts(rng, n_resamples, len(a_docs)), _counts(rng, n_resamples, len(b_docs)))
-    n = min(len(a_docs), len(b_docs))
-    return Estimate(est, _percentile(boot, confidence, n), _p_against(boot, null, n),
-                    len(a_docs) + len(b_docs),
-                    "token mean difference / pooled token SD; expanded percentile CI "
-                    "resampling whole documents")
+    return _estimate(est, boot, confidence, null, len(a_docs), len(b_docs),
+                     "token mean difference / pooled token SD")

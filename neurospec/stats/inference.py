@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from neurospec.errors import InvalidArgument, NumericalError
-from neurospec.stats.bootstrap import percentile, resamples_for, studentized
+from neurospec.stats.bootstrap import claim_p, percentile, resamples_for, studentized
 from neurospec.stats.effects import cohens_d, cohens_d_leave_one_out, mean_diff
 from neurospec.stats.permutation import (
     GUARD_BELOW, SKEW_LIMIT, SKEW_REFUSE, shift_test, skew_against)
@@ -78,12 +78,7 @@ def _decided(engine, estimate: float, n: int, method: str, confidence: float,
              threshold: float, direction: str, recipe: dict) -> Estimate:
     alpha = (1 - confidence) / 2
     lo, hi = engine.bound("lo", alpha), engine.bound("hi", alpha)
-    if direction == ">=":
-        p = engine.p_value(threshold, "lo")
-    elif direction == "<=":
-        p = engine.p_value(threshold, "hi")
-    else:  # two one-sided tests: > -tol and < +tol
-        p = max(engine.p_value(-threshold, "lo"), engine.p_value(threshold, "hi"))
+    p = claim_p(engine.p_value, threshold, direction)
     undefined = ""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         undefined = (f"the {method} CI is undefined: too many resamples have no finite value "
@@ -157,8 +152,7 @@ def _with_student(out: Estimate, x: np.ndarray, confidence: float) -> Estimate:
         z = (out.estimate - th) / se
         return float(t.sf(z, n - 1) if side == "lo" else t.cdf(z, n - 1))
 
-    pt = {">=": lambda: p(threshold, "lo"), "<=": lambda: p(threshold, "hi")}.get(
-        direction, lambda: max(p(-threshold, "lo"), p(threshold, "hi")))()
+    pt = claim_p(p, threshold, direction)
     ci = (min(out.ci[0], out.estimate - q * se), max(out.ci[1], out.estimate + q * se))
     return replace(out, ci=ci, p_value=max(out.p_value, pt),
                    method=f"{out.method} and Student's t")
@@ -193,8 +187,7 @@ def _cantelli(out: Estimate, x: np.ndarray, g1: float, skew: float, confidence: 
         z = (out.estimate - t) / se if side == "lo" else (t - out.estimate) / se
         return 1.0 if z <= 0 else 1 / (1 + z * z)
 
-    pc = {">=": lambda: p(threshold, "lo"), "<=": lambda: p(threshold, "hi")}.get(
-        direction, lambda: max(p(-threshold, "lo"), p(threshold, "hi")))()
+    pc = claim_p(p, threshold, direction)
     return replace(out, ci=(lo, hi), p_value=max(out.p_value, pc), method=(
         f"{out.method}; skewed against the claim (sample skewness {g1:.2g}, skewness of the "
         f"mean {skew:.2g} > {SKEW_LIMIT}: no bootstrap or t bound keeps its level, so the "

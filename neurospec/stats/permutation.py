@@ -2,7 +2,7 @@
 
 Two guards for where the bootstrap cannot see what it has not sampled:
 
-- :func:`shift_bounds`: the bounds of a two-set difference ``mean(a) - mean(b)`` obtained
+- :func:`shift_test`: the bounds of a two-set difference ``mean(a) - mean(b)`` obtained
   by inverting a permutation test of the shift model ("``a - delta`` and ``b`` come from
   one distribution").  Exact for that model whatever the distribution: a sparse feature
   that fired on none of 30 ``than`` documents, or 10 skewed documents against 400, cannot
@@ -28,6 +28,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from neurospec.stats.bootstrap import claim_p
 
 SKEW_LIMIT = 0.2  # skewness of the mean's sampling distribution a bootstrap bound can bear
 SKEW_REFUSE = 0.35  # beyond: not even Cantelli's bound (its SE is underestimated), no verdict
@@ -113,10 +115,4 @@ def shift_test(a: np.ndarray, b: np.ndarray, *, alpha: float, seed: int, n_perm:
             else len(finite) - np.searchsorted(finite, t, "left")
         return float(min(1.0, (1 + fixed + count) / (n_perm + 1)))
 
-    if direction == ">=":
-        pv = p(threshold, "lo")
-    elif direction == "<=":
-        pv = p(threshold, "hi")
-    else:
-        pv = max(p(-threshold, "lo"), p(threshold, "hi"))
-    return lo, hi, pv
+    return lo, hi, claim_p(p, threshold, direction)
