@@ -19,7 +19,7 @@ from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
-from neurospec.measure.ablation import ablation_effect, make_ablation
+from neurospec.measure.ablation import AblationEffect, ablation_effect, make_ablation
 from neurospec.stats.inference import mean_ci, percentile_among
 from neurospec.units import neuron
 
@@ -76,8 +76,58 @@ class Ablated(AblatedUnit):
                                       seed=parent.ctx.seed)
         self.bars: list[dict] = []
 
+    def _shared_mode(self) -> tuple[str, Corpus | None] | None:
+        """(mode, reference corpus) when this ablation is one :func:`ablate_each` measures
+        for many neurons at once (zero, or mean over a corpus), else None."""
+        mode = self.ablation.mode
+        if mode == "zero":
+            return mode, None
+        return (mode, self.over) if mode == "mean" and self.over is not None else None
+
+    def _prefetch(self, call, units: list) -> None:
+        """Before reruns of ``call`` on ``units`` (random-unit baselines, the vacuity check):
+        measure all of them on the call's corpus in one downstream replay
+        (:func:`~neurospec.measure.sweep.ablate_each`, cached per neuron), the rows that
+        ``against_random=k`` of another claim on the same corpus may already hold."""
+        import inspect
+
+        from neurospec.errors import NeurospecError
+        from neurospec.measure.sweep import ablate_each
+
+        shared = self._shared_mode()
+        params = inspect.signature(call.fn).bind(call.owner, *call.args, **call.kwargs).arguments
+        target = params.get("on", params.get("corpus"))
+        if shared is None or target is None or call.fn.__name__ not in ("raises_loss",
+                                                                         "and_not_on"):
+            return
+        try:
+            corpus = checks.as_corpus(target)
+            if self._too_few(corpus, "ablation_loss", "") is None:
+                ablate_each(self.model, corpus, self.unit.layer, [u.index for u in units],
+                            to=shared[0], over=shared[1])
+        except NeurospecError:
+            return  # each rerun then ends in its own error record
+
+    def _effect(self, corpus: Corpus) -> AblationEffect:
+        """The ablation's effect on ``corpus``; in a rerun, from the per-neuron rows of
+        :func:`~neurospec.measure.sweep.ablate_each` when they are measured."""
+        from neurospec.data.tokens import tokenize
+        from neurospec.measure.forward import clean_run
+        from neurospec.measure.sweep import cached_rows
+
+        shared = self._shared_mode()
+        if rerunning() and shared is not None:
+            idx = self.unit.index
+            rows = cached_rows(self.model, corpus, self.unit.layer, shared[0], shared[1], [idx])
+            if idx in rows:
+                tc = tokenize(self.model, corpus)
+                clean = clean_run(self.model, tc).doc_losses
+                return AblationEffect(self.ablation, corpus, clean, clean + rows[idx], (),
+                                      tc.truncated)
+        return ablation_effect(self.model, self.ablation, corpus)
+
     def _measure(self, corpus: Corpus, threshold: float, direction: str):
-        eff = ablation_effect(self.model, self.ablation, corpus)
+        eff = self._effect(corpus)
         est = mean_ci(eff.delta, seed=self.run.seed, threshold=threshold, direction=direction,
                       ids=corpus.ids)
         self.bars.append({"set": corpus.name, "mean": est.estimate, "ci": list(est.ci),

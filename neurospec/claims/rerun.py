@@ -150,6 +150,12 @@ def random_p(value: float, null: list[float], direction: str = ">=") -> float:
 
 
 def rerun_many(call: Call, units: list) -> list[tuple[Any, Record]]:
+    """``call``'s records for ``units`` that reached a verdict with a finite effect.  A claim
+    object may measure all the units at once first (``_prefetch(call, units)``, e.g. ablations
+    as one stacked replay); each rerun then reads its share."""
+    prefetch = getattr(call.owner, "_prefetch", None)
+    if prefetch is not None:
+        prefetch(call, units)
     out = []
     for u in units:
         r = call.record_for(u)

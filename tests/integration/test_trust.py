@@ -158,3 +158,31 @@ def test_off_target_claims_are_not_checked_for_vacuity(tiny, sets):
     with collecting(), using(model=tiny, vacuity=5):
         a = expect(GERMAN).ablated(to="mean", over=en).and_not_on(en.subset(30), tolerance=0.05)
     assert a.results[-1].record.vacuous is None
+
+
+def test_baseline_reruns_of_an_ablation_share_one_replay_and_equal_one_at_a_time(
+        tiny, sets, monkeypatch):
+    import neurospec.claims.ablated as ablated_mod
+    from neurospec.measure import make_ablation
+
+    de, en = sets
+    data = de.subset(14)  # a corpus no other test ablates on: nothing cached yet
+    passes = []
+    real = ablated_mod.ablation_effect
+    monkeypatch.setattr(ablated_mod, "ablation_effect",
+                        lambda model, abl, corpus: passes.append(abl.unit.name)
+                        or real(model, abl, corpus))
+    with collecting(), using(model=tiny):
+        chain = expect(GERMAN).ablated(to="mean", over=en).raises_loss(
+            on=data, by_at_least=0.0).beats_random_units(k=4, percentile=0)
+    null = chain.results[-1].record.charts["null"]
+    assert passes == [GERMAN.name]  # the 4 random units came from one stacked replay
+    for name, value in zip(null["units"], null["values"]):
+        one = real(tiny, make_ablation(tiny, neuron(name), "mean", en), data)
+        assert value == pytest.approx(float(one.delta.mean()), abs=1e-6)
+    # a resample ablation is not stacked: it still reruns unit by unit
+    passes.clear()
+    with collecting(), using(model=tiny):
+        expect(GERMAN).ablated(to="resample", over=en).raises_loss(
+            on=data, by_at_least=0.0).beats_random_units(k=2, percentile=0)
+    assert len(passes) == 3
