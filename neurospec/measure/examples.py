@@ -16,6 +16,7 @@ import torch
 
 from neurospec.data.corpus import Corpus
 from neurospec.measure.activations import neuron_activations
+from neurospec.measure.forward import hook_output
 from neurospec.units import Neuron, check_unit
 
 
@@ -56,14 +57,9 @@ def last_token_activation(model, unit: Neuron, prompts: list[list[int]]) -> np.n
     seqs = [bos + list(p) for p in prompts]
     n = max(len(s) for s in seqs)
     ids = torch.tensor([s + [s[-1]] * (n - len(s)) for s in seqs])
-    store = {}
-
-    def grab(act, hook=None):
-        store["a"] = act[:, :, unit.index].detach().double()
-
-    model.logits(ids, [(unit.hook, grab)])
+    acts = hook_output(model, ids, unit.hook)[:, :, unit.index].double()
     last = torch.tensor([len(s) - 1 for s in seqs])
-    return store["a"][torch.arange(len(seqs)), last].cpu().numpy()
+    return acts[torch.arange(len(seqs)), last].cpu().numpy()
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,17 @@ def run_corpus(model, tc: TokenizedCorpus, *, hooks: HookFactory | None = None,
                      {k: tuple(v) for k, v in captured.items()})
 
 
+def hook_output(model, ids: Tensor, hook: str) -> Tensor:
+    """The output of ``hook`` on ``ids``; the forward stops there (no later block, no logits:
+    a layer-0 neuron on short prompts costs a third of a full pass)."""
+    store: dict[str, Tensor] = {}
+    try:
+        model.logits(ids, [(hook, _saver(store, hook, stop_after=1))])
+    except _Captured:
+        pass
+    return store[hook]
+
+
 def _numerical_hint(model) -> str:
     """Why a pass produced NaN / Inf, as far as the weights tell, and what to do."""
     bad = model.nonfinite_weights()

@@ -131,7 +131,8 @@ class Model:
                 self.bridge.add_hook(name, fn)
             yield
         finally:
-            self.bridge.reset_hooks(including_permanent=False)
+            if hooks:  # a pass of its own adds none (reset_hooks visits every hook point)
+                self.bridge.reset_hooks(including_permanent=False)
             left = self.leftover_hooks()
             if left:
                 raise HookLeak(f"hooks still registered on {self.name} after a measurement: "
