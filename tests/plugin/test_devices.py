@@ -51,3 +51,30 @@ def test_xdist_run_with_a_device_list(pytester):
     records = json.loads((pytester.path / "x.json").read_text())["records"]
     assert sorted(r["unit"] for r in records) == ["L0N12", "L0N150", "L0N230", "L0N7"]
     assert {r["model"]["device"] for r in records} == {"cpu"}
+
+
+def test_xdist_workers_share_the_cores_instead_of_each_taking_all(monkeypatch):
+    from neurospec.plugin.plugin import worker_threads
+
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+    assert worker_threads() is None  # no xdist: torch's default
+    for workers, threads in [("2", 8), ("4", 4), ("16", 1), ("32", 1)]:
+        monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", workers)
+        assert worker_threads() == threads
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "x")
+    assert worker_threads() is None
+
+
+def test_each_xdist_worker_runs_its_share_of_threads(pytester):
+    pytest.importorskip("xdist")
+    import os
+
+    pytester.makepyfile(test_inner='''
+        import torch
+
+        def test_threads():
+            assert torch.get_num_threads() == max(1, OS_CORES // 2)
+    '''.replace("OS_CORES", str(os.cpu_count() or 1)))
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
