@@ -43,12 +43,13 @@ def test_ablation_leaves_english_manpages_alone(corpus, english):
 
 @pytest.mark.xfail(strict=True, reason="does not generalise: on German man pages (never trained "
                                        "on) mean-ablating L0N230 changes loss by +0.0035 nats, "
-                                       "95% CI [-0.0023, 0.0092], at the 60th percentile of 20 "
-                                       "random layer-0 neurons (median 0.0041); on held-out "
-                                       "German fortunes it is +0.068")
+                                       "95% CI [-0.0023, 0.0092]; on held-out German fortunes "
+                                       "it is +0.068")
 def test_false_ablation_raises_german_manpage_loss(corpus):
+    # The CI alone decides this claim; the random-neuron baseline on man pages is the next
+    # test's (20 more ablations of 300 long documents would double this file's time).
     expect(GERMAN).ablated(to="mean", over=corpus("english")).raises_loss(
-        on=corpus("german_manpages"), by_at_least=0.0, against_random=20)
+        on=corpus("german_manpages"), by_at_least=0.0)
 
 
 def test_ablation_raises_german_loss_on_other_manpage_sections_a_little(corpus):
