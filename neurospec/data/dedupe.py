@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections import OrderedDict
 
 from neurospec.errors import DatasetError
 
@@ -40,14 +41,31 @@ def drop_duplicates(texts: tuple[str, ...], ids: tuple[str, ...]
     return tuple(keep_t), tuple(keep_i), tuple(dropped)
 
 
+_KEYS: OrderedDict[tuple, tuple[str, ...]] = OrderedDict()
+_KEYS_HELD = 64  # corpora whose keys are kept (random-unit reruns check the same pair again)
+
+
+def corpus_keys(corpus) -> tuple[str, ...]:
+    """:func:`text_key` of every document of ``corpus``, remembered by its content hash."""
+    key = (corpus.hash, len(corpus.texts))
+    if key in _KEYS:
+        _KEYS.move_to_end(key)
+        return _KEYS[key]
+    keys = tuple(text_key(t) for t in corpus.texts)
+    _KEYS[key] = keys
+    while len(_KEYS) > _KEYS_HELD:
+        _KEYS.popitem(last=False)
+    return keys
+
+
 def require_disjoint(a, b) -> None:
     """Raise :class:`DatasetError` when corpora ``a`` and ``b`` share a document.
 
     Args:
         a, b: :class:`~neurospec.data.corpus.Corpus` objects (the two sets of a contrast).
     """
-    keys = {text_key(t): i for t, i in zip(a.texts, a.ids)}
-    shared = [(keys[k], i) for t, i in zip(b.texts, b.ids) if (k := text_key(t)) in keys]
+    keys = dict(zip(corpus_keys(a), a.ids))
+    shared = [(keys[k], i) for k, i in zip(corpus_keys(b), b.ids) if k in keys]
     if shared:
         pairs = ", ".join(f"{x!r} = {y!r}" for x, y in shared[:5])
         raise DatasetError(
