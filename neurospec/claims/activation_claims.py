@@ -72,9 +72,11 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
                                    f"computed (a resample without variance)")
     ta, tb = a.all_tokens, b.all_tokens
     data["truncated"] = [a.truncated, b.truncated]
+    # a rerun (random-unit baseline, vacuity) keeps only the verdict and the effect
     details = {
         "units_label": f"({_LABELS[metric]})", "definition": _DEFINITIONS[metric],
-        "token_auroc": auroc(ta, tb), "doc_auroc": auroc(a.doc_means, b.doc_means),
+        "token_auroc": float("nan") if rerunning() else auroc(ta, tb),
+        "doc_auroc": float("nan") if rerunning() else auroc(a.doc_means, b.doc_means),
         "token_mean": {a_set.name: float(ta.mean()), b_set.name: float(tb.mean())},
         "doc_mean": {a_set.name: float(a.doc_means.mean()), b_set.name: float(b.doc_means.mean())},
         "frac_tokens_above_0": {a_set.name: float((ta > 0).mean()),
