@@ -42,3 +42,21 @@ def test_fires_on_records_the_share_and_a_shrunk_counterexample(tiny, german):
     batch = last_token_activation(tiny, Neuron(0, 230), [german[:3], german[3:8]])
     single = [last_token_activation(tiny, Neuron(0, 230), [p])[0] for p in (german[:3], german[3:8])]
     assert batch == pytest.approx(single, abs=1e-5)
+
+
+def test_the_counterexample_search_runs_the_model_without_a_line_tracer(tiny, german,
+                                                                        monkeypatch):
+    # Hypothesis's explain phase traces every line while it shrinks (sys.settrace): each
+    # forward pass ran 5x slower.  The search must shrink without it.
+    import sys
+
+    import neurospec.measure.examples as examples
+
+    traced, real = [], examples.last_token_activation
+    monkeypatch.setattr(examples, "last_token_activation",
+                        lambda *a: traced.append(sys.gettrace() is not None) or real(*a))
+    with pytest.raises(ClaimFailed) as info:
+        expect("L0N230", model=tiny).fires_on(prompts(german, 8), above=1.0, share_at_least=1.0,
+                                             n=60)
+    assert info.value.record.details["counterexample"]  # it found and shrank one
+    assert len(traced) > 20 and not any(traced)
