@@ -91,6 +91,19 @@ def test_model_and_sae_builders_run_on_a_tiny_corpus(corpus_mod, tmp_path):
     assert json.loads((sae_dir / "MANIFEST.json").read_text())["saes"]["L0"]["train_tokens"] > 0
 
 
+def test_layers_override_the_recipe(corpus_mod, tmp_path):
+    pytest.importorskip("transformers")
+    data, model_dir = tmp_path / "data", tmp_path / "model"
+    _synthetic_corpus(corpus_mod, data)
+    build_model = _load("build_tiny_bilingual")
+    assert build_model.main(["--corpus", str(data), "--out", str(model_dir), "--steps", "2",
+                             "--total-steps", "20", "--vocab", "300", "--max-seeds", "1",
+                             "--layers", "3", "--no-search"]) == 0
+    manifest = json.loads((model_dir / "MANIFEST.json").read_text())
+    assert manifest["hyperparameters"]["layers"] == 3
+    assert json.loads((model_dir / "config.json").read_text())["num_hidden_layers"] == 3
+
+
 def test_builders_refuse_to_overwrite_the_shipped_fixtures():
     for name, fixture in [("build_tiny_bilingual", "models"), ("build_tiny_saes", "saes")]:
         module = _load(name)
