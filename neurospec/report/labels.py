@@ -23,10 +23,14 @@ def n_text(r: Record) -> str:
 
 
 def exact(r: Record) -> bool:
-    """A CI of no width at the effect (an exact count, or an effect with no spread): shown
-    as "exact" rather than as an interval like ``[+4, +4]``."""
+    """A CI of no width at the effect (an exact count, or an effect with no spread, up to
+    float rounding: a width of at most 1e-9 of the effect's scale): shown as "exact" rather
+    than as an interval like ``[+4, +4]``."""
     lo, hi, e = number(r.ci[0]), number(r.ci[1]), number(r.effect)
-    return lo is not None and lo == hi == e
+    if lo is None or hi is None or e is None:
+        return False
+    tol = 1e-9 * max(1.0, abs(e))
+    return hi - lo <= tol and lo - tol <= e <= hi + tol
 
 
 def ci_text(r: Record) -> str:

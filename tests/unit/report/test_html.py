@@ -136,3 +136,18 @@ def test_a_capped_page_links_only_to_the_cards_it_holds():
     assert len(anchors) == 3 and sorted(links) == sorted(anchors)
     assert "4 of 7 evidence cards not shown" in html
     assert len(re.findall(r'href="#ns-card-', render_fragment(sample_records(7)))) == 7
+
+
+def test_a_ci_of_rounding_width_reads_exact_and_a_narrow_real_one_does_not():
+    from dataclasses import replace
+
+    from neurospec.report.labels import ci_text
+    from neurospec.report.samples import sample_record
+
+    r = sample_record(1)
+    # path patching on the planted model: a share with no spread, up to float rounding
+    noise = replace(r, effect=1.0000199637818354, ci=(1.0000199637818352, 1.0000199637818366))
+    assert ci_text(noise) == "exact"
+    assert ci_text(replace(r, effect=1.0, ci=(0.9999, 1.0001))) == "[+0.9999, +1]"
+    assert ci_text(replace(r, effect=2.0, ci=(1.0, 1.0))) != "exact"  # effect outside
+    assert ci_text(replace(r, effect=float("nan"), ci=(1.0, 1.0))) != "exact"
