@@ -107,6 +107,9 @@ def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto"
         fingerprint = _fingerprint(hf.state_dict())
         from transformer_lens.model_bridge import TransformerBridge
 
+        # boot_transformers leaves a model passed as hf_model= where it is (its device= only
+        # moves a model it loads itself): place it on the device before booting
+        hf = hf.to(device)
         bridge = TransformerBridge.boot_transformers(
             where, hf_model=hf, tokenizer=tok, device=device, dtype=DTYPES[dtype])
     return _finish(bridge, name=source.name, source=where, fingerprint=fingerprint,
