@@ -86,18 +86,29 @@ def feature_attribution(model, early: SAE, late: SAE, corpus: Corpus, target: Fe
                               f"one ({late.hook})", value=early.hook)
     tc = tokenize(model, corpus)
     out = np.zeros((len(tc.docs), early.d_sae))
+    moved: dict = {}
+
+    def at(sae, x):  # the SAE with its weights where the activations are (loaded on the CPU)
+        if not isinstance(sae, SAE):
+            return sae  # an object of the caller's: ExternalSAE moves the inputs to it
+        key = (id(sae), x.device)
+        if key not in moved:
+            moved[key] = sae.to(x.device)
+        return moved[key]
+
     for docs, ids, lengths in tc.batches(model.batch_tokens):
         store = {}
 
         def splice(x, hook=None):
             x = x.detach()
-            f0 = early.encode(x).detach().requires_grad_(True)
-            err = (x - early.decode(f0, x)).detach()
+            sae = at(early, x)
+            f0 = sae.encode(x).detach().requires_grad_(True)
+            err = (x - sae.decode(f0, x)).detach()
             store["f0"] = f0
-            return early.decode(f0, x) + err
+            return sae.decode(f0, x) + err
 
         def read(x, hook=None):
-            store["f1"] = late.feature(x, target.index)
+            store["f1"] = at(late, x).feature(x, target.index)
 
         model.run(ids, [(early.hook, splice), (late.hook, read)], grad=True)
         mask = torch.arange(ids.shape[1])[None] < lengths[:, None]
@@ -105,7 +116,7 @@ def feature_attribution(model, early: SAE, late: SAE, corpus: Corpus, target: Fe
         with torch.enable_grad():
             (store["f1"] * mask.to(store["f1"].device)).sum().backward()
         f0 = store["f0"]
-        attr = (f0 * f0.grad).detach()
+        attr = (f0 * f0.grad).detach().cpu()
         for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
             out[k] = attr[row, tc.first:length].sum(0).double().numpy()
     return out

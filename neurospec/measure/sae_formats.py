@@ -19,7 +19,7 @@ SAELens's ``cfg.json`` fields read here (anything else that changes the numbers 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,12 @@ class SAE:
     @property
     def layer(self) -> int:
         return hook_layer(self.hook, self.source)
+
+    def to(self, device: Any) -> "SAE":
+        """The same SAE with its tensors on ``device`` (itself where they already are)."""
+        moved = {f.name: v.to(device) for f in fields(self)
+                 if isinstance(v := getattr(self, f.name), Tensor) and v.device != torch.device(device)}
+        return replace(self, **moved) if moved else self
 
     def _norm_in(self, x: Tensor) -> tuple[Tensor, Any]:
         if self.normalize_activations == "constant_norm_rescale":
@@ -237,19 +243,25 @@ class ExternalSAE:
     source: str
     d_in: int
     d_sae: int
+    device: Any = None  # where the object's weights are (inputs go there, results come back)
 
     @property
     def layer(self) -> int:
         return hook_layer(self.hook, self.source)
 
+    def _run(self, fn: Any, t: Tensor) -> Tensor:
+        if self.device is None or t.device == self.device:
+            return fn(t)
+        return fn(t.to(self.device)).to(t.device)
+
     def encode(self, x: Tensor) -> Tensor:
-        return self.obj.encode(x)
+        return self._run(self.obj.encode, x)
 
     def feature(self, x: Tensor, index: int) -> Tensor:
         return self.encode(x)[..., index]
 
     def decode(self, f: Tensor, x: Tensor | None = None) -> Tensor:
-        return self.obj.decode(f)
+        return self._run(self.obj.decode, f)
 
 
 def as_sae(obj: Any, hook: str | None = None) -> Any:
@@ -267,9 +279,10 @@ def as_sae(obj: Any, hook: str | None = None) -> Any:
                               f"load_sae(sae, hook='blocks.0.mlp.hook_post')", value=obj)
     if (w_dec := getattr(obj, "W_dec", None)) is not None:  # SAELens: [d_sae, d_in]
         d_sae, d_in = w_dec.shape
-    elif (dec := getattr(getattr(obj, "decoder", None), "weight", None)) is not None:
-        d_in, d_sae = dec.shape  # dictionary_learning: an nn.Linear decoder, [d_in, d_sae]
+    elif (w_dec := getattr(getattr(obj, "decoder", None), "weight", None)) is not None:
+        d_in, d_sae = w_dec.shape  # dictionary_learning: an nn.Linear decoder, [d_in, d_sae]
     else:
         raise InvalidArgument(f"{type(obj).__name__} has neither W_dec [d_sae, d_in] nor a "
                               f"decoder.weight [d_in, d_sae] to read its sizes from", value=obj)
-    return ExternalSAE(obj, hook, type(obj).__name__, int(d_in), int(d_sae))
+    return ExternalSAE(obj, hook, type(obj).__name__, int(d_in), int(d_sae),
+                       getattr(w_dec, "device", None))
