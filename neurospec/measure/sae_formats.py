@@ -66,8 +66,9 @@ class SAE:
 
     def to(self, device: Any) -> "SAE":
         """The same SAE with its tensors on ``device`` (itself where they already are)."""
+        device = torch.device(device)
         moved = {f.name: v.to(device) for f in fields(self)
-                 if isinstance(v := getattr(self, f.name), Tensor) and v.device != torch.device(device)}
+                 if isinstance(v := getattr(self, f.name), Tensor) and v.device != device}
         return replace(self, **moved) if moved else self
 
     def _norm_in(self, x: Tensor) -> tuple[Tensor, Any]:
