@@ -107,8 +107,10 @@ def noise_sensitivity(model, unit: Neuron, prompt: list[int], sigma: float = 1.0
     def noisy(emb, hook=None):
         emb = emb.clone()
         rms = emb.pow(2).mean().sqrt()
-        noise = torch.randn(n * samples, emb.shape[-1], generator=gen) * sigma * rms
-        rows = torch.arange(n * samples)
+        # drawn on the CPU (the seeded generator; the same noise on any device), then moved
+        noise = torch.randn(n * samples, emb.shape[-1], generator=gen) * sigma
+        noise = noise.to(emb.device) * rms
+        rows = torch.arange(n * samples, device=emb.device)
         emb[rows, first + rows // samples] += noise.to(emb)
         return emb
 
