@@ -12,13 +12,15 @@
 # A machine without transformer_lens (or pytest-html) installs the wheels carried in .whl/
 # (pip download --no-deps ... into .whl on a machine with network) into /tmp/site.  Each step
 # has its own time limit and the script goes on after a failed step; the figures are appended
-# to OUTDIR/sweeps.jsonl and everything is packed into OUTDIR/gpu-results.tar.gz.
+# to OUTDIR/files/sweeps.jsonl and everything is packed into OUTDIR/gpu-results.tar.gz (or
+# $NEUROSPEC_GPU_TAR) after each step.
 # A dry run of the script itself on a CPU machine: NEUROSPEC_BENCH_DEVICE=cpu
 # NEUROSPEC_BENCH_QUICK=1 NEUROSPEC_GPU_TIER_DEVICE=cpu (NEUROSPEC_WHEELS: another wheel folder).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-${OUT:-reports/gpu}}
 mkdir -p "$out/files"
+tarball=${NEUROSPEC_GPU_TAR:-$out/gpu-results.tar.gz}  # everything, packed after each step
 py=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 status=0
@@ -31,6 +33,7 @@ step() {  # step NAME SECONDS COMMAND...: run it, log it, remember a failure
   local rc=${PIPESTATUS[0]}
   echo "=== $name: rc $rc in $((SECONDS - t0)) s"
   [ "$rc" = 0 ] || status=1
+  tar -czf "$tarball" -C "$out" files  # what is done so far, if the run is cut
 }
 
 wheels=${NEUROSPEC_WHEELS:-.whl}
@@ -66,27 +69,32 @@ fi
 jsonl=$out/files/sweeps.jsonl
 bench=(benchmarks/sweep_pythia_shape.py --device "$dev" --threads 8 --json "$jsonl" "${small[@]}")
 
-# 1. sweeps: the headline (float32, middle layer, every neuron against the full loop) first.
-step sweep-f32 240 "$py" "${bench[@]}" --save-rows "$out/files/rows-f32.npy"
-step sweep-bf16 150 "$py" "${bench[@]}" --dtype bfloat16 --loop-neurons "$loopn" \
-  --reference "$out/files/rows-f32.npy"
-step closed-f32 150 "$py" "${bench[@]}" --method closed_form --loop-neurons "$loopn"
+# In order of importance, each with a limit that keeps the whole run under ~9 minutes.
+# 1. the headline sweep: float32, middle layer, every neuron against the full loop, profiled.
+step sweep-f32 150 "$py" "${bench[@]}" --save-rows "$out/files/rows-f32.npy" --profile 64
 # 3. the GPU test tier (the hypotheses suite on the CPU and on CUDA, compared claim by claim)
 workers=$(( $(nproc) >= 8 ? 4 : 2 ))
 NEUROSPEC_GPU_TIER_OUT="$out/files/tier" NEUROSPEC_GPU_TIER_WORKERS=$workers \
-  step tier 420 "$py" -m pytest tests/gpu -v -p no:cacheprovider -rs
+  step tier 200 "$py" -m pytest tests/gpu -v -p no:cacheprovider -rs
+# 1. the last layer's closed form, and bfloat16 (the loop on 512 neurons: the speedup is then
+# per neuron; bf16 rows are also compared with the float32 ones)
+step closed-f32 60 "$py" "${bench[@]}" --method closed_form --loop-neurons "$loopn"
+step sweep-bf16 60 "$py" "${bench[@]}" --dtype bfloat16 --loop-neurons "$loopn" \
+  --reference "$out/files/rows-f32.npy" --profile 64
 # 2. the other benchmarks on the GPU
-step gradients 120 "$py" benchmarks/gradients.py --device "$dev" "${quick[@]}"
-step suite 120 "$py" benchmarks/suite.py --device "$dev" "${quick[@]}"
+step gradients 40 "$py" benchmarks/gradients.py --device "$dev" "${quick[@]}"
+step suite 40 "$py" benchmarks/suite.py --device "$dev" "${quick[@]}"
 # 4. pinning workers to GPUs
 if [ "$gpus" -gt 1 ]; then
   devices=$("$py" -c "print(','.join(f'cuda:{i}' for i in range($gpus)))")
-  step pinning 300 "$py" -m pytest hypotheses -q -p no:cacheprovider -n "$gpus" \
+  plugin=()  # a source tree on PYTHONPATH has no entry point: name the plugin
+  "$py" -c "import importlib.metadata as m, sys; sys.exit(not any(e.name == 'neurospec'
+    for e in m.entry_points(group='pytest11')))" || plugin=(-p neurospec.plugin.plugin)
+  step pinning 300 "$py" -m pytest hypotheses -q -p no:cacheprovider -n "$gpus" "${plugin[@]}" \
     --dist loadfile --device cuda --neurospec-devices "$devices"
 else
   echo "=== pinning: one GPU visible ($gpus), --neurospec-devices not exercised"
 fi
-tar -czf "$out/gpu-results.tar.gz" -C "$out" files
 echo "=== figures"
 cat "$jsonl" 2>/dev/null
 grep -h "^name=\|passed\|failed" "$out"/files/*.log 2>/dev/null | tail -20

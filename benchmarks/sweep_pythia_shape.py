@@ -85,6 +85,9 @@ def main() -> None:
     p.add_argument("--save-rows", type=Path, default=None)
     p.add_argument("--reference", type=Path, default=None)
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--profile", type=int, default=0, metavar="K",
+                   help="after timing, profile the batched sweep of K neurons (torch.profiler: "
+                        "the operators taking most device time)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.backends.cuda.matmul.allow_tf32 = False  # exact float32, as the loop
@@ -178,6 +181,16 @@ def main() -> None:
                "peak_flops": peak, "share_of_peak": None if closed else flops / t_fast / peak}
         with open(args.json, "a") as fh:
             fh.write(json.dumps(row) + "\n")
+    if args.profile:
+        from torch.profiler import ProfilerActivity, profile
+
+        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA]
+                                         if args.device.startswith("cuda") else [])
+        with profile(activities=acts) as prof:
+            batched(neurons[:args.profile])
+            sync()
+        key = "self_cuda_time_total" if args.device.startswith("cuda") else "self_cpu_time_total"
+        print(prof.key_averages().table(sort_by=key, row_limit=12, max_name_column_width=50))
     print(f"name=sweep_pythia_shape speedup={speedup:.2f} max_abs_diff={diff:.2e}")
 
 
