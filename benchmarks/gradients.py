@@ -4,6 +4,7 @@ same model, same prompts, same run.  Prompts are short, as seed 003's are: the f
 ``--tokens`` tokens of held-out German documents.
 
     python benchmarks/gradients.py [--quick] [--docs N] [--tokens T] [--threads T]
+        [--device cuda]
 
 Last line: ``name=gradients speedup=<x> max_abs_diff=<d>``.
 """
@@ -31,12 +32,13 @@ def notebook(model, corpus) -> list[tuple[np.ndarray, np.ndarray]]:
         for p in params:
             p.requires_grad_(True)
         for text in corpus.texts:
-            toks = torch.tensor([[bos] + model.encode([text])[0][:model.n_ctx - 1]])
+            toks = torch.tensor([[bos] + model.encode([text])[0][:model.n_ctx - 1]],
+                                device=model.device)
             logits = model.bridge(toks)
             torch.nn.functional.cross_entropy(logits[0, :-1], toks[0, 1:]).backward()
             for (w_in, w_out), (g_in, g_out) in zip(w, out):
-                g_in.append(w_in.grad.norm(dim=1).double().numpy())
-                g_out.append(w_out.grad.norm(dim=0).double().numpy())
+                g_in.append(w_in.grad.norm(dim=1).double().cpu().numpy())
+                g_out.append(w_out.grad.norm(dim=0).double().cpu().numpy())
             for p in params:
                 p.grad = None
     finally:
@@ -60,11 +62,12 @@ def one_backward_per_document(model, corpus, layer: int) -> tuple[np.ndarray, np
         w_out.requires_grad_(True)
         for text in corpus.texts:
             w_in.grad = w_out.grad = None
-            toks = torch.tensor([[bos] + model.encode([text])[0][:model.n_ctx - 1]])
+            toks = torch.tensor([[bos] + model.encode([text])[0][:model.n_ctx - 1]],
+                                device=model.device)
             logits = model.bridge(toks)
             torch.nn.functional.cross_entropy(logits[0, :-1], toks[0, 1:]).backward()
-            g_in.append(w_in.grad.norm(dim=1).double().numpy())
-            g_out.append(w_out.grad.norm(dim=0).double().numpy())
+            g_in.append(w_in.grad.norm(dim=1).double().cpu().numpy())
+            g_out.append(w_out.grad.norm(dim=0).double().cpu().numpy())
     finally:
         w_in.requires_grad_(False)
         w_out.requires_grad_(False)
@@ -78,6 +81,7 @@ def main() -> None:
     p.add_argument("--docs", type=int, default=None)
     p.add_argument("--tokens", type=int, default=12, help="tokens per prompt (default 12)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     from neurospec import Corpus, corpus, load_model
@@ -85,7 +89,7 @@ def main() -> None:
     from neurospec.measure.gradients import weight_gradient_norms, weight_gradient_norms_layers
 
     n_docs = args.docs or (60 if args.quick else 300)
-    model = load_model("tiny-bilingual", device="cpu")
+    model = load_model("tiny-bilingual", device=args.device)
     source = corpus("german").subset(n_docs)
     docs = Corpus.from_texts([model.tokenizer.decode(ids[:args.tokens])
                               for ids in model.encode(source.texts)], name="german prompts")
@@ -114,7 +118,7 @@ def main() -> None:
         rows.append((layer, t_naive, t_fast, diff))
     tc = tokenize(model, docs)
     print(f"model tiny-bilingual, {n_docs} German prompts, {tc.n_tokens} tokens, d_mlp "
-          f"{model.d_mlp}, torch threads {args.threads}")
+          f"{model.d_mlp}, {args.device}, torch threads {args.threads}")
     print(f"{'layer':<7}{'lean loop s':>20}{'batched s':>12}{'speedup':>10}"
           f"{'max |diff|':>14}")
     for layer, a, b, d in rows:

@@ -2,7 +2,7 @@
 forward passes shared across the claims of a session, and against the notebook way (every
 claim recomputes its own forward passes: the cache switched off), same run.
 
-    python benchmarks/suite.py [--quick] [--threads T]
+    python benchmarks/suite.py [--quick] [--threads T] [--device cuda]
 
 Target: 20 claims <= 1.3x the time of 1 claim.  Last line:
 ``name=suite speedup=<naive 20 / cached 20> max_abs_diff=<cached vs uncached numbers>``.
@@ -62,12 +62,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="100 documents per set instead of 400")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     from neurospec import corpus, load_model
 
     n = 100 if args.quick else 400
-    model = load_model("tiny-bilingual", device="cpu")
+    model = load_model("tiny-bilingual", device=args.device)
     de, en = corpus("german").subset(n), corpus("english").subset(n)
     claims(model, de.subset(12), en.subset(12), 20)  # warm-up (imports, kernels)
 
@@ -85,7 +86,7 @@ def main() -> None:
     t_mixed_naive, mixed_naive = timed(20, False, ablations=True)
     diff = float(max(np.abs(np.array(cached) - np.array(naive)).max(),
                      np.abs(np.array(mixed) - np.array(mixed_naive)).max()))
-    print(f"model tiny-bilingual, {n} German + {n} English docs, torch threads {args.threads}")
+    print(f"model tiny-bilingual, {n} German + {n} English docs, {args.device}, torch threads {args.threads}")
     print(f"{'run':<46}{'seconds':>10}{'vs 1 claim':>12}")
     for name, t in (("1 claim", t_one), ("20 claims, shared cache", t_cached),
                     ("20 claims, no cache (notebook way)", t_naive),

@@ -39,12 +39,17 @@ from neurospec.models.architecture import refuse
 from neurospec.measure.ablation import set_neuron
 from neurospec.measure.activations import layer_activations
 from neurospec.measure.forward import clean_run, run_corpus
+from neurospec.models.bridge import default_batch_tokens
 from neurospec.progress import progress
 from neurospec.units import Neuron, check_unit
 
 METHODS = ("auto", "loop", "closed_form", "downstream", "attribution")
 LOG2E, LN2 = 1.4426950408889634, 0.6931471805599453
-_CHUNK_ELEMENTS = 1 << 20  # neurons x positions x vocab per step (4 MB; 2^18: +5%, 2^22: +50%)
+# Closed form: neurons x positions x vocab per step.  CPU: 4 MB, one document at a time
+# (2^18: +5%, 2^22: +50%); a GPU takes whole groups of documents and steps as large as the
+# replays' memory budget (`_logit_elements`).
+_CLOSED_ELEMENTS = {"cpu": 1 << 20}
+_CLOSED_ONE_DOC = {"cpu": True}  # device types that take one document per group
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,16 @@ def _loop(model, corpus: Corpus, layer: int, values: np.ndarray,
 _LOGIT_ELEMENTS = {"cpu": 1 << 21, "cuda": 1 << 27}
 
 
+def _logit_elements(device: torch.device) -> int:
+    """Logit elements per replay: on a CPU cache-sized (above); on a GPU a quarter of its free
+    memory at 16 bytes per element (float32 logits and the log-sum-exp's temporaries), at
+    least 2^27 and at most 2^31 (other processes may share the GPU)."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(min(1 << 31, max(_LOGIT_ELEMENTS["cuda"], free // 4 // 16)))
+    return _LOGIT_ELEMENTS.get(device.type, _LOGIT_ELEMENTS["cpu"])
+
+
 @torch.no_grad()
 def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray,
                 neurons: list[int] | None = None) -> np.ndarray:
@@ -149,8 +164,14 @@ def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray,
     # With a post-MLP norm (Gemma 2/3, OLMo 2) a neuron's change is not rank-one on the residual.
     mlp_out = model.mlp_output(layer) if model.architecture.rank_one_blocker() else None
     out = np.empty((n_mlp, len(tc.docs)))
-    elements = _LOGIT_ELEMENTS.get(torch.device(model.device).type, _LOGIT_ELEMENTS["cpu"])
-    budget = max(256, min(model.batch_tokens, elements // model.d_vocab))  # tokens per replay
+    device = torch.device(model.device)
+    elements = _logit_elements(device)
+    budget = max(256, min(model.batch_tokens, elements // model.d_vocab))  # tokens per batch
+    per_replay = budget  # stacked tokens per replay of the later blocks
+    if device.type == "cuda" and model.batch_tokens == default_batch_tokens(str(device),
+                                                                            model.d_vocab):
+        # No limit set by the user: the variants stacked in one replay fill the memory budget.
+        per_replay = max(budget, elements // model.d_vocab)
     bar = progress(f"sweep of MLP{layer} (downstream)", len(tc.docs), "documents")
     for docs, ids, lengths in tc.batches(budget):
         store: dict = {}
@@ -167,8 +188,11 @@ def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray,
         # tensors follow the residual's device (a model split over devices has several)
         act = store["act"].to(resid.device)
         delta = (vals.to(resid.device) - act[..., pick.to(act.device)]) * counted  # [b, p, n]
-        clean = _doc_losses(token_losses(replay(resid), ids_d).cpu(), lengths)  # same path
-        step = max(1, budget // (b * p))
+        lengths_d = lengths.to(resid.device)
+        clean = _doc_losses(token_losses(replay(resid), ids_d), lengths_d)  # same path
+        # rows stay on the device until the batch is done: no host sync per replay
+        rows = torch.empty(n_mlp, b, dtype=torch.float64, device=resid.device)
+        step = max(1, per_replay // (b * p))
         for s in range(0, n_mlp, step):
             c = min(step, n_mlp - s)
             if mlp_out is None:
@@ -178,8 +202,9 @@ def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray,
                 shift = _recomputed_shift(mlp_out, act, delta, pick[s:s + c], s)
             stacked = resid[None] + shift  # [c, b, p, d]: neuron s+i ablated in variant i
             lg = replay(stacked.reshape(c * b, p, -1))
-            tl = token_losses(lg, ids_d.repeat(c, 1)).cpu().reshape(c, b, p - 1)
-            out[s:s + c, docs] = (_doc_losses(tl, lengths) - clean).numpy()
+            tl = token_losses(lg, ids_d.repeat(c, 1)).reshape(c, b, p - 1)
+            rows[s:s + c] = _doc_losses(tl, lengths_d) - clean
+        out[:, docs] = rows.cpu().numpy()
         bar.advance(len(docs))
     return out
 
@@ -199,7 +224,7 @@ def _recomputed_shift(mlp_out, act: torch.Tensor, delta: torch.Tensor, neurons: 
 
 def _doc_losses(tl: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Mean over each document's real positions of next-token losses ``[..., b, p - 1]``."""
-    mask = torch.arange(tl.shape[-1])[None] < (lengths[:, None] - 1)
+    mask = torch.arange(tl.shape[-1], device=tl.device)[None] < (lengths[:, None] - 1)
     return (tl * mask).sum(-1) / (lengths - 1).to(tl.dtype)
 
 
@@ -212,6 +237,21 @@ def ln_sum_exp2(y: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(y * LN2, -1)
 
 
+def _doc_groups(lengths: list[int], elements: int, vocab: int, one_each: bool) -> list[list[int]]:
+    """Consecutive documents whose positions x vocabulary fit ``elements`` (at least one per
+    group); ``one_each``: a group per document (on a CPU, cache-sized work per document wins)."""
+    groups: list[list[int]] = []
+    used = 0
+    for k, n in enumerate(lengths):
+        if groups and not one_each and (used + n) * vocab <= elements:
+            groups[-1].append(k)
+            used += n
+        else:
+            groups.append([k])
+            used = n
+    return groups
+
+
 @torch.no_grad()
 def _closed_form(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.ndarray:
     tc = tokenize(model, corpus)
@@ -220,15 +260,17 @@ def _closed_form(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nd
         ("sweep_inputs", tc.corpus.hash, model.prepend_bos, layer),
         lambda: run_corpus(model, tc, capture=[resid_hook, act_hook]))
     norm = model.final_norm  # a LayerNorm or RMSNorm (neuron_sweep refuses other layouts)
-    w_out = model.mlp_out_weight(layer).float().cpu()  # [d_mlp, d]
-    w_u = model.unembed_weight().float().cpu()  # [d, V]
+    w_u = model.unembed_weight().float()  # [d, V]; the work runs where the unembedding is
+    dev = w_u.device
+    w_out = model.mlp_out_weight(layer).float().to(dev)  # [d_mlp, d]
     eps = norm.eps
-    const = torch.zeros(w_u.shape[1])
+    const = torch.zeros(w_u.shape[1], device=dev)
     if norm.bias is not None:
-        const += norm.bias.float().cpu() @ w_u
+        const += norm.bias.float().to(dev) @ w_u
     if (bias := model.unembed_bias()) is not None:
-        const += bias.float().cpu()
-    g = norm.weight.float().cpu() if norm.weight is not None else torch.ones(w_out.shape[1])
+        const += bias.float().to(dev)
+    g = (norm.weight.float().to(dev) if norm.weight is not None
+         else torch.ones(w_out.shape[1], device=dev))
 
     def centre(t: torch.Tensor) -> torch.Tensor:
         # An RMSNorm does not subtract the mean: its "variance" is the mean square.
@@ -239,15 +281,20 @@ def _closed_form(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nd
     # and the exponentials are the whole cost.
     d_dir = (wc * g) @ w_u * LOG2E  # [d_mlp, V]
     w_var = (wc * wc).mean(-1)  # [d_mlp]
-    vals = torch.tensor(values, dtype=torch.float32)
+    vals = torch.tensor(values, dtype=torch.float32, device=dev)
     n_mlp, vocab = w_out.shape[0], w_u.shape[1]
     out = np.empty((n_mlp, len(tc.docs)))
-    for k, doc in enumerate(tc.docs):
-        # resid / acts are captured at counted positions; the loss at position p predicts
-        # token p+1, so the last position has no target.
-        x = run.captured[resid_hook][k][:-1]  # [P, d]
-        a = run.captured[act_hook][k][:-1]  # [P, d_mlp]
-        targets = doc[tc.first + 1:]
+    # The loss at position p predicts token p+1, so each document's last position has none.
+    counted = [len(doc) - 1 - tc.first for doc in tc.docs]
+    elements = _CLOSED_ELEMENTS.get(dev.type) or _logit_elements(dev)
+    one_each = _CLOSED_ONE_DOC.get(dev.type, False)
+    for group in _doc_groups(counted, elements, vocab, one_each=one_each):
+        # resid / acts are captured at counted positions; the group's documents are stacked.
+        x = torch.cat([run.captured[resid_hook][k][:-1] for k in group]).to(dev)  # [P, d]
+        a = torch.cat([run.captured[act_hook][k][:-1] for k in group]).to(dev)  # [P, d_mlp]
+        targets = torch.cat([tc.docs[k][tc.first + 1:] for k in group]).to(dev)
+        owner = torch.repeat_interleave(torch.arange(len(group), device=dev),
+                                        torch.tensor([counted[k] for k in group], device=dev))
         xc = centre(x)
         x_var = (xc * xc).mean(-1)  # [P]
         cov = xc @ wc.T / x.shape[-1]  # [P, d_mlp]
@@ -260,9 +307,9 @@ def _closed_form(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nd
         # exp2 needs no max pass of its own; a chunk that still overflows is redone stably.
         shift = (const[None] - clean_logits.amax(-1, keepdim=True)) * LOG2E  # [P, V]
         big_a2 = big_a * LOG2E
-        # BOS-position loss (predicting token 1 from BOS) is not affected by the ablation.
         n_pos = x.shape[0]
-        step = max(1, _CHUNK_ELEMENTS // max(1, n_pos * vocab))
+        sums = torch.zeros(n_mlp, len(group), dtype=torch.float64, device=dev)
+        step = max(1, elements // max(1, n_pos * vocab))
         for s in range(0, n_mlp, step):
             sl = slice(s, s + step)
             y = torch.addcmul(big_a2[None], delta.T[sl, :, None], d_dir[sl, None, :])
@@ -270,8 +317,9 @@ def _closed_form(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nd
             torch.addcdiv(shift, y, sigma.T[sl, :, None], out=y)
             picked = y.gather(2, targets[None, :, None].expand(y.shape[0], -1, 1))[..., 0]
             loss = ln_sum_exp2(y) - picked * LN2  # [c, P], natural units
-            diff = (loss - clean[None]).double().sum(1)
-            out[sl, k] = (diff / (len(doc) - 1)).numpy()
+            sums[sl].index_add_(1, owner, (loss - clean[None]).double())
+        denom = torch.tensor([len(tc.docs[k]) - 1 for k in group], dtype=torch.float64)
+        out[:, group] = (sums.cpu() / denom).numpy()
     return out
 
 

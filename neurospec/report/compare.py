@@ -8,7 +8,9 @@ the runs share columns.  Two single-model runs match whatever their models: comp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+import re
+from dataclasses import asdict, dataclass, field
 
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import claim_ids, optional, state
@@ -174,3 +176,107 @@ def command_data(text: str) -> str:
     name holding a newline cannot start a command of its own; invisible characters shown."""
     return (visible(str(text)).replace("%", "%25").replace("\r", "%0D")
             .replace("\n", "%0A"))
+
+
+# --- Same claims, same numbers: one suite on two devices (or two dtypes, two hosts) ---------
+
+# Fields that describe where a run happened, not what it measured.
+_WHERE = {"device"}
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One place where two runs of the same claims disagree: ``path`` inside the record
+    (``effect``, ``details.token_auroc``, ``charts.histogram.sets.de[3]``), or ``verdict``,
+    or ``(record)`` when a claim is in one run only."""
+
+    claim_id: str
+    path: str
+    base: object
+    head: object
+
+    def __str__(self) -> str:
+        return f"{self.claim_id}: {self.path}: {self.base!r} != {self.head!r}"
+
+
+def agreement(base: list[Record], head: list[Record], *, atol: float = 1e-4,
+              rtol: float = 1e-4, p_atol: float = 1e-3) -> list[Mismatch]:
+    """Every difference between two runs of the same claims beyond rounding: each claim in
+    both runs, the same verdict and outcome, every string equal (numbers inside texts within
+    their printed precision), every number within ``atol + rtol * |base|``, p-values within
+    ``p_atol`` (a resampling p-value moves by a step of 1 / (resamples + 1) when one
+    resampled statistic lands on the other side of a value that moved by rounding).  A NaN
+    matches only a NaN.  Where a run happened (``model.device``) is not compared.
+
+    Empty list: the runs agree."""
+    b = dict(zip(claim_ids(base), base))
+    h = dict(zip(claim_ids(head), head))
+    out = [Mismatch(cid, "(record)", "present" if cid in b else "missing",
+                    "present" if cid in h else "missing")
+           for cid in list(b) + [c for c in h if c not in b] if (cid in b) != (cid in h)]
+    for cid in (c for c in b if c in h):
+        rb, rh = asdict(b[cid]), asdict(h[cid])
+        _walk(cid, "", rb, rh, out, atol, rtol, p_atol)
+    return out
+
+
+def _walk(cid: str, path: str, a, b, out: list[Mismatch], atol: float, rtol: float,
+          p_atol: float) -> None:
+    key = path.rsplit(".", 1)[-1]
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            if k in _WHERE and path == "model":
+                continue
+            sub = f"{path}.{k}" if path else str(k)
+            if k not in a or k not in b:
+                out.append(Mismatch(cid, sub, a.get(k, "(absent)"), b.get(k, "(absent)")))
+            else:
+                _walk(cid, sub, a[k], b[k], out, atol, rtol, p_atol)
+        return
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if len(a) != len(b):
+            out.append(Mismatch(cid, f"{path} (length)", len(a), len(b)))
+            return
+        for i, (x, y) in enumerate(zip(a, b)):
+            _walk(cid, f"{path}[{i}]", x, y, out, atol, rtol, p_atol)
+        return
+    if _is_number(a) and _is_number(b):
+        tol = p_atol if key in ("p", "p_adjusted") else atol + rtol * abs(float(a))
+        if not _close(float(a), float(b), tol):
+            out.append(Mismatch(cid, path, a, b))
+        return
+    if isinstance(a, str) and isinstance(b, str):
+        if a != b and not _same_text(a, b, atol, rtol):
+            out.append(Mismatch(cid, path, a, b))
+        return
+    if a != b:
+        out.append(Mismatch(cid, path, a, b))
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _close(a: float, b: float, tol: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= tol
+
+
+def _same_text(a: str, b: str, atol: float, rtol: float) -> bool:
+    """Equal but for numbers printed inside them, each within tolerance or one unit of its
+    last printed digit (``0.0123`` vs ``0.0124``)."""
+    if _NUMBER.split(a) != _NUMBER.split(b):
+        return False
+    for x, y in zip(_NUMBER.findall(a), _NUMBER.findall(b)):
+        fx, fy = float(x), float(y)
+        mantissa = x.lower().split("e")[0]
+        digits = len(mantissa.split(".")[1]) if "." in mantissa else 0
+        exponent = int(x.lower().split("e")[1]) if "e" in x.lower() else 0
+        unit = 10.0 ** (exponent - digits)
+        if not _close(fx, fy, max(atol + rtol * abs(fx), unit * 1.0000001)):
+            return False
+    return True

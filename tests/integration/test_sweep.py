@@ -46,6 +46,30 @@ def test_closed_form_equals_the_loop_on_the_last_layer(tiny, few, loop, to):
     assert (closed.ranking()[:10] == loop(1, to).ranking()[:10]).all()
 
 
+@pytest.mark.parametrize("elements", [1 << 14, 1 << 17, 1 << 24])
+def test_closed_form_over_groups_of_documents_equals_the_loop(tiny, few, loop, monkeypatch,
+                                                              elements):
+    """The GPU layout (whole documents stacked, several neurons per step), run on the CPU:
+    groups of one, some and all documents give the loop's rows."""
+    from neurospec.measure import sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "_CLOSED_ONE_DOC", {})
+    monkeypatch.setitem(sweep_module._CLOSED_ELEMENTS, "cpu", elements)
+    de, en = few
+    closed = neuron_sweep(tiny, de, 1, to="mean", over=en, method="closed_form")
+    assert np.abs(closed.delta - loop(1, "mean").delta).max() <= 1e-4
+
+
+def test_document_groups_keep_order_and_fit_the_budget():
+    from neurospec.measure.sweep import _doc_groups
+
+    lengths = [5, 3, 9, 2, 2, 20]
+    assert _doc_groups(lengths, 10 * 4, 4, one_each=True) == [[0], [1], [2], [3], [4], [5]]
+    groups = _doc_groups(lengths, 10 * 4, 4, one_each=False)
+    assert groups == [[0, 1], [2], [3, 4], [5]]  # a document over the budget stands alone
+    assert [k for g in groups for k in g] == list(range(len(lengths)))
+
+
 @pytest.mark.parametrize("layer,to", [(0, "mean"), (0, "zero"), (1, "zero")])
 def test_downstream_recompute_equals_the_loop(tiny, few, loop, layer, to):
     de, en = few

@@ -89,3 +89,49 @@ def test_failure_messages_show_control_characters_as_escapes():
     msg = failure_message(rec(0, "fail", claim="L0N1 on \u202egerman\x00", missed="x"))
     assert "\u202e" not in msg and "\x00" not in msg and "\\u202e" in msg
     assert "--neurospec-seed=1" in msg  # another seed than the one used (0)
+
+
+def test_agreement_of_two_runs_of_the_same_claims():
+    """The GPU tier's rule: same claims, same verdicts, every number within rounding."""
+    from neurospec.report.compare import agreement
+
+    base = [rec(0), rec(1, details={"auroc": 0.9, "sets": {"de": [0.1, 0.2]}}), rec(2)]
+    assert agreement(base, base) == []
+    near = [rec(0, effect=0.06 + 5e-5), rec(1, details={"auroc": 0.9 + 2e-5,
+                                                        "sets": {"de": [0.1, 0.2]}}), rec(2)]
+    assert agreement(base, near) == []
+    moved = [rec(0, effect=0.061), rec(1, "fail", details={"auroc": 0.9,
+                                                         "sets": {"de": [0.1, 0.25]}})]
+    paths = {(m.claim_id.split("_")[-1], m.path) for m in agreement(base, moved)}
+    assert paths == {("0", "effect"), ("1", "verdict"), ("1", "details.sets.de[1]"),
+                     ("2", "(record)")}
+
+
+def test_agreement_edge_cases():
+    from neurospec.report.compare import agreement
+
+    nan = float("nan")
+    a = rec(0, effect=nan, p=0.01, missed="effect 0.0123 below 0.05")
+    assert agreement([a], [replace(a)]) == []  # NaN matches only NaN
+    assert [m.path for m in agreement([a], [replace(a, effect=0.06)])] == ["effect"]
+    assert [m.path for m in agreement([replace(a, effect=0.06)], [a])] == ["effect"]
+    # a resampling p-value may move by a few steps of 1 / (resamples + 1), no more
+    assert agreement([a], [replace(a, p=0.0105)]) == []
+    assert [m.path for m in agreement([a], [replace(a, p=0.02)])] == ["p"]
+    # numbers printed inside texts: within one unit of their last digit
+    assert agreement([a], [replace(a, missed="effect 0.0124 below 0.05")]) == []
+    assert [m.path for m in agreement([a], [replace(a, missed="effect 0.0150 below 0.05")])
+            ] == ["missed"]
+    assert [m.path for m in agreement([a], [replace(a, missed="effect 0.0123 above 0.05")])
+            ] == ["missed"]
+    # where the run happened is not compared; which weights it ran is
+    dev = replace(a, model={**a.model, "device": "cuda:0"})
+    assert agreement([a], [dev]) == []
+    other = replace(a, model={**a.model, "fingerprint": "0123abcd"})
+    assert [m.path for m in agreement([a], [other])] == ["model.fingerprint"]
+    # a chart of another length, an infinite value
+    charts = replace(a, charts={"h": [1.0, 2.0]})
+    assert [m.path for m in agreement([charts], [replace(a, charts={"h": [1.0]})])
+            ] == ["charts.h (length)"]
+    assert [m.path for m in agreement([charts], [replace(a, charts={"h": [1.0, float("inf")]})])
+            ] == ["charts.h[1]"]
