@@ -152,3 +152,37 @@ def test_an_object_with_encode_and_decode_is_accepted():
         as_sae(d)
     with pytest.raises(InvalidArgument, match="not an SAE"):
         as_sae(object())
+
+
+def test_sae_to_moves_every_tensor_and_keeps_the_rule(tmp_path):
+    """feature_attribution moves an SAE loaded on the CPU to the activations' device."""
+    _save(tmp_path, {"architecture": "gated"})
+    sae = load_sae(tmp_path)
+    assert sae.to("cpu") is sae  # already there: no copy
+    moved = sae.to("meta")
+    for name in ("w_enc", "b_enc", "w_dec", "b_dec", "b_gate", "r_mag", "b_mag"):
+        assert getattr(moved, name).device.type == "meta", name
+    assert (moved.architecture, moved.hook) == (sae.architecture, sae.hook)
+    assert sae.w_enc.device.type == "cpu"  # the original is unchanged
+
+
+def test_a_foreign_sae_gets_its_inputs_on_its_own_device():
+    seen = []
+
+    class Foreign:
+        W_dec = torch.zeros(D_SAE, D_IN, device="meta")
+        cfg = type("cfg", (), {"hook_name": "blocks.0.mlp.hook_post"})()
+
+        def encode(self, x):  # meta tensors hold no data: answer with CPU zeros
+            seen.append(x.device.type)
+            return torch.zeros(*x.shape[:-1], D_SAE)
+
+        def decode(self, f):
+            seen.append(f.device.type)
+            return torch.zeros(*f.shape[:-1], D_IN)
+
+    sae = as_sae(Foreign())
+    assert sae.device.type == "meta"
+    assert sae.encode(torch.ones(2, D_IN)).shape == (2, D_SAE)
+    assert sae.decode(torch.ones(2, D_SAE)).device.type == "cpu"
+    assert seen == ["meta", "meta"]  # the CPU inputs went to the object's device
