@@ -185,40 +185,119 @@ _WHERE = {"device"}
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
+# What a difference is: the claim itself (present, verdict, outcome, vacuity); a measured
+# number (or text) out of tolerance; the order of near-equal items (a rank, which examples a
+# chart shows); or a statistic of values at rounding level (all ~0), defined on one run and
+# undefined on the other.
+KINDS = ("claim", "number", "order", "degenerate")
+FAILING = ("claim", "number")
+
+
 @dataclass(frozen=True)
 class Mismatch:
     """One place where two runs of the same claims disagree: ``path`` inside the record
     (``effect``, ``details.token_auroc``, ``charts.histogram.sets.de[3]``), or ``verdict``,
-    or ``(record)`` when a claim is in one run only."""
+    or ``(record)`` when a claim is in one run only; ``kind`` is one of :data:`KINDS`."""
 
     claim_id: str
     path: str
     base: object
     head: object
+    kind: str = "number"
 
     def __str__(self) -> str:
-        return f"{self.claim_id}: {self.path}: {self.base!r} != {self.head!r}"
+        return f"[{self.kind}] {self.claim_id}: {self.path}: {self.base!r} != {self.head!r}"
 
 
 def agreement(base: list[Record], head: list[Record], *, atol: float = 1e-4,
               rtol: float = 1e-4, p_atol: float = 1e-3) -> list[Mismatch]:
-    """Every difference between two runs of the same claims beyond rounding: each claim in
-    both runs, the same verdict and outcome, every string equal (numbers inside texts within
-    their printed precision), every number within ``atol + rtol * |base|``, p-values within
-    ``p_atol`` (a resampling p-value moves by a step of 1 / (resamples + 1) when one
-    resampled statistic lands on the other side of a value that moved by rounding).  A NaN
-    matches only a NaN.  Where a run happened (``model.device``) is not compared.
+    """Every difference between two runs of the same claims beyond rounding, each with its
+    kind (:data:`KINDS`).  Compared: each claim in both runs, the same verdict and outcome,
+    every string equal (numbers inside texts within their printed precision), every number
+    within ``atol + rtol * |base|``, p-values within ``p_atol`` (a resampling p-value moves
+    by a step of 1 / (resamples + 1) when one resampled statistic lands on the other side of
+    a value that moved by rounding).  A NaN matches only a NaN.  Where a run happened
+    (``model.device``) is not compared.
 
-    Empty list: the runs agree."""
+    Not failures of agreement (kinds ``order`` and ``degenerate``, see
+    :func:`disagreements`): which of near-equal items a chart shows or a rank puts first
+    (``charts.*``, ``details.*rank*``, texts in ``details``), and a record whose effect is
+    within ``atol`` of 0 on both runs while its CI is undefined on one run only (values at
+    rounding level, e.g. 2e-19 on one device and exactly 0 on the other).
+
+    Empty list: the runs agree in every respect."""
     b = dict(zip(claim_ids(base), base))
     h = dict(zip(claim_ids(head), head))
     out = [Mismatch(cid, "(record)", "present" if cid in b else "missing",
-                    "present" if cid in h else "missing")
+                    "present" if cid in h else "missing", "claim")
            for cid in list(b) + [c for c in h if c not in b] if (cid in b) != (cid in h)]
     for cid in (c for c in b if c in h):
         rb, rh = asdict(b[cid]), asdict(h[cid])
-        _walk(cid, "", rb, rh, out, atol, rtol, p_atol)
+        found: list[Mismatch] = []
+        _walk(cid, "", rb, rh, found, atol, rtol, p_atol)
+        out += _classify(found, _degenerate(rb, rh, atol), atol)
     return out
+
+
+def disagreements(found: list[Mismatch]) -> list[Mismatch]:
+    """The differences that mean the two runs disagree: a claim or a measured number."""
+    return [m for m in found if m.kind in FAILING]
+
+
+_CHART_ITEM = re.compile(r"^(charts\.[^\[]+\[\d+\]|charts\.[^.\[]+)")
+
+
+def _classify(found: list[Mismatch], degenerate: bool, atol: float) -> list[Mismatch]:
+    """Give each difference of one record its kind (:data:`KINDS`)."""
+    def text(x) -> bool:
+        return isinstance(x, str) and not _is_nan_text(x)
+
+    # a chart item (an example, a bar) that shows another document or token on each run
+    reordered = {g.group(1) for m in found if (g := _CHART_ITEM.match(m.path))
+                 and (text(m.base) or text(m.head))}
+    out = []
+    for m in found:
+        top = m.path.split(".")[0].split("[")[0]
+        item = _CHART_ITEM.match(m.path)
+        if top in ("verdict", "outcome", "vacuous"):
+            kind = "claim"
+        elif degenerate or (top == "charts" and _tiny_or_nan(m.base, m.head, atol)):
+            kind = "degenerate"
+        elif m.kind == "order" or (item and item.group(1) in reordered):
+            kind = "order"
+        elif top == "details" and "rank" in m.path.rsplit(".", 1)[-1]:
+            kind = "order"  # the rank of near-equal values (the values are compared too)
+        else:
+            kind = "number"
+        out.append(Mismatch(m.claim_id, m.path, m.base, m.head, kind))
+    return out
+
+
+def _is_nan_text(x) -> bool:
+    return isinstance(x, str) and x.lower() == "nan"
+
+
+def _tiny_or_nan(a, b, atol: float) -> bool:
+    """A value at rounding level on one run, NaN (undefined) on the other."""
+    def nan(x) -> bool:
+        return _is_nan_text(x) or (_is_number(x) and math.isnan(float(x)))
+
+    def tiny(x) -> bool:
+        return _is_number(x) and not math.isnan(float(x)) and abs(float(x)) <= atol
+
+    return (nan(a) and tiny(b)) or (tiny(a) and nan(b))
+
+
+def _degenerate(a: dict, b: dict, atol: float) -> bool:
+    """Both effects within ``atol`` of 0, and a CI undefined on one run only."""
+    def undefined(r: dict) -> bool:
+        return any(_is_nan_text(x) or not _is_number(x) or math.isnan(float(x))
+                   for x in r["ci"])
+
+    ea, eb = a.get("effect"), b.get("effect")
+    if not (_is_number(ea) and _is_number(eb)) or max(abs(ea), abs(eb)) > atol:
+        return False
+    return undefined(a) != undefined(b)
 
 
 def _walk(cid: str, path: str, a, b, out: list[Mismatch], atol: float, rtol: float,
@@ -235,6 +314,10 @@ def _walk(cid: str, path: str, a, b, out: list[Mismatch], atol: float, rtol: flo
                 _walk(cid, sub, a[k], b[k], out, atol, rtol, p_atol)
         return
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if (list(a) != list(b) and all(isinstance(x, str) for x in [*a, *b])
+                and sorted(a) == sorted(b)):
+            out.append(Mismatch(cid, path, a, b, "order"))  # the same texts, tied differently
+            return
         if len(a) != len(b):
             out.append(Mismatch(cid, f"{path} (length)", len(a), len(b)))
             return

@@ -22,6 +22,7 @@ import torch
 DEVICE = os.environ.get("NEUROSPEC_GPU_TIER_DEVICE", "cuda")
 ROOT = Path(__file__).resolve().parents[2]
 TOL = 1e-4
+GRAD_TOL = 1e-3
 
 pytestmark = pytest.mark.skipif(
     DEVICE.startswith("cuda") and not torch.cuda.is_available(),
@@ -109,6 +110,10 @@ def test_sweeps_match(pair, texts):
 
 
 def test_gradients_match(pair, texts):
+    """Per-prompt weight-gradient norms of every neuron: CUDA equals CPU to 1e-3 of the
+    largest norm.  Gradients are sums over every position's backward pass, reduced in another
+    order on the GPU; on the planted model (weights of norm ~1) float32 puts them 1.4e-4
+    apart (H200, 2026-11-30), above the 1e-4 that activations and losses meet."""
     from neurospec.measure.gradients import weight_gradient_norms
 
     cpu, dev = pair
@@ -116,9 +121,10 @@ def test_gradients_match(pair, texts):
     for layer in range(cpu.n_layers):
         x = weight_gradient_norms(cpu, few, layer)
         y = weight_gradient_norms(dev, few, layer)
-        scale = max(1.0, float(np.abs(x.w_in).max()), float(np.abs(x.w_out).max()))
-        assert np.abs(x.w_in - y.w_in).max() <= TOL * scale, layer
-        assert np.abs(x.w_out - y.w_out).max() <= TOL * scale, layer
+        scale = max(float(np.abs(x.w_in).max()), float(np.abs(x.w_out).max()))
+        assert scale > 0, layer  # a gradient of zero everywhere would prove nothing
+        assert np.abs(x.w_in - y.w_in).max() <= GRAD_TOL * scale, layer
+        assert np.abs(x.w_out - y.w_out).max() <= GRAD_TOL * scale, layer
 
 
 def _suite(device: str, out: Path, workers: int) -> Path:
@@ -143,19 +149,32 @@ def test_every_claim_of_the_suite_agrees(tmp_path):
     """The whole hypotheses suite (every claim kind: activations, ablations, patching, path
     patching, gradients, logit attribution, heads, SAE features, sweeps, properties, prompt
     optimisation) on the CPU and on the device: the same claims with the same verdicts, every
-    recorded number within 1e-4 (p-values within 1e-3)."""
+    measured number within 1e-4 (p-values within 1e-3).  Near-equal items shown or ranked in
+    another order, and statistics of values at rounding level, are listed, not failed
+    (:func:`neurospec.report.compare.agreement`).
+
+    ``NEUROSPEC_GPU_TIER_BASE=run-cpu.json``: take the CPU side from that results file (a CPU
+    run of this same code and data on the same machine) instead of running it again; the
+    comparison checks the model fingerprints and data hashes of every record."""
+    from collections import Counter
+
     from neurospec import read_results
-    from neurospec.report.compare import agreement
+    from neurospec.report.compare import agreement, disagreements
 
     out = Path(os.environ.get("NEUROSPEC_GPU_TIER_OUT") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
     workers = int(os.environ.get("NEUROSPEC_GPU_TIER_WORKERS", "2"))
-    base = read_results(_suite("cpu", out, workers))
+    saved = os.environ.get("NEUROSPEC_GPU_TIER_BASE")
+    base = read_results(Path(saved) if saved else _suite("cpu", out, workers))
     head = read_results(_suite(DEVICE, out, workers))
     assert len(base) >= 100 and len(head) == len(base)
+    assert {str(r.model.get("device")) for r in base} == {"cpu"}
     assert {str(r.model.get("device")) for r in head} != {"cpu"} or DEVICE == "cpu"
     found = agreement(base, head, atol=TOL, rtol=TOL)
+    failing = disagreements(found)
+    kinds = Counter(m.kind for m in found)
     (out / "agreement.txt").write_text(
-        f"{len(base)} claim checks on cpu, {len(head)} on {DEVICE}; "
-        f"{len(found)} differences\n" + "".join(f"{m}\n" for m in found))
-    assert not found, "\n".join(map(str, found[:40]))
+        f"{len(base)} claim checks on cpu, {len(head)} on {DEVICE}; {len(failing)} "
+        f"disagreements; differences by kind: {dict(kinds)}\n"
+        + "".join(f"{m}\n" for m in found))
+    assert not failing, "\n".join(map(str, failing[:40]))

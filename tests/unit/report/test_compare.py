@@ -135,3 +135,43 @@ def test_agreement_edge_cases():
             ] == ["charts.h (length)"]
     assert [m.path for m in agreement([charts], [replace(a, charts={"h": [1.0, float("inf")]})])
             ] == ["charts.h[1]"]
+
+
+def test_agreement_kinds_tell_ties_and_rounding_from_disagreement():
+    """Near-equal items shown or ranked in another order, and statistics of values at
+    rounding level (2e-19 on one device, exactly 0 on the other), are reported but are not
+    disagreements; a measured number or a claim's verdict is."""
+    from neurospec.report.compare import agreement, disagreements
+
+    nan = float("nan")
+    a = rec(0, details={"found": ["eats", "runs"], "rank_in_layer": 1, "auroc": 0.9},
+            charts={"items": [{"doc": "d/1", "values": [0.5, 0.2]},
+                              {"doc": "d/2", "values": [0.1]}],
+                    "histogram": [0.1, 0.2]})
+    tied = replace(a, details={"found": ["runs", "eats"], "rank_in_layer": 2, "auroc": 0.9},
+                   charts={"items": [{"doc": "d/7", "values": [0.4, 0.2]},
+                                     {"doc": "d/2", "values": [0.1]}],
+                           "histogram": [0.1, 0.2]})
+    found = agreement([a], [tied])
+    assert {m.kind for m in found} == {"order"} and not disagreements(found)
+    assert {m.path for m in found} == {"details.found", "details.rank_in_layer",
+                                       "charts.items[0].doc", "charts.items[0].values[0]"}
+    # another set of tokens, a value of an item shown on both runs, a histogram value:
+    # disagreements
+    other = replace(a, details={**a.details, "found": ["eats", "flies"]},
+                    charts={**a.charts, "items": [a.charts["items"][0],
+                                                  {"doc": "d/2", "values": [0.3]}],
+                            "histogram": [0.1, 0.25]})
+    assert {m.path for m in disagreements(agreement([a], [other]))} == {
+        "details.found[1]", "charts.items[1].values[0]", "charts.histogram[1]"}
+    # rounding-level values: CI defined on one device, undefined on the other
+    tiny = rec(1, effect=2.3e-19, ci=(1.9e-19, 2.8e-19), p=1.0,
+               missed="CI lower bound 1.9e-19 < 0.01")
+    zero = replace(tiny, effect=0.0, ci=(nan, nan), p=nan,
+                   missed="undefined: a resample without variance")
+    found = agreement([tiny], [zero])
+    assert found and {m.kind for m in found} == {"degenerate"} and not disagreements(found)
+    # ... but not when the effect is real, and never for the verdict
+    real = replace(tiny, effect=0.05, ci=(0.04, 0.06))
+    assert {m.kind for m in agreement([real], [replace(zero, effect=0.05)])} == {"number"}
+    assert [m.kind for m in agreement([tiny], [replace(tiny, verdict="fail")])] == ["claim"]
