@@ -85,6 +85,10 @@ def main() -> None:
     p.add_argument("--save-rows", type=Path, default=None)
     p.add_argument("--reference", type=Path, default=None)
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--logit-elements", type=int, default=0, metavar="N",
+                   help="fix the downstream replay's logit budget at N elements (default: the "
+                        "device's: a quarter of free GPU memory; 2^27 stacks one neuron per "
+                        "replay here) to measure what stacking buys")
     p.add_argument("--profile", type=int, default=0, metavar="K",
                    help="after timing, profile the batched sweep of K neurons (torch.profiler: "
                         "the operators taking most device time)")
@@ -94,7 +98,11 @@ def main() -> None:
     from neurospec import Corpus, corpus, load_model
     from neurospec.data.tokens import tokenize
     from neurospec.measure.forward import clean_run
+    from neurospec.measure import sweep as sweep_module
     from neurospec.measure.sweep import _closed_form, _downstream, _loop
+
+    if args.logit_elements:
+        sweep_module._logit_elements = lambda device: args.logit_elements
 
     n_prompts = args.prompts or (20 if args.quick else 100)
     with tempfile.TemporaryDirectory() as tmp:
@@ -174,6 +182,7 @@ def main() -> None:
                "n_layers": model.n_layers, "neurons": n_neurons, "prompts": len(tc.docs),
                "tokens": tokens, "device": args.device, "device_name": device_name,
                "dtype": args.dtype, "torch": torch.__version__, "loop_s": t_loop,
+               "logit_elements": args.logit_elements or None,
                "batched_s": t_fast, "loop_neurons": n_loop, "speedup": speedup,
                "max_abs_diff": diff,
                "largest_row": scale, "reference_diff": ref_diff,
