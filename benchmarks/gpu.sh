@@ -62,21 +62,22 @@ EOF
 } 2>&1 | tee "$out/files/environment.txt"
 gpus=$("$py" -c "import torch; print(torch.cuda.device_count())")
 dev=${NEUROSPEC_BENCH_DEVICE:-cuda}
-quick=() small=() loopn=512
+quick=() small=() loopn=256
 if [ -n "${NEUROSPEC_BENCH_QUICK:-}" ]; then
   quick=(--quick) small=(--quick --prompts 4 --neurons 8) loopn=4
 fi
 jsonl=$out/files/sweeps.jsonl
 bench=(benchmarks/sweep_pythia_shape.py --device "$dev" --threads 8 --json "$jsonl" "${small[@]}")
 
-# In order of importance, each with a limit that keeps the whole run under ~9 minutes.
+# In order of importance, each with a limit that keeps the whole run under ~9 minutes.  On an
+# H200 (2026-11-30) the steps took 90, 184, 46, 45, 37 and ~40 s: give the run 8 minutes or more.
 # 1. the headline sweep: float32, middle layer, every neuron against the full loop, profiled.
 step sweep-f32 150 "$py" "${bench[@]}" --save-rows "$out/files/rows-f32.npy" --profile 64
 # 3. the GPU test tier (the hypotheses suite on the CPU and on CUDA, compared claim by claim)
 workers=$(( $(nproc) >= 8 ? 4 : 2 ))
 NEUROSPEC_GPU_TIER_OUT="$out/files/tier" NEUROSPEC_GPU_TIER_WORKERS=$workers \
   step tier 200 "$py" -m pytest tests/gpu -v -p no:cacheprovider -rs
-# 1. the last layer's closed form, and bfloat16 (the loop on 512 neurons: the speedup is then
+# 1. the last layer's closed form, and bfloat16 (the loop on 256 neurons: the speedup is then
 # per neuron; bf16 rows are also compared with the float32 ones)
 step closed-f32 60 "$py" "${bench[@]}" --method closed_form --loop-neurons "$loopn"
 step sweep-bf16 60 "$py" "${bench[@]}" --dtype bfloat16 --loop-neurons "$loopn" \
