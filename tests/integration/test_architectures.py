@@ -120,7 +120,8 @@ def test_token_effects_equal_naive(arch, docs):
 
 
 @pytest.mark.parametrize("layer", [0, LAYERS - 1])
-def test_every_sweep_method_equals_the_loop_or_refuses(arch, docs, other, layer):
+def test_every_sweep_method_equals_the_loop_or_refuses(arch, docs, other, layer, monkeypatch):
+    from neurospec.measure import sweep as sweep_module
     from neurospec.measure.sweep import neuron_sweep
 
     kind, model, naive = arch
@@ -140,6 +141,12 @@ def test_every_sweep_method_equals_the_loop_or_refuses(arch, docs, other, layer)
             continue
         fast = neuron_sweep(model, docs, layer, to="mean", over=other, method=method)
         assert np.abs(fast.delta - loop.delta).max() <= 1e-5, (kind, method, fast.method)
+    if layer == LAYERS - 1 and kind not in POST_MLP_NORM | SOFTCAP:
+        # the GPU layout of the closed form (documents stacked, several neurons per step)
+        monkeypatch.setattr(sweep_module, "_CLOSED_ONE_DOC", {})
+        monkeypatch.setitem(sweep_module._CLOSED_ELEMENTS, "cpu", 1 << 22)
+        grouped = neuron_sweep(model, docs, layer, to="mean", over=other, method="closed_form")
+        assert np.abs(grouped.delta - loop.delta).max() <= 1e-5, (kind, "grouped closed form")
 
 
 def test_gradient_norms_equal_autograd(arch, docs):
