@@ -220,10 +220,11 @@ def agreement(base: list[Record], head: list[Record], *, atol: float = 1e-4,
     (``model.device``) is not compared.
 
     Not failures of agreement (kinds ``order`` and ``degenerate``, see
-    :func:`disagreements`): which of near-equal items a chart shows or a rank puts first
-    (``charts.*``, ``details.*rank*``, texts in ``details``), and a record whose effect is
-    within ``atol`` of 0 on both runs while its CI is undefined on one run only (values at
-    rounding level, e.g. 2e-19 on one device and exactly 0 on the other).
+    :func:`disagreements`): which of near-equal items a chart shows, a rank puts first
+    (``details.*rank*``) or a list of the same texts lists first; and a record whose effect
+    is within ``atol`` of 0 on both runs while its CI is undefined on one run only, or a
+    chart value at that level on one run and undefined on the other (values at rounding
+    level, e.g. 2e-19 on one device and exactly 0 on the other).
 
     Empty list: the runs agree in every respect."""
     b = dict(zip(claim_ids(base), base))
@@ -274,30 +275,28 @@ def _classify(found: list[Mismatch], degenerate: bool, atol: float) -> list[Mism
 
 
 def _is_nan_text(x) -> bool:
-    return isinstance(x, str) and x.lower() == "nan"
+    return isinstance(x, str) and x.lower() == "nan"  # how results files write a NaN
+
+
+def _undefined(x) -> bool:
+    """Missing, a NaN or infinite number, or a NaN as results files write it."""
+    return x is None or ((_is_number(x) or _is_nan_text(x)) and _num(x) is None)
+
+
+def _tiny(x, atol: float) -> bool:
+    return _is_number(x) and (v := _num(x)) is not None and abs(v) <= atol
 
 
 def _tiny_or_nan(a, b, atol: float) -> bool:
-    """A value at rounding level on one run, NaN (undefined) on the other."""
-    def nan(x) -> bool:
-        return _is_nan_text(x) or (_is_number(x) and math.isnan(float(x)))
-
-    def tiny(x) -> bool:
-        return _is_number(x) and not math.isnan(float(x)) and abs(float(x)) <= atol
-
-    return (nan(a) and tiny(b)) or (tiny(a) and nan(b))
+    """A value at rounding level on one run, undefined on the other."""
+    return (_undefined(a) and _tiny(b, atol)) or (_tiny(a, atol) and _undefined(b))
 
 
 def _degenerate(a: dict, b: dict, atol: float) -> bool:
     """Both effects within ``atol`` of 0, and a CI undefined on one run only."""
-    def undefined(r: dict) -> bool:
-        return any(_is_nan_text(x) or not _is_number(x) or math.isnan(float(x))
-                   for x in r["ci"])
-
-    ea, eb = a.get("effect"), b.get("effect")
-    if not (_is_number(ea) and _is_number(eb)) or max(abs(ea), abs(eb)) > atol:
+    if not (_tiny(a.get("effect"), atol) and _tiny(b.get("effect"), atol)):
         return False
-    return undefined(a) != undefined(b)
+    return any(map(_undefined, a["ci"])) != any(map(_undefined, b["ci"]))
 
 
 def _walk(cid: str, path: str, a, b, out: list[Mismatch], atol: float, rtol: float,
