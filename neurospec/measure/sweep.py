@@ -400,9 +400,5 @@ def cached_rows(model, corpus: Corpus, layer: int, to: str, over: Corpus | None,
                 neurons: list[int]) -> dict[int, np.ndarray]:
     """The per-document loss changes already measured by :func:`ablate_each` for these
     neurons (zero or mean ablation, the means over ``over``), by neuron index."""
-    out = {}
-    for n in neurons:
-        key = _row_key(model, corpus, layer, to, over, n)
-        if key in model.cache:
-            out[n] = model.cache.get_or_compute(key, lambda: None)
-    return out
+    rows = {n: model.cache.get(_row_key(model, corpus, layer, to, over, n)) for n in neurons}
+    return {n: row for n, row in rows.items() if row is not None}

@@ -44,11 +44,17 @@ class ByteLRU:
     def __len__(self) -> int:
         return len(self._items)
 
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        """The stored value (counted as a hit, marked recently used), or ``default``."""
+        if key not in self._items:
+            return default
+        self._items.move_to_end(key)
+        self.hits += 1
+        return self._items[key][0]
+
     def get_or_compute(self, key: Hashable, fn: Callable[[], Any]) -> Any:
         if key in self._items:
-            self._items.move_to_end(key)
-            self.hits += 1
-            return self._items[key][0]
+            return self.get(key)
         self.misses += 1
         value = fn()
         size = nbytes(value)
