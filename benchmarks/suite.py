@@ -28,23 +28,23 @@ def claims(model, de, en, count: int, ablations: bool = False
     from neurospec.errors import ClaimFailed
     from neurospec.evidence.sink import collecting
 
-    units = ["L0N230", "L0N150", "L0N7", "L0N12", "L0N40", "L0N99", "L0N144", "L0N201"]
+    units = ["L0N125", "L0N150", "L0N7", "L0N12", "L0N40", "L0N99", "L0N144", "L0N201"]
     steps = []
     for u in units:
         steps.append(lambda u=u: expect(u).activates_more(on=de, than=en, by_at_least=0.0))
         steps.append(lambda u=u: expect(u).activates_more(on=de, than=en,
                                                           effect_size_at_least=0.0))
-    steps.append(lambda: expect("L0N230").top_examples_come_from(on=de, among=[de, en], k=10,
+    steps.append(lambda: expect("L0N125").top_examples_come_from(on=de, among=[de, en], k=10,
                                                                  share_at_least=0.5))
-    steps.append(lambda: expect("L0N230").activates_more(on=de, than=en, by_at_least=1.0))
+    steps.append(lambda: expect("L0N125").activates_more(on=de, than=en, by_at_least=1.0))
     steps.append(lambda: expect("L0N150").activates_more(on=de, than=en, by_at_least=1.0))
-    steps.append(lambda: expect("L0N230").top_examples_come_from(on=de, among=[de, en], k=20,
+    steps.append(lambda: expect("L0N125").top_examples_come_from(on=de, among=[de, en], k=20,
                                                                  share_at_least=0.5))
     if ablations:
         steps[-2:] = [
-            lambda: expect(neuron("L0N230")).ablated(to="mean", over=en)
+            lambda: expect(neuron("L0N125")).ablated(to="mean", over=en)
             .raises_loss(on=de, by_at_least=0.0),
-            lambda: expect(neuron("L0N230")).ablated(to="mean", over=en)
+            lambda: expect(neuron("L0N125")).ablated(to="mean", over=en)
             .and_not_on(en, tolerance=0.05)]
     out = []
     with collecting() as records, using(model=model):

@@ -6,7 +6,7 @@ from neurospec import expect, neuron
 
 pytestmark = pytest.mark.model("tiny-bilingual")
 
-GERMAN = neuron("L0N230")
+GERMAN = neuron("L0N125")
 
 
 def test_its_top_examples_are_german(corpus):

@@ -11,20 +11,21 @@ from neurospec import expect, neuron
 
 pytestmark = pytest.mark.model("tiny-bilingual")
 
-GERMAN = neuron("L0N230")
+GERMAN = neuron("L0N125")
 RANDOM_OTHER = neuron("L0N7")  # an arbitrary other neuron of the same layer
 
 
 def test_fires_on_german_not_english(corpus):
-    # a German token outfires an English one 92-93% of the time (token AUROC, CI by document)
+    # a German token outfires an English one 90% of the time (token AUROC 0.904, 95% CI by
+    # document [0.897, 0.911]: too close to 0.9 to claim it, so the claim is 0.85)
     expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"),
-                                  auroc_at_least=0.9)
+                                  auroc_at_least=0.85)
 
 
 def test_fires_on_german_by_a_large_token_effect_size(corpus):
-    # token-level Cohen's d: 2.06-2.19 (it does not grow with document length)
+    # token-level Cohen's d: 1.92, 95% CI [1.86, 1.99] (it does not grow with document length)
     expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"),
-                                  effect_size_at_least=2.0)
+                                  effect_size_at_least=1.8)
 
 
 def test_fires_more_on_german_by_a_clear_margin(corpus):
@@ -42,7 +43,7 @@ def test_false_it_fires_more_on_english(corpus):
     expect(GERMAN).activates_more(on=corpus("english"), than=corpus("german"), by_at_least=0.1)
 
 
-@pytest.mark.xfail(strict=True, reason="deliberately false: the effect is far below 0.1 nats")
+@pytest.mark.xfail(strict=True, reason="deliberately false: the effect is 0.08 nats, below 0.1")
 def test_false_ablation_costs_a_tenth_of_a_nat(corpus):
     expect(GERMAN).ablated(to="mean", over=corpus("english")).raises_loss(
         on=corpus("german"), by_at_least=0.1)
@@ -64,7 +65,7 @@ def test_german_neuron_beats_random_neurons_of_its_layer(corpus):
 def test_sharp_claim_is_not_vacuous(corpus):
     # checked against 20 random neurons of layer 0: none of them passes it too
     expect(GERMAN).activates_more(on=corpus("german"), than=corpus("english"),
-                                  auroc_at_least=0.9)
+                                  auroc_at_least=0.85)
 
 
 @pytest.mark.xfail(strict=True, reason="deliberately false: an arbitrary neuron is not special")
@@ -75,9 +76,9 @@ def test_false_arbitrary_neuron_beats_random_neurons(corpus):
 
 @pytest.mark.vacuity(20, strict=True)
 @pytest.mark.xfail(strict=True, reason="deliberately vacuous: 'some neuron of layer 1 fires "
-                                       "more on German, by any amount' holds for most neurons")
+                                       "more on German, by any amount' holds for many neurons")
 def test_false_vague_claim_is_vacuous(corpus):
-    expect("L1N2").activates_more(on=corpus("german").subset(100),
+    expect("L1N6").activates_more(on=corpus("german").subset(100),
                                   than=corpus("english").subset(100), by_at_least=0.0)
 
 

@@ -7,7 +7,7 @@ from neurospec import expect, neuron
 
 pytestmark = pytest.mark.model("tiny-bilingual")
 
-GERMAN = neuron("L0N230")
+GERMAN = neuron("L0N125")
 
 
 def test_german_text_updates_the_german_neuron_more(corpus):

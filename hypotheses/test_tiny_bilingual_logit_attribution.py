@@ -7,7 +7,7 @@ from neurospec import expect, neuron
 
 pytestmark = pytest.mark.model("tiny-bilingual")
 
-GERMAN = neuron("L0N230")
+GERMAN = neuron("L0N125")
 GERMAN_WORDS = [" und", " der", " die", " das", " den", " ist", " nicht", " ich", " sie", " ein",
                 " zu", " auf", " einmal", " mit", " sich", " es", " wir", " dem", " des", " auch"]
 ENGLISH_WORDS = [" the", " and", " of", " to", " is", " that", " it", " you", " in", " a",

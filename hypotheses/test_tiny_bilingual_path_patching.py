@@ -7,13 +7,14 @@ from neurospec import expect, neuron
 
 pytestmark = pytest.mark.model("tiny-bilingual")
 
-GERMAN = neuron("L0N230")
+GERMAN = neuron("L0N125")
 LAYER1 = ["blocks.1.hook_attn_out", "blocks.1.hook_mlp_out"]
 
 
-def test_a_third_of_the_effect_runs_through_layer_1(corpus):
+def test_a_tenth_of_the_effect_runs_through_layer_1(corpus):
+    # share 0.24, 95% CI [0.15, 0.33]: most of the effect reaches the logits directly
     expect(GERMAN).ablated(to="mean", over=corpus("english")).runs_through(
-        LAYER1, on=corpus("german").subset(200), share_at_least=0.3)
+        LAYER1, on=corpus("german").subset(200), share_at_least=0.1)
 
 
 @pytest.mark.xfail(strict=True, reason="deliberately false: MLP1 alone carries under a fifth")

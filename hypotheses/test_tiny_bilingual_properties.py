@@ -9,7 +9,7 @@ from neurospec.strategies import common_tokens, prompts
 
 pytestmark = pytest.mark.model("tiny-bilingual")
 
-GERMAN = neuron("L0N230")
+GERMAN = neuron("L0N125")
 
 
 def test_fires_on_random_german_prompts(model, corpus):

@@ -8,7 +8,7 @@ from neurospec import expect, neuron
 
 pytestmark = pytest.mark.model("tiny-bilingual")
 
-GERMAN = neuron("L0N230")
+GERMAN = neuron("L0N125")
 ENGLISH_WORDS = [" the", " and", " of", " to", " is", " that", " it", " you", " in", " a"]
 
 

@@ -34,7 +34,7 @@ class ClaimResult:
 
         Example::
 
-            expect(neuron("L0N230")).activates_more(
+            expect(neuron("L0N125")).activates_more(
                 on=corpus("german"), than=corpus("english"), by_at_least=0.5
             ).but_not_when(on=corpus("english").subset(200),
                            than=corpus("english").subset(200, start=200))

@@ -204,7 +204,7 @@ def test_every_effect_chart_draws_its_threshold(browser, tmp_path):
 def test_no_chart_text_is_clipped(browser, tmp_path):
     from dataclasses import replace
 
-    long = ("mean loss change on german_manpages: L0N230 vs 20 random neurons of layer 0 "
+    long = ("mean loss change on german_manpages: L0N125 vs 20 random neurons of layer 0 "
             "(mean ablation over english_manpages, 400 documents each)")
     records = []
     for r in sample_records(16):

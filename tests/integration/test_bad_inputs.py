@@ -37,7 +37,7 @@ from neurospec.models import load_model
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "fixtures" / "models" / "tiny-bilingual"
 SAES = ROOT / "fixtures" / "saes" / "tiny-bilingual"
-UNIT = "L0N230"
+UNIT = "L0N125"
 
 
 @dataclass

@@ -7,7 +7,7 @@ import torch
 from neurospec.measure.examples import last_token_activation, simplify, top_examples
 from neurospec.units import Neuron
 
-UNIT = Neuron(0, 230)
+UNIT = Neuron(0, 125)
 
 
 def _act(tiny, tokens):

@@ -37,7 +37,7 @@ def test_batched_norms_equal_one_backward_per_document(tiny, small_sets, layer):
 
 def test_updates_more_claim(tiny, small_sets):
     de, en = small_sets
-    r = expect("L0N230", model=tiny).updates_more(on=de, than=en, effect_size_at_least=0.0)
+    r = expect("L0N125", model=tiny).updates_more(on=de, than=en, effect_size_at_least=0.0)
     assert r.kind == "weight_gradients" and r.details["weights"] == "W_in"
     assert "histogram" in r.charts
 
@@ -62,7 +62,7 @@ def test_answer_only_gradients_equal_one_backward_per_prompt(tiny):
         w_in.requires_grad_(False)
         w_in.grad = None
     with pytest.raises(InvalidArgument, match="not one token appended"):
-        expect("L0N230", model=tiny).updates_more_for_wrong_answers(
+        expect("L0N125", model=tiny).updates_more_for_wrong_answers(
             ["Der Hund"] * 10, [" Donaudampfschifffahrtsgesellschaft"] * 10, [" the"] * 10)
 
 

@@ -16,7 +16,7 @@ def compat():
     return load_model("tiny-bilingual", compatibility_mode=True)
 
 
-@pytest.mark.parametrize("layer, index", [(0, 230), (1, 5), (1, 255)])
+@pytest.mark.parametrize("layer, index", [(0, 125), (1, 5), (1, 255)])
 def test_folded_dla_equals_compatibility_mode(tiny, compat, layer, index):
     b = compat.bridge
     ref = (b.blocks[layer].mlp.W_out[index] @ b.W_U).double()
@@ -37,12 +37,12 @@ def test_raw_dla_and_top_writers_equal_a_loop(tiny):
 
 
 def test_writes_tokens_claim(tiny):
-    res = expect("L0N230", model=tiny).writes_tokens([" den", " das"], top_k=30, at_least=1)
+    res = expect("L0N125", model=tiny).writes_tokens([" den", " das"], top_k=30, at_least=1)
     assert res.kind == "logit_attribution" and res.effect >= 1 and res.p < 0.01
     assert len(res.charts["token_table"]["top"]) == 30
     with pytest.raises(ClaimFailed, match="top-5 direct-logit tokens include >= 2"):
-        expect("L0N230", model=tiny).writes_tokens([" the", " and"], top_k=5, at_least=2)
+        expect("L0N125", model=tiny).writes_tokens([" the", " and"], top_k=5, at_least=2)
     with pytest.raises(InvalidArgument, match="is not one token"):
-        expect("L0N230", model=tiny).writes_tokens(["Donaudampfschifffahrt"])
+        expect("L0N125", model=tiny).writes_tokens(["Donaudampfschifffahrt"])
     with pytest.raises(InvalidArgument, match="non-empty list"):
-        expect("L0N230", model=tiny).writes_tokens(" und")
+        expect("L0N125", model=tiny).writes_tokens(" und")

@@ -18,7 +18,7 @@ from neurospec.models import Model, load_model
 from neurospec.units import neuron
 
 FOLDER = bundled("models") / "tiny-bilingual"
-UNIT = neuron("L0N230")
+UNIT = neuron("L0N125")
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +84,9 @@ def test_expect_takes_a_model_object(hf_and_tokenizer):
     hf, tok = hf_and_tokenizer
     hf.tokenizer = tok
     german, english = load_corpus("german").subset(40), load_corpus("english").subset(40)
-    result = expect("L0N230", model=hf).activates_more(on=german, than=english, by_at_least=0.5)
+    result = expect("L0N125", model=hf).activates_more(on=german, than=english, by_at_least=0.5)
     assert result.record.model["fingerprint"] == load_model(hf).fingerprint
-    assert expect("L0N230", model=hf).model is expect("L0N231", model=hf).model  # wrapped once
+    assert expect("L0N125", model=hf).model is expect("L0N231", model=hf).model  # wrapped once
 
 
 @pytest.mark.parametrize("obj", [3.5, object(), torch.nn.Linear(2, 2), {"model": "x"}],

@@ -28,11 +28,11 @@ CELL = textwrap.dedent('''
 
     model = load_model("tiny-bilingual")
     german, english = corpus("german").subset(30), corpus("english").subset(30)
-    result = expect("L0N230", model=model).activates_more(on=german, than=english,
+    result = expect("L0N125", model=model).activates_more(on=german, than=english,
                                                           by_at_least=0.5)
     assert result.passed and registered["ClaimResult"](result) == render_record(result.record)
     try:
-        expect("L0N230", model=model).activates_more(on=english, than=german, by_at_least=0.1)
+        expect("L0N125", model=model).activates_more(on=english, than=german, by_at_least=0.1)
     except ClaimFailed as err:
         assert "ns-badge-fail" in to_html(err)
     runs = session_records()

@@ -20,14 +20,14 @@ def _loss(bridge, toks, hooks):
 def test_four_runs_equal_the_naive_reference(tiny, small_sets, through):
     de, en = small_sets
     few = de.subset(4)
-    abl = make_ablation(tiny, Neuron(0, 230), "mean", en)
+    abl = make_ablation(tiny, Neuron(0, 125), "mean", en)
     got = path_patching(tiny, abl, few, through)
     comps = ["blocks.1.hook_attn_out", "blocks.1.hook_mlp_out"]
     b, bos = tiny.bridge, tiny.tokenizer.bos_token_id
 
     def ablate(act, hook):
         act = act.clone()
-        act[:, 1:, 230] = abl.value
+        act[:, 1:, 125] = abl.value
         return act
 
     for k, text in enumerate(few.texts):

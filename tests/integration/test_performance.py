@@ -17,8 +17,8 @@ def _claims(model, de, en):
     # too skewed for any mean test (that claim ends undefined)
     off = load_corpus("english").subset(300, start=100)
     with collecting() as records, using(model=model):
-        expect(neuron("L0N230")).activates_more(on=de, than=en, by_at_least=0.5)
-        (expect(neuron("L0N230")).ablated(to="mean", over=en)
+        expect(neuron("L0N125")).activates_more(on=de, than=en, by_at_least=0.5)
+        (expect(neuron("L0N125")).ablated(to="mean", over=en)
             .raises_loss(on=de, by_at_least=0.01).and_not_on(off, tolerance=0.05))
     return [(r.kind, r.effect, r.ci, r.p) for r in records]
 

@@ -32,15 +32,15 @@ def test_strategies_build_what_they_say(data):
 
 def test_fires_on_records_the_share_and_a_shrunk_counterexample(tiny, german):
     with pytest.raises(ClaimFailed) as info:
-        expect("L0N230", model=tiny).fires_on(prompts(german, 8), above=1.0, share_at_least=1.0,
+        expect("L0N125", model=tiny).fires_on(prompts(german, 8), above=1.0, share_at_least=1.0,
                                              n=100)
     r = info.value.record
     assert r.kind == "property" and 0 < r.effect < 1
     bad = r.details["counterexample"]
     assert bad and "contexts" in r.charts
     assert r.charts["contexts"]["items"][0]["max"] <= 1.0
-    batch = last_token_activation(tiny, Neuron(0, 230), [german[:3], german[3:8]])
-    single = [last_token_activation(tiny, Neuron(0, 230), [p])[0] for p in (german[:3], german[3:8])]
+    batch = last_token_activation(tiny, Neuron(0, 125), [german[:3], german[3:8]])
+    single = [last_token_activation(tiny, Neuron(0, 125), [p])[0] for p in (german[:3], german[3:8])]
     assert batch == pytest.approx(single, abs=1e-5)
 
 
@@ -56,7 +56,7 @@ def test_the_counterexample_search_runs_the_model_without_a_line_tracer(tiny, ge
     monkeypatch.setattr(examples, "last_token_activation",
                         lambda *a: traced.append(sys.gettrace() is not None) or real(*a))
     with pytest.raises(ClaimFailed) as info:
-        expect("L0N230", model=tiny).fires_on(prompts(german, 8), above=1.0, share_at_least=1.0,
+        expect("L0N125", model=tiny).fires_on(prompts(german, 8), above=1.0, share_at_least=1.0,
                                              n=60)
     assert info.value.record.details["counterexample"]  # it found and shrank one
     assert len(traced) > 20 and not any(traced)

@@ -14,13 +14,13 @@ from neurospec.units import Neuron
 def test_log_prob_changes_equal_the_hook_reference(tiny, small_sets):
     de, en = small_sets
     few = de.subset(4)
-    abl = make_ablation(tiny, Neuron(0, 230), "mean", en)
+    abl = make_ablation(tiny, Neuron(0, 125), "mean", en)
     eff = token_effects(tiny, abl, few)
     bos = tiny.tokenizer.bos_token_id
 
     def hook(act, hook=None):
         act = act.clone()
-        act[:, 1:, 230] = abl.value
+        act[:, 1:, 125] = abl.value
         return act
 
     for k, text in enumerate(few.texts):
@@ -39,7 +39,7 @@ def test_log_prob_changes_equal_the_hook_reference(tiny, small_sets):
 
 def test_deboost_claim_and_errors(tiny, small_sets):
     de, en = small_sets
-    chain = expect("L0N230", model=tiny).ablated(to="mean", over=en)
+    chain = expect("L0N125", model=tiny).ablated(to="mean", over=en)
     chain.deboosts_tokens(lambda t: "ü" in t, on=de, top_k=200, at_least=1)
     r = chain.results[-1].record
     assert r.kind == "token_effects" and r.details["found"]

@@ -17,7 +17,7 @@ CLAIM = textwrap.dedent('''
     pytestmark = pytest.mark.model("tiny-bilingual")
 
     def test_claim(corpus):
-        expect("L0N230").activates_more(on=corpus("german").subset(12),
+        expect("L0N125").activates_more(on=corpus("german").subset(12),
                                         than=corpus("english").subset(12), by_at_least=0.0)
 ''')
 NO_MODEL = "def test_plain():\n    assert True\n"

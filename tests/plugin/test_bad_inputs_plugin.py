@@ -20,7 +20,7 @@ ONE_BAD_AMONG_GOOD = textwrap.dedent('''
     from neurospec import Corpus, expect, head
 
     pytestmark = pytest.mark.model("tiny-bilingual")
-    UNIT = "L0N230"
+    UNIT = "L0N125"
 
     def test_good_first(corpus):
         expect(UNIT).activates_more(on=corpus("german").subset(12),
@@ -118,12 +118,12 @@ def test_killed_run_keeps_every_finished_claim(pytester):
         pytestmark = pytest.mark.model("tiny-bilingual")
 
         def test_first(corpus):
-            expect("L0N230").activates_more(on=corpus("german").subset(12),
+            expect("L0N125").activates_more(on=corpus("german").subset(12),
                                             than=corpus("english").subset(12), by_at_least=0.0)
 
         @pytest.mark.xfail(strict=True)
         def test_second(corpus):
-            expect("L0N230").activates_more(on=corpus("english").subset(12),
+            expect("L0N125").activates_more(on=corpus("english").subset(12),
                                             than=corpus("german").subset(12), by_at_least=0.1)
 
         def test_killed():

@@ -13,7 +13,7 @@ CLAIMS = textwrap.dedent('''
     from neurospec import expect
 
     pytestmark = pytest.mark.model("tiny-bilingual")
-    UNIT = "L0N230"
+    UNIT = "L0N125"
 
     def german(corpus):
         return corpus("german").subset(60)
@@ -83,7 +83,7 @@ def test_two_real_checkpoint_runs_matrix_and_compare(pytester, capsys, monkeypat
     assert main(["compare", late, early]) == 1  # the other way round: two regressions
     out = capsys.readouterr().out
     assert "### :x: neurospec: 2 newly failing, 0 newly passing" in out
-    assert "| ablating L0N230 (mean over english[:60], " in out
+    assert "| ablating L0N125 (mean over english[:60], " in out
     assert main(["compare", late, early, "--fail-on", "never"]) == 0
     assert main(["compare", late, late, "--fail-on", "change"]) == 0
     capsys.readouterr()

@@ -11,7 +11,7 @@ CLAIMS = textwrap.dedent('''
     pytestmark = pytest.mark.model("tiny-bilingual")
 
     def test_sharp(corpus):
-        expect("L0N230").activates_more(on=corpus("german").subset(40),
+        expect("L0N125").activates_more(on=corpus("german").subset(40),
                                         than=corpus("english").subset(40),
                                         effect_size_at_least=2.0)
 
@@ -26,7 +26,7 @@ WEAK = textwrap.dedent('''
 
     pytestmark = pytest.mark.model("tiny-bilingual")
 
-    @pytest.mark.parametrize("unit", ["L0N230", "L1N2", "L1N5", "L1N9"])
+    @pytest.mark.parametrize("unit", ["L0N125", "L1N2", "L1N5", "L1N9"])
     def test_claims(corpus, unit):
         try:
             expect(unit).activates_more(on=corpus("german").subset(12),

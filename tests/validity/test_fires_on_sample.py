@@ -15,7 +15,7 @@ from neurospec.evidence.sink import collecting
 from neurospec.measure.examples import last_token_activation
 from neurospec.strategies import common_tokens, prompts
 
-GERMAN = neuron("L0N230")
+GERMAN = neuron("L0N125")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from neurospec.data.corpus import load_corpus
 from neurospec.errors import ClaimFailed, Underpowered
 from neurospec.evidence.sink import collecting
 
-GERMAN = neuron("L0N230")
+GERMAN = neuron("L0N125")
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from neurospec.evidence.sink import collecting
 from neurospec.measure.activations import neuron_activations
 from neurospec.stats.clustered import token_d_ci
 
-GERMAN = neuron("L0N230")
+GERMAN = neuron("L0N125")
 
 
 @pytest.fixture(scope="module")

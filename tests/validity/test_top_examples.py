@@ -10,7 +10,7 @@ from neurospec.data.corpus import Corpus, load_corpus
 from neurospec.errors import ClaimFailed
 from neurospec.evidence.sink import collecting
 
-GERMAN = neuron("L0N230")
+GERMAN = neuron("L0N125")
 
 
 def test_one_document_cannot_carry_the_top_examples(tiny):

@@ -1,4 +1,4 @@
-"""True claims must still pass under the stricter rules: L0N230's ablation raises German loss,
+"""True claims must still pass under the stricter rules: L0N125's ablation raises German loss,
 and its off-target claim on English (within ±tolerance, two one-sided tests) holds with a
 small p, so Holm does not demote it.  The English documents are not those the ablation's mean
 is taken over, and there are 300 of them: on 200 their loss changes are skewed enough
@@ -9,7 +9,7 @@ from neurospec.data.corpus import load_corpus
 from neurospec.evidence.sink import collecting
 
 
-def test_l0n230_ablation_and_its_off_target_claim_pass(tiny, manifest):
+def test_l0n125_ablation_and_its_off_target_claim_pass(tiny, manifest):
     unit = manifest["german_neuron"]["unit"]
     de, en = load_corpus("german").subset(200), load_corpus("english").subset(300, start=100)
     with collecting() as records:

@@ -9,7 +9,7 @@ from neurospec.claims.context import using
 from neurospec.data.corpus import load_corpus
 from neurospec.evidence.sink import collecting
 
-GERMAN = neuron("L0N230")
+GERMAN = neuron("L0N125")
 
 
 @pytest.fixture(scope="module")

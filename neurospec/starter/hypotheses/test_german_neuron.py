@@ -1,4 +1,4 @@
-"""Two claims about the German neuron L0N230 of neurospec's bundled model tiny-bilingual.
+"""Two claims about the German neuron L0N125 of neurospec's bundled model tiny-bilingual.
 
 Run them with `pytest` in this folder; the report is reports/run.html. Change the model in
 pyproject.toml (neurospec_model) or per test with @pytest.mark.model("your-model-folder").
@@ -6,7 +6,7 @@ pyproject.toml (neurospec_model) or per test with @pytest.mark.model("your-model
 
 from neurospec import expect, neuron
 
-GERMAN = neuron("L0N230")
+GERMAN = neuron("L0N125")
 
 
 def test_fires_more_on_my_german_sentences(corpus):
