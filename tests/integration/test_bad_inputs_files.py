@@ -389,8 +389,8 @@ def test_claim_records_carry_files_and_hashes(tiny, monkeypatch):
     monkeypatch.chdir(ROOT)
     de, en = load_corpus("german").subset(12), load_corpus("english").subset(12)
     with collecting() as records:
-        expect("L0N230", model=tiny).activates_more(on=de, than=en, by_at_least=0.0)
-        expect("L0N230", model=tiny).ablated(to="zero").raises_loss(on=de, by_at_least=0.0)
+        expect("L0N125", model=tiny).activates_more(on=de, than=en, by_at_least=0.0)
+        expect("L0N125", model=tiny).ablated(to="zero").raises_loss(on=de, by_at_least=0.0)
     for r in records:
         assert r.data["files"][0] == {"file": "fixtures/data/german.jsonl", "sha256": de.file_hash}
     assert records[0].data["files"][1]["file"] == "fixtures/data/english.jsonl"

@@ -64,7 +64,7 @@ def test_feature_activations_equal_encoding_the_hook(tiny, small_sets):
 
 def test_feature_claim_kind(tiny, small_sets):
     de, en = small_sets
-    r = expect("L0F26", model=tiny, sae=SAES / "L0").activates_more(
+    r = expect("L0F456", model=tiny, sae=SAES / "L0").activates_more(
         on=de, than=en, effect_size_at_least=0.0)
     assert r.kind == "sae_feature" and r.details["sae"].endswith("L0")
 

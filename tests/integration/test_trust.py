@@ -34,8 +34,8 @@ def test_vacuity_flags_a_vague_claim_and_not_the_german_neuron(tiny, sets):
     de, en = sets
     with collecting() as records, using(model=tiny, vacuity=20):
         # "some neuron of layer 1 fires more on German than English, by any amount"
-        vague = expect(neuron("L1N2")).activates_more(on=de, than=en, by_at_least=0.0)
-        sharp = expect(GERMAN).activates_more(on=de, than=en, auroc_at_least=0.9)
+        vague = expect(neuron("L1N6")).activates_more(on=de, than=en, by_at_least=0.0)
+        sharp = expect(GERMAN).activates_more(on=de, than=en, auroc_at_least=0.85)
     assert vague.record.vacuous is True
     v = vague.record.details["vacuity"]
     assert v["k"] == 20 and v["rate"] > 0.05 and v["passed"] == len(v["passing_units"])
@@ -48,14 +48,14 @@ def test_strict_mode_fails_a_vacuous_claim(tiny, sets):
     de, en = sets
     with collecting() as records, using(model=tiny, vacuity=20, strict=True):
         with pytest.raises(ClaimFailed, match="vacuous: the same claim also holds for"):
-            expect(neuron("L1N2")).activates_more(on=de, than=en, by_at_least=0.0)
+            expect(neuron("L1N6")).activates_more(on=de, than=en, by_at_least=0.0)
     assert records[0].verdict == "fail" and records[0].vacuous
 
 
 def test_no_vacuity_check_unless_asked(tiny, sets):
     de, en = sets
     with collecting(), using(model=tiny):
-        r = expect(GERMAN).activates_more(on=de, than=en, auroc_at_least=0.9)
+        r = expect(GERMAN).activates_more(on=de, than=en, auroc_at_least=0.85)
     assert r.record.vacuous is None and "vacuity" not in r.record.details
 
 

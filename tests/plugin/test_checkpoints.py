@@ -23,7 +23,7 @@ CLAIMS = textwrap.dedent('''
 
     def test_fires_on_german(corpus):
         expect(UNIT).activates_more(on=german(corpus), than=english(corpus),
-                                    auroc_at_least=0.9)
+                                    auroc_at_least=0.85)
 
     def test_fires_by_a_clear_margin(corpus):
         expect(UNIT).activates_more(on=german(corpus), than=english(corpus), by_at_least=1.0)

@@ -49,7 +49,7 @@ def test_xdist_run_with_a_device_list(pytester):
                                            "--neurospec-json=x.json", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
     records = json.loads((pytester.path / "x.json").read_text())["records"]
-    assert sorted(r["unit"] for r in records) == ["L0N12", "L0N150", "L0N125", "L0N7"]
+    assert sorted(r["unit"] for r in records) == ["L0N12", "L0N125", "L0N150", "L0N7"]
     assert {r["model"]["device"] for r in records} == {"cpu"}
 
 

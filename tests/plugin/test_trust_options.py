@@ -16,7 +16,7 @@ CLAIMS = textwrap.dedent('''
                                         effect_size_at_least=2.0)
 
     def test_vague(corpus):
-        expect("L1N2").activates_more(on=corpus("german").subset(100),
+        expect("L1N6").activates_more(on=corpus("german").subset(100),
                                       than=corpus("english").subset(100), by_at_least=0.0)
 ''')
 

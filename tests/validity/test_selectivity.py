@@ -34,7 +34,7 @@ def test_a_neuron_with_token_auroc_below_half_is_not_selective(tiny, sets):
 def test_the_german_neuron_is_selective_by_auroc_and_by_ablation(tiny, sets):
     de, en = sets
     with collecting(), using(model=tiny):
-        r = expect(GERMAN).activates_more(on=de, than=en, auroc_at_least=0.9)
+        r = expect(GERMAN).activates_more(on=de, than=en, auroc_at_least=0.85)
         (expect(GERMAN).ablated(to="mean", over=en.subset(200))
             .raises_loss(on=de.subset(200), by_at_least=0.03))
     assert r.passed and r.record.metric == "token_auroc" and 0.9 < r.record.ci[0] < r.effect
