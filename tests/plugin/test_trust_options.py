@@ -13,7 +13,7 @@ CLAIMS = textwrap.dedent('''
     def test_sharp(corpus):
         expect("L0N125").activates_more(on=corpus("german").subset(40),
                                         than=corpus("english").subset(40),
-                                        effect_size_at_least=2.0)
+                                        effect_size_at_least=1.5)
 
     def test_vague(corpus):
         expect("L1N6").activates_more(on=corpus("german").subset(100),
