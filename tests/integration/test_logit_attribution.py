@@ -37,8 +37,8 @@ def test_raw_dla_and_top_writers_equal_a_loop(tiny):
 
 
 def test_writes_tokens_claim(tiny):
-    res = expect("L0N125", model=tiny).writes_tokens([" den", " das"], top_k=30, at_least=1)
-    assert res.kind == "logit_attribution" and res.effect >= 1 and res.p < 0.01
+    res = expect("L0N125", model=tiny).writes_tokens([" der", " die"], top_k=30, at_least=2)
+    assert res.kind == "logit_attribution" and res.effect >= 2 and res.p < 0.01
     assert len(res.charts["token_table"]["top"]) == 30
     with pytest.raises(ClaimFailed, match="top-5 direct-logit tokens include >= 2"):
         expect("L0N125", model=tiny).writes_tokens([" the", " and"], top_k=5, at_least=2)
