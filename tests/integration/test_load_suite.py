@@ -19,5 +19,6 @@ def test_generated_suite_runs_with_bounded_memory(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     last = proc.stdout.strip().splitlines()[-1]
     found = dict(re.findall(r"(\w+)=([\d.]+)", last))
-    assert found["claims"] == "20" and found["checks"] == "20"
+    # a chained claim (raises_loss(...).and_not_on(...)) leaves one check per link it reaches
+    assert found["claims"] == "20" and 20 <= int(found["checks"]) <= 40
     assert float(found["peak_rss_mb"]) < 2000
