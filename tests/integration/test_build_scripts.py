@@ -104,6 +104,20 @@ def test_layers_override_the_recipe(corpus_mod, tmp_path):
     assert json.loads((model_dir / "config.json").read_text())["num_hidden_layers"] == 3
 
 
+def test_the_default_command_builds_the_shipped_model_s_recipe():
+    """`build_tiny_bilingual.py` with no options trains what MANIFEST.json records (recipe,
+    first seed, layers, steps, ...), so the README's rebuild command is the shipped model's;
+    only how many seeds it may go on to try is the command's own."""
+    module = _load("build_tiny_bilingual")
+    shipped = json.loads((module.FIXTURE / "MANIFEST.json").read_text())["hyperparameters"]
+    default = module.hyperparameters(module.parser().parse_args([]))
+    assert {k: v for k, v in default.items() if k != "max_seeds"} == \
+        {k: v for k, v in shipped.items() if k != "max_seeds"}
+    assert shipped["seed"] == json.loads((module.FIXTURE / "MANIFEST.json").read_text())["seed"]
+    v1 = module.hyperparameters(module.parser().parse_args(["--recipe", "v1"]))
+    assert (v1["recipe"], v1["seed"]) == ("v1", 0)
+
+
 def test_builders_refuse_to_overwrite_the_shipped_fixtures():
     for name, fixture in [("build_tiny_bilingual", "models"), ("build_tiny_saes", "saes")]:
         module = _load(name)
