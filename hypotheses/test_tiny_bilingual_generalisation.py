@@ -1,12 +1,13 @@
-"""Does the German neuron generalise? L0N125 beyond the genre it was chosen on, and beyond
-"not English".
+"""Does the German neuron generalise? L0N125 on each genre, on sections it never saw, and
+beyond "not English".
 
 tiny-bilingual was trained on German and English fortune cookies and man pages of sections 1,
-2, 3, 4, 6 and 8; its German neuron was chosen on held-out fortunes alone. These claims also use
-text it never saw in training (fixtures/data/MANIFEST.json, built by fixtures/build/genres.py
-and manpage_corpus.py): paragraphs of held-out pages of the trained sections, man pages of
-sections 5 and 7 (whole sections held out), and French, Italian and Spanish man pages and
-fortunes (languages never trained on).
+2, 3, 4, 6 and 8; its German neuron was chosen by the build's search on the held-out documents
+of those genres (fortunes and paragraphs of held-out pages, pooled). These claims also use text
+it never saw in training (fixtures/data/MANIFEST.json, built by fixtures/build/genres.py and
+manpage_corpus.py): those held-out pages, man pages of sections 5 and 7 (whole sections held
+out, and never used to choose the neuron, so claims on them carry no selection bias), and
+French, Italian and Spanish man pages and fortunes (languages never trained on).
 """
 
 import pytest
