@@ -103,10 +103,19 @@ def _null_cut(r: Record, values: list[float]) -> tuple[float, str] | None:
     return float(np.percentile(finite, q)), f"{q:.0f}th percentile of the random units"
 
 
+def _units_label(r: Record) -> str:
+    """The record's units label for an axis: "(share)" -> "share"; only a matching pair of
+    parentheses around it comes off, so a label is never shortened to nothing ("(" stays)."""
+    label = str(r.details.get("units_label", ""))
+    if len(label) >= 2 and label[0] == "(" and label[-1] == ")":
+        return label[1:-1]
+    return label
+
+
 def _histogram_unit(r: Record) -> str:
     if r.metric in ("mean_diff", "cohens_d") and r.kind in ("activation_contrast", "sae_feature"):
         return "activation (mean per document)"
-    return str(r.details.get("units_label", "")).strip("()")
+    return _units_label(r)
 
 
 def _f(v) -> float:
@@ -151,7 +160,7 @@ def _verdict_chart(r: Record, unit: str) -> Markup:
 def _charts(r: Record) -> list[Markup]:
     out = []
     c = _numeric(r.charts)
-    unit = str(r.details.get("units_label", "")).strip("()")
+    unit = _units_label(r)
     marked = False  # some chart draws the threshold
     if "histogram" in c:
         h = c["histogram"]

@@ -178,3 +178,14 @@ def test_known_attacks_render_inert():
     check_inert(html, render_record(make_record(PLAIN)),
                 [s[0], s[3], s[7], s[34], token_text(s[43])])
     assert "\\u202e" in html and "\\u0000" in html  # shown as escapes, not applied
+
+
+def test_a_units_label_is_never_shortened_to_nothing():
+    # found by the fuzz above: "(".strip("()") dropped the axis unit, and with it a tag
+    for label, axis in [("(", ["("]), ("(share)", ["share"]), ("nats", ["nats"]), ("()", []),
+                        (")x(", [")x("])]:
+        s = plain_like(PLAIN)
+        s[17] = label
+        html = render_record(make_record(s))
+        units = [u for u in re.findall(r'class="ns-axis-unit">([^<]*)<', html) if u != "s23"]
+        assert sorted(set(units)) == axis and (len(units) > 1 or not axis), (label, units)
