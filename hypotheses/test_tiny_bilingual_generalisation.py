@@ -36,10 +36,18 @@ def test_fires_on_german_manpages_not_english_manpages(corpus, german, english):
 
 @pytest.mark.parametrize("german,english", GENRES)
 def test_ablation_raises_german_loss_in_every_genre(corpus, german, english):
-    # the neuron's own effect, not any layer-0 neuron's: above 95% of 20 random neurons of
-    # its layer, ablated the same way on the same documents
     expect(GERMAN).ablated(to="mean", over=corpus("english")).raises_loss(
-        on=corpus(german), by_at_least=0.0).beats_random_units(k=20, percentile=95)
+        on=corpus(german), by_at_least=0.0)
+
+
+def test_ablation_beats_random_neurons_on_sections_never_seen(corpus):
+    # the neuron's own effect, not any layer-0 neuron's: above 95% of 20 random neurons of its
+    # layer, ablated the same way on the same documents, on man-page sections the model was
+    # never trained on and the neuron never chosen on. (On held-out fortunes the same claim is
+    # in test_tiny_bilingual_german_neuron.py; the build's gate checks every genre against the
+    # random median: MANIFEST.json's generalisation_checks.)
+    expect(GERMAN).ablated(to="mean", over=corpus("english")).raises_loss(
+        on=corpus("german_manpages"), by_at_least=0.0).beats_random_units(k=20, percentile=95)
 
 
 @pytest.mark.parametrize("english", [e for _, e in MANPAGES])
