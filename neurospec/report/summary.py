@@ -31,8 +31,12 @@ _ids = itertools.count()
 
 
 def slug(s: str) -> str:
-    """A state as a CSS class part (``'expected fail'`` -> ``'expected-fail'``)."""
-    return s.replace(" ", "-")
+    """A state as a CSS class or id part: a known state readable (``'expected fail'`` ->
+    ``'expected-fail'``); any other (a results file may hold any verdict string) as ``x`` and
+    the hex of its bytes, so that it cannot leave the attribute it is written into."""
+    if s in STATES:
+        return s.replace(" ", "-")
+    return "x" + s.encode("utf-8", "surrogatepass").hex()
 
 
 COUNT_ORDER = ("fail", "underpowered", "unexpected pass", "pass", "expected fail", "skipped")

@@ -189,3 +189,15 @@ def test_a_units_label_is_never_shortened_to_nothing():
         html = render_record(make_record(s))
         units = [u for u in re.findall(r'class="ns-axis-unit">([^<]*)<', html) if u != "s23"]
         assert sorted(set(units)) == axis and (len(units) > 1 or not axis), (label, units)
+
+
+def test_an_unknown_verdict_stays_inside_its_attributes():
+    # found by the fuzz above: a verdict read from a results file went into the summary's
+    # filter ids and classes unescaped ('"Ý=' opened new attributes)
+    for verdict in ['"Ý=', "' onmouseover='x", "a b", "fail\" autofocus onfocus=\"x"]:
+        html = summary_table([make_record(plain_like(PLAIN), verdict)])
+        got = parse(html)
+        assert not any(name.startswith("on") or name == "autofocus" for name, _ in got.attrs)
+        known = parse(summary_table([make_record(plain_like(PLAIN), "fail")]))
+        assert [t[1:] for t in got.tags] == [t[1:] for t in known.tags]  # the same attributes
+        assert verdict in "".join(got.text)  # shown, as text
