@@ -28,16 +28,15 @@ def test_a_neuron_with_token_auroc_below_half_is_not_selective(tiny, sets):
     de, en = sets
     unit = neuron("L1N54")
     # the measure this replaced: Cohen's d of document means clears 1.5 on this neuron
-    doc_d = two_sample(neuron_activations(tiny, de, unit).doc_means,
-                       neuron_activations(tiny, en, unit).doc_means, measure="cohens_d")
+    on, off = neuron_activations(tiny, de, unit), neuron_activations(tiny, en, unit)
+    doc_d = two_sample(on.doc_means, off.doc_means, measure="cohens_d")
     assert doc_d.estimate >= 1.5
     with collecting(), using(model=tiny):
         with pytest.raises(ClaimFailed, match="token Cohen's d"):
             expect(unit).activates_more(on=de, than=en, effect_size_at_least=1.5)
         with pytest.raises(ClaimFailed, match="token AUROC"):
             expect(unit).activates_more(on=de, than=en, auroc_at_least=0.6)
-    auroc = token_auroc_ci(neuron_activations(tiny, de, unit).per_token,
-                           neuron_activations(tiny, en, unit).per_token)
+    auroc = token_auroc_ci(on.per_token, off.per_token)
     assert auroc.estimate < 0.5
 
 
