@@ -44,8 +44,7 @@ def _read_all(paths: list[Path]) -> list:
     runs = [read_results(path) for path in paths]
     names = [path.name if len(paths) > 1 else "" for path in paths]
     return Results([r for run in runs for r in run],
-                   meta={"skipped": [s for run in runs for s in run.skipped],
-                         "incomplete": [n for n, run in zip(names, runs) if run.incomplete]})
+                   meta={"incomplete": [n for n, run in zip(names, runs) if run.incomplete]})
 
 
 def _notes(paths: list[Path]) -> str:

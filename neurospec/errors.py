@@ -84,6 +84,11 @@ class Underpowered(ClaimFailed):
     """A claim with too few documents for its confidence interval to mean anything."""
 
 
+class NoClaimStated(NeurospecError):
+    """A test built an expectation (``expect(unit)``, ``.ablated(...)``) and stated no claim
+    on it, so it checked nothing; the message names the call that is missing."""
+
+
 class NeurospecWarning(UserWarning):
     """Something a result depends on that the user should know (e.g. truncated documents)."""
 

@@ -7,6 +7,7 @@ ablation (``.raises_loss(...).and_not_on(...)``) and the follow-ups on its last 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,9 @@ import numpy as np
 from neurospec.claims import cached, checks
 from neurospec.claims.charts import mechanism, null_chart, sweep_charts, sweep_details, top_deltas
 from neurospec.claims.rerun import check_k, random_p, random_units, rerunning, unit_claim
+from neurospec.claims.expectation import Stated
 from neurospec.claims.result import ClaimResult
+from neurospec.claims.statements import claim_names
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
@@ -24,13 +27,16 @@ from neurospec.stats.inference import mean_ci, percentile_among
 from neurospec.units import neuron
 
 
-class AblatedUnit:
+class AblatedUnit(Stated):
     """A chain of claims about one ablation of ``parent``'s unit."""
 
     def __init__(self, parent: Any, to: Any, over: Corpus | None) -> None:
         self.parent = parent
         self.model = parent.model
-        self.run = parent.run
+        said = parent.run.statement
+        text = f".ablated(to={to!r}" + (f", over={over.name!r})" if over is not None else ")")
+        self.run = replace(parent.run, statement=None if said is None else said.open_child(
+            said.text + text, claim_names(type(self))))
         self.to, self.over = to, over
         self.results: list[ClaimResult] = []
 

@@ -4,9 +4,10 @@ to another kind of unit when one is called on the wrong kind."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from neurospec.claims import context
+from neurospec.claims import context, statements
 from neurospec.claims.result import ClaimResult
 from neurospec.claims.runner import Runner
 from neurospec.errors import WrongUnitKind
@@ -22,7 +23,30 @@ CLAIMS_OF: dict[str, frozenset[str]] = {
 }
 
 
-class Expectation:
+class Stated:
+    """An object a test states claims on.  It remembers the last claim method looked up on
+    it and whether one was called, so that a test that builds it and states nothing is told
+    which call is missing (:mod:`neurospec.claims.statements`)."""
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if name[:1] == "_" or not callable(value):
+            return value
+        run = self.__dict__.get("run")  # absent while __init__ runs
+        st = None if run is None else run.statement
+        if st is None or name not in st.choices:
+            return value
+        st.looked_up = name
+
+        @functools.wraps(value)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
+            st.called()
+            return value(*args, **kwargs)
+        return call
+
+
+class Expectation(Stated):
     """Claims about one unit of one model (see the subclass for the unit's kind)."""
 
     kind = "unit"
@@ -31,7 +55,8 @@ class Expectation:
         unit = parse_unit(unit)
         model = context.model_or_current(model)
         check_unit(unit, model)
-        self.run = Runner(unit, model, context.current(), sae)
+        said = statements.opened(f"expect({unit.name!r})", statements.claim_names(type(self)))
+        self.run = Runner(unit, model, context.current(), sae, said)
 
     @property
     def unit(self) -> Any:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from neurospec.claims import cached, checks, context
+from neurospec.claims import cached, checks, context, statements
 from neurospec.claims.charts import sweep_charts, sweep_details
+from neurospec.claims.expectation import Stated
 from neurospec.claims.result import ClaimResult
 from neurospec.claims.runner import Runner
 from neurospec.claims.verdict import decide
@@ -14,7 +15,7 @@ from neurospec.errors import InvalidArgument
 from neurospec.units import Neuron, check_unit
 
 
-class LayerExpectation:
+class LayerExpectation(Stated):
     """Claims about an MLP layer as a whole."""
 
     def __init__(self, layer: int, model: Any = None) -> None:
@@ -24,7 +25,8 @@ class LayerExpectation:
         check_unit(Neuron(layer, 0), self.model)
         self.layer = layer
         self.ctx = context.current()
-        self.run = Runner(f"L{layer}", self.model, self.ctx)
+        said = statements.opened(f"expect_layer({layer})", statements.claim_names(type(self)))
+        self.run = Runner(f"L{layer}", self.model, self.ctx, statement=said)
 
     def top_neurons_carry(self, k: int, share_at_least: float, *, on: Corpus | str,
                           to: str = "mean", over: Corpus | str | None = None,

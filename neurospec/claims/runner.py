@@ -11,6 +11,7 @@ from neurospec.claims import context
 from neurospec.claims.finish import end
 from neurospec.claims.rerun import Call, vacuity
 from neurospec.claims.result import ClaimResult
+from neurospec.claims.statements import Statement
 from neurospec.evidence.record import Record
 
 
@@ -22,6 +23,7 @@ class Runner:
     model: Any
     ctx: context.Context
     sae: Any = None
+    statement: Statement | None = None  # what the test built; a verdict closes it
 
     @property
     def seed(self) -> int:
@@ -50,6 +52,8 @@ class Runner:
     def conclude(self, record: Record, call: Call | None = None) -> ClaimResult:
         """Check a passing unit claim for vacuity (when on), then end it."""
         __tracebackhide__ = True
+        if self.statement is not None:
+            self.statement.close()
         # "within" claims (off-target damage) are meant to hold for most units: not checked
         if call is not None and record.passed and self.ctx.vacuity > 0 \
                 and record.direction != "within":

@@ -17,7 +17,8 @@ import pytest
 from neurospec.plugin import options as o
 
 CHECKPOINT_FIXTURE = "neurospec_checkpoint"
-RECORDS = pytest.StashKey[list]()
+RECORDS = pytest.StashKey[list]()  # the test's records, in the order they were emitted
+MODELS_OF_TEST = pytest.StashKey[list]()  # the model(s) the plugin gave the test
 
 
 @dataclass
@@ -142,20 +143,26 @@ def _neurospec_claims(request: pytest.FixtureRequest, neurospec_checkpoint: str 
     """Around every test: the claim context (model, seed, data folders), the evidence
     collector, and the check that no hook was left on the model."""
     from neurospec.claims.context import using
+    from neurospec.claims.statements import tracking
     from neurospec.evidence.sink import collecting
+    from neurospec.plugin.outcomes import STATEMENTS
 
     config = request.config
-    wants_model = uses_model(config, request.node, request.fixturenames)
+    item = request.node
+    records = item.stash.setdefault(RECORDS, [])
+    wants_model = uses_model(config, item, request.fixturenames)
     if wants_model:  # the recorder counts these: a run of them that checks nothing fails
-        request.node.user_properties.append((MODEL_TEST, True))
+        item.user_properties.append((MODEL_TEST, True))
     m = request.getfixturevalue("model") if wants_model else None
+    if m is not None:
+        item.stash[MODELS_OF_TEST] = [m]
     min_docs = config.getoption(o.MIN_DOCS_OPTION)
-    vacuity, strict = o.vacuity(config, request.node)
-    with _progress_lines(config), collecting() as records, using(
+    vacuity, strict = o.vacuity(config, item)
+    with _progress_lines(config), collecting(records), tracking() as said, using(
             model=m, seed=o.seed(config), data_dirs=o.data_dirs(config),
-            min_docs=min_docs if min_docs is not None else 10, test=request.node.nodeid,
+            min_docs=min_docs if min_docs is not None else 10, test=item.nodeid,
             vacuity=vacuity, strict=strict):
-        request.node.stash[RECORDS] = records
+        item.stash[STATEMENTS] = said
         yield
     if m is None:
         return

@@ -32,7 +32,7 @@ class HtmlSummary:
             where = (f"every record is in {self.state.json_path}" if self.state.json_path
                      else "--neurospec-json PATH keeps every record in a results file")
             postfix.append(render_fragment(
-                self.state.records, max_cards=cap or None, skipped=self.state.skipped,
+                self.state.records, max_cards=cap or None,
                 incomplete=[] if self.state.complete else [""], full_data=where))
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list) -> None:

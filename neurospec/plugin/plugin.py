@@ -16,7 +16,7 @@ import pytest
 from neurospec.plugin import options
 from neurospec.plugin.fixtures import (  # noqa: F401 - fixtures pytest finds in this module
     _neurospec_claims, corpus, model, neurospec_checkpoint, parametrize_checkpoints)
-from neurospec.plugin.recorder import STATE, Recorder, State, attach_records
+from neurospec.plugin.recorder import PROPERTY, STATE, Recorder, State
 
 LOCK = pytest.StashKey[object]()
 
@@ -108,7 +108,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function):
+    """A test that built an expectation and stated no claim on it fails, naming the call."""
+    result = yield
+    from neurospec.plugin.outcomes import check_statements
+
+    check_statements(pyfuncitem)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
-    attach_records(item, report)
-    return report
+    from neurospec.plugin.outcomes import handle
+
+    return handle(item, call, report, PROPERTY)

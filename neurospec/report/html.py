@@ -250,11 +250,10 @@ def render_record(record: Record | dict, with_style: bool = True, anchor: str = 
     return (f"<style>{stylesheet()}</style>" if with_style else "") + body
 
 
-def run_overview(records: list[Record], links: bool | int = False,
-                 skipped: list[dict] = ()) -> str:
+def run_overview(records: list[Record], links: bool | int = False) -> str:
     """The summary, and the checkpoint matrix when some claim ran on several checkpoints
     of one model."""
-    out = summary_table(records, links=links, skipped=skipped)
+    out = summary_table(records, links=links)
     if needs_matrix(records):
         out += matrix_html(build_matrix(records))
     return out
@@ -272,18 +271,15 @@ def incomplete_html(names: list[str]) -> str:
 
 
 def render_fragment(records: list[Record], max_cards: int | None = None,
-                    skipped: list[dict] | None = None, incomplete: list[str] | None = None,
-                    full_data: str = "") -> str:
+                    incomplete: list[str] | None = None, full_data: str = "") -> str:
     """Style, overview and evidence cards as one HTML fragment (what Jupyter shows).
 
     Cards come in the summary's reading order (what needs attention first); expected
     failures sit last, in a collapsed block; at most ``max_cards`` of them (``None``: all),
     and a note says how many were left out and where the full data is (``full_data``, e.g.
-    "every record is in reports/run.json").  ``skipped`` and ``incomplete`` (names of runs that had not ended;
-    "" for an unnamed one) default to the records' own (a
+    "every record is in reports/run.json").  ``incomplete`` (names of runs that had not
+    ended; "" for an unnamed one) defaults to the records' own (a
     :class:`~neurospec.evidence.results.Results` read from a file)."""
-    if skipped is None:
-        skipped = list(getattr(records, "skipped", []))
     if incomplete is None:
         incomplete = list(getattr(records, "incomplete", []))
     ordered = by_attention(records)
@@ -303,19 +299,18 @@ def render_fragment(records: list[Record], max_cards: int | None = None,
                 f"cards not shown (the summary above lists every claim; {where}neurospec "
                 f"report RESULTS.json --max-cards 0 renders them all).</p>")
     return (f"<style>{stylesheet()}</style><div class=\"ns-root\">{incomplete_html(incomplete)}"
-            f"{run_overview(records, len(shown), skipped)}{chr(10).join(cards)}{more}</div>")
+            f"{run_overview(records, len(shown))}{chr(10).join(cards)}{more}</div>")
 
 
 MAX_CARDS = 1000  # a page of ~15 MB; the summary table still lists every claim
 
 
 def render_page(records: list[Record], title: str = "neurospec report",
-                skipped: list[dict] | None = None, max_cards: int | None = MAX_CARDS,
-                full_data: str = "") -> str:
+                max_cards: int | None = MAX_CARDS, full_data: str = "") -> str:
     """A standalone, offline HTML page: the summary (and matrix), then the records' cards
     (the first ``max_cards`` in reading order; ``None`` for all)."""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width'><title>{escape(visible(title))}</title>"
             f"</head><body><h1 class='ns-title'>{escape(visible(title))}</h1>"
-            f"{render_fragment(records, max_cards, skipped=skipped, full_data=full_data)}"
+            f"{render_fragment(records, max_cards, full_data=full_data)}"
             f"</body></html>")
