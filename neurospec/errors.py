@@ -41,6 +41,15 @@ class UntrustedCheckpoint(CheckpointError):
     """A pickle checkpoint, refused unless the user explicitly trusts it."""
 
 
+class UntrustedCode(CheckpointError):
+    """A model that needs its own Python code (``auto_map``), refused unless the user
+    explicitly trusts it."""
+
+
+class ResourceError(NeurospecError, MemoryError):
+    """A measurement that would need more memory (or threads) than the machine has."""
+
+
 class DatasetError(NeurospecError, ValueError):
     """A dataset that is missing, empty or malformed."""
 
@@ -63,6 +72,10 @@ class UnsupportedArchitecture(NeurospecError):
 
 class HookLeak(NeurospecError):
     """A hook was left registered on a model after a measurement."""
+
+
+class ModelModified(NeurospecError):
+    """A test changed the weights or settings of the model the session shares."""
 
 
 class NumericalError(NeurospecError, FloatingPointError):

@@ -17,7 +17,6 @@ from neurospec.claims.charts import mechanism, null_chart, sweep_charts, sweep_d
 from neurospec.claims.rerun import check_k, random_p, random_units, rerunning, unit_claim
 from neurospec.claims.expectation import Stated
 from neurospec.claims.result import ClaimResult
-from neurospec.claims.statements import claim_names
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
@@ -33,16 +32,18 @@ class AblatedUnit(Stated):
     def __init__(self, parent: Any, to: Any, over: Corpus | None) -> None:
         self.parent = parent
         self.model = parent.model
-        said = parent.run.statement
-        text = f".ablated(to={to!r}" + (f", over={over.name!r})" if over is not None else ")")
-        self.run = replace(parent.run, statement=None if said is None else said.open_child(
-            said.text + text, claim_names(type(self))))
+        self.run = replace(parent.run, statement=None)  # stating() gives it its own
         self.to, self.over = to, over
         self.results: list[ClaimResult] = []
 
     @property
     def unit(self) -> Any:
         return self.parent.unit
+
+    @staticmethod
+    def said(to: Any, over: Corpus | None) -> str:
+        """How the ablation reads in a statement: ``.ablated(to='mean', over='english')``."""
+        return f".ablated(to={to!r}" + (f", over={over.name!r})" if over is not None else ")")
 
     def _with_unit(self, unit: Any) -> "AblatedUnit":
         """The same ablation of another unit (for random-unit reruns)."""

@@ -22,6 +22,7 @@ class Context:
     model: Any = None
     seed: int = 0
     data_dirs: tuple[Path, ...] = ()
+    sae_dirs: tuple[Path, ...] = ()  # where relative SAE paths are found (test folder, rootdir)
     min_docs: int = 10
     test: str = ""
     vacuity: int = 0  # re-run passing unit claims on this many random units (0: off)

@@ -21,7 +21,7 @@ from typing import Any
 from neurospec.claims import activation_claims, checks
 from neurospec.claims.ablated import Ablated
 from neurospec.claims.activation_claims import NeuronActivationClaims
-from neurospec.claims.expectation import Expectation
+from neurospec.claims.expectation import Expectation, stating
 from neurospec.claims.head_claims import HeadAblated, HeadExpectation
 from neurospec.claims.layer import LayerExpectation
 from neurospec.claims.result import ClaimResult
@@ -37,7 +37,7 @@ __all__ = ["Ablated", "ClaimResult", "FeatureExpectation", "HeadAblated", "HeadE
 
 def expect_layer(layer: int, model: Any = None) -> LayerExpectation:
     """Start a claim about MLP ``layer`` as a whole (e.g. how concentrated an effect is)."""
-    return LayerExpectation(layer, model)
+    return stating(LayerExpectation(layer, model), f"expect_layer({layer})")
 
 
 def expect(unit: str | Neuron | Head | Feature, model: Any = None, *,
@@ -55,10 +55,12 @@ def expect(unit: str | Neuron | Head | Feature, model: Any = None, *,
     """
     parsed = parse_unit(unit)
     if isinstance(parsed, Feature):
-        return FeatureExpectation(parsed, model, sae)
-    if isinstance(parsed, Head):
-        return HeadExpectation(parsed, model)
-    return NeuronExpectation(parsed, model)
+        built: Expectation = FeatureExpectation(parsed, model, sae)
+    elif isinstance(parsed, Head):
+        built = HeadExpectation(parsed, model)
+    else:
+        built = NeuronExpectation(parsed, model)
+    return stating(built, f"expect({parsed.name!r})")
 
 
 class NeuronExpectation(NeuronActivationClaims, NeuronWeightClaims, Expectation):
@@ -78,4 +80,5 @@ class NeuronExpectation(NeuronActivationClaims, NeuronWeightClaims, Expectation)
         """Ablate the neuron: ``to='zero'``, ``'mean'`` or ``'resample'`` (over a reference
         corpus), or a fixed number; then state what that does with :class:`Ablated`'s
         methods."""
-        return Ablated(self, to, checks.maybe_corpus(over))
+        over = checks.maybe_corpus(over)
+        return stating(Ablated(self, to, over), Ablated.said(to, over), parent=self)

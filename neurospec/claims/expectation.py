@@ -5,6 +5,7 @@ to another kind of unit when one is called on the wrong kind."""
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import Any
 
 from neurospec.claims import context, statements
@@ -21,6 +22,21 @@ CLAIMS_OF: dict[str, frozenset[str]] = {
     "head": frozenset({"ablated", "ablation_raises_loss", "direct_effect_favours_repeats"}),
     "feature": frozenset({"activates_more", "depends_on"}),
 }
+
+
+def stating(obj: Any, text: str, parent: Any = None) -> Any:
+    """``obj``, a builder that was constructed without error, with the statement that tracks
+    whether a claim is stated on it (:mod:`neurospec.claims.statements`): a statement of the
+    test's own, or one built from ``parent``'s (``.ablated(...)`` on an expectation)."""
+    if parent is None:
+        said = statements.opened(text, statements.claim_names(type(obj)))
+    elif parent.run.statement is not None:
+        said = parent.run.statement.open_child(parent.run.statement.text + text,
+                                                statements.claim_names(type(obj)))
+    else:
+        return obj  # a rerun's builder: not the test's statement
+    obj.run = replace(obj.run, statement=said)
+    return obj
 
 
 class Stated:
@@ -55,8 +71,7 @@ class Expectation(Stated):
         unit = parse_unit(unit)
         model = context.model_or_current(model)
         check_unit(unit, model)
-        said = statements.opened(f"expect({unit.name!r})", statements.claim_names(type(self)))
-        self.run = Runner(unit, model, context.current(), sae, said)
+        self.run = Runner(unit, model, context.current(), sae)
 
     @property
     def unit(self) -> Any:
@@ -83,6 +98,9 @@ class Expectation(Stated):
         return self.run.conclude(record, call)
 
     def __getattr__(self, name: str) -> Any:
+        said = self.__dict__.get("run")
+        if said is not None and said.statement is not None and not name.startswith("_"):
+            said.statement.called()  # a claim was attempted: the error below says what is wrong
         owners = [k for k, names in CLAIMS_OF.items() if name in names and k != self.kind]
         if owners and not name.startswith("_"):
             owner = owners[0]

@@ -13,7 +13,7 @@ import numpy as np
 from neurospec.claims import checks
 from neurospec.claims.ablated import AblatedUnit
 from neurospec.claims.charts import attention, bar, top_deltas
-from neurospec.claims.expectation import Expectation
+from neurospec.claims.expectation import Expectation, stating
 from neurospec.claims.rerun import rerunning, unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
@@ -92,7 +92,8 @@ class HeadExpectation(Expectation):
     def ablated(self, to: str = "zero", over: Corpus | str | None = None) -> HeadAblated:
         """Zero-ablate the head's output (``to='zero'``) or replace it by its mean over
         ``over`` (``to='mean'``); then state what that does with :class:`HeadAblated`."""
-        return HeadAblated(self, to, checks.maybe_corpus(over))
+        over = checks.maybe_corpus(over)
+        return stating(HeadAblated(self, to, over), HeadAblated.said(to, over), parent=self)
 
     def ablation_raises_loss(self, on: Corpus | str, by_at_least: float, *, to: str = "zero",
                              over: Corpus | str | None = None) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neurospec.claims import cached, checks, context, statements
+from neurospec.claims import cached, checks, context
 from neurospec.claims.charts import sweep_charts, sweep_details
 from neurospec.claims.expectation import Stated
 from neurospec.claims.result import ClaimResult
@@ -25,8 +25,7 @@ class LayerExpectation(Stated):
         check_unit(Neuron(layer, 0), self.model)
         self.layer = layer
         self.ctx = context.current()
-        said = statements.opened(f"expect_layer({layer})", statements.claim_names(type(self)))
-        self.run = Runner(f"L{layer}", self.model, self.ctx, statement=said)
+        self.run = Runner(f"L{layer}", self.model, self.ctx)
 
     def top_neurons_carry(self, k: int, share_at_least: float, *, on: Corpus | str,
                           to: str = "mean", over: Corpus | str | None = None,

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from neurospec.claims import activation_claims, checks
+from neurospec.claims import activation_claims, checks, context
 from neurospec.claims.charts import bar
 from neurospec.claims.expectation import Expectation
 from neurospec.claims.rerun import unit_claim
@@ -30,7 +30,8 @@ class FeatureExpectation(Expectation):
         if sae is None:
             raise InvalidArgument(f"{unit} is an SAE feature: pass sae=load_sae(path) "
                                   f"(or a path) to expect()", value=unit)
-        sae = sae if not isinstance(sae, (str, Path)) else load_sae(sae)
+        sae = sae if not isinstance(sae, (str, Path)) else load_sae(
+            sae, search=context.current().sae_dirs)
         super().__init__(unit, model, sae)
         check_sae(self.model, self.sae, self.unit)
 
@@ -53,7 +54,8 @@ class FeatureExpectation(Expectation):
         from neurospec.units import Feature
 
         threshold = checks.threshold("by_at_least", by_at_least)
-        early_sae = sae if not isinstance(sae, (str, Path)) else load_sae(sae)
+        early_sae = sae if not isinstance(sae, (str, Path)) else load_sae(
+            sae, search=context.current().sae_dirs)
         f0 = parse_unit(early)
         if not isinstance(f0, Feature):
             raise InvalidArgument(f"depends_on({early!r}): expected a feature like 'L0F26'",

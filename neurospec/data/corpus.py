@@ -68,7 +68,12 @@ class Corpus:
 
     @classmethod
     def from_file(cls, path: Path, name: str | None = None) -> "Corpus":
-        """Load ``.jsonl`` (a ``text`` field per line) or ``.txt`` (blank-line separated)."""
+        """Load ``.jsonl`` (a ``text`` field per line) or ``.txt`` (documents separated by
+        blank lines; a line of only spaces or tabs is blank), whatever the suffix's case.
+
+        Raises:
+            DatasetError: unreadable, not UTF-8, a malformed line, or another suffix.
+        """
         path = Path(path)
         name = name or path.stem
         try:
@@ -81,7 +86,12 @@ class Corpus:
             raise DatasetError(f"dataset {path} is not UTF-8 text ({exc}); re-encode it as UTF-8",
                                value=name) from exc
         digest = hashlib.sha256(data).hexdigest()[:16]
-        if path.suffix == ".jsonl":
+        suffix = path.suffix.lower()
+        if suffix not in SUFFIXES:
+            raise DatasetError(f"{path}: a dataset file is .jsonl (one {{\"text\": ...}} a line) "
+                               f"or .txt (documents separated by blank lines), not "
+                               f"{path.suffix or 'a file without a suffix'}", value=name)
+        if suffix == ".jsonl":
             texts, ids = [], []
             for lineno, line in enumerate(raw.splitlines(), 1):
                 if not line.strip():
@@ -97,8 +107,16 @@ class Corpus:
                 ids.append(str(row.get("id", len(ids))))
             return cls(name=name, texts=tuple(texts), ids=tuple(ids), source=_shown(path),
                        file_hash=digest)
-        docs = tuple(d.strip() for d in raw.replace("\r\n", "\n").split("\n\n") if d.strip())
-        return cls(name=name, texts=docs, source=_shown(path), file_hash=digest)
+        lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        docs, current = [], []
+        for line in lines + [""]:
+            if line.strip(" \t"):
+                current.append(line)
+            elif current:
+                docs.append("\n".join(current).strip())
+                current = []
+        return cls(name=name, texts=tuple(d for d in docs if d), source=_shown(path),
+                   file_hash=digest)
 
     def subset(self, n: int, start: int = 0) -> "Corpus":
         """Documents ``start .. start+n-1`` as a corpus of its own (name and hash change)."""
@@ -138,6 +156,19 @@ def _unique(dirs: list[Path]) -> list[Path]:
     return list(seen.values())
 
 
+SUFFIXES = (".jsonl", ".txt")
+NAME_LIMIT = 200  # file systems hold names of 255 bytes; a dataset name is one
+
+
+def _files_named(folder: Path, name: str) -> list[Path]:
+    """``name.jsonl`` / ``name.txt`` in ``folder``, whatever the case of the suffix."""
+    try:
+        return sorted(p for p in folder.iterdir() if p.stem == name
+                      and p.suffix.lower() in SUFFIXES and p.is_file())
+    except OSError:  # no such folder (checked by the caller's options), or unreadable
+        return []
+
+
 def default_data_dirs() -> list[Path]:
     """The bundled datasets (``fixtures/data``, or the installed wheel's copy)."""
     return [bundled("data")]
@@ -163,9 +194,12 @@ def load_corpus(name: str, data_dirs: list[Path] | tuple[Path, ...] = ()) -> Cor
             f"dataset {name!r} is a path, not a name; names are looked up in the data folders "
             f"only. To load a file on purpose use Corpus.from_file({name!r}), or pass its "
             f"folder with --neurospec-data DIR and use the name", value=name)
+    if len(name) > NAME_LIMIT:
+        raise DatasetError(f"dataset name {name[:40]!r}... is {len(name)} characters long; a "
+                           f"dataset is a file <name>.jsonl / <name>.txt, whose name holds at "
+                           f"most {NAME_LIMIT} characters", value=name[:NAME_LIMIT])
     dirs = [Path(d) for d in data_dirs] + default_data_dirs()
-    found = [d / f"{name}{suffix}" for d in _unique(dirs) for suffix in (".jsonl", ".txt")
-             if (d / f"{name}{suffix}").is_file()]
+    found = [f for d in _unique(dirs) for f in _files_named(d, name)]
     if len(found) > 1:
         raise DatasetError(
             f"dataset {name!r} is defined twice: {found[0]} and {found[1]}; rename or remove "
@@ -173,7 +207,7 @@ def load_corpus(name: str, data_dirs: list[Path] | tuple[Path, ...] = ()) -> Cor
     if found:
         return Corpus.from_file(found[0], name=name)
     have = sorted({p.stem for d in dirs if d.is_dir() for p in d.iterdir()
-                   if p.suffix in (".jsonl", ".txt")})
+                   if p.suffix.lower() in SUFFIXES})
     raise DatasetError(f"no dataset named {name!r} in {', '.join(map(str, dirs))}; available: "
                        f"{', '.join(have) or 'none'}. Add {name}.jsonl there (one "
                        f'{{"text": ...}} per line) or pass --neurospec-data DIR', value=name)

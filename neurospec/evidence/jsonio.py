@@ -11,6 +11,7 @@ from pathlib import Path
 
 from neurospec.errors import OutputError, ResultsFileError
 from neurospec.evidence.record import READABLE_SCHEMAS, SCHEMA, SKIPPED, Record, outcome_record
+from neurospec.evidence.payloads import Charts, Data, Details, check
 from neurospec.evidence.results import Results
 
 
@@ -25,6 +26,8 @@ def atomic_write_text(path: Path, text: str, option: str = "--neurospec-json=rep
             ``path`` is a folder; the message suggests ``option`` with a writable path.
     """
     path = Path(path)
+    if path.is_symlink():  # write the link's target and keep the link
+        path = Path(os.path.realpath(path))
     if path.is_dir():
         raise OutputError(f"cannot write {path}: it is a folder; give a file path such as "
                           f"{path / 'run.json'}", value=path)
@@ -129,8 +132,6 @@ def read_results(path: Path) -> Results:
 
 def _skipped_v1(meta: dict, schema: str) -> list[Record]:
     """Schema /1 listed skipped tests in ``meta["skipped"]``; they are records now."""
-    if schema == SCHEMA:
-        return []
     return [outcome_record(str(s.get("test", "")), SKIPPED, str(s.get("reason", "")),
                            outcome="skipped") for s in meta.get("skipped", [])]
 
@@ -183,6 +184,12 @@ def check_record(r, i: int) -> None:
         shown = ", ".join(f"{k}={r[k]!r:.40}" for k in wrong)
         raise ValueError(f"record {i} ({str(r.get('claim', '?'))[:60]!r}) has fields of the "
                          f"wrong type: {shown}")
+    for key, hint in (("charts", Charts), ("data", Data), ("details", Details)):
+        if key in r:
+            try:
+                check(r[key], hint, key)
+            except ValueError as exc:
+                raise ValueError(f"record {i} ({str(r.get('claim', '?'))[:60]!r}): {exc}") from None
 
 
 def read_frame(path: Path):

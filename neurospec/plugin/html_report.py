@@ -82,14 +82,22 @@ def adapt_pytest_html(config: pytest.Config) -> None:
     opens one with a click; ``?collapsed=`` in the page's address still overrides).  These
     are the only places neurospec touches pytest-html's internals.
     """
+    from neurospec.errors import OutputError
     from neurospec.evidence.jsonio import atomic_write_text
+
+    state = config.stash[STATE]
+
+    def write(rendered: str, path: Any) -> None:
+        try:
+            atomic_write_text(path, rendered, option="--html=reports/run.html")
+        except OutputError as exc:  # a full disk: say so and fail the run, no INTERNALERROR
+            state.html_error = str(exc)
 
     default = config.getini("render_collapsed") == "passed"
     for plugin in config.pluginmanager.get_plugins():
         path = getattr(plugin, "_report_path", None)
         if path is not None and callable(getattr(plugin, "_write_report", None)):
-            plugin._write_report = (
-                lambda rendered, path=path: atomic_write_text(path, rendered))
+            plugin._write_report = lambda rendered, path=path: write(rendered, path)
         data = getattr(getattr(plugin, "_report", None), "data", None)
         if default and isinstance(data, dict) and data.get("renderCollapsed") == ["passed"]:
             data["renderCollapsed"] = list(COLLAPSED)

@@ -18,7 +18,7 @@ from neurospec.plugin.fixtures import (  # noqa: F401 - fixtures pytest finds in
     _neurospec_claims, corpus, model, neurospec_checkpoint, parametrize_checkpoints)
 from neurospec.plugin.recorder import PROPERTY, STATE, Recorder, State
 
-LOCK = pytest.StashKey[object]()
+LOCK = pytest.StashKey[list]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,13 +41,17 @@ def pytest_configure(config: pytest.Config) -> None:
     guards.check_paths(config)
     options.validate(config)
     if not state.is_worker:
-        options.check_outputs(config)
-        if state.json_path is not None:
-            from neurospec.plugin.guards import ResultsLock
+        state.notes = options.check_outputs(config)
+        from neurospec.plugin.guards import ResultsLock
 
-            lock = ResultsLock(state.json_path)
-            lock.acquire()  # a second run writing the same file is a usage error
-            config.stash[LOCK] = lock
+        locks = []
+        for path, option in ((state.json_path, options.JSON_OPTION),
+                             (options.html_path(config), "--html")):
+            if path is not None:
+                lock = ResultsLock(path, option)
+                lock.acquire()  # a second run writing the same file is a usage error
+                locks.append(lock)
+        config.stash[LOCK] = locks
     config.stash[STATE] = state
     config.pluginmanager.register(Recorder(config), "neurospec-recorder")
     if config.pluginmanager.hasplugin("html"):
@@ -91,15 +95,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         {f"neurospec: {key}": value for key, value in env.items()})
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    from neurospec.plugin.guards import check_vacuity_markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from neurospec.plugin.guards import check_checkpoints, check_vacuity_markers
 
     check_vacuity_markers(items)
+    check_checkpoints(items, config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    lock = config.stash.get(LOCK, None)
-    if lock is not None:
+    for lock in config.stash.get(LOCK, []):
         lock.release()
 
 

@@ -40,11 +40,13 @@ class State:
     deselected: int = 0
     reported: set[str] = field(default_factory=set)  # tests whose teardown was reported
     write_error: str = ""  # the last failed write of the results file ("" when none)
+    html_error: str = ""  # a failed write of pytest-html's page
     complete: bool = False  # set when the session ends: the results file says so
     stopped: str = ""  # why the session ended before running every test ("" when it did not)
     finished: int = 0  # tests whose teardown was reported
     json_path: Path | None = None
     is_worker: bool = False
+    notes: list[str] = field(default_factory=list)  # said at the end (a symlinked output)
 
     @property
     def checked(self) -> list[Record]:
@@ -227,6 +229,11 @@ class Recorder:
         records = self.state.records
         if self.state.write_error:
             say(f"neurospec: could not write the results: {self.state.write_error}", red=True)
+        if self.state.html_error:
+            say(f"neurospec: could not write the HTML report: {self.state.html_error}", red=True)
+            session = getattr(terminalreporter, "_session", None)
+            if session is not None and session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.state.model_tests and not self.state.checked:
             n = len(self.state.model_tests)
             skipped = sum(r.verdict == SKIPPED for r in records)
@@ -262,5 +269,7 @@ class Recorder:
             say(f"neurospec: {n} failing {'test' if n == 1 else 'tests'} on checkpoints before "
                 f"the claim starts to hold: not a failure of the run "
                 f"({o.CHECKPOINT_VERDICT_OPTION}={mode})")
+        for note in self.state.notes:
+            say(f"neurospec: {note}")
         if self.state.json_path is not None:
             say(f"neurospec results: {self.state.json_path}")

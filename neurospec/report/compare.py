@@ -188,7 +188,7 @@ def _counts(records: list[Record]) -> str:
 
 
 def _model(records: list[Record]) -> str:
-    cols = list(dict.fromkeys(r.column for r in records))
+    cols = [c for c in dict.fromkeys(r.column for r in records) if c]
     prints = list(dict.fromkeys(str(r.model.get("fingerprint", ""))[:12] for r in records))
     prints = [p for p in prints if p]
     return ", ".join(cols) + (f" (weights {', '.join(prints)})" if prints else "")

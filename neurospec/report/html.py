@@ -195,11 +195,12 @@ def _token_blocks(r: Record) -> list[dict]:
         if key not in r.charts:
             continue
         items = r.charts[key]["items"]
-        scale = max((abs(v) for it in items for v in it["values"]), default=1.0) or 1.0
+        scale = max((abs(v) for it in items for v in map(_f, it["values"]) if math.isfinite(v)),
+                    default=1.0) or 1.0
         rows = []
         for it in items:
             toks = [{"text": t, "value": f"{v:+.4g}", "color": svg.token_color(v, scale)}
-                    for t, v in zip(it["tokens"], it["values"])]
+                    for t, v in zip(it["tokens"], map(_f, it["values"]))]
             rows.append({"set": it["set"], "doc": it["doc"], "max": it["max"], "tokens": toks})
         blocks.append({"title": r.charts[key]["title"], "rows": rows})
     return blocks
@@ -209,13 +210,15 @@ def _token_tables(r: Record) -> list[dict]:
     t = r.charts.get("token_table")
     if not t:
         return []
-    scale = max((abs(x["value"]) for x in t["top"] + t["bottom"]), default=1.0) or 1.0
+    scale = max((abs(v) for x in t["top"] + t["bottom"] if math.isfinite(v := _f(x["value"]))),
+                default=1.0) or 1.0
     cols = []
     names = t.get("labels", ["writes most", "writes least"])
     for name, label in zip(("top", "bottom"), names):
         cols.append({"name": label, "rows": [
             {**x, "token": labels.token_text(str(x["token"])),
-             "width": int(60 * abs(x["value"]) / scale), "shown": fmt(x["value"])}
+             "width": int(60 * abs(_f(x["value"])) / scale) if math.isfinite(_f(x["value"]))
+             else 0, "shown": fmt(x["value"])}
             for x in t[name]]})
     return [{"title": t["title"], "cols": cols}]
 
@@ -310,6 +313,7 @@ def render_page(records: list[Record], title: str = "neurospec report",
     """A standalone, offline HTML page: the summary (and matrix), then the records' cards
     (the first ``max_cards`` in reading order; ``None`` for all)."""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f'<meta name="generator" content="neurospec">'
             f"<meta name='viewport' content='width=device-width'><title>{escape(visible(title))}</title>"
             f"</head><body><h1 class='ns-title'>{escape(visible(title))}</h1>"
             f"{render_fragment(records, max_cards, full_data=full_data)}"

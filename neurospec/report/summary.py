@@ -59,7 +59,7 @@ def counts_line(records: list[Record]) -> str:
     vac = sum(optional(r, "vacuous") is True for r in records)
     if vac:
         text += f"; {vac} vacuous (random units pass too)"
-    columns = list(dict.fromkeys(r.column for r in records))
+    columns = list(dict.fromkeys(r.column for r in records if r.is_claim or r.column))
     if len(columns) > 1:
         text += f"; {len(columns)} models / checkpoints"
     return text

@@ -138,7 +138,7 @@ def bad_pickle_without_trust(env):
 
 
 @case(CheckpointError, r"tokenizer has 4106 tokens but the model's vocabulary has 4096 rows",
-      r"Copy the tokenizer saved with these weights into")
+      r"the tokenizer belongs to another model; use the tokenizer saved with these weights")
 def bad_tokenizer_larger_than_vocab(env):
     from transformers import AutoTokenizer
 
