@@ -193,6 +193,9 @@ class NeuronActivationClaims:
 
         unit = neuron(self.unit)
         share = checks.share("share_at_least", share_at_least)
+        checks.count("k", k, method="simplifies")
+        checks.count("max_tokens", max_tokens, method="simplifies")
+        keep = checks.share("keep", keep)
         c = checks.as_corpus(on)
         ex = top_examples(self.model, unit, [c], k=k)
         done = [simplify(self.model, unit, list(e.tokens), keep=keep) for e in ex]
@@ -239,6 +242,9 @@ class NeuronActivationClaims:
 
         unit = neuron(self.unit)
         share = checks.share("share_at_least", share_at_least)
+        fraction = checks.threshold("fraction", fraction)
+        for name, value in (("restarts", restarts), ("length", length), ("steps", steps)):
+            checks.count(name, value, method="optimised_prompts_reach")
         c = checks.as_corpus(on)
         top = float(neuron_activations(self.model, c, unit).all_tokens.max())
         runs = [optimise_prompt(self.model, unit, length, steps, seed=self.ctx.seed * 1000 + r)

@@ -42,17 +42,19 @@ def optional(record: Record, name: str) -> Any:
 
 def base_test_id(record: Record) -> str:
     """The record's test id without its checkpoint parameter: ``t.py::f[step150]`` and
-    ``t.py::f[step3000]`` are the same claim measured on two checkpoints."""
+    ``t.py::f[step3000]`` are the same claim measured on two checkpoints.  The label is
+    matched as a whole parameter (``[label]``, ``[label-...]``, ``[...-label]``), whatever
+    brackets the other parameters hold."""
     test, label = record.test, record.checkpoint
-    if not label or not test.endswith("]") or "[" not in test:
+    if not label or not test.endswith("]"):
         return test
-    base, params = test[:-1].split("[", 1)
-    if params == label:
-        return base
-    if params.startswith(f"{label}-"):
-        return f"{base}[{params[len(label) + 1:]}]"
-    if params.endswith(f"-{label}"):
-        return f"{base}[{params[:-len(label) - 1]}]"
+    if test.endswith(f"[{label}]"):
+        return test[:-len(label) - 2]
+    if test.endswith(f"-{label}]"):
+        return test[:-len(label) - 2] + "]"
+    at = test.rfind(f"[{label}-")
+    if at >= 0:
+        return test[:at + 1] + test[at + len(label) + 2:]
     return test
 
 

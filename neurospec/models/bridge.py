@@ -71,6 +71,9 @@ class Model:
         self.batch_tokens = default_batch_tokens(device, self.d_vocab)
         self._hook_names = frozenset(bridge.hook_dict)
         self.fingerprint_parts: dict[str, str] = {}
+        # the tensors the weights' fingerprint was taken over (the checkpoint's names, before
+        # the bridge rewired the modules): to tell later whether a test changed them
+        self.weight_tensors: dict[str, Tensor] = {}
 
     def __repr__(self) -> str:
         return (f"Model({self.name!r}, layers={self.n_layers}, d_mlp={self.d_mlp}, "
@@ -87,13 +90,14 @@ class Model:
     def weights_state(self) -> tuple:
         """A cheap token of the weights' state: each parameter's storage and in-place version
         counter (any in-place change, ``load_state_dict`` included, moves it)."""
-        return tuple((p.data_ptr(), p._version) for p in self.bridge.parameters())
+        return tuple((t.data_ptr(), t._version) for t in self.weight_tensors.values())
 
     def weights_digest(self) -> str:
-        """The digest of the weights as they are now (see :mod:`neurospec.models.fingerprint`)."""
+        """The digest of the weights as they are now, over the same tensors as the
+        fingerprint (see :mod:`neurospec.models.fingerprint`)."""
         from neurospec.models.fingerprint import weights_digest
 
-        return weights_digest(self.bridge.original_model.state_dict())
+        return weights_digest(self.weight_tensors)
 
     def preflight(self, longest: int, what: str) -> None:
         """Refuse a forward pass over a document of ``longest`` tokens that would need more

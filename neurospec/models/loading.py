@@ -102,6 +102,7 @@ def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto"
             hf, tok, where = _load_hub(source, DTYPES[dtype], trust_remote_code)
         check_tokenizer_fits(tok, hf, str(name), where)
         prints = fingerprint(hf, tok)
+        tensors = hf.state_dict(keep_vars=True)
         from transformer_lens.model_bridge import TransformerBridge
 
         # boot_transformers leaves a model passed as hf_model= where it is (its device= only
@@ -109,14 +110,14 @@ def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto"
         hf = hf.to(device)
         bridge = TransformerBridge.boot_transformers(
             where, hf_model=hf, tokenizer=tok, device=device, dtype=DTYPES[dtype])
-    return _finish(bridge, name=source.name, source=where, prints=prints,
+    return _finish(bridge, name=source.name, source=where, prints=prints, tensors=tensors,
                    prepend_bos=prepend_bos, dtype=dtype, device=device,
                    compatibility_mode=compatibility_mode, checkpoint=source.revision,
                    max_context=max_context)
 
 
-def _finish(bridge: Any, *, compatibility_mode: bool, prints: Any, max_context: int | None,
-            **info: Any) -> Model:
+def _finish(bridge: Any, *, compatibility_mode: bool, prints: Any, tensors: dict,
+            max_context: int | None, **info: Any) -> Model:
     if compatibility_mode:
         bridge.enable_compatibility_mode()
     bridge.eval()
@@ -126,6 +127,7 @@ def _finish(bridge: Any, *, compatibility_mode: bool, prints: Any, max_context: 
     model = Model(bridge, compatibility_mode=compatibility_mode, fingerprint=prints.combined,
                   **info)
     model.fingerprint_parts = prints.parts()
+    model.weight_tensors = tensors
     if max_context is not None and max_context < model.n_ctx:
         model.n_ctx = max_context
     return model
@@ -180,13 +182,14 @@ def wrap_model(obj: Any, *, tokenizer: Any = None, prepend_bos: bool = True,
     check_config_values(hf.config.to_dict(), f"{name} (its config)")
     check_tokenizer_fits(tok, hf, name, "the model's folder")
     prints = fingerprint(hf, tok)
+    tensors = hf.state_dict(keep_vars=True)
     if bridge is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             bridge = TransformerBridge.boot_transformers(name, hf_model=hf, tokenizer=tok,
                                                          dtype=param.dtype)
     model = _finish(bridge, name=name, source=f"{type(obj).__name__} object",
-                    prints=prints, prepend_bos=prepend_bos, dtype=dtype,
+                    prints=prints, tensors=tensors, prepend_bos=prepend_bos, dtype=dtype,
                     device=str(param.device), compatibility_mode=compatibility_mode,
                     checkpoint=None, max_context=max_context)
     _WRAPPED[obj] = (model, tokenizer)

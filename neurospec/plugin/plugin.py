@@ -58,7 +58,10 @@ def pytest_configure(config: pytest.Config) -> None:
         from neurospec.plugin.html_report import HtmlSummary
 
         config.pluginmanager.register(HtmlSummary(config), "neurospec-html")
-    threads = config.getoption(options.THREADS_OPTION) or worker_threads()
+    # only this run's own xdist workers share the cores (a pytest started inside a worker
+    # inherits its environment, not its workers)
+    shared = worker_threads() if hasattr(config, "workerinput") else None
+    threads = config.getoption(options.THREADS_OPTION) or shared
     if threads:
         import torch
 

@@ -219,12 +219,13 @@ class Recorder:
             session.exitstatus = pytest.ExitCode.OK
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        from neurospec.evidence.format import visible
+        from neurospec.report.escape import terminal
         from neurospec.report.summary import counts_line
 
         def say(text: str, **markup: bool) -> None:
-            # claim, test and corpus names reach the log: bidi controls and NUL as escapes
-            terminalreporter.write_line(visible(text), **markup)
+            # claim, test and corpus names reach the log: one line each, control characters
+            # and bidi overrides as escapes (a line starting "::" would be a CI command)
+            terminalreporter.write_line(terminal(text), **markup)
 
         records = self.state.records
         if self.state.write_error:
@@ -243,7 +244,7 @@ class Recorder:
                      f"fail), so the run fails", red=True)
         if all(r.verdict == SKIPPED for r in records):
             return  # nothing but skipped tests (a run of other tests): nothing to say
-        terminalreporter.write_sep("-", "neurospec: " + visible(counts_line(records)))
+        terminalreporter.write_sep("-", "neurospec: " + terminal(counts_line(records)))
         if not self.state.complete:
             say(f"neurospec: incomplete run ({self.state.stopped}): later claims are missing",
                 yellow=True)

@@ -169,8 +169,8 @@ def compare(base: list[Record], head: list[Record]) -> Comparison:
         for name in found:
             groups[name].append(ch)
         unchanged += not found and state(rh) not in BROKEN
-    return Comparison(**groups, unchanged=unchanged, base_count=len(base),
-                      head_count=len(head))
+    return Comparison(**groups, unchanged=unchanged, base_count=sum(r.is_claim for r in base),
+                      head_count=sum(r.is_claim for r in head))
 
 
 def _state(r: Record | None, why: str = "") -> str:

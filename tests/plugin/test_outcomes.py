@@ -148,14 +148,14 @@ def _run(pytester, name, *args):
 def test_compare_tells_removed_from_not_run(pytester, capsys):
     from neurospec.cli import main
 
-    pytester.makepyfile(test_claims=BASE)
+    pytester.makepyfile(test_ns_outcome_claims=BASE)
     base = _run(pytester, "base.json")
     filtered = _run(pytester, "filtered.json", "-k", "test_a")
     # the PR branch mistypes test_b's corpus: it errors, and must not read as "removed"
-    pytester.makepyfile(test_claims=BASE.replace('subset(12, start=12)', 'subset(0)'))
+    pytester.makepyfile(test_ns_outcome_claims=BASE.replace('subset(12, start=12)', 'subset(0)'))
     errored = _run(pytester, "errored.json")
     # the PR removes test_b from the suite: removed on purpose, not a regression
-    pytester.makepyfile(test_claims=BASE.split("def test_b")[0])
+    pytester.makepyfile(test_ns_outcome_claims=BASE.split("def test_b")[0])
     removed = _run(pytester, "removed.json")
     capsys.readouterr()
 
@@ -173,21 +173,21 @@ def test_compare_tells_removed_from_not_run(pytester, capsys):
 
 
 def test_a_collection_error_is_in_the_results(pytester):
-    pytester.makepyfile(test_ok=BASE, test_broken="import no_such_module_here\n")
+    pytester.makepyfile(test_ns_outcome_ok=BASE, test_ns_outcome_broken="import no_such_module_here\n")
     result = pytester.runpytest("--neurospec-json=run.json", "-p", "no:cacheprovider")
     assert result.ret != 0
     doc = json.loads((pytester.path / "run.json").read_text())
     errors = [r for r in doc["records"] if r["verdict"] == "error"]
-    assert errors and errors[0]["test"] == "test_broken.py"
+    assert errors and errors[0]["test"] == "test_ns_outcome_broken.py"
     assert "no_such_module_here" in errors[0]["missed"]
 
 
 def test_a_claim_error_on_the_head_is_a_regression_of_the_base(pytester, capsys):
     from neurospec.cli import main
 
-    pytester.makepyfile(test_claims=BASE)
+    pytester.makepyfile(test_ns_outcome_claims=BASE)
     base = _run(pytester, "base.json")
-    pytester.makepyfile(test_claims=BASE.replace('corpus("german").subset(12)',
+    pytester.makepyfile(test_ns_outcome_claims=BASE.replace('corpus("german").subset(12)',
                                                  'corpus("germn").subset(12)'))
     head = _run(pytester, "head.json")
     capsys.readouterr()
@@ -198,7 +198,7 @@ def test_a_claim_error_on_the_head_is_a_regression_of_the_base(pytester, capsys)
 
 
 def test_a_stopped_run_lists_what_did_not_run(pytester):
-    pytester.makepyfile(test_claims=BASE.replace(
+    pytester.makepyfile(test_ns_outcome_claims=BASE.replace(
         "def test_b", "def test_stop():\n    assert False\n\ndef test_b"))
     result = pytester.runpytest("--neurospec-json=run.json", "-p", "no:cacheprovider", "-x")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
