@@ -41,7 +41,7 @@ class AblatedUnit(Stated):
         return self.parent.unit
 
     @staticmethod
-    def said(to: Any, over: Corpus | None) -> str:
+    def _said(to: Any, over: Corpus | None) -> str:
         """How the ablation reads in a statement: ``.ablated(to='mean', over='english')``."""
         return f".ablated(to={to!r}" + (f", over={over.name!r})" if over is not None else ")")
 

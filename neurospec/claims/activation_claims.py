@@ -194,7 +194,7 @@ class NeuronActivationClaims:
         unit = neuron(self.unit)
         share = checks.share("share_at_least", share_at_least)
         checks.count("k", k, method="simplifies")
-        checks.count("max_tokens", max_tokens, method="simplifies")
+        checks.count("max_tokens", max_tokens, minimum=0, method="simplifies")
         keep = checks.share("keep", keep)
         c = checks.as_corpus(on)
         ex = top_examples(self.model, unit, [c], k=k)

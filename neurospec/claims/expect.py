@@ -81,4 +81,4 @@ class NeuronExpectation(NeuronActivationClaims, NeuronWeightClaims, Expectation)
         corpus), or a fixed number; then state what that does with :class:`Ablated`'s
         methods."""
         over = checks.maybe_corpus(over)
-        return stating(Ablated(self, to, over), Ablated.said(to, over), parent=self)
+        return stating(Ablated(self, to, over), Ablated._said(to, over), parent=self)

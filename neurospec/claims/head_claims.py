@@ -93,7 +93,7 @@ class HeadExpectation(Expectation):
         """Zero-ablate the head's output (``to='zero'``) or replace it by its mean over
         ``over`` (``to='mean'``); then state what that does with :class:`HeadAblated`."""
         over = checks.maybe_corpus(over)
-        return stating(HeadAblated(self, to, over), HeadAblated.said(to, over), parent=self)
+        return stating(HeadAblated(self, to, over), HeadAblated._said(to, over), parent=self)
 
     def ablation_raises_loss(self, on: Corpus | str, by_at_least: float, *, to: str = "zero",
                              over: Corpus | str | None = None) -> Any:

@@ -20,7 +20,8 @@ READABLE_SCHEMAS = ("neurospec.results/1", SCHEMA)
 # ``missed`` says why (the error, the skip reason), and it has no numbers.
 TEST_OUTCOME = "test_outcome"
 ERROR, SKIPPED, NO_CLAIM, NOT_RUN = "error", "skipped", "no claim", "not run"
-OUTCOME_VERDICTS = (ERROR, SKIPPED, NO_CLAIM, NOT_RUN, "fail")
+XFAIL_ERROR = "errored xfail"  # a test marked xfail that errored: not the expected failure
+OUTCOME_VERDICTS = (ERROR, XFAIL_ERROR, SKIPPED, NO_CLAIM, NOT_RUN, "fail")
 
 
 @dataclass(frozen=True)

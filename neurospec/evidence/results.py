@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from neurospec.evidence.record import ERROR, NO_CLAIM, NOT_RUN, SKIPPED, Record
+from neurospec.evidence.record import ERROR, NO_CLAIM, NOT_RUN, SKIPPED, XFAIL_ERROR, Record
 
 FRAME_COLUMNS = ["claim_id", "test", "claim", "kind", "unit", "column", "model", "checkpoint",
                  "fingerprint", "verdict", "state", "outcome", "effect", "ci_low", "ci_high", "p",
@@ -80,10 +80,10 @@ CAUGHT = "caught"
 # Most urgent first: what the reader must look at (failures, errors, tests that stated no
 # claim or never ran), then failures the test itself caught, skipped claims, what holds, and
 # deliberately false claims that failed as expected.
-STATES = ("fail", ERROR, NO_CLAIM, NOT_RUN, "underpowered", UNEXPECTED_PASS, CAUGHT, SKIPPED,
-          "pass", EXPECTED_FAIL)
+STATES = ("fail", ERROR, XFAIL_ERROR, NO_CLAIM, NOT_RUN, "underpowered", UNEXPECTED_PASS, CAUGHT,
+          SKIPPED, "pass", EXPECTED_FAIL)
 # States that leave the run without a verdict it can stand on (never green).
-BROKEN = (ERROR, NO_CLAIM, NOT_RUN)
+BROKEN = (ERROR, XFAIL_ERROR, NO_CLAIM, NOT_RUN)
 
 
 def state(record: Record) -> str:

@@ -22,10 +22,12 @@ from typing import Any
 
 import pytest
 
-from neurospec.evidence.record import ERROR, NO_CLAIM, SKIPPED, Record, outcome_record
+from neurospec.evidence.record import (
+    ERROR, NO_CLAIM, SKIPPED, XFAIL_ERROR, Record, outcome_record)
 from neurospec.plugin.fixtures import CHECKPOINT_FIXTURE, MODELS_OF_TEST, RECORDS, uses_model
 
 STATEMENTS = pytest.StashKey[list]()  # the test's statements (claims.statements)
+XFAILED_IN_ERROR = pytest.StashKey[bool]()  # an xfail test that errored (fix_xfail)
 ATTACHED = pytest.StashKey[int]()  # how many of the test's records went out on a report
 WHY_LIMIT = 2000  # characters of an error message kept in its record
 
@@ -63,6 +65,7 @@ def fix_xfail(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestRepor
     report.outcome = "failed"
     reason = report.wasxfail
     del report.wasxfail
+    item.stash[XFAILED_IN_ERROR] = True
     report.sections.append(("neurospec", (
         f"this test is marked xfail ({reason or 'no reason'}) but it errored with "
         f"{type(exc).__name__} instead of failing its claim: an error is never an expected "
@@ -97,6 +100,8 @@ def outcome_records(item: pytest.Item, call: pytest.CallInfo,
     if isinstance(exc, AssertionError) and any(r.is_claim and not r.passed for r in records):
         return []  # a claim that did not hold explains the failed assertion
     verdict = "fail" if isinstance(exc, (AssertionError, pytest.xfail.Exception)) else ERROR
+    if verdict == ERROR and item.stash.get(XFAILED_IN_ERROR, False):
+        verdict = XFAIL_ERROR
     where = {"setup": " while setting up the test", "teardown": " after the test"}.get(when, "")
     what = "pytest.xfail" if isinstance(exc, pytest.xfail.Exception) else type(exc).__name__
     return [_record(item, report, verdict, f"{what}{where}: {_text(exc)}")]

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from neurospec.evidence.record import ERROR, NO_CLAIM, SKIPPED, Record
-from neurospec.evidence.results import CAUGHT, state
+from neurospec.evidence.record import NO_CLAIM, SKIPPED, Record
+from neurospec.evidence.results import BROKEN, CAUGHT, state
 from neurospec.stats.multiple import holm_records
 from neurospec.plugin import options as o
 from neurospec.plugin.fixtures import MODEL_TEST
@@ -196,7 +196,7 @@ class Recorder:
         self.write()
         if self.state.is_worker:
             return
-        broken = any(r.verdict in (ERROR, NO_CLAIM) for r in self.state.records)
+        broken = any(state(r) in BROKEN for r in self.state.records)
         nothing = bool(self.state.model_tests) and not self.state.checked
         if broken and session.exitstatus == pytest.ExitCode.OK:
             # an error a test caught, a collection error under --continue-on-collection-errors

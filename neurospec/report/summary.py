@@ -41,8 +41,8 @@ def slug(s: str) -> str:
 
 
 # The order states are counted in (skipped tests last, as they are not claim checks).
-COUNT_ORDER = ("fail", "error", "no claim", "not run", "underpowered", "unexpected pass",
-               "caught", "pass", "expected fail", "skipped")
+COUNT_ORDER = ("fail", "error", "errored xfail", "no claim", "not run", "underpowered",
+               "unexpected pass", "caught", "pass", "expected fail", "skipped")
 
 
 def counts_line(records: list[Record]) -> str:

@@ -7,43 +7,7 @@ import json
 import textwrap
 
 import pytest
-
-FOUR_STATES = textwrap.dedent('''
-    import pytest
-    from neurospec import ClaimFailed, expect
-
-    pytestmark = pytest.mark.model("tiny-bilingual")
-    U = "L0N125"
-
-    def test_holds(corpus):
-        expect(U).activates_more(on=corpus("german").subset(12),
-                                 than=corpus("english").subset(12), by_at_least=0.0)
-
-    def test_mistyped_corpus(corpus):
-        expect(U).activates_more(on=corpus("germn"), than=corpus("english"), by_at_least=0.1)
-
-    def test_no_claim(corpus):
-        expect(U).ablated(to="mean", over=corpus("english").subset(12))
-
-    def test_lookup_without_call():
-        expect(U).activates_more
-
-    def test_caught(corpus):
-        try:
-            expect(U).activates_more(on=corpus("english").subset(12),
-                                     than=corpus("german").subset(12), by_at_least=0.5)
-        except ClaimFailed:
-            pass
-
-    @pytest.mark.xfail(strict=True, reason="deliberately false")
-    def test_mistyped_xfail(corpus):
-        expect(U).activates_more(on=corpus("englsh"), than=corpus("german"), by_at_least=0.5)
-
-    @pytest.mark.xfail(strict=True, reason="deliberately false")
-    def test_false(corpus):
-        expect(U).activates_more(on=corpus("english").subset(12),
-                                 than=corpus("german").subset(12), by_at_least=0.5)
-''')
+from four_states import FOUR_STATES
 
 
 def states_of(path):
@@ -75,13 +39,13 @@ def test_every_outcome_is_a_distinct_state_in_the_results(four):
     assert states_of(folder / "run.json") == {
         "test_holds": "pass", "test_mistyped_corpus": "error", "test_no_claim": "no claim",
         "test_lookup_without_call": "no claim", "test_caught": "caught",
-        "test_mistyped_xfail": "error", "test_false": "expected fail"}
+        "test_mistyped_xfail": "errored xfail", "test_false": "expected fail"}
     out = proc.stdout
     # pytest itself: the mistyped xfail is a failure, not an expected one
     assert "1 passed" not in out and "2 passed" in out and "1 xfailed" in out
     assert "4 failed" in out
-    assert ("neurospec: 3 claim checks: 2 error \u00b7 2 no claim \u00b7 1 caught \u00b7 1 pass "
-            "\u00b7 1 expected fail") in out
+    assert ("neurospec: 3 claim checks: 1 error \u00b7 1 errored xfail \u00b7 2 no claim \u00b7 "
+            "1 caught \u00b7 1 pass \u00b7 1 expected fail") in out
     assert "CAUGHT: test_four.py::test_caught" in out
 
 
@@ -107,7 +71,8 @@ def test_summary_and_compare_show_the_four_states(four, capsys):
     run = str(folder / "run.json")
     assert main(["summary", run]) == 0
     md = capsys.readouterr().out
-    for s in ("| error |", "| no claim |", "| caught |", "| expected fail |", "| pass |"):
+    for s in ("| error |", "| errored xfail |", "| no claim |", "| caught |", "| expected fail |",
+              "| pass |"):
         assert s in md, s
     # the same run as its own base: nothing changed, yet it is not green (broken head)
     assert main(["compare", run, run]) == 1
@@ -119,7 +84,7 @@ def test_summary_and_compare_show_the_four_states(four, capsys):
 def test_html_report_shows_each_state(four):
     folder, _ = four
     html = (folder / "run.html").read_text()
-    for state in ("error", "no-claim", "caught", "expected-fail", "pass"):
+    for state in ("error", "errored-xfail", "no-claim", "caught", "expected-fail", "pass"):
         assert f'ns-badge-{state}"' in html, state
     assert "no dataset named &#39;germn&#39;" in html
 
