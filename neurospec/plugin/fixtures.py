@@ -19,6 +19,7 @@ from neurospec.plugin import options as o
 CHECKPOINT_FIXTURE = "neurospec_checkpoint"
 RECORDS = pytest.StashKey[list]()  # the test's records, in the order they were emitted
 MODELS_OF_TEST = pytest.StashKey[list]()  # the model(s) the plugin gave the test
+STATEMENTS = pytest.StashKey[list]()  # the test's statements (claims.statements)
 
 
 @dataclass
@@ -154,7 +155,6 @@ def _neurospec_claims(request: pytest.FixtureRequest, neurospec_checkpoint: str 
     from neurospec.claims.context import using
     from neurospec.claims.statements import tracking
     from neurospec.evidence.sink import collecting
-    from neurospec.plugin.outcomes import STATEMENTS
 
     config = request.config
     item = request.node

@@ -39,27 +39,23 @@ class HtmlSummary:
         """pytest-html puts the test id into its table as raw HTML: a parametrize id such
         as ``<img src=x onerror=...>`` would run.  Write it escaped (and with invisible
         characters shown)."""
-        from markupsafe import escape
-
-        from neurospec.evidence.format import visible
+        from neurospec.report.escape import html as html_text
 
         test_id = report.nodeid + ("" if report.when == "call" else f"::{report.when}")
         for i, cell in enumerate(cells):
             if cell.startswith('<td class="col-testId">'):
-                cells[i] = f'<td class="col-testId">{escape(visible(test_id))}</td>'
+                cells[i] = f'<td class="col-testId">{html_text(test_id)}</td>'
 
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list) -> None:
         """An expected failure's row holds one line instead of its traceback: the claim was
         deliberately false, and its evidence card sits with the others above."""
         if hasattr(report, "wasxfail") and report.skipped:
-            from markupsafe import escape
-
-            from neurospec.evidence.format import visible
+            from neurospec.report.escape import html as html_text
 
             reason = report.wasxfail or "no reason"
-            data[:] = [str(escape(visible(
+            data[:] = [str(html_text(
                 f"expected failure (xfail: {reason}); its evidence card is in the neurospec "
-                f"summary above, under 'expected failures'")))]
+                f"summary above, under 'expected failures'"))]
 
 
 COLLAPSED = ["passed", "xfailed"]  # pytest-html's rows that start collapsed

@@ -24,9 +24,9 @@ import pytest
 
 from neurospec.evidence.record import (
     ERROR, NO_CLAIM, SKIPPED, XFAIL_ERROR, Record, outcome_record)
-from neurospec.plugin.fixtures import CHECKPOINT_FIXTURE, MODELS_OF_TEST, RECORDS, uses_model
+from neurospec.plugin.fixtures import (
+    CHECKPOINT_FIXTURE, MODELS_OF_TEST, RECORDS, STATEMENTS, uses_model)
 
-STATEMENTS = pytest.StashKey[list]()  # the test's statements (claims.statements)
 XFAILED_IN_ERROR = pytest.StashKey[bool]()  # an xfail test that errored (fix_xfail)
 ATTACHED = pytest.StashKey[int]()  # how many of the test's records went out on a report
 WHY_LIMIT = 2000  # characters of an error message kept in its record

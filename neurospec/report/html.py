@@ -19,7 +19,7 @@ from neurospec.evidence.record import Record
 from neurospec.evidence.results import EXPECTED_FAIL, by_attention, optional, state
 from neurospec.report import labels, svg
 from neurospec.report.matrix import build_matrix, matrix_html, needs_matrix
-from neurospec.evidence.format import visible
+from neurospec.report.escape import html as html_text
 from neurospec.report.safe import displayable
 from neurospec.report.summary import badges, summary_table
 
@@ -269,7 +269,7 @@ INCOMPLETE = ("the results were written before the run ended (killed, interrupte
 def incomplete_html(names: list[str]) -> str:
     """A note a reader must see before the numbers, one per run that had not ended."""
     return "".join(f'<p class="ns-incomplete" role="alert"><strong>incomplete run</strong>'
-                   f'{f" ({escape(visible(n))})" if n else ""}: {INCOMPLETE}.</p>'
+                   f'{f" ({html_text(n)})" if n else ""}: {INCOMPLETE}.</p>'
                    for n in names)
 
 
@@ -297,7 +297,7 @@ def render_fragment(records: list[Record], max_cards: int | None = None,
                      f"</summary>{''.join(expected)}</details>")
     more = ""
     if len(shown) < len(records):
-        where = f"{escape(visible(full_data))}; " if full_data else ""
+        where = f"{html_text(full_data)}; " if full_data else ""
         more = (f'<p class="ns-more">{len(records) - len(shown)} of {len(records)} evidence '
                 f"cards not shown (the summary above lists every claim; {where}neurospec "
                 f"report RESULTS.json --max-cards 0 renders them all).</p>")
@@ -314,7 +314,7 @@ def render_page(records: list[Record], title: str = "neurospec report",
     (the first ``max_cards`` in reading order; ``None`` for all)."""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f'<meta name="generator" content="neurospec">'
-            f"<meta name='viewport' content='width=device-width'><title>{escape(visible(title))}</title>"
-            f"</head><body><h1 class='ns-title'>{escape(visible(title))}</h1>"
+            f"<meta name='viewport' content='width=device-width'><title>{html_text(title)}</title>"
+            f"</head><body><h1 class='ns-title'>{html_text(title)}</h1>"
             f"{render_fragment(records, max_cards, full_data=full_data)}"
             f"</body></html>")
