@@ -14,7 +14,7 @@ import numpy as np
 
 from neurospec.claims import checks
 from neurospec.claims.charts import TOP_CONTEXTS, peak_context, top_contexts
-from neurospec.claims.rerun import rerunning, unit_claim
+from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.data.dedupe import require_disjoint
@@ -55,7 +55,7 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
     data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
             "docs": [len(a_set), len(b_set)], "files": [a_set.origin(), b_set.origin()],
             "duplicates_dropped": [len(a_set.dropped), len(b_set.dropped)]}
-    weak = self.run.underpowered(claim, kind, {a_set.name: len(a_set), b_set.name: len(b_set)},
+    weak = self.scope.underpowered(claim, kind, {a_set.name: len(a_set), b_set.name: len(b_set)},
                                  data)
     if weak:
         return weak
@@ -75,8 +75,8 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
     # a rerun (random-unit baseline, vacuity) keeps only the verdict and the effect
     details = {
         "units_label": f"({_LABELS[metric]})", "definition": _DEFINITIONS[metric],
-        "token_auroc": float("nan") if rerunning() else auroc(ta, tb),
-        "doc_auroc": float("nan") if rerunning() else auroc(a.doc_means, b.doc_means),
+        "token_auroc": float("nan") if self.scope.rerun else auroc(ta, tb),
+        "doc_auroc": float("nan") if self.scope.rerun else auroc(a.doc_means, b.doc_means),
         "token_mean": {a_set.name: float(ta.mean()), b_set.name: float(tb.mean())},
         "doc_mean": {a_set.name: float(a.doc_means.mean()), b_set.name: float(b.doc_means.mean())},
         "frac_tokens_above_0": {a_set.name: float((ta > 0).mean()),
@@ -92,11 +92,11 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
                       "sets": {a_set.name: a.doc_means.tolist(),
                                b_set.name: b.doc_means.tolist()}},
         "contexts": {"title": f"top activating contexts of {unit}",
-                     "items": [] if rerunning() else  # a rerun keeps only the numbers
+                     "items": [] if self.scope.rerun else  # a rerun keeps only the numbers
                      top_contexts(self.model, a, a_set.name, TOP_CONTEXTS)
                      + top_contexts(self.model, b, b_set.name, 3)},
     }
-    return self.run.record(
+    return self.scope.record(
         claim=claim, kind=kind, data=data, n=est.n, effect=est.estimate,
         ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
         verdict=verdict, method=est.method, missed=missed, details=details, charts=charts)
@@ -159,7 +159,7 @@ class NeuronActivationClaims:
                  f">= {share:.0%} are in {target.name}")
         data = {"names": names, "hashes": [c.hash for c in sets], "docs": [len(c) for c in sets],
                 "files": [c.origin() for c in sets]}
-        weak = self.run.underpowered(claim, "top_examples", {c.name: len(c) for c in sets}, data)
+        weak = self.scope.underpowered(claim, "top_examples", {c.name: len(c) for c in sets}, data)
         if weak:
             return weak
         acts = [neuron_activations(self.model, c, unit) for c in sets]
@@ -170,7 +170,7 @@ class NeuronActivationClaims:
         est = share_ci(hits, len(top), len(target) / n_docs)
         verdict, missed = decide(est.ci, share, ">=", est.undefined)
         items = [peak_context(self.model, acts[s], d, names[s]) for _, s, d in top[:12]]
-        return self.run.record(
+        return self.scope.record(
             claim=claim, kind="top_examples", data=data, n=len(top), effect=est.estimate,
             ci=est.ci, p=est.p_value, threshold=share, direction=">=", metric="share",
             verdict=verdict, missed=missed,
@@ -208,7 +208,7 @@ class NeuronActivationClaims:
                   "max": sm.activation, "tokens": self.model.str_tokens(sm.simplified),
                   "values": [0.0] * (len(sm.simplified) - 1) + [sm.activation]}
                  for e, sm in zip(ex, done)]
-        return self.run.record(
+        return self.scope.record(
             claim=claim, kind="simplification", data={"names": [c.name], "hashes": [c.hash],
                                                              "files": [c.origin()]},
             n=len(done), effect=est.estimate, ci=est.ci,
@@ -259,7 +259,7 @@ class NeuronActivationClaims:
                   "tokens": self.model.str_tokens(r.tokens),
                   "values": [0.0] * (len(r.tokens) - 1) + [r.activation]}
                  for i, r in enumerate(runs)]
-        return self.run.record(
+        return self.scope.record(
             claim=claim, kind="prompt_optimisation", data={"names": [c.name], "hashes": [c.hash],
                                                              "files": [c.origin()]},
             n=restarts, effect=est.estimate, ci=est.ci,
@@ -338,7 +338,7 @@ class NeuronActivationClaims:
                                   "items": [{"set": "counterexample", "doc": "-", "max": value,
                                              "tokens": self.model.str_tokens(minimal),
                                              "values": [0.0] * (len(minimal) - 1) + [value]}]}
-        return self.run.record(
+        return self.scope.record(
             claim=claim, kind="property", data={"names": [name], "hashes": ["generated"]},
             n=len(acts), effect=est.estimate, ci=est.ci, p=est.p_value,
             threshold=share, direction=">=", metric="share", verdict=verdict, missed=missed,

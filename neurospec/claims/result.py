@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from neurospec.claims import checks
-from neurospec.claims.finish import end
+from neurospec.claims.conclude import Scope, conclude_followup
 from neurospec.claims.rerun import Call, baseline
 from neurospec.errors import InvalidArgument, Underpowered
 from neurospec.evidence.record import Record
@@ -20,10 +20,11 @@ class ClaimResult:
     In Jupyter it shows as the report's evidence card (see :mod:`neurospec.report.notebook`).
     """
 
-    def __init__(self, record: Record, call: Call | None = None, runner: Any = None) -> None:
+    def __init__(self, record: Record, call: Call | None = None, scope: Scope | None = None
+                 ) -> None:
         self.record = record
         self._call = call
-        self._runner = runner
+        self._scope = scope
 
     def but_not_when(self, **changes: Any) -> "ClaimResult":
         """A matched negative control: the same claim with the arguments in ``changes``
@@ -68,7 +69,7 @@ class ClaimResult:
             new = replace(new, verdict="fail", missed=(
                 f"the matched negative was not shown not to hold ({control.claim}: {ci} "
                 f"reaches the threshold {control.threshold:g}); use more control documents"))
-        self.record = end(new, replaces=self.record)
+        self.record = conclude_followup(new, self.record)
         return self
 
     def beats_random_units(self, k: int = 20, percentile: float = 95.0) -> "ClaimResult":
@@ -87,11 +88,11 @@ class ClaimResult:
         if pct_needed > 100:
             raise InvalidArgument(f"beats_random_units(percentile={percentile!r}): a percentile "
                                   f"is 0..100", value=percentile)
-        if self._call is None:
+        if self._call is None or self._scope is None:
             raise InvalidArgument("beats_random_units() applies to a claim about one unit "
                                   "(expect(unit)....)")
-        run = self._runner
-        new, runs = baseline(self.record, self._call, k, run.seed, run.model, run.sae)
+        scope = self._scope
+        new, runs = baseline(self.record, self._call, k, scope.seed, scope.model, scope.sae)
         alpha = 1 - pct_needed / 100
         p = new.details["random_p"]
         why = ""
@@ -109,8 +110,9 @@ class ClaimResult:
         if why:
             new = replace(new, verdict="fail", missed=why)
         new = replace(new, claim=f"{new.claim}; and beats >= {pct_needed:g}% of {k} "
-                                 f"random units")
-        self.record = end(new, replaces=self.record)
+                                 f"random units",
+                      details={**new.details, "required_percentile": pct_needed})
+        self.record = conclude_followup(new, self.record)
         return self
 
     @property

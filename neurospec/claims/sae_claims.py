@@ -61,7 +61,7 @@ class FeatureExpectation(Expectation):
             raise InvalidArgument(f"depends_on({early!r}): expected a feature like 'L0F26'",
                                   value=early)
         c = checks.as_corpus(on)
-        weak = self.run.underpowered(f"{self.unit} depends on {f0}", "feature_gradient",
+        weak = self.scope.underpowered(f"{self.unit} depends on {f0}", "feature_gradient",
                                      {c.name: len(c)}, {"names": [c.name], "hashes": [c.hash],
                                       "files": [c.origin()]})
         if weak:
@@ -75,7 +75,7 @@ class FeatureExpectation(Expectation):
         order = np.argsort(-means)[:12]
         claim = (f"{self.unit} depends on {f0}: mean gradient x activation attribution on "
                  f"{c.name} >= {threshold:g}")
-        return self.run.record(
+        return self.scope.record(
             claim=claim, kind="feature_gradient", data={"names": [c.name], "hashes": [c.hash],
                                       "files": [c.origin()]},
             n=est.n, effect=est.estimate, ci=est.ci, p=est.p_value, threshold=threshold,
