@@ -215,7 +215,8 @@ class NeuronActivationClaims:
             p=est.p_value, threshold=share, direction=">=", metric="share",
             verdict=verdict, missed=missed,
             method="greedy deletion; one-sided 95% Clopper-Pearson bound",
-            details={"units_label": "(share)", "keep": keep, "max_tokens": max_tokens,
+            details={"units_label": "(share)", "n_unit": "contexts", "keep": keep,
+                     "max_tokens": max_tokens,
                      "lengths": [len(sm.simplified) for sm in done],
                      "kept": [round(sm.activation / sm.original_activation, 3) for sm in done]},
             charts={"contexts": {"title": "simplified prompts (last token's activation)",
@@ -266,7 +267,8 @@ class NeuronActivationClaims:
             p=est.p_value, threshold=share, direction=">=", metric="share",
             verdict=verdict, missed=missed,
             method="Adam on free input embeddings, cosine projection; one-sided Clopper-Pearson",
-            details={"units_label": "(share)", "top_activation_on_corpus": top,
+            details={"units_label": "(share)", "n_unit": "prompts",
+                     "top_activation_on_corpus": top,
                      "projected": [round(r.activation, 4) for r in runs],
                      "soft": [round(r.soft_activation, 4) for r in runs]},
             charts={"contexts": {"title": "optimised prompts, projected to real tokens "
@@ -344,7 +346,7 @@ class NeuronActivationClaims:
             threshold=share, direction=">=", metric="share", verdict=verdict, missed=missed,
             method="seeded i.i.d. prompts from the strategy's distribution, one batch; one-sided "
                    "Clopper-Pearson bound; hypothesis counterexample search with shrinking",
-            details={"units_label": "(share)", "above": above,
+            details={"units_label": "(share)", "n_unit": "prompts", "above": above,
                      "mean_activation": float(acts.mean()),
                      "counterexample": None if minimal is None else self.model.str_tokens(minimal)},
             charts=charts)

@@ -169,7 +169,7 @@ class NeuronWeightClaims:
             effect=float(count), ci=(float(count), float(count)), p=p, threshold=float(at_least),
             direction=">=", metric="count_in_top_k", verdict=verdict,
             method="exact (weights); hypergeometric p-value", missed=missed,
-            details={"units_label": "tokens", "folded_final_ln": folded,
+            details={"units_label": "tokens", "n_unit": "top-k", "folded_final_ln": folded,
                      "found": [strs([t])[0] for t in top if t in wanted],
                      "set_size": len(wanted), "vocab": vocab},
             charts={"token_table": {"title": f"tokens {unit} writes most / least directly "

@@ -151,7 +151,8 @@ def wrap_model(obj: Any, *, tokenizer: Any = None, prepend_bos: bool = True,
     except TypeError:  # not weak-referenceable: certainly not a model
         held = None
     if held is not None:
-        _same_settings(held, tokenizer, prepend_bos, compatibility_mode, max_context)
+        effective = tokenizer if tokenizer is not None else getattr(obj, "tokenizer", None)
+        _same_settings(held, effective, prepend_bos, compatibility_mode, max_context)
         return held[0]
     if isinstance(obj, TransformerBridge):
         hf = obj.original_model
@@ -192,13 +193,13 @@ def wrap_model(obj: Any, *, tokenizer: Any = None, prepend_bos: bool = True,
                     prints=prints, tensors=tensors, prepend_bos=prepend_bos, dtype=dtype,
                     device=str(param.device), compatibility_mode=compatibility_mode,
                     checkpoint=None, max_context=max_context)
-    _WRAPPED[obj] = (model, tokenizer)
+    _WRAPPED[obj] = (model, tok)
     return model
 
 
 # Booting a bridge rewires the Hugging Face model's modules in place, so each object is wrapped
 # once (its fingerprint taken before that) and the same Model returned for it afterwards,
-# with the tokenizer it was wrapped with (None: its own).
+# with the tokenizer it was wrapped with.
 _WRAPPED: "weakref.WeakKeyDictionary[Any, tuple[Model, Any]]" = weakref.WeakKeyDictionary()
 
 
@@ -207,12 +208,10 @@ def _same_settings(held: tuple[Model, Any], tokenizer: Any, prepend_bos: bool,
     """An object wrapped before must be asked for with the settings it was wrapped with:
     the wrapped model is shared, so other settings would silently not apply."""
     model, tok = held
-    asked = {"prepend_bos": prepend_bos, "compatibility_mode": compatibility_mode,
-             "tokenizer": "the one given" if tokenizer is not None else "its own"}
-    have = {"prepend_bos": model.prepend_bos, "compatibility_mode": model.compatibility_mode,
-            "tokenizer": "the one given" if tok is not None else "its own"}
+    asked = {"prepend_bos": prepend_bos, "compatibility_mode": compatibility_mode}
+    have = {"prepend_bos": model.prepend_bos, "compatibility_mode": model.compatibility_mode}
     differ = [k for k in asked if asked[k] != have[k]]
-    if tokenizer is not None and tok is not None and tokenizer is not tok:
+    if tokenizer is not None and tokenizer is not tok:
         differ.append("tokenizer (another object)")
     if max_context is not None and max_context != model.n_ctx:
         differ.append(f"max_context ({model.n_ctx} then, {max_context} now)")

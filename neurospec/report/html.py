@@ -97,7 +97,8 @@ def _null_cut(r: Record, values: list[float]) -> tuple[float, str] | None:
     finite = [v for v in values if number(v) is not None]
     if not finite:
         return None
-    q = number(r.details.get("required_percentile")) or 95.0
+    asked = number(r.details.get("required_percentile"))  # beats_random_units(percentile=)
+    q = 95.0 if asked is None else asked
     if r.direction == "<=":
         q = 100 - q
     return float(np.percentile(finite, q)), f"{q:.0f}th percentile of the random units"
