@@ -92,10 +92,9 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from neurospec.evidence.environment import differences
     from neurospec.evidence.jsonio import read_results
     from neurospec.report.compare import compare, compare_markdown, github_annotations
-
-    from neurospec.evidence.environment import differences
 
     base, head = read_results(args.base), read_results(args.head)
     result = compare(base, head)

@@ -21,9 +21,9 @@ from neurospec.data.dedupe import require_disjoint
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
 from neurospec.measure.activations import neuron_activations
+from neurospec.stats.clustered import token_auroc_ci, token_d_ci
 from neurospec.stats.effects import auroc
 from neurospec.stats.inference import two_sample
-from neurospec.stats.clustered import token_auroc_ci, token_d_ci
 from neurospec.stats.proportion import share_ci
 from neurospec.units import neuron
 

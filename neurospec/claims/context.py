@@ -7,8 +7,8 @@ or call :func:`configure`.
 from __future__ import annotations
 
 import contextlib
-import os
 import contextvars
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path

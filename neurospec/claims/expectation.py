@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_chec
 
 from neurospec.claims import context, statements
 from neurospec.claims.conclude import Scope, conclude
-from neurospec.evidence.record import Record
 from neurospec.errors import WrongUnitKind
+from neurospec.evidence.record import Record
 from neurospec.units import check_unit, parse_unit, unit_kinds
 
 if TYPE_CHECKING:

@@ -6,13 +6,13 @@ from typing import Any
 
 from neurospec.claims import checks, context
 from neurospec.claims.charts import sweep_charts, sweep_details
+from neurospec.claims.conclude import Scope, conclude
 from neurospec.claims.expectation import Stated
 from neurospec.claims.result import ClaimResult
-from neurospec.claims.conclude import Scope, conclude
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
-from neurospec.measure import shared
 from neurospec.errors import InvalidArgument
+from neurospec.measure import shared
 from neurospec.units import Neuron, check_unit
 
 

@@ -26,7 +26,7 @@ class ClaimResult:
         self._call = call
         self._scope = scope
 
-    def but_not_when(self, **changes: Any) -> "ClaimResult":
+    def but_not_when(self, **changes: Any) -> ClaimResult:
         """A matched negative control: the same claim with the arguments in ``changes``
         replaced (e.g. ``on=`` a matched control set) must be *shown not* to hold: its CI
         must lie entirely on the failing side of the threshold.  A control that passes, or
@@ -72,7 +72,7 @@ class ClaimResult:
         self.record = conclude_followup(new, self.record)
         return self
 
-    def beats_random_units(self, k: int = 20, percentile: float = 95.0) -> "ClaimResult":
+    def beats_random_units(self, k: int = 20, percentile: float = 95.0) -> ClaimResult:
         """Also require the unit to beat random units of its layer: the same claim is measured
         for ``k`` random units (same data, same way, the seeded draw ``against_random=k`` also
         uses) and the unit must lie above ``percentile`` % of them in the claim's direction.

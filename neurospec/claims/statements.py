@@ -29,7 +29,7 @@ class Statement:
     looked_up: str = ""
     done: bool = False
     attempted: bool = False  # a claim method was called (it may have raised; the test saw it)
-    children: list["Statement"] = field(default_factory=list)
+    children: list[Statement] = field(default_factory=list)
 
     def called(self) -> None:
         """A claim method of this expectation was called."""
@@ -39,14 +39,14 @@ class Statement:
         """A claim on this expectation reached a verdict."""
         self.done, self.looked_up = True, ""
 
-    def open_child(self, text: str, choices: tuple[str, ...]) -> "Statement":
+    def open_child(self, text: str, choices: tuple[str, ...]) -> Statement:
         """An expectation built from this one (``.ablated(...)``): the claim is stated there."""
         self.looked_up = ""
         child = Statement(text, choices)
         self.children.append(child)
         return child
 
-    def unstated(self) -> list["Statement"]:
+    def unstated(self) -> list[Statement]:
         """This statement and those built from it that state nothing: a builder on which no
         claim was called (and none was built from it), or a claim method looked up after the
         last call and never called."""

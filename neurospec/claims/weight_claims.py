@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from neurospec.claims import checks
-from neurospec.measure import shared
 from neurospec.claims.charts import bar
 from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
@@ -18,6 +17,7 @@ from neurospec.data.corpus import Corpus
 from neurospec.data.dedupe import require_disjoint
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
+from neurospec.measure import shared
 from neurospec.stats.inference import mean_ci, two_sample
 from neurospec.units import neuron
 

@@ -59,7 +59,7 @@ class Corpus:
         return f"Corpus({self.name!r}, {len(self)} docs, hash={self.hash})"
 
     @classmethod
-    def from_texts(cls, texts, name: str = "inline") -> "Corpus":
+    def from_texts(cls, texts, name: str = "inline") -> Corpus:
         """A corpus from a list of strings."""
         if isinstance(texts, str):
             raise DatasetError(f"dataset {name!r}: expected a list of documents, got one string; "
@@ -67,7 +67,7 @@ class Corpus:
         return cls(name=name, texts=tuple(texts), source="inline")
 
     @classmethod
-    def from_file(cls, path: Path, name: str | None = None) -> "Corpus":
+    def from_file(cls, path: Path, name: str | None = None) -> Corpus:
         """Load ``.jsonl`` (a ``text`` field per line) or ``.txt`` (documents separated by
         blank lines; a line of only spaces or tabs is blank), whatever the suffix's case.
 
@@ -118,7 +118,7 @@ class Corpus:
         return cls(name=name, texts=tuple(d for d in docs if d), source=_shown(path),
                    file_hash=digest)
 
-    def subset(self, n: int, start: int = 0) -> "Corpus":
+    def subset(self, n: int, start: int = 0) -> Corpus:
         """Documents ``start .. start+n-1`` as a corpus of its own (name and hash change)."""
         for arg, value, least in (("n", n, 1), ("start", start, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < least:

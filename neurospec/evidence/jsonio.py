@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from neurospec.errors import OutputError, ResultsFileError
-from neurospec.evidence.record import READABLE_SCHEMAS, SCHEMA, SKIPPED, Record, outcome_record
 from neurospec.evidence.payloads import Charts, Data, Details, check
+from neurospec.evidence.record import READABLE_SCHEMAS, SCHEMA, SKIPPED, Record, outcome_record
 from neurospec.evidence.results import Results
 
 

@@ -53,7 +53,7 @@ class Strip(TypedDict):
     """One document's tokens around a position, each with a value (a context strip)."""
 
     set: str
-    doc: Union[str, int]
+    doc: str | int
     max: float
     tokens: list[str]
     values: list[float]
@@ -91,7 +91,7 @@ class Charts(TypedDict, total=False):
 
 class FileOrigin(TypedDict):
     file: str
-    sha256: Union[str, None]
+    sha256: str | None
 
 
 class Data(TypedDict, total=False):

@@ -85,7 +85,7 @@ class Record:
         return f"{name}@{ckpt}" if ckpt else str(name)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Record":
+    def from_dict(cls, d: dict) -> Record:
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
         kw["ci"] = tuple(_unfinite(x) for x in (kw.get("ci") or (math.nan, math.nan)))

@@ -22,6 +22,7 @@ from neurospec.measure.forward import HookFactory, clean_run, run_corpus
 from neurospec.models.protocol import ModelBackend
 from neurospec.units import HookedUnit, check_unit
 
+
 @dataclass(frozen=True)
 class Ablation:
     """How a unit is ablated: the mode, and the reference it takes values from."""

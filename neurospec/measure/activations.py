@@ -4,7 +4,6 @@ MLP activation, or any unit read as one coordinate of a hook) at the counted pos
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +15,6 @@ from neurospec.data.tokens import TokenizedCorpus, tokenize
 from neurospec.measure.forward import CorpusRun, clean_key, run_corpus
 from neurospec.models.protocol import ModelBackend
 from neurospec.units import HookedUnit, check_unit
-
 
 # Counted tokens up to which an activation pass also computes the clean losses.
 LOSSES_WITH_ACTIVATIONS = 65_536

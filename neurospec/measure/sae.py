@@ -12,8 +12,7 @@ import torch
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import CheckpointError, InvalidArgument, UnitOutOfRange
-from neurospec.measure.activations import (
-    UnitActivations, counted_tokens, hook_pass, split_docs)
+from neurospec.measure.activations import UnitActivations, counted_tokens, hook_pass, split_docs
 from neurospec.measure.sae_formats import SAE, as_sae, load_sae
 from neurospec.units import Feature
 

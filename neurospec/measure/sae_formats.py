@@ -64,7 +64,7 @@ class SAE:
     def layer(self) -> int:
         return hook_layer(self.hook, self.source)
 
-    def to(self, device: Any) -> "SAE":
+    def to(self, device: Any) -> SAE:
         """The same SAE with its tensors on ``device`` (itself where they already are)."""
         device = torch.device(device)
         moved = {f.name: v.to(device) for f in fields(self)

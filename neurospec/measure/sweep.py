@@ -35,10 +35,10 @@ import torch
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import InvalidArgument
-from neurospec.models.architecture import refuse
 from neurospec.measure.ablation import set_column
 from neurospec.measure.activations import layer_activations
 from neurospec.measure.forward import clean_run, run_corpus
+from neurospec.models.architecture import refuse
 from neurospec.models.bridge import default_batch_tokens
 from neurospec.progress import progress
 from neurospec.units import Neuron, check_unit

@@ -11,15 +11,24 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
 
 from neurospec.errors import (
-    CheckpointError, InvalidArgument, ModelUnavailable, UnsupportedArchitecture,
-    UntrustedCheckpoint, UntrustedCode)
+    CheckpointError,
+    InvalidArgument,
+    ModelUnavailable,
+    UnsupportedArchitecture,
+    UntrustedCheckpoint,
+    UntrustedCode,
+)
 from neurospec.models.bridge import Model
 from neurospec.models.checkpoint import (
-    REMOTE_CODE_HINT, TRUST_HINT, check_config_values, inspect_folder, needs_remote_code,
-    read_config)
+    REMOTE_CODE_HINT,
+    TRUST_HINT,
+    check_config_values,
+    inspect_folder,
+    needs_remote_code,
+    read_config,
+)
 from neurospec.models.fingerprint import check_tokenizer_fits, fingerprint
 from neurospec.models.registry import ModelSource, resolve
 
@@ -200,7 +209,7 @@ def wrap_model(obj: Any, *, tokenizer: Any = None, prepend_bos: bool = True,
 # Booting a bridge rewires the Hugging Face model's modules in place, so each object is wrapped
 # once (its fingerprint taken before that) and the same Model returned for it afterwards,
 # with the tokenizer it was wrapped with.
-_WRAPPED: "weakref.WeakKeyDictionary[Any, tuple[Model, Any]]" = weakref.WeakKeyDictionary()
+_WRAPPED: weakref.WeakKeyDictionary[Any, tuple[Model, Any]] = weakref.WeakKeyDictionary()
 
 
 def _same_settings(held: tuple[Model, Any], tokenizer: Any, prepend_bos: bool,
@@ -282,12 +291,11 @@ def _ask_hub(source: ModelSource, how: str) -> None:
 
 
 def _load_hub(source: ModelSource, dtype: torch.dtype, trust_remote_code: bool):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     # The hub library's own cache and offline logic: a model already in the local Hugging Face
     # cache loads from it without any network call; one that is not cached is fetched unless
     # HF_HUB_OFFLINE is set, in which case it is unavailable at once (no retries).
     from huggingface_hub import constants, try_to_load_from_cache
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     cached = isinstance(try_to_load_from_cache(source.hub_id, "config.json",
                                                revision=source.revision), str)

@@ -22,10 +22,14 @@ from typing import Any
 
 import pytest
 
-from neurospec.evidence.record import (
-    ERROR, NO_CLAIM, SKIPPED, XFAIL_ERROR, Record, outcome_record)
+from neurospec.evidence.record import ERROR, NO_CLAIM, SKIPPED, XFAIL_ERROR, Record, outcome_record
 from neurospec.plugin.fixtures import (
-    CHECKPOINT_FIXTURE, MODELS_OF_TEST, RECORDS, STATEMENTS, uses_model)
+    CHECKPOINT_FIXTURE,
+    MODELS_OF_TEST,
+    RECORDS,
+    STATEMENTS,
+    uses_model,
+)
 
 XFAILED_IN_ERROR = pytest.StashKey[bool]()  # an xfail test that errored (fix_xfail)
 ATTACHED = pytest.StashKey[int]()  # how many of the test's records went out on a report

@@ -15,7 +15,12 @@ import pytest
 
 from neurospec.plugin import options
 from neurospec.plugin.fixtures import (  # noqa: F401 - fixtures pytest finds in this module
-    _neurospec_claims, corpus, model, neurospec_checkpoint, parametrize_checkpoints)
+    _neurospec_claims,
+    corpus,
+    model,
+    neurospec_checkpoint,
+    parametrize_checkpoints,
+)
 from neurospec.plugin.recorder import PROPERTY, STATE, Recorder, State
 
 LOCK = pytest.StashKey[list]()

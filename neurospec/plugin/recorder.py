@@ -17,9 +17,9 @@ import pytest
 
 from neurospec.evidence.record import NO_CLAIM, SKIPPED, Record
 from neurospec.evidence.results import BROKEN, CAUGHT, state
-from neurospec.stats.multiple import holm_records
 from neurospec.plugin import options as o
 from neurospec.plugin.fixtures import MODEL_TEST
+from neurospec.stats.multiple import holm_records
 
 PROPERTY = "neurospec"
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from neurospec.evidence.format import fmt, number as _num
+from neurospec.evidence.format import fmt
+from neurospec.evidence.format import number as _num
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import BROKEN, Results, base_test_id, claim_ids, optional, state
 from neurospec.report.agreement import KINDS, Mismatch, agreement, disagreements  # noqa: F401

@@ -10,16 +10,15 @@ from functools import lru_cache
 from importlib import resources
 
 import numpy as np
-
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from neurospec.evidence.format import fmt, number
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import EXPECTED_FAIL, by_attention, optional, state
 from neurospec.report import labels, svg
-from neurospec.report.matrix import build_matrix, matrix_html, needs_matrix
 from neurospec.report.escape import html as html_text
+from neurospec.report.matrix import build_matrix, matrix_html, needs_matrix
 from neurospec.report.safe import displayable
 from neurospec.report.summary import badges, summary_table
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from neurospec.evidence.format import fmt
+from neurospec.evidence.format import number as _num
 from neurospec.evidence.record import Record
-from neurospec.evidence.results import claim_ids
-from neurospec.evidence.format import fmt, number as _num
-from neurospec.evidence.results import state
+from neurospec.evidence.results import claim_ids, state
 from neurospec.report.escape import md_text
 
 

@@ -17,11 +17,11 @@ from collections import Counter
 
 from markupsafe import Markup, escape
 
-from neurospec.evidence.format import fmt, number as _num
+from neurospec.evidence.format import fmt
+from neurospec.evidence.format import number as _num
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import STATES, by_attention, optional, state
 from neurospec.report.labels import ci_text, needs_text, p_text
-from neurospec.evidence.format import visible
 from neurospec.report.safe import displayable
 
 # (key, header, numeric): numeric keys sort both ways, the others ascending only.

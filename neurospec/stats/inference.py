@@ -27,7 +27,12 @@ from neurospec.errors import InvalidArgument, NumericalError
 from neurospec.stats.bootstrap import claim_p, percentile, resamples_for, studentized
 from neurospec.stats.effects import cohens_d, cohens_d_leave_one_out, mean_diff
 from neurospec.stats.permutation import (
-    GUARD_BELOW, SKEW_LIMIT, SKEW_REFUSE, shift_test, skew_against)
+    GUARD_BELOW,
+    SKEW_LIMIT,
+    SKEW_REFUSE,
+    shift_test,
+    skew_against,
+)
 
 CONFIDENCE = 0.95
 DIRECTIONS = (">=", "<=", "within")

@@ -25,9 +25,21 @@ from neurospec import Corpus, expect, head
 from neurospec.claims.expect import expect_layer
 from neurospec.data.corpus import load_corpus
 from neurospec.errors import (
-    CheckpointError, DatasetError, InvalidArgument, InvalidUnit, ModelNotFound,
-    NeurospecError, NeurospecWarning, NumericalError, OutputError, ResultsFileError,
-    Underpowered, UnitOutOfRange, UntrustedCheckpoint, WrongUnitKind)
+    CheckpointError,
+    DatasetError,
+    InvalidArgument,
+    InvalidUnit,
+    ModelNotFound,
+    NeurospecError,
+    NeurospecWarning,
+    NumericalError,
+    OutputError,
+    ResultsFileError,
+    Underpowered,
+    UnitOutOfRange,
+    UntrustedCheckpoint,
+    WrongUnitKind,
+)
 from neurospec.evidence.jsonio import atomic_write_text, read_results
 from neurospec.evidence.sink import collecting
 from neurospec.measure.forward import run_corpus

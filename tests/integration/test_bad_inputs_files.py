@@ -22,7 +22,7 @@ from neurospec.evidence.jsonio import atomic_write_text, write_results
 from neurospec.evidence.record import Record
 from neurospec.measure.sae import load_sae
 from neurospec.models import load_model
-from neurospec.models.checkpoint import check_safetensors, inspect_folder
+from neurospec.models.checkpoint import inspect_folder
 from neurospec.units import parse_unit
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,8 @@ from neurospec.claims.spec import run_spec
 from neurospec.data.corpus import load_corpus
 from neurospec.errors import ClaimFailed, InvalidArgument
 from neurospec.measure.activations import neuron_activations
-from neurospec.units import head as as_head, neuron
+from neurospec.units import head as as_head
+from neurospec.units import neuron
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_PATH = ROOT / "fixtures" / "models" / "planted" / "MANIFEST.json"

@@ -10,9 +10,9 @@ from html.parser import HTMLParser
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from neurospec.evidence.format import _hidden, visible
 from neurospec.evidence.record import Record
 from neurospec.report.html import render_page, render_record, summary_table
-from neurospec.evidence.format import _hidden, visible
 from neurospec.report.labels import token_text
 from neurospec.report.markdown import summary
 
