@@ -135,6 +135,9 @@ class UnitKind:
         if isinstance(exp, str):
             module, _, name = exp.partition(":")
             exp = getattr(importlib.import_module(module), name)
+        if not isinstance(exp, type):
+            raise InvalidArgument(f"unit kind {self.name!r}: its expectation {exp!r} is not a "
+                                  f"class", value=exp)
         return exp
 
 
@@ -212,7 +215,7 @@ def parse_unit(text: str | Unit) -> Unit:
     return _KINDS[m["kind"]].unit_class(int(m["layer"]), int(m["index"]))
 
 
-def _of_kind(text: Any, cls: type, example: str) -> Any:
+def _of_kind(text: Any, cls: type[Unit], example: str) -> Any:
     unit = parse_unit(text)
     if not isinstance(unit, cls):
         kind = cls.__name__.lower()

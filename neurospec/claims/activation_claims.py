@@ -8,17 +8,19 @@ Each claim function measures and returns its record; :func:`unit_claim` ends it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from neurospec.claims import checks
 from neurospec.claims.charts import TOP_CONTEXTS, peak_context, top_contexts
+from neurospec.claims.expectation import Scoped
 from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.data.dedupe import require_disjoint
 from neurospec.errors import InvalidArgument
+from neurospec.evidence.payloads import Charts, Details, Strip
 from neurospec.evidence.record import Record
 from neurospec.measure.activations import neuron_activations
 from neurospec.stats.clustered import token_auroc_ci, token_d_ci
@@ -27,9 +29,36 @@ from neurospec.stats.inference import two_sample
 from neurospec.stats.proportion import share_ci
 from neurospec.units import neuron
 
+if TYPE_CHECKING:
+    from neurospec.claims.conclude import Scope
+    from neurospec.claims.context import Context
+    from neurospec.measure.activations import UnitActivations
+    from neurospec.models.protocol import ModelBackend
+
+
+class ActivationSource(Protocol):
+    """What :func:`activates_more` needs of the claims class it is a method of."""
+
+    @property
+    def scope(self) -> Scope: ...
+
+    @property
+    def unit(self) -> Any: ...
+
+    @property
+    def model(self) -> ModelBackend: ...
+
+    @property
+    def ctx(self) -> Context: ...
+
+    @property
+    def sae(self) -> Any: ...
+
+    def _acts(self, corpus: Corpus) -> UnitActivations: ...
+
 
 @unit_claim
-def activates_more(self, on: Corpus | str, than: Corpus | str, *,
+def activates_more(self: ActivationSource, on: Corpus | str, than: Corpus | str, *,
                    auroc_at_least: float | None = None, by_at_least: float | None = None,
                    effect_size_at_least: float | None = None) -> Record:
     """Claim the unit activates more on ``on`` than on ``than``.  Give exactly one size:
@@ -52,9 +81,9 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
     a_set, b_set = checks.as_corpus(on), checks.as_corpus(than)
     require_disjoint(a_set, b_set)
     claim = f"{unit} activates more on {a_set.name} than on {b_set.name} {size}"
-    data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
-            "docs": [len(a_set), len(b_set)], "files": [a_set.origin(), b_set.origin()],
-            "duplicates_dropped": [len(a_set.dropped), len(b_set.dropped)]}
+    data = checks.data_of(a_set, b_set)
+    data["docs"] = [len(a_set), len(b_set)]
+    data["duplicates_dropped"] = [len(a_set.dropped), len(b_set.dropped)]
     weak = self.scope.underpowered(claim, kind, {a_set.name: len(a_set), b_set.name: len(b_set)},
                                  data)
     if weak:
@@ -73,7 +102,7 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
     ta, tb = a.all_tokens, b.all_tokens
     data["truncated"] = [a.truncated, b.truncated]
     # a rerun (random-unit baseline, vacuity) keeps only the verdict and the effect
-    details = {
+    details: Details = {
         "units_label": f"({_LABELS[metric]})", "definition": _DEFINITIONS[metric],
         "token_auroc": float("nan") if self.scope.rerun else auroc(ta, tb),
         "doc_auroc": float("nan") if self.scope.rerun else auroc(a.doc_means, b.doc_means),
@@ -87,7 +116,7 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
     }
     if self.sae is not None:
         details["sae"] = self.sae.source
-    charts = {
+    charts: Charts = {
         "histogram": {"title": f"per-document mean activation of {unit}",
                       "sets": {a_set.name: a.doc_means.tolist(),
                                b_set.name: b.doc_means.tolist()}},
@@ -132,7 +161,7 @@ def _contrast_size(auroc_at_least: Any, by_at_least: Any, effect_size_at_least: 
     return "token_d", t, f"with token Cohen's d >= {t:g}"
 
 
-class NeuronActivationClaims:
+class NeuronActivationClaims(Scoped):
     """The activation claims of MLP neurons."""
 
     @unit_claim
@@ -157,8 +186,8 @@ class NeuronActivationClaims:
         checks.count("k", k, maximum=n_docs, method="top_examples_come_from")
         claim = (f"of the {k} documents of {', '.join(names)} where {unit} fires most, "
                  f">= {share:.0%} are in {target.name}")
-        data = {"names": names, "hashes": [c.hash for c in sets], "docs": [len(c) for c in sets],
-                "files": [c.origin() for c in sets]}
+        data = checks.data_of(*sets)
+        data["docs"] = [len(c) for c in sets]
         weak = self.scope.underpowered(claim, "top_examples", {c.name: len(c) for c in sets}, data)
         if weak:
             return weak
@@ -204,13 +233,14 @@ class NeuronActivationClaims:
         verdict, missed = decide(est.ci, share, ">=", est.undefined)
         claim = (f"greedy simplification keeps >= {keep:.0%} of {unit}'s activation in <= "
                  f"{max_tokens} tokens for >= {share:.0%} of its top {k} contexts in {c.name}")
-        items = [{"set": f"{len(sm.original)}->{len(sm.simplified)} tokens", "doc": e.doc,
+        items: list[Strip] = [{"set": f"{len(sm.original)}->{len(sm.simplified)} tokens",
+                  "doc": e.doc,
                   "max": sm.activation, "tokens": self.model.str_tokens(sm.simplified),
                   "values": [0.0] * (len(sm.simplified) - 1) + [sm.activation]}
                  for e, sm in zip(ex, done)]
         return self.scope.record(
             claim=claim, kind="simplification", data={"names": [c.name], "hashes": [c.hash],
-                                                             "files": [c.origin()]},
+                                                             "files": [checks.origin(c)]},
             n=len(done), effect=est.estimate, ci=est.ci,
             p=est.p_value, threshold=share, direction=">=", metric="share",
             verdict=verdict, missed=missed,
@@ -256,13 +286,13 @@ class NeuronActivationClaims:
         claim = (f"gradient-optimised {length}-token prompts (projected to real tokens) reach "
                  f">= {fraction:.0%} of {unit}'s top activation on {c.name} in >= {share:.0%} "
                  f"of {restarts} restarts")
-        items = [{"set": f"restart {i}", "doc": "-", "max": r.activation,
+        items: list[Strip] = [{"set": f"restart {i}", "doc": "-", "max": r.activation,
                   "tokens": self.model.str_tokens(r.tokens),
                   "values": [0.0] * (len(r.tokens) - 1) + [r.activation]}
                  for i, r in enumerate(runs)]
         return self.scope.record(
             claim=claim, kind="prompt_optimisation", data={"names": [c.name], "hashes": [c.hash],
-                                                             "files": [c.origin()]},
+                                                             "files": [checks.origin(c)]},
             n=restarts, effect=est.estimate, ci=est.ci,
             p=est.p_value, threshold=share, direction=">=", metric="share",
             verdict=verdict, missed=missed,
@@ -332,7 +362,8 @@ class NeuronActivationClaims:
         else:
             verdict, missed = decide(est.ci, share, ">=", est.undefined)
         claim = (f"{unit} fires above {above:g} at the last token of >= {share:.0%} of {name}")
-        charts = {"histogram": {"title": f"{unit}'s last-token activation on {len(acts)} {name}",
+        charts: Charts = {"histogram": {
+            "title": f"{unit}'s last-token activation on {len(acts)} {name}",
                                 "sets": {name: acts.tolist()}}}
         if minimal is not None:
             value = float(last_token_activation(self.model, unit, [minimal])[0])

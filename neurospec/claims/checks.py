@@ -5,14 +5,18 @@ its value and what to write instead."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from neurospec.claims import context
 from neurospec.data.corpus import Corpus, load_corpus
 from neurospec.errors import InvalidArgument
+from neurospec.evidence.payloads import Data, FileOrigin
+
+if TYPE_CHECKING:
+    from neurospec.models.protocol import ModelBackend
 
 
-def as_corpus(x: Corpus | str | list) -> Corpus:
+def as_corpus(x: Corpus | str | list[str] | tuple[str, ...]) -> Corpus:
     """A corpus from a corpus, a dataset name, or a list of texts."""
     if isinstance(x, Corpus):
         return x
@@ -24,7 +28,7 @@ def as_corpus(x: Corpus | str | list) -> Corpus:
                           f"texts), got {type(x).__name__}", value=x)
 
 
-def maybe_corpus(x: Corpus | str | list | None) -> Corpus | None:
+def maybe_corpus(x: Corpus | str | list[str] | tuple[str, ...] | None) -> Corpus | None:
     return None if x is None else as_corpus(x)
 
 
@@ -38,7 +42,7 @@ def count(name: str, value: Any, minimum: int = 1, maximum: int | None = None, *
         arg = f"{name}={value!r}"
         label = f"{method}({arg})" if method else arg
         raise InvalidArgument(f"{label}: expected a count {span}", value=value)
-    return value
+    return int(value)
 
 
 def threshold(name: str, value: Any, minimum: float = 0.0) -> float:
@@ -82,7 +86,7 @@ def size(method: str, what: str, by_at_least: Any, effect_size_at_least: Any
     return "cohens_d", t, f"with Cohen's d >= {t:g}"
 
 
-def token_set(model, include) -> set[int]:
+def token_set(model: ModelBackend, include: Any) -> set[int]:
     """Token ids from a list of single-token strings, or from a predicate on token strings."""
     from neurospec.measure.logit_attribution import single_token_ids
 
@@ -99,17 +103,22 @@ def token_set(model, include) -> set[int]:
     return set(single_token_ids(model, list(include)))
 
 
-def describe_set(include) -> str:
+def describe_set(include: Any) -> str:
     """A token set as a claim's text shows it."""
     if callable(include):
-        return (include.__doc__ or getattr(include, "__name__", "the selected tokens")).strip()
+        return str(include.__doc__ or getattr(include, "__name__", "the selected tokens")).strip()
     items = list(include)
     return "{" + ", ".join(repr(t) for t in items[:8]) + (", ...}" if len(items) > 8 else "}")
 
 
-def data_of(*corpora: Corpus | None) -> dict:
+def origin(corpus: Corpus) -> FileOrigin:
+    """Where ``corpus`` came from, for a record's ``data.files``."""
+    return cast(FileOrigin, corpus.origin())
+
+
+def data_of(*corpora: Corpus | None) -> Data:
     """The ``data`` field of a record: names and hashes of the sets, documents of the first,
     and each set's file (relative path) with the sha256 of its bytes."""
     sets = [c for c in corpora if c is not None]
     return {"names": [c.name for c in sets], "hashes": [c.hash for c in sets],
-            "docs": [len(sets[0])], "files": [c.origin() for c in sets]}
+            "docs": [len(sets[0])], "files": [origin(c) for c in sets]}

@@ -23,7 +23,14 @@ from neurospec.evidence.payloads import Bar, Charts, Details
 from neurospec.evidence.record import Record
 from neurospec.measure.ablation import AblationEffect, ablation_effect, make_ablation
 from neurospec.stats.inference import Estimate, mean_ci, percentile_among
-from neurospec.units import Unit
+from neurospec.units import HookedUnit, Unit
+
+
+def hooked(unit: Unit) -> HookedUnit:
+    """``unit`` as a unit read at a hook (every kind whose ablation is ``"column"``)."""
+    if not isinstance(unit, HookedUnit):
+        raise TypeError(f"{unit} is not read at a hook: its kind cannot be ablated as a column")
+    return unit
 
 
 class ColumnAblated(AblatedUnit, PathClaims):
@@ -31,7 +38,8 @@ class ColumnAblated(AblatedUnit, PathClaims):
 
     def __init__(self, parent: Expectation, to: str | float, over: Corpus | None) -> None:
         super().__init__(parent, to, over)
-        self.ablation = make_ablation(self.model, parent.unit, to, over, seed=parent.ctx.seed)
+        self.ablation = make_ablation(self.model, hooked(parent.unit), to, over,
+                                      seed=parent.ctx.seed)
         self.bars: list[Bar] = []
 
     def _effect(self, corpus: Corpus) -> AblationEffect:
@@ -43,7 +51,7 @@ class ColumnAblated(AblatedUnit, PathClaims):
         """Mean loss change on ``corpus`` when each of ``units`` is ablated the same way
         (one pass per unit; neurons stack them in one replay)."""
         return [float(ablation_effect(self.model, make_ablation(
-            self.model, u, self.to, self.over, seed=self.scope.seed), corpus).delta.mean())
+            self.model, hooked(u), self.to, self.over, seed=self.scope.seed), corpus).delta.mean())
             for u in units]
 
     def _measure(self, corpus: Corpus, threshold: float, direction: str
@@ -83,11 +91,11 @@ class ColumnAblated(AblatedUnit, PathClaims):
             measured = [(u, x) for u, x in zip(units, self._random_effects(corpus, units))
                         if np.isfinite(x)]
             units, effects = [u for u, _ in measured], [x for _, x in measured]
-            percentile = percentile_among(est.estimate, effects)
-            details.update(random_k=len(effects), random_k_requested=random_k,
-                           random_percentile=percentile,
-                           random_p=random_p(est.estimate, effects),
-                           random_median=float(np.median(effects)) if effects else np.nan)
+            percentile = percentile_among(est.estimate, np.array(effects))
+            details.update({"random_k": len(effects), "random_k_requested": random_k,
+                            "random_percentile": percentile,
+                            "random_p": random_p(est.estimate, effects),
+                            "random_median": float(np.median(effects)) if effects else np.nan})
             charts["null"] = null_chart(
                 f"mean loss change on {corpus.name}: {self.unit} vs {len(effects)} random "
                 f"{self.unit.kind.name}s of layer {self.unit.layer}", est.estimate, effects,

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from neurospec.claims import context
 from neurospec.claims.statements import Statement
 from neurospec.claims.verdict import failure_message
 from neurospec.errors import ClaimFailed, Underpowered
-from neurospec.evidence.payloads import Charts, Data, Details
+from neurospec.evidence.payloads import Charts, Data, Details, ModelInfo
 from neurospec.evidence.record import Record
 from neurospec.evidence.sink import emit, replace_record
 
@@ -65,12 +65,12 @@ class Scope:
                details: Details | None = None, charts: Charts | None = None,
                unit: str | None = None, percentile: float | None = None) -> Record:
         """The claim's record, with the unit, model, seed and test filled in."""
-        name = unit or getattr(self.unit, "name", str(self.unit))
-        return Record(claim=claim, kind=kind, unit=name, model=self.model.info(), data=dict(data),
-                      n=n, effect=effect, ci=ci, p=p, threshold=threshold, direction=direction,
-                      metric=metric, verdict=verdict, seed=self.ctx.seed, method=method,
-                      missed=missed, details=dict(details or {}), charts=dict(charts or {}),
-                      test=self.ctx.test, percentile=percentile)
+        name = unit or str(getattr(self.unit, "name", self.unit))
+        return Record(claim=claim, kind=kind, unit=name, model=cast(ModelInfo, self.model.info()),
+                      data=data, n=n, effect=effect, ci=ci, p=p, threshold=threshold,
+                      direction=direction, metric=metric, verdict=verdict, seed=self.ctx.seed,
+                      method=method, missed=missed, details=details or Details(),
+                      charts=charts or Charts(), test=self.ctx.test, percentile=percentile)
 
     def underpowered(self, claim: str, kind: str, sets: dict[str, int], data: Data,
                      unit: str | None = None) -> Record | None:

@@ -24,6 +24,7 @@ from neurospec.units import check_unit, parse_unit, unit_kinds
 if TYPE_CHECKING:
     from neurospec.claims.rerun import Call
     from neurospec.claims.result import ClaimResult
+    from neurospec.models.protocol import ModelBackend
 
 S = TypeVar("S", bound="Stated")
 
@@ -58,6 +59,29 @@ def stating(obj: S, text: str, parent: Stated | None = None) -> S:
     return obj
 
 
+class Scoped:
+    """A class of claims (or a mixin of some) on one unit: everything it needs is its
+    :class:`~neurospec.claims.conclude.Scope`."""
+
+    scope: Scope
+
+    @property
+    def unit(self) -> Any:
+        return self.scope.unit
+
+    @property
+    def model(self) -> ModelBackend:
+        return self.scope.model
+
+    @property
+    def ctx(self) -> context.Context:
+        return self.scope.ctx
+
+    @property
+    def sae(self) -> Any:
+        return self.scope.sae
+
+
 class Stated:
     """An object a test states claims on.  It remembers the last claim method looked up on
     it and whether one was called, so that a test that builds it and states nothing is told
@@ -83,7 +107,7 @@ class Stated:
         return call
 
 
-class Expectation(Stated):
+class Expectation(Stated, Scoped):
     """Claims about one unit of one model (see the subclass for the unit's kind)."""
 
     kind: ClassVar[str] = "unit"
@@ -93,22 +117,6 @@ class Expectation(Stated):
         model = context.model_or_current(model)
         check_unit(unit, model)
         self.scope = Scope(unit, model, context.current(), sae)
-
-    @property
-    def unit(self) -> Any:
-        return self.scope.unit
-
-    @property
-    def model(self) -> Any:
-        return self.scope.model
-
-    @property
-    def ctx(self) -> context.Context:
-        return self.scope.ctx
-
-    @property
-    def sae(self) -> Any:
-        return self.scope.sae
 
     def concluded(self, record: Record, call: Call | None = None) -> ClaimResult:
         """Conclude a claim stated on this expectation (see :func:`conclude`)."""

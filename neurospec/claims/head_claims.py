@@ -135,9 +135,9 @@ class HeadExpectation(Expectation):
         charts = _head_charts(self.model, eff, self.scope.rerun)
         charts["bars"] = {"title": f"loss change when {h}'s direct effect is removed",
                           "unit": "nats", "items": [
-                              {"set": "repeated tokens", **bar(rep, self.ctx.seed)},
-                              {"set": "new tokens", **bar(new, self.ctx.seed)},
-                              {"set": "difference", **bar(diffs, self.ctx.seed)}]}
+                              bar("repeated tokens", rep, self.ctx.seed),
+                              bar("new tokens", new, self.ctx.seed),
+                              bar("difference", diffs, self.ctx.seed)]}
         return self.scope.record(
             claim=claim, kind="head_direct_effect", data=checks.data_of(c, ref), n=est.n,
             effect=est.estimate, ci=est.ci, p=est.p_value, threshold=threshold, direction=">=",

@@ -31,6 +31,7 @@ import numpy as np
 
 from neurospec.claims.charts import null_chart
 from neurospec.errors import InvalidArgument, NeurospecError
+from neurospec.evidence.payloads import Charts, Details
 from neurospec.evidence.record import Record
 from neurospec.stats.inference import percentile_among
 from neurospec.units import Unit, kind_of, layer_size, unit_kinds
@@ -73,13 +74,14 @@ def unit_claim(fn: Callable[Concatenate[C, P], Record]) -> Callable[Concatenate[
     """Make a claim method from a function that measures and returns its record: the method
     concludes the claim (:func:`neurospec.claims.conclude.conclude`) and returns its
     :class:`~neurospec.claims.result.ClaimResult`; on a chain of claims about one ablation it
-    returns the chain (``.raises_loss(...).and_not_on(...)``)."""
-    @functools.wraps(fn)
-    def method(self: Any, *args: P.args, **kwargs: P.kwargs) -> Any:
+    returns the chain (``.raises_loss(...).and_not_on(...)``).  The function stays reachable
+    as ``method.measure`` (the claim as a plain function, for reruns and tests)."""
+    def method(self: C, /, *args: P.args, **kwargs: P.kwargs) -> Any:
         __tracebackhide__ = True
         record = fn(self, *args, **kwargs)
-        return self.concluded(record, Call(self, fn, args, kwargs))
-    method.measure = fn  # type: ignore[attr-defined]  # the claim as a plain function
+        return self.concluded(record, Call(self, fn, args, kwargs))  # type: ignore[attr-defined]
+    functools.update_wrapper(method, fn)
+    method.measure = fn  # type: ignore[attr-defined]
     return method
 
 
@@ -116,7 +118,7 @@ def signed(direction: str, value: float) -> float:
 def percentile_of(record: Record, values: list[float]) -> float:
     """``record``'s unit's percentile among ``values`` in the claim's direction."""
     return percentile_among(signed(record.direction, record.effect),
-                            [signed(record.direction, v) for v in values])
+                            np.array([signed(record.direction, v) for v in values]))
 
 
 def random_p(value: float, null: list[float], direction: str = ">=") -> float:
@@ -151,13 +153,14 @@ def baseline(record: Record, call: Call, k: int, seed: int, model: Any,
     runs = rerun_many(call, random_units(model, unit, check_k(model, unit, k, sae), seed, sae))
     values = [r.effect for _, r in runs]
     pct = percentile_of(record, values)
-    charts = {**record.charts, "null": null_chart(
+    charts = record.charts.copy()
+    charts["null"] = null_chart(
         f"{record.metric or 'effect'} of {unit} vs {len(values)} random units of layer "
-        f"{unit.layer}, measured the same way", record.effect, values, [u.name for u, _ in runs])}
-    details = {**record.details, "random_k": len(values), "random_k_requested": k,
-               "random_percentile": pct,
-               "random_p": random_p(record.effect, values, record.direction),
-               "random_median": float(np.median(values)) if values else float("nan")}
+        f"{unit.layer}, measured the same way", record.effect, values, [u.name for u, _ in runs])
+    details = record.details.copy()
+    details.update({"random_k": len(values), "random_k_requested": k, "random_percentile": pct,
+                    "random_p": random_p(record.effect, values, record.direction),
+                    "random_median": float(np.median(values)) if values else float("nan")})
     return replace(record, percentile=pct, details=details, charts=charts), runs
 
 
@@ -184,12 +187,13 @@ def vacuity(record: Record, call: Call, k: int, seed: int, model: Any, strict: b
     passing = [u.name for u, r in runs if r.passed]
     rate = share_ci(len(passing), len(runs)) if runs else None
     vacuous = is_vacuous(len(passing), len(runs))
-    details = {**record.details, "vacuity": {
+    details = record.details.copy()
+    details["vacuity"] = {
         "k": len(runs), "requested": k, "passed": len(passing),
         "rate": rate.estimate if rate else float("nan"),
         "rate_lower_bound": rate.ci[0] if rate else float("nan"),
-        "checked": rate is not None, "passing_units": passing[:20], "limit": VACUITY_RATE}}
-    charts = dict(record.charts)
+        "checked": rate is not None, "passing_units": passing[:20], "limit": VACUITY_RATE}
+    charts = record.charts.copy()
     if "null" not in charts and runs:
         charts["null"] = null_chart(
             f"{record.metric or 'effect'} of {unit} vs {len(runs)} random units of layer "

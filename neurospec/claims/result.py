@@ -11,6 +11,7 @@ from neurospec.claims import checks
 from neurospec.claims.conclude import Scope, conclude_followup
 from neurospec.claims.rerun import Call, baseline
 from neurospec.errors import InvalidArgument, Underpowered
+from neurospec.evidence.payloads import MatchedNegative
 from neurospec.evidence.record import Record
 
 
@@ -56,10 +57,13 @@ class ClaimResult:
         if control.verdict == "underpowered":
             raise Underpowered(f"the matched negative of {self.record.claim!r} cannot be shown "
                                f"not to hold: {control.missed}", control)
-        info = {"claim": control.claim, "effect": control.effect, "ci": list(control.ci),
-                "verdict": control.verdict, "shown_not_to_hold": _fails_clearly(control)}
+        info: MatchedNegative = {
+            "claim": control.claim, "effect": control.effect, "ci": list(control.ci),
+            "verdict": control.verdict, "shown_not_to_hold": _fails_clearly(control)}
+        details = self.record.details.copy()
+        details["matched_negative"] = info
         new = replace(self.record, claim=f"{self.record.claim}; but not: {control.claim}",
-                      details={**self.record.details, "matched_negative": info})
+                      details=details)
         ci = f"CI [{control.ci[0]:.4g}, {control.ci[1]:.4g}]"
         if control.passed:
             new = replace(new, verdict="fail", missed=(

@@ -16,6 +16,7 @@ from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
 from neurospec.stats.inference import mean_ci
+from neurospec.measure.activations import UnitActivations
 from neurospec.units import parse_unit
 
 
@@ -35,7 +36,7 @@ class FeatureExpectation(Expectation):
         super().__init__(unit, model, sae)
         check_sae(self.model, self.sae, self.unit)
 
-    def _acts(self, corpus: Corpus):
+    def _acts(self, corpus: Corpus) -> UnitActivations:
         from neurospec.measure.sae import feature_activations
 
         return feature_activations(self.model, self.sae, corpus, self.unit)
@@ -63,7 +64,7 @@ class FeatureExpectation(Expectation):
         c = checks.as_corpus(on)
         weak = self.scope.underpowered(f"{self.unit} depends on {f0}", "feature_gradient",
                                      {c.name: len(c)}, {"names": [c.name], "hashes": [c.hash],
-                                      "files": [c.origin()]})
+                                      "files": [checks.origin(c)]})
         if weak:
             return weak
         attr = feature_attribution(self.model, early_sae, self.sae, c, self.unit)
@@ -77,7 +78,7 @@ class FeatureExpectation(Expectation):
                  f"{c.name} >= {threshold:g}")
         return self.scope.record(
             claim=claim, kind="feature_gradient", data={"names": [c.name], "hashes": [c.hash],
-                                      "files": [c.origin()]},
+                                      "files": [checks.origin(c)]},
             n=est.n, effect=est.estimate, ci=est.ci, p=est.p_value, threshold=threshold,
             direction=">=", metric="attribution", verdict=verdict, missed=missed,
             method=est.method + "; early SAE spliced in exactly (error term held fixed)",
@@ -86,5 +87,5 @@ class FeatureExpectation(Expectation):
                      "late_sae": self.sae.source},
             charts={"bars": {"title": f"early features driving {self.unit} most (mean "
                                       f"attribution over {c.name})", "unit": "", "items": [
-                {"set": f"L{f0.layer}F{i}" + (" *" if i == f0.index else ""),
-                 **bar(attr[:, i], self.ctx.seed)} for i in order]}})
+                bar(f"L{f0.layer}F{i}" + (" *" if i == f0.index else ""), attr[:, i],
+                    self.ctx.seed) for i in order]}})

@@ -22,7 +22,7 @@ from neurospec.errors import InvalidArgument
 SPEC_KEYS = frozenset({"unit", "sae", "chain"})
 
 
-def run_spec(spec: dict, model: Any = None, root: Path | str = ".") -> Any:
+def run_spec(spec: dict[str, Any], model: Any = None, root: Path | str = ".") -> Any:
     """Run the claim ``spec`` describes and return what its last method returns.
 
     Args:
@@ -58,7 +58,7 @@ def run_spec(spec: dict, model: Any = None, root: Path | str = ".") -> Any:
     return target
 
 
-def describe_spec(spec: dict) -> str:
+def describe_spec(spec: dict[str, Any]) -> str:
     """The spec as the Python call it stands for, e.g. ``expect('L0N1').ablated(to='zero')...``."""
     _check(spec)
     head = f"expect({spec['unit']!r}" + (f", sae={spec['sae']!r})" if spec.get("sae") else ")")

@@ -36,8 +36,8 @@ def decide(ci: tuple[float, float], threshold: float, direction: str, undefined:
     if direction == "within":
         if -threshold <= lo and hi <= threshold:
             return "pass", ""
-        side = lo if lo < -threshold else hi
-        return "fail", f"CI bound {side:.4g} outside ±{threshold:.4g}"
+        outside = lo if lo < -threshold else hi
+        return "fail", f"CI bound {outside:.4g} outside ±{threshold:.4g}"
     raise ValueError(f"unknown direction {direction!r}")
 
 
@@ -60,7 +60,7 @@ def failure_message(r: Record) -> str:
         f"rerun with another seed, e.g. --neurospec-seed={r.seed + 1}",
     ]
     vac = r.details.get("vacuity")
-    if r.vacuous:
+    if r.vacuous and vac is not None:
         lines.insert(2, f"  vacuous: also holds for {vac['passed']} of {vac['k']} random units "
                         f"of the layer (pass rate shown to exceed {vac['limit']:.0%})")
     if r.details.get("random_percentile") is not None:

@@ -11,18 +11,20 @@ import numpy as np
 
 from neurospec.claims import checks
 from neurospec.claims.charts import bar
+from neurospec.claims.expectation import Scoped
 from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.data.dedupe import require_disjoint
 from neurospec.errors import InvalidArgument
+from neurospec.evidence.payloads import TokenRow
 from neurospec.evidence.record import Record
 from neurospec.measure import shared
 from neurospec.stats.inference import mean_ci, two_sample
 from neurospec.units import neuron
 
 
-class NeuronWeightClaims:
+class NeuronWeightClaims(Scoped):
     """Claims about a neuron's weights."""
 
     @unit_claim
@@ -45,9 +47,9 @@ class NeuronWeightClaims:
         require_disjoint(a_set, b_set)
         claim = (f"the loss gradient on {unit}'s W_{weights} is larger on {a_set.name} than on "
                  f"{b_set.name} {size}")
-        data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
-                "docs": [len(a_set), len(b_set)], "files": [a_set.origin(), b_set.origin()],
-                "duplicates_dropped": [len(a_set.dropped), len(b_set.dropped)]}
+        data = checks.data_of(a_set, b_set)
+        data["docs"] = [len(a_set), len(b_set)]
+        data["duplicates_dropped"] = [len(a_set.dropped), len(b_set.dropped)]
         weak = self.scope.underpowered(claim, "weight_gradients",
                                      {a_set.name: len(a_set), b_set.name: len(b_set)}, data)
         if weak:
@@ -55,7 +57,8 @@ class NeuronWeightClaims:
 
         def norms(c: Corpus) -> np.ndarray:
             g = shared.weight_gradients(self.model, c, unit.layer)
-            return g.w_in if weights == "in" else g.w_out
+            out: np.ndarray = g.w_in if weights == "in" else g.w_out
+            return out
 
         na, nb = norms(a_set), norms(b_set)
         a, b = na[:, unit.index], nb[:, unit.index]
@@ -71,7 +74,7 @@ class NeuronWeightClaims:
             details={"units_label": "(gradient norm)" if metric == "mean_diff" else "(Cohen's d)",
                      "weights": f"W_{weights}", "mean_norm": {a_set.name: float(a.mean()),
                                                            b_set.name: float(b.mean())},
-                     f"rank_in_layer_on_{a_set.name}": rank, "layer_size": self.model.d_mlp},
+                     "rank_in_layer": {a_set.name: rank}, "layer_size": self.model.d_mlp},
             charts={"histogram": {"title": f"per-document gradient norm on {unit}'s W_{weights}",
                                   "sets": {a_set.name: a.tolist(), b_set.name: b.tolist()}}})
 
@@ -115,16 +118,16 @@ class NeuronWeightClaims:
         return self.scope.record(
             claim=claim, kind="weight_gradients",
             data={"names": list(sets), "hashes": [c.hash for c in sets.values()],
-                  "docs": [len(diff)], "files": [c.origin() for c in sets.values()]},
+                  "docs": [len(diff)], "files": [checks.origin(c) for c in sets.values()]},
             n=est.n, effect=est.estimate, ci=est.ci,
             p=est.p_value, threshold=threshold, direction=">=", metric="paired_diff",
             verdict=verdict, method=est.method + "; loss on the answer token only",
             missed=missed, details={"units_label": "(gradient norm)", "weights": f"W_{weights}"},
             charts={"bars": {"title": f"answer-loss gradient norm on {unit}'s W_{weights}",
                              "unit": "", "items": [
-                                 {"set": "right answers", **bar(norms["right"], self.ctx.seed)},
-                                 {"set": "wrong answers", **bar(norms["wrong"], self.ctx.seed)},
-                                 {"set": "wrong - right", **bar(diff, self.ctx.seed)}]}})
+                                 bar("right answers", norms["right"], self.ctx.seed),
+                                 bar("wrong answers", norms["wrong"], self.ctx.seed),
+                                 bar("wrong - right", diff, self.ctx.seed)]}})
 
     @unit_claim
     def writes_tokens(self, include: list[str], *, top_k: int = 20, at_least: int = 1,
@@ -157,7 +160,7 @@ class NeuronWeightClaims:
         verdict, missed = decide((count, count), at_least, ">=")
         strs = self.model.str_tokens
 
-        def rows(tokens: list[int]) -> list[dict]:
+        def rows(tokens: list[int]) -> list[TokenRow]:
             return [{"token": t, "value": float(dla.values[i]), "in_set": i in wanted}
                     for t, i in zip(strs(tokens), tokens)]
 

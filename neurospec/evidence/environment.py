@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import platform
 from importlib import metadata
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 # distribution name -> key in meta["environment"]
@@ -20,7 +21,7 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
-def environment(models: list[dict[str, Any]] = ()) -> dict[str, str]:
+def environment(models: Iterable[Mapping[str, Any]] = ()) -> dict[str, str]:
     """Python and library versions, and the devices and dtypes of the ``models`` measured
     (each a record's ``model`` dict); several are joined with ", "."""
     env = {"python": platform.python_version()}

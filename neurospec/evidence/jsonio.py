@@ -7,12 +7,16 @@ import json
 import os
 import tempfile
 import time
+from typing import TYPE_CHECKING, Any
 from pathlib import Path
 
 from neurospec.errors import OutputError, ResultsFileError
 from neurospec.evidence.payloads import Charts, Data, Details, check
 from neurospec.evidence.record import READABLE_SCHEMAS, SCHEMA, SKIPPED, Record, outcome_record
 from neurospec.evidence.results import Results
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def atomic_write_text(path: Path, text: str, option: str = "--neurospec-json=reports/run.json"
@@ -55,17 +59,18 @@ def atomic_write_text(path: Path, text: str, option: str = "--neurospec-json=rep
         raise
 
 
-def results_document(records: list[Record], meta: dict | None = None) -> dict:
+def results_document(records: list[Record], meta: dict[str, Any] | None = None
+                     ) -> dict[str, Any]:
     return {"schema": SCHEMA, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "meta": meta or {}, "records": [r.to_dict() for r in records]}
 
 
-def record_json(record: dict) -> str:
+def record_json(record: dict[str, Any]) -> str:
     """One record (``Record.to_dict()``) as one line of JSON."""
     return json.dumps(record, ensure_ascii=False)
 
 
-def results_text(record_lines: list[str], meta: dict | None = None) -> str:
+def results_text(record_lines: list[str], meta: dict[str, Any] | None = None) -> str:
     """The results document from records already serialised by :func:`record_json`.
 
     The plugin rewrites the file after every test; serialising each record once, rather
@@ -78,7 +83,8 @@ def results_text(record_lines: list[str], meta: dict | None = None) -> str:
     return top + ',\n "records": [\n' + ",\n".join(record_lines) + "\n ]\n}\n"
 
 
-def write_results(path: Path, records: list[Record], meta: dict | None = None) -> None:
+def write_results(path: Path, records: list[Record], meta: dict[str, Any] | None = None
+                  ) -> None:
     """Write all ``records`` to ``path`` atomically (one record per line)."""
     atomic_write_text(path, results_text([record_json(r.to_dict()) for r in records], meta))
 
@@ -130,13 +136,13 @@ def read_results(path: Path) -> Results:
                                f"({type(exc).__name__}: {exc}); {regen}", value=path) from exc
 
 
-def _skipped_v1(meta: dict, schema: str) -> list[Record]:
+def _skipped_v1(meta: dict[str, Any], schema: str) -> list[Record]:
     """Schema /1 listed skipped tests in ``meta["skipped"]``; they are records now."""
     return [outcome_record(str(s.get("test", "")), SKIPPED, str(s.get("reason", "")),
                            outcome="skipped") for s in meta.get("skipped", [])]
 
 
-def check_meta(meta: dict) -> None:
+def check_meta(meta: dict[str, Any]) -> None:
     """Raise ``ValueError`` naming the field when ``meta`` holds fields of the wrong type."""
     skipped = meta.get("skipped", [])
     if not (isinstance(skipped, list) and all(isinstance(s, dict) for s in skipped)):
@@ -158,12 +164,12 @@ _NUMBERS = ("effect", "p", "threshold")
 _OPTIONAL = ("percentile", "p_adjusted")
 
 
-def _is_number(v) -> bool:
+def _is_number(v: object) -> bool:
     # Non-finite numbers are stored as the strings "nan", "inf", "-inf" (JSON has none).
     return (isinstance(v, (int, float)) and not isinstance(v, bool)) or v in ("nan", "inf", "-inf")
 
 
-def check_record(r, i: int) -> None:
+def check_record(r: object, i: int) -> None:
     """Raise ``ValueError`` naming the record and field when a record's fields have the wrong
     types: rendering or comparing it would otherwise fail with a traceback (or, worse, a
     comparison would read as a regression)."""
@@ -192,6 +198,6 @@ def check_record(r, i: int) -> None:
                 raise ValueError(f"record {i} ({str(r.get('claim', '?'))[:60]!r}): {exc}") from None
 
 
-def read_frame(path: Path):
+def read_frame(path: Path) -> pd.DataFrame:
     """A results file as a pandas DataFrame, one row per claim check."""
     return read_results(path).to_frame()

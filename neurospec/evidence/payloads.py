@@ -124,21 +124,54 @@ class MatchedNegative(TypedDict):
     shown_not_to_hold: bool
 
 
-class Details(TypedDict, total=False):
-    """The details the report and failure messages read by name (a claim may add others,
-    shown as they are)."""
+# The details claims write, by name (the report and failure messages read some of them; the
+# card lists the rest).  Declared in the functional form because one key is ``from``.
+Details = TypedDict("Details", {
+    # read by the report and failure messages
+    "units_label": str, "n_unit": str, "random_k": int, "random_k_requested": int,
+    "random_percentile": float, "random_p": float, "random_median": float,
+    "required_percentile": float, "total_effect": float, "vacuity": Vacuity,
+    "matched_negative": MatchedNegative,
+    # activation contrasts
+    "definition": str, "token_auroc": float, "doc_auroc": float,
+    "token_mean": dict[str, float], "doc_mean": dict[str, float],
+    "frac_tokens_above_0": dict[str, float], "n_docs": dict[str, int],
+    "n_tokens": dict[str, int], "hook": str, "sae": str,
+    # top examples, simplification, prompt optimisation, properties
+    "base_rate": float, "from": dict[str, int], "keep": float, "max_tokens": int,
+    "lengths": list[int], "kept": list[float], "top_activation_on_corpus": float,
+    "projected": list[float], "soft": list[float], "above": float, "mean_activation": float,
+    "counterexample": Union[list[str], None],
+    # ablations, heads, path patching, token effects, sweeps
+    "ablation": str, "mode": str, "value": Union[float, None], "clean_loss": float,
+    "ablated_loss": float, "relative_change": float, "how": str,
+    "mean_delta_all_tokens": float, "through": list[str], "via_path": float,
+    "eligible_tokens": int, "found": list[str], "answer_logit_change": float,
+    "log_sum_exp_change": float, "answer_logprob_change": float, "mechanism": str,
+    "sweep_method": str, "exact": bool, "neurons": int, "largest": dict[str, float],
+    "top": list[str],
+    # weights and logit attribution
+    "weights": str, "mean_norm": dict[str, float], "rank_in_layer": dict[str, int],
+    "layer_size": int,
+    "folded_final_ln": bool, "set_size": int, "vocab": int,
+    # SAE features
+    "rank_among_early_features": int, "early_features": int, "early_sae": str,
+    "late_sae": str,
+}, total=False)
 
-    units_label: str
-    n_unit: str
-    random_k: int
-    random_k_requested: int
-    random_percentile: float
-    random_p: float
-    random_median: float
-    required_percentile: float
-    total_effect: float
-    vacuity: Vacuity
-    matched_negative: MatchedNegative
+
+class ModelInfo(TypedDict, total=False):
+    """What a record says about the model it was measured on."""
+
+    name: str
+    checkpoint: Union[str, None]
+    fingerprint: str
+    fingerprint_parts: dict[str, str]
+    context: int
+    prepend_bos: bool
+    dtype: str
+    device: str
+    compatibility_mode: bool
 
 
 def _is_number(v: Any) -> bool:

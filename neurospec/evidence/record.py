@@ -10,6 +10,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from neurospec.evidence.payloads import Charts, Data, Details, Histogram, ModelInfo
+
 SCHEMA = "neurospec.results/2"
 # Schemas this version reads: /1 kept skipped tests in ``meta["skipped"]`` instead of as
 # records; they are read as records (:func:`neurospec.evidence.jsonio.read_results`).
@@ -35,8 +37,8 @@ class Record:
     claim: str
     kind: str
     unit: str
-    model: dict
-    data: dict
+    model: ModelInfo
+    data: Data
     n: int
     effect: float
     ci: tuple[float, float]
@@ -48,8 +50,8 @@ class Record:
     seed: int
     method: str = ""
     missed: str = ""
-    details: dict = field(default_factory=dict)
-    charts: dict = field(default_factory=dict)
+    details: Details = field(default_factory=lambda: Details())
+    charts: Charts = field(default_factory=lambda: Charts())
     test: str = ""
     percentile: float | None = None  # the unit's percentile among random units of its layer
     vacuous: bool | None = None  # None: not checked; True: random units pass it too
@@ -71,10 +73,11 @@ class Record:
         """A claim's verdict (not a record of a test's outcome: an error, a skip ...)."""
         return self.kind != TEST_OUTCOME
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["ci"] = list(self.ci)
-        return _finite(d)
+        out: dict[str, Any] = _finite(d)
+        return out
 
     @property
     def column(self) -> str:
@@ -85,7 +88,7 @@ class Record:
         return f"{name}@{ckpt}" if ckpt else str(name)
 
     @classmethod
-    def from_dict(cls, d: dict) -> Record:
+    def from_dict(cls, d: dict[str, Any]) -> Record:
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
         kw["ci"] = tuple(_unfinite(x) for x in (kw.get("ci") or (math.nan, math.nan)))
@@ -96,14 +99,14 @@ class Record:
 
 
 def outcome_record(test: str, verdict: str, why: str, *, claim: str = "", unit: str = "",
-                   model: dict | None = None, seed: int = 0, checkpoint: str = "",
+                   model: ModelInfo | None = None, seed: int = 0, checkpoint: str = "",
                    outcome: str = "") -> Record:
     """The record of a test whose outcome is not a claim's verdict (``verdict`` one of
     :data:`OUTCOME_VERDICTS`): what it was about (``claim``, e.g. the expectation it had
     built; else the test's name) and why (``why``: the error, the skip reason)."""
     name = test.rsplit("::", 1)[-1] if test else "(collection)"
-    return Record(claim=claim or name, kind=TEST_OUTCOME, unit=unit, model=dict(model or {}),
-                  data={}, n=0, effect=math.nan, ci=(math.nan, math.nan), p=math.nan,
+    return Record(claim=claim or name, kind=TEST_OUTCOME, unit=unit,
+                  model=ModelInfo(**(model or {})), data=Data(), n=0, effect=math.nan, ci=(math.nan, math.nan), p=math.nan,
                   threshold=math.nan, direction="", metric="", verdict=verdict, seed=seed,
                   missed=why, test=test, checkpoint=checkpoint, outcome=outcome)
 
@@ -122,30 +125,33 @@ def _unfinite(value: Any) -> Any:
 HISTOGRAM_LIMIT = 1000
 
 
-def bounded_charts(charts: dict) -> dict:
+def bounded_charts(charts: Charts) -> Charts:
     """``charts`` with each histogram set of more than :data:`HISTOGRAM_LIMIT` values
     replaced by that many evenly spaced quantiles (the shape a histogram shows is kept; the
     statistics were computed on every value before).  The full counts go to ``"n"``."""
     hist = charts.get("histogram") if isinstance(charts, dict) else None
     if not isinstance(hist, dict) or not isinstance(hist.get("sets"), dict):
         return charts
+    assert hist is not None
     sets = hist["sets"]
     big = {k: v for k, v in sets.items() if isinstance(v, list) and len(v) > HISTOGRAM_LIMIT}
     if not big:
         return charts
     import numpy as np
 
-    def quantiles(values: list) -> list[float]:
+    def quantiles(values: list[float]) -> list[float]:
         v = np.sort(np.asarray(values, dtype=float))
         at = np.linspace(0, len(v) - 1, HISTOGRAM_LIMIT).round().astype(int)
-        return v[at].tolist()
+        out: list[float] = v[at].tolist()
+        return out
 
     counts = {**hist.get("n", {}), **{k: len(v) for k, v in big.items()}}
     new_sets = {k: quantiles(v) if k in big else v for k, v in sets.items()}
     title = str(hist.get("title", ""))
     if "quantiles" not in title:
         title += f" ({HISTOGRAM_LIMIT} quantiles of sets over {HISTOGRAM_LIMIT} documents)"
-    return {**charts, "histogram": {**hist, "sets": new_sets, "n": counts, "title": title}}
+    histogram: Histogram = {**hist, "sets": new_sets, "n": counts, "title": title}
+    return {**charts, "histogram": histogram}
 
 
 def _finite(value: Any) -> Any:

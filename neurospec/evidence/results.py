@@ -12,7 +12,11 @@ Example::
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from neurospec.evidence.record import ERROR, NO_CLAIM, NOT_RUN, SKIPPED, XFAIL_ERROR, Record
 
@@ -128,10 +132,11 @@ def by_attention(records: list[Record]) -> list[Record]:
     return sorted(records, key=attention)
 
 
-class Results(list):
+class Results(list[Record]):
     """The records of a run, in the order they finished; ``meta`` holds the file's metadata."""
 
-    def __init__(self, records: list[Record] = (), meta: dict | None = None) -> None:
+    def __init__(self, records: Iterable[Record] = (), meta: dict[str, Any] | None = None
+                 ) -> None:
         super().__init__(records)
         self.meta = dict(meta or {})
 
@@ -160,7 +165,7 @@ class Results(list):
         """The models / checkpoints measured, in order of first appearance."""
         return list(dict.fromkeys(r.column for r in self))
 
-    def to_frame(self):
+    def to_frame(self) -> pd.DataFrame:
         """One row per claim check (pandas ``DataFrame``; columns in ``FRAME_COLUMNS``)."""
         import pandas as pd
 
