@@ -86,7 +86,8 @@ def main() -> None:
     t_mixed_naive, mixed_naive = timed(20, False, ablations=True)
     diff = float(max(np.abs(np.array(cached) - np.array(naive)).max(),
                      np.abs(np.array(mixed) - np.array(mixed_naive)).max()))
-    print(f"model tiny-bilingual, {n} German + {n} English docs, {args.device}, torch threads {args.threads}")
+    print(f"model tiny-bilingual, {n} German + {n} English docs, {args.device}, "
+          f"torch threads {args.threads}")
     print(f"{'run':<46}{'seconds':>10}{'vs 1 claim':>12}")
     for name, t in (("1 claim", t_one), ("20 claims, shared cache", t_cached),
                     ("20 claims, no cache (notebook way)", t_naive),

@@ -19,7 +19,8 @@ def _pairs(model, corpus, n=80):
             answer = model.tokenizer.decode(ids[cut:cut + 1])
             prompt = model.tokenizer.decode(ids[:cut])
             if answer.startswith(" ") and answer.strip().isalpha() and \
-                    model.encode([prompt + answer])[0] == model.encode([prompt])[0] + ids[cut:cut + 1]:
+                    model.encode([prompt + answer])[0] == (model.encode([prompt])[0]
+                                                           + ids[cut:cut + 1]):
                 prompts.append(prompt)
                 right.append(answer)
                 break

@@ -1,5 +1,6 @@
 """Which single neurons of the last MLP layer carry tiny-bilingual's German loss (seed 000's
-"identify relevant neurons" sweep, closed form for the last layer, recompute of the later block for MLP0)."""
+"identify relevant neurons" sweep, closed form for the last layer, recompute of the later block
+for MLP0)."""
 
 import pytest
 

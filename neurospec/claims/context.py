@@ -29,8 +29,8 @@ class Context:
     strict: bool = False  # vacuous claims fail
 
 
-_current: contextvars.ContextVar[Context] = contextvars.ContextVar("neurospec_context",
-                                                                   default=Context())
+_current: contextvars.ContextVar[Context] = contextvars.ContextVar(
+    "neurospec_context", default=Context())  # noqa: B039 - a frozen dataclass: immutable
 
 
 def current() -> Context:

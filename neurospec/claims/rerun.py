@@ -31,7 +31,6 @@ import numpy as np
 
 from neurospec.claims.charts import null_chart
 from neurospec.errors import InvalidArgument, NeurospecError
-from neurospec.evidence.payloads import Charts, Details
 from neurospec.evidence.record import Record
 from neurospec.stats.inference import percentile_among
 from neurospec.units import Unit, kind_of, layer_size, unit_kinds
@@ -206,7 +205,8 @@ def vacuity(record: Record, call: Call, k: int, seed: int, model: Any, strict: b
     if vacuous and strict:
         out = replace(out, verdict="fail", missed=(
             f"vacuous: the same claim also holds for {len(passing)} of {len(runs)} random units "
-            f"of layer {unit.layer} ({', '.join(passing[:5])}{', ...' if len(passing) > 5 else ''}),"
-            f" so it does not single out {unit}; raise the threshold or require "
+            f"of layer {unit.layer} ({', '.join(passing[:5])}"
+            f"{', ...' if len(passing) > 5 else ''}), so it does not single out {unit}; raise "
+            f"the threshold or require "
             f".beats_random_units(percentile=...)"))
     return out

@@ -15,8 +15,8 @@ from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
-from neurospec.stats.inference import mean_ci
 from neurospec.measure.activations import UnitActivations
+from neurospec.stats.inference import mean_ci
 from neurospec.units import parse_unit
 
 

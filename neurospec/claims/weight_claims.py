@@ -164,8 +164,8 @@ class NeuronWeightClaims(Scoped):
             return [{"token": t, "value": float(dla.values[i]), "in_set": i in wanted}
                     for t, i in zip(strs(tokens), tokens)]
 
-        claim = (f"{unit}'s top-{top_k} direct-logit tokens include >= {at_least} of "
-                 f"{{{', '.join(repr(t) for t in include[:8])}{', ...' if len(include) > 8 else ''}}}")
+        shown = ", ".join(repr(t) for t in include[:8]) + (", ..." if len(include) > 8 else "")
+        claim = f"{unit}'s top-{top_k} direct-logit tokens include >= {at_least} of {{{shown}}}"
         return self.scope.record(
             claim=claim, kind="logit_attribution",
             data={"names": ["weights"], "hashes": [self.model.fingerprint]}, n=top_k,
@@ -175,6 +175,6 @@ class NeuronWeightClaims(Scoped):
             details={"units_label": "tokens", "n_unit": "top-k", "folded_final_ln": folded,
                      "found": [strs([t])[0] for t in top if t in wanted],
                      "set_size": len(wanted), "vocab": vocab},
-            charts={"token_table": {"title": f"tokens {unit} writes most / least directly "
-                                             f"(W_out @ W_U{', final LN folded' if folded else ''})",
+            charts={"token_table": {"title": f"tokens {unit} writes most / least directly (W_out "
+                                             f"@ W_U{', final LN folded' if folded else ''})",
                                     "top": rows(top), "bottom": rows(bottom)}})

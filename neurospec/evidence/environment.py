@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import platform
-from importlib import metadata
 from collections.abc import Iterable, Mapping
+from importlib import metadata
 from typing import Any
 
 # distribution name -> key in meta["environment"]

@@ -7,8 +7,8 @@ import json
 import os
 import tempfile
 import time
-from typing import TYPE_CHECKING, Any
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from neurospec.errors import OutputError, ResultsFileError
 from neurospec.evidence.payloads import Charts, Data, Details, check

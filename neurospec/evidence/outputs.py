@@ -57,7 +57,8 @@ def prepare(path: Path | str, kind: str, option: str) -> tuple[Path, str]:
                           f"{option}={path / ('run.json' if kind == 'results' else 'run.html')}",
                           value=path)
     if target.exists() and not is_kind(target, kind):
-        what = "a neurospec results file" if kind == "results" else "a neurospec or pytest-html report"
+        what = ("a neurospec results file" if kind == "results"
+                else "a neurospec or pytest-html report")
         raise OutputError(f"{option}={path}: {target} exists and is not {what}, so writing there "
                           f"would destroy it; choose another path, or delete the file if it may "
                           f"go", value=path)

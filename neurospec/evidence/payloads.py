@@ -141,9 +141,9 @@ Details = TypedDict("Details", {
     "base_rate": float, "from": dict[str, int], "keep": float, "max_tokens": int,
     "lengths": list[int], "kept": list[float], "top_activation_on_corpus": float,
     "projected": list[float], "soft": list[float], "above": float, "mean_activation": float,
-    "counterexample": Union[list[str], None],
+    "counterexample": list[str] | None,
     # ablations, heads, path patching, token effects, sweeps
-    "ablation": str, "mode": str, "value": Union[float, None], "clean_loss": float,
+    "ablation": str, "mode": str, "value": float | None, "clean_loss": float,
     "ablated_loss": float, "relative_change": float, "how": str,
     "mean_delta_all_tokens": float, "through": list[str], "via_path": float,
     "eligible_tokens": int, "found": list[str], "answer_logit_change": float,
@@ -164,7 +164,7 @@ class ModelInfo(TypedDict, total=False):
     """What a record says about the model it was measured on."""
 
     name: str
-    checkpoint: Union[str, None]
+    checkpoint: str | None
     fingerprint: str
     fingerprint_parts: dict[str, str]
     context: int
@@ -195,7 +195,8 @@ def check(value: Any, hint: Any, path: str) -> None:
                 return
             except ValueError:
                 continue
-        raise ValueError(f"{path} is {value!r:.60}, not {' or '.join(map(_name, typing.get_args(hint)))}")
+        options = " or ".join(map(_name, typing.get_args(hint)))
+        raise ValueError(f"{path} is {value!r:.60}, not {options}")
     if origin is list:
         if not isinstance(value, list):
             raise ValueError(f"{path} is a {type(value).__name__}, not a list")

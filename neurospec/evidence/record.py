@@ -106,7 +106,8 @@ def outcome_record(test: str, verdict: str, why: str, *, claim: str = "", unit: 
     built; else the test's name) and why (``why``: the error, the skip reason)."""
     name = test.rsplit("::", 1)[-1] if test else "(collection)"
     return Record(claim=claim or name, kind=TEST_OUTCOME, unit=unit,
-                  model=ModelInfo(**(model or {})), data=Data(), n=0, effect=math.nan, ci=(math.nan, math.nan), p=math.nan,
+                  model=ModelInfo(**(model or {})), data=Data(), n=0, effect=math.nan,
+                  ci=(math.nan, math.nan), p=math.nan,
                   threshold=math.nan, direction="", metric="", verdict=verdict, seed=seed,
                   missed=why, test=test, checkpoint=checkpoint, outcome=outcome)
 

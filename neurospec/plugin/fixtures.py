@@ -175,7 +175,7 @@ def _neurospec_claims(request: pytest.FixtureRequest, neurospec_checkpoint: str 
             vacuity=vacuity, strict=strict):
         item.stash[STATEMENTS] = said
         yield
-    if m is None:
+    if m is None or before is None:
         return
     _check_unchanged(request, m, before)
     left = m.leftover_hooks()

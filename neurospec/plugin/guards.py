@@ -12,7 +12,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
@@ -21,7 +21,7 @@ from neurospec.plugin import options as o
 SEED_RANGE = 2 ** 32
 
 
-def _usage(option: str, value: Any, need: str, example: str) -> pytest.UsageError:
+def _usage(option: str, value: Any, need: str, example: object) -> pytest.UsageError:
     return pytest.UsageError(f"{option}={value!r}: {need}, e.g. {option}={example}")
 
 
@@ -150,7 +150,7 @@ class ResultsLock:
     def __init__(self, path: Path, option: str = o.JSON_OPTION) -> None:
         self.path = Path(str(path) + ".lock")
         self.option = option
-        self.handle = None
+        self.handle: TextIO | None = None
 
     def acquire(self) -> None:
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -93,7 +93,7 @@ class Recorder:
         outcome = outcome_of(report)
         for value in found:
             self.state.records.extend(replace(Record.from_dict(d), outcome=outcome)
-                                      for d in value)
+                                      for d in cast(list[dict[str, Any]], value))
         self.write()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:

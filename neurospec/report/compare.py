@@ -17,6 +17,7 @@ claim, or a test that never ran is never green either, whatever the base held.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from neurospec.evidence.format import fmt
@@ -43,8 +44,15 @@ class Change:
     why: str = ""
 
     @property
+    def record(self) -> Record:
+        """The head's record, or the base's for a claim the head lacks."""
+        either = self.head or self.base
+        assert either is not None, "a change has a record in one run at least"
+        return either
+
+    @property
     def claim(self) -> str:
-        return (self.head or self.base).claim
+        return self.record.claim
 
 
 @dataclass(frozen=True)
@@ -143,10 +151,11 @@ def compare(base: list[Record], head: list[Record]) -> Comparison:
     unchanged = 0
     for key in list(b) + [k for k in h if k not in b]:
         rb, rh = b.get(key), h.get(key)
-        column = key[1] or (rh or rb).column
+        column = key[1] or Change(key[0], "", rb, rh).record.column
         if rh is not None and state(rh) in BROKEN:
             groups["broken"].append(Change(key[0], column, rb, rh))
         if rh is None:
+            assert rb is not None  # the key came from one run or the other
             why = why_missing(base_test_id(rb), base, head)
             if rb.passed and why:
                 groups["not_run"].append(Change(key[0], column, rb, None, why))
@@ -197,7 +206,7 @@ def _model(records: list[Record]) -> str:
 
 def compare_markdown(c: Comparison, base: list[Record], head: list[Record],
                      base_name: str = "base", head_name: str = "head",
-                     environment: list[str] = ()) -> str:
+                     environment: Sequence[str] = ()) -> str:
     """The comparison as markdown: a headline, a warning when the two runs' environments
     differ (``environment``: one ``key: a -> b`` line each), then a table per non-empty
     category.  Every name and text is escaped for markdown (:mod:`neurospec.report.escape`)."""

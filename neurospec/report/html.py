@@ -8,12 +8,14 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from neurospec.evidence.format import fmt, number
+from neurospec.evidence.payloads import Charts
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import EXPECTED_FAIL, by_attention, optional, state
 from neurospec.report import labels, svg
@@ -125,9 +127,9 @@ def _f(v) -> float:
     return math.nan if x is None else x
 
 
-def _numeric(c: dict) -> dict:
+def _numeric(charts: Charts) -> dict[str, Any]:
     """The chart data with every number a float, whatever JSON made of non-finite ones."""
-    c = dict(c)
+    c: dict[str, Any] = dict(charts)
     if "bars" in c:
         c["bars"] = {**c["bars"], "items": [
             {**it, "mean": _f(it.get("mean")), "ci": [_f(x) for x in (it.get("ci") or (0, 0))]}
@@ -214,12 +216,12 @@ def _token_tables(r: Record) -> list[dict]:
                 default=1.0) or 1.0
     cols = []
     names = t.get("labels", ["writes most", "writes least"])
-    for name, label in zip(("top", "bottom"), names):
+    for rows, label in zip((t["top"], t["bottom"]), names):
         cols.append({"name": label, "rows": [
             {**x, "token": labels.token_text(str(x["token"])),
              "width": int(60 * abs(_f(x["value"])) / scale) if math.isfinite(_f(x["value"]))
              else 0, "shown": fmt(x["value"])}
-            for x in t[name]]})
+            for x in rows]})
     return [{"title": t["title"], "cols": cols}]
 
 
@@ -287,7 +289,8 @@ def render_fragment(records: list[Record], max_cards: int | None = None,
         incomplete = list(getattr(records, "incomplete", []))
     ordered = by_attention(records)
     shown = ordered if max_cards is None else ordered[:max_cards]
-    cards, expected = [], []
+    cards: list[str] = []
+    expected: list[str] = []
     for i, r in enumerate(shown):
         (expected if state(r) == EXPECTED_FAIL else cards).append(
             render_record(r, with_style=False, anchor=f"ns-card-{i}"))

@@ -110,8 +110,8 @@ def trajectory(cells: tuple[Record | None, ...], width_per: int = 26, height: in
     lo, hi = min(vals + [0.0]), max(vals + [0.0])
     span = (hi - lo) or 1.0
 
-    def y(v: float) -> float:
-        return height - 3 - (v - lo) / span * (height - 6)
+    def y(v: float | None) -> float:
+        return height - 3 - ((v or 0.0) - lo) / span * (height - 6)
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{height}" '
            f'class="ns-traj" role="img"><line x1="0" x2="{w}" y1="{y(0):.1f}" y2="{y(0):.1f}" '

@@ -6,8 +6,11 @@ Numbers are random; nothing here is evidence about any model.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
+from neurospec.evidence.payloads import Charts, Details
 from neurospec.evidence.record import Record
 
 WORDS = ["Der", " Hund", " und", " die", " Katze", " schlafen", " im", " Garten", ".", " The",
@@ -110,7 +113,8 @@ def sample_record(i: int, seed: int = 0, column: str = "") -> Record:
         n=400, effect=effect, ci=ci, p=float(rng.uniform(0, 0.1)), threshold=threshold,
         direction=direction, metric=metric, verdict=verdict, seed=seed, method="bootstrap BCa",
         missed="" if verdict == "pass" else f"CI misses the threshold {threshold}",
-        details=details, charts=charts, test=f"hypotheses/test_sample.py::test_claim_{i}",
+        details=cast(Details, details), charts=cast(Charts, charts),
+        test=f"hypotheses/test_sample.py::test_claim_{i}",
         checkpoint=column, outcome="passed" if verdict == "pass" else "failed")
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
+from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from neurospec.evidence.format import fmt
 from neurospec.evidence.format import number as _num
@@ -110,7 +111,7 @@ def summary_table(records: list[Record], links: bool | int = False) -> str:
     """
     uid = f"ns{next(_ids)}"
     rows = [displayable(r) for r in by_attention(records)]
-    keys = {k: [] for k, _, _ in SORT_KEYS}
+    keys: dict[str, list[Any]] = {k: [] for k, _, _ in SORT_KEYS}
     for x in rows:
         keys["v"].append(_state_rank(state(x)) - (0.5 if optional(x, "vacuous") else 0))
         keys["c"].append(x.claim.lower())
@@ -159,12 +160,12 @@ def summary_table(records: list[Record], links: bool | int = False) -> str:
     out.append("</div>")
     for card, r in enumerate(rows):
         style = ";".join(props[card])
-        claim = escape(r.claim)
+        claim = str(escape(r.claim))
         if links is True or (links is not False and card < links):
             claim = f'<a href="#ns-card-{card}">{claim}</a>'
         if not r.is_claim:  # an error, a skip ...: why, instead of numbers
-            claim = Markup(f'{claim} <span class="ns-reason" title="{escape(r.missed)}">'
-                           f"{escape(shorten(r.missed))}</span>")
+            claim = (f'{claim} <span class="ns-reason" title="{escape(r.missed)}">'
+                     f"{escape(shorten(r.missed))}</span>")
             out.append(
                 f'<div class="ns-row ns-{slug(state(r))}" role="row" style="{style}">'
                 f"<span>{badges(r)}</span><span>{claim}</span>"

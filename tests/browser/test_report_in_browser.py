@@ -277,5 +277,6 @@ def test_a_hostile_test_id_stays_text_in_pytest_html(browser, tmp_path):
     time.sleep(0.5)
     assert browser.js("return document.title") != "pwned"
     imgs = browser.css("#results-table img[onerror]")  # (pytest-html has a media viewer img)
-    assert imgs == [], [browser.js("return arguments[0].parentElement.outerHTML", i)[:400] for i in imgs]
+    assert imgs == [], [browser.js("return arguments[0].parentElement.outerHTML", i)[:400]
+                        for i in imgs]
     assert "onerror" in browser.js("return document.querySelector('#results-table').innerText")

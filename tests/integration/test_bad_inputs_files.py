@@ -41,7 +41,8 @@ def _rewrite_header(path: Path, change) -> None:
     data = path.read_bytes()
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8:8 + n])
-    new = json.dumps(change(header), separators=(",", ":")).encode().ljust(n)  # same length: offsets stay valid
+    # the same length: the offsets stay valid
+    new = json.dumps(change(header), separators=(",", ":")).encode().ljust(n)
     assert len(new) == n
     path.write_bytes(data[:8] + new + data[8 + n:])
 

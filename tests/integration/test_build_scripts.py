@@ -36,7 +36,8 @@ def test_heldout_data_reproduces_byte_identically(corpus_mod, tmp_path):
     assert {k: len(v) for k, v in built.train.items()} == {"german": 17705, "english": 12881}
     expected = corpus_mod.expected_heldout_sha256()
     for lang in corpus_mod.LANGUAGES:
-        assert corpus_mod.write_jsonl(tmp_path / f"{lang}.jsonl", built.heldout[lang]) == expected[lang]
+        written = corpus_mod.write_jsonl(tmp_path / f"{lang}.jsonl", built.heldout[lang])
+        assert written == expected[lang]
         shipped = corpus_mod.DATA_DIR / f"{lang}.jsonl"
         assert hashlib.sha256(shipped.read_bytes()).hexdigest() == expected[lang]
 
@@ -119,7 +120,7 @@ def test_the_default_command_builds_the_shipped_model_s_recipe():
 
 
 def test_builders_refuse_to_overwrite_the_shipped_fixtures():
-    for name, fixture in [("build_tiny_bilingual", "models"), ("build_tiny_saes", "saes")]:
+    for name, _fixture in [("build_tiny_bilingual", "models"), ("build_tiny_saes", "saes")]:
         module = _load(name)
         with pytest.raises(SystemExit):
             module.main(["--out", str(module.FIXTURE), "--steps", "1"])

@@ -72,7 +72,7 @@ def test_noise_sensitivity_equals_per_token_loops(tiny, small_sets):
             with torch.no_grad():
                 tiny.bridge.run_with_hooks(ids, fwd_hooks=[
                     ("hook_embed", put),
-                    (UNIT.hook, lambda a, hook: store.__setitem__("a", a))])
+                    (UNIT.hook, lambda a, hook, store=store: store.__setitem__("a", a))])
             drops.append(base - float(store["a"][0, -1, UNIT.index]))
         assert got[t] == pytest.approx(np.mean(drops), abs=1e-4)
 

@@ -44,7 +44,8 @@ def test_a_folder_named_like_a_bundled_model_is_an_error_naming_both(tmp_path, m
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ModelNotFound, match=r"'tiny-bilingual' names two models: the folder "
                                             r".*tiny-bilingual in the working folder, and the "
-                                            r"model 'tiny-bilingual' in .*write './tiny-bilingual'"):
+                                            r"model 'tiny-bilingual' in .*"
+                                            r"write './tiny-bilingual'"):
         resolve("tiny-bilingual")
     assert resolve("./tiny-bilingual").folder == Path("./tiny-bilingual")
     (tmp_path / "gpt2").mkdir()
@@ -80,7 +81,8 @@ def test_a_wrapped_object_is_not_rewrapped_with_other_settings():
     tok = AutoTokenizer.from_pretrained(TINY)
     first = load_model(hf, tokenizer=tok)
     assert load_model(hf, tokenizer=tok) is first
-    with pytest.raises(InvalidArgument, match=r"already wrapped .*prepend_bos=True then, False now"):
+    with pytest.raises(InvalidArgument,
+                       match=r"already wrapped .*prepend_bos=True then, False now"):
         load_model(hf, tokenizer=tok, prepend_bos=False)
     with pytest.raises(InvalidArgument, match=r"tokenizer \(another object\)"):
         load_model(hf, tokenizer=AutoTokenizer.from_pretrained(TINY))

@@ -37,10 +37,10 @@ def test_four_runs_equal_the_naive_reference(tiny, small_sets, through):
             _, abl_cache = b.run_with_cache(toks)
         ablated = _loss(b, toks, [("blocks.0.mlp.hook_post", ablate)])
         others = [c for c in comps if c not in through]
-        frozen = [(c, lambda act, hook, c=c: abl_cache[c]) for c in others]
+        frozen = [(c, lambda act, hook, c=c, cache=abl_cache: cache[c]) for c in others]
         with torch.no_grad(), b.hooks(fwd_hooks=frozen):
             _, act_cache = b.run_with_cache(toks)
-        patched = [(c, lambda act, hook, c=c: act_cache[c]) for c in through]
+        patched = [(c, lambda act, hook, c=c, cache=act_cache: cache[c]) for c in through]
         path = _loss(b, toks, [("blocks.0.mlp.hook_post", ablate)] + frozen + patched)
         assert got.clean[k] == pytest.approx(clean, abs=1e-5)
         assert got.ablated[k] == pytest.approx(ablated, abs=1e-5)

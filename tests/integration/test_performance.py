@@ -63,7 +63,7 @@ def test_token_budget_bounds_every_batch(tiny, small_sets, budget):
     de, _ = small_sets
     tc = tokenize(tiny, de)
     seen = []
-    for docs, ids, lengths in tc.batches(budget):
+    for docs, ids, _lengths in tc.batches(budget):
         assert ids.numel() <= budget or len(docs) == 1  # one over-long document goes alone
         seen += docs
     assert sorted(seen) == list(range(len(de)))

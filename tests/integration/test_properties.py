@@ -40,7 +40,8 @@ def test_fires_on_records_the_share_and_a_shrunk_counterexample(tiny, german):
     assert bad and "contexts" in r.charts
     assert r.charts["contexts"]["items"][0]["max"] <= 1.0
     batch = last_token_activation(tiny, Neuron(0, 125), [german[:3], german[3:8]])
-    single = [last_token_activation(tiny, Neuron(0, 125), [p])[0] for p in (german[:3], german[3:8])]
+    single = [last_token_activation(tiny, Neuron(0, 125), [p])[0]
+              for p in (german[:3], german[3:8])]
     assert batch == pytest.approx(single, abs=1e-5)
 
 

@@ -63,7 +63,8 @@ def test_one_bad_claim_fails_alone(pytester):
     result.assert_outcomes(passed=2, failed=6, errors=1)
     out = result.stdout.str()
     for message in (
-            "ModelNotFound: unknown model 'tiny-bilinguall'. Bundled/local models: planted, tiny-bilingual",
+            "ModelNotFound: unknown model 'tiny-bilinguall'. Bundled/local models: planted, "
+            "tiny-bilingual",
             "UnitOutOfRange: L7N1: layer 7 does not exist in tiny-bilingual",
             "did you mean 'blocks.1.hook_mlp_out'",
             "DatasetError: dataset 'none' is empty",

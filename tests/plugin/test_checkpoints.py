@@ -82,7 +82,8 @@ def test_two_real_checkpoint_runs_matrix_and_compare(pytester, capsys, monkeypat
 
     assert main(["compare", late, early]) == 1  # the other way round: two regressions
     out = capsys.readouterr().out
-    assert "### :x: neurospec: 2 newly failing, 0 not run, 0 broken on the head, 0 newly passing" in out
+    assert ("### :x: neurospec: 2 newly failing, 0 not run, 0 broken on the head, "
+            "0 newly passing") in out
     assert "| ablating L0N125 (mean over english[:60], " in out
     assert main(["compare", late, early, "--fail-on", "never"]) == 0
     assert main(["compare", late, late, "--fail-on", "change"]) == 0

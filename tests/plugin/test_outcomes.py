@@ -138,7 +138,8 @@ def test_compare_tells_removed_from_not_run(pytester, capsys):
 
 
 def test_a_collection_error_is_in_the_results(pytester):
-    pytester.makepyfile(test_ns_outcome_ok=BASE, test_ns_outcome_broken="import no_such_module_here\n")
+    pytester.makepyfile(test_ns_outcome_ok=BASE,
+                        test_ns_outcome_broken="import no_such_module_here\n")
     result = pytester.runpytest("--neurospec-json=run.json", "-p", "no:cacheprovider")
     assert result.ret != 0
     doc = json.loads((pytester.path / "run.json").read_text())

@@ -108,7 +108,8 @@ def test_an_output_path_holding_another_file_is_never_overwritten(pytester):
     notes.write_text('{"my": "notes"}')
     page = pytester.path / "page.html"
     page.write_text("<html>my page</html>")
-    for args, path in ((["--neurospec-json", "notes.json"], notes), (["--html", "page.html"], page)):
+    for args, path in ((["--neurospec-json", "notes.json"], notes),
+                       (["--html", "page.html"], page)):
         before = path.read_text()
         result = pytester.runpytest(*args, "-p", "no:cacheprovider")
         assert result.ret == pytest.ExitCode.USAGE_ERROR

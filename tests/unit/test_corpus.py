@@ -5,7 +5,8 @@ from neurospec.errors import DatasetError
 
 
 def test_jsonl_and_txt(tmp_path):
-    (tmp_path / "a.jsonl").write_text('{"text": "Hallo Welt", "id": "x1"}\n\n{"text": "Guten Tag"}\n')
+    (tmp_path / "a.jsonl").write_text(
+        '{"text": "Hallo Welt", "id": "x1"}\n\n{"text": "Guten Tag"}\n')
     (tmp_path / "b.txt").write_text("one doc\nstill one\n\nsecond doc\n")
     a = load_corpus("a", [tmp_path])
     assert a.texts == ("Hallo Welt", "Guten Tag") and a.ids[0] == "x1"

@@ -33,9 +33,8 @@ def test_one_set_means(seed):
     for direction, threshold in ((">=", 0.0), ("within", 1.0)):
         p = mean_ci(x, threshold=threshold, direction=direction, seed=0).p_value
         for alpha in LEVELS:
-            held = passes_at(lambda c: mean_ci(x, threshold=threshold, direction=direction,
-                                               seed=0, confidence=c), alpha, threshold,
-                             direction)
+            held = passes_at(lambda c, t=threshold, d=direction: mean_ci(
+                x, threshold=t, direction=d, seed=0, confidence=c), alpha, threshold, direction)
             assert held == (p <= alpha), (direction, alpha, p)
 
 
