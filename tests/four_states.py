@@ -41,3 +41,16 @@ FOUR_STATES = textwrap.dedent('''
         expect(U).activates_more(on=corpus("english").subset(12),
                                  than=corpus("german").subset(12), by_at_least=0.5)
 ''')
+
+
+def run_four_states(folder):
+    """Run FOUR_STATES in ``folder`` (a subprocess: the run's exit code matters), writing
+    ``run.json`` and pytest-html's ``run.html``; return the finished process."""
+    import subprocess
+    import sys
+
+    (folder / "test_four.py").write_text(FOUR_STATES)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--neurospec-json=run.json",
+         "--html=run.html", "--self-contained-html", "test_four.py"],
+        cwd=folder, capture_output=True, text=True, timeout=600)

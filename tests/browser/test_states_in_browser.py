@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from four_states import FOUR_STATES
+from four_states import run_four_states
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("NEUROSPEC_SCREENSHOTS", ROOT / "reports" / "screenshots"))
@@ -23,11 +23,7 @@ EXPECTED = {"test_holds": "pass", "test_mistyped_corpus": "error", "test_no_clai
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     folder = tmp_path_factory.mktemp("states")
-    (folder / "test_four.py").write_text(FOUR_STATES)
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--neurospec-json=run.json",
-         "--html=run.html", "--self-contained-html", "test_four.py"],
-        cwd=folder, capture_output=True, text=True, timeout=600)
+    run = run_four_states(folder)
     assert run.returncode == 1, run.stdout[-2000:]
     report = subprocess.run(
         [sys.executable, "-m", "neurospec.cli", "report", "run.json", "-o", "page.html"],

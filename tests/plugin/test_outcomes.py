@@ -7,7 +7,7 @@ import json
 import textwrap
 
 import pytest
-from four_states import FOUR_STATES
+from four_states import run_four_states
 
 
 def states_of(path):
@@ -19,18 +19,9 @@ def states_of(path):
 
 @pytest.fixture(scope="module")
 def four(tmp_path_factory):
-    """One run of FOUR_STATES (in a subprocess: pytester's in-process runs share a model
-    cache that would hide nothing here, but the run's exit code matters)."""
-    import subprocess
-    import sys
-
+    """One run of FOUR_STATES."""
     folder = tmp_path_factory.mktemp("four")
-    (folder / "test_four.py").write_text(FOUR_STATES)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--neurospec-json=run.json",
-         "--html=run.html", "--self-contained-html", "test_four.py"],
-        cwd=folder, capture_output=True, text=True, timeout=600)
-    return folder, proc
+    return folder, run_four_states(folder)
 
 
 def test_every_outcome_is_a_distinct_state_in_the_results(four):
