@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,7 +60,7 @@ class Corpus:
         return f"Corpus({self.name!r}, {len(self)} docs, hash={self.hash})"
 
     @classmethod
-    def from_texts(cls, texts, name: str = "inline") -> Corpus:
+    def from_texts(cls, texts: Iterable[str], name: str = "inline") -> Corpus:
         """A corpus from a list of strings."""
         if isinstance(texts, str):
             raise DatasetError(f"dataset {name!r}: expected a list of documents, got one string; "
@@ -81,7 +82,8 @@ class Corpus:
             # utf-8-sig: a byte-order mark (Windows editors write one) is not text.
             raw = data.decode("utf-8-sig")
         except OSError as exc:
-            raise DatasetError(f"cannot read dataset {name!r} from {path}: {exc}", value=name) from exc
+            raise DatasetError(f"cannot read dataset {name!r} from {path}: {exc}",
+                               value=name) from exc
         except UnicodeDecodeError as exc:
             raise DatasetError(f"dataset {path} is not UTF-8 text ({exc}); re-encode it as UTF-8",
                                value=name) from exc
@@ -92,7 +94,8 @@ class Corpus:
                                f"or .txt (documents separated by blank lines), not "
                                f"{path.suffix or 'a file without a suffix'}", value=name)
         if suffix == ".jsonl":
-            texts, ids = [], []
+            texts: list[str] = []
+            ids: list[str] = []
             for lineno, line in enumerate(raw.splitlines(), 1):
                 if not line.strip():
                     continue
@@ -108,7 +111,8 @@ class Corpus:
             return cls(name=name, texts=tuple(texts), ids=tuple(ids), source=_shown(path),
                        file_hash=digest)
         lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        docs, current = [], []
+        docs: list[str] = []
+        current: list[str] = []
         for line in lines + [""]:
             if line.strip(" \t"):
                 current.append(line)
@@ -133,7 +137,7 @@ class Corpus:
                       ids=self.ids[start:start + n], source=self.source,
                       file_hash=self.file_hash)
 
-    def origin(self) -> dict:
+    def origin(self) -> dict[str, str | None]:
         """Where the documents came from, for a record: the file (relative to the working
         folder when under it) and the sha256 of its bytes; inline corpora say "inline"."""
         return {"file": self.source or "inline", "sha256": self.file_hash or None}

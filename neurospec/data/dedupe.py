@@ -10,8 +10,26 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections import OrderedDict
+from typing import Protocol
 
 from neurospec.errors import DatasetError
+
+
+class Documents(Protocol):
+    """A corpus as the checks here read it (:class:`neurospec.data.corpus.Corpus`, which
+    imports this module)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def hash(self) -> str: ...
+
+    @property
+    def texts(self) -> tuple[str, ...]: ...
+
+    @property
+    def ids(self) -> tuple[str, ...]: ...
 
 
 def text_key(text: str) -> str:
@@ -41,11 +59,11 @@ def drop_duplicates(texts: tuple[str, ...], ids: tuple[str, ...]
     return tuple(keep_t), tuple(keep_i), tuple(dropped)
 
 
-_KEYS: OrderedDict[tuple, tuple[str, ...]] = OrderedDict()
+_KEYS: OrderedDict[tuple[str, int], tuple[str, ...]] = OrderedDict()
 _KEYS_HELD = 64  # corpora whose keys are kept (random-unit reruns check the same pair again)
 
 
-def corpus_keys(corpus) -> tuple[str, ...]:
+def corpus_keys(corpus: Documents) -> tuple[str, ...]:
     """:func:`text_key` of every document of ``corpus``, remembered by its content hash."""
     key = (corpus.hash, len(corpus.texts))
     if key in _KEYS:
@@ -58,7 +76,7 @@ def corpus_keys(corpus) -> tuple[str, ...]:
     return keys
 
 
-def require_disjoint(a, b) -> None:
+def require_disjoint(a: Documents, b: Documents) -> None:
     """Raise :class:`DatasetError` when corpora ``a`` and ``b`` share a document.
 
     Args:

@@ -9,13 +9,51 @@ losses at positions ``0..n-2`` (predicting tokens ``1..n-1``).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import torch
 from torch import Tensor
 
 from neurospec.data.corpus import Corpus
+
+T = TypeVar("T")
+
+
+class ComputeCache(Protocol):
+    """A cache of measurements (:class:`neurospec.models.cache.ByteLRU`)."""
+
+    def get_or_compute(self, key: Hashable, fn: Callable[[], T]) -> T: ...
+
+
+class TokenizingModel(Protocol):
+    """What tokenising reads of a model: a part of
+    :class:`neurospec.models.protocol.ModelBackend`, which every backend therefore satisfies
+    (``neurospec.data`` sits beside ``neurospec.models`` in the layers and does not import
+    it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def prepend_bos(self) -> bool: ...
+
+    @property
+    def n_ctx(self) -> int: ...
+
+    @property
+    def d_vocab(self) -> int: ...
+
+    @property
+    def bos_token_id(self) -> int: ...
+
+    @property
+    def cache(self) -> ComputeCache: ...
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]: ...
+
+    def preflight(self, longest: int, what: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +99,7 @@ class TokenizedCorpus:
             i = j
 
 
-def tokenize(model, corpus: Corpus) -> TokenizedCorpus:
+def tokenize(model: TokenizingModel, corpus: Corpus) -> TokenizedCorpus:
     """Tokenise ``corpus`` for ``model`` (cached on the model by corpus hash).
 
     Documents longer than the context are cut to it, with one warning per corpus; the
@@ -69,7 +107,8 @@ def tokenize(model, corpus: Corpus) -> TokenizedCorpus:
     """
     def compute() -> TokenizedCorpus:
         bos = [model.bos_token_id] if model.prepend_bos else []
-        docs, cut = [], 0
+        docs: list[Tensor] = []
+        cut = 0
         for ids in encode_cut(model, corpus.texts, model.n_ctx):
             ids = bos + list(ids)
             if len(ids) > model.n_ctx:
@@ -108,7 +147,7 @@ def tokenize(model, corpus: Corpus) -> TokenizedCorpus:
 MARGIN = 64
 
 
-def encode_cut(model, texts: tuple[str, ...], limit: int) -> list[list[int]]:
+def encode_cut(model: TokenizingModel, texts: tuple[str, ...], limit: int) -> list[list[int]]:
     """Token ids of each text, tokenising at most what the first ``limit`` tokens need.
 
     A 5 MB document is cut to a prefix (8 characters per token to start with) before the

@@ -13,7 +13,7 @@ import contextlib
 import difflib
 import functools
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -21,6 +21,10 @@ from torch import Tensor
 from neurospec.errors import HookLeak, InvalidArgument, UnsupportedArchitecture
 from neurospec.models.architecture import Architecture, Norm, describe
 from neurospec.models.cache import ByteLRU
+from neurospec.models.protocol import Hook
+
+if TYPE_CHECKING:
+    from neurospec.models.protocol import ModelBackend
 
 DEFAULT_BATCH_TOKENS = 8192
 
@@ -32,7 +36,6 @@ def default_batch_tokens(device: str, d_vocab: int) -> int:
     if not str(device).startswith("cpu"):
         return DEFAULT_BATCH_TOKENS
     return max(256, min(DEFAULT_BATCH_TOKENS, (1 << 22) // max(1, d_vocab)))
-Hook = tuple[str, Callable[[Tensor, Any], Tensor | None]]
 
 
 class Model:
@@ -80,14 +83,14 @@ class Model:
                 f"fingerprint={self.fingerprint}, prepend_bos={self.prepend_bos})")
 
     # -- what results record ---------------------------------------------------------
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
         """The settings that change numbers, as recorded in every result."""
         return {"name": self.name, "checkpoint": self.checkpoint, "fingerprint": self.fingerprint,
                 "fingerprint_parts": dict(self.fingerprint_parts), "context": self.n_ctx,
                 "prepend_bos": self.prepend_bos, "dtype": self.dtype, "device": self.device,
                 "compatibility_mode": self.compatibility_mode}
 
-    def weights_state(self) -> tuple:
+    def weights_state(self) -> tuple[tuple[int, int], ...]:
         """A cheap token of the weights' state: each parameter's storage and in-place version
         counter (any in-place change, ``load_state_dict`` included, moves it)."""
         return tuple((t.data_ptr(), t._version) for t in self.weight_tensors.values())
@@ -109,8 +112,11 @@ class Model:
     # -- tokens ------------------------------------------------------------------------
     @property
     def bos_token_id(self) -> int:
-        bos = self.tokenizer.bos_token_id
-        return bos if bos is not None else self.tokenizer.eos_token_id
+        bos: int | None = self.tokenizer.bos_token_id
+        if bos is not None:
+            return bos
+        eos: int = self.tokenizer.eos_token_id
+        return eos
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text, without special tokens (BOS is added by the caller)."""
@@ -119,7 +125,8 @@ class Model:
             # The fast tokenizer's own batch call: the same ids without building a Python
             # dict per document (half the time for 100 000 short documents).
             return [e.ids for e in backend.encode_batch(list(texts), add_special_tokens=False)]
-        return self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        ids: list[list[int]] = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return ids
 
     def str_tokens(self, ids: Sequence[int]) -> list[str]:
         """Each token id as the text it stands for."""
@@ -144,7 +151,8 @@ class Model:
         the pass (a hook may return a tensor that requires grad, e.g. a leaf to read the
         gradient at).  Hooks are removed afterwards whatever happens."""
         with torch.set_grad_enabled(grad), self.hooked(hooks):
-            return self.bridge(tokens.to(self.device))
+            logits: Tensor = self.bridge(tokens.to(self.device))
+            return logits
 
     @contextlib.contextmanager
     def hooked(self, hooks: Sequence[Hook]) -> Iterator[None]:
@@ -166,7 +174,8 @@ class Model:
     def leftover_hooks(self) -> list[str]:
         """Names of hook points that still have a forward or backward hook registered."""
         return [n for n, hp in self.bridge.hook_dict.items()
-                if hp._forward_hooks or hp._backward_hooks or getattr(hp, "_forward_pre_hooks", None)]
+                if hp._forward_hooks or hp._backward_hooks
+                or getattr(hp, "_forward_pre_hooks", None)]
 
     def remove_all_hooks(self) -> None:
         """Remove every hook (used by the plugin after a test that leaked one)."""
@@ -209,7 +218,8 @@ class Model:
 
     def embed_weight(self) -> Tensor:
         """``W_E`` as ``[d_vocab, d_model]``."""
-        return self.bridge.embed.original_component.weight.detach()
+        weight: Tensor = self.bridge.embed.original_component.weight.detach()
+        return weight
 
     def unembed_bias(self) -> Tensor | None:
         bias = getattr(self.bridge.unembed.original_component, "bias", None)
@@ -236,7 +246,7 @@ class Model:
 def _as_in_out(module: Any) -> Tensor:
     """A projection's weight as ``[in, out]``: ``nn.Linear`` stores ``[out, in]``, GPT-2's
     ``Conv1D`` already ``[in, out]``."""
-    weight = module.weight.detach()
+    weight: Tensor = module.weight.detach()
     if weight.is_meta:
         raise UnsupportedArchitecture(
             f"the weights of {type(module).__name__} are offloaded (an accelerate device_map "
@@ -244,3 +254,9 @@ def _as_in_out(module: Any) -> Tensor:
             f"every layer on a GPU (device_map='auto' with enough GPU memory) or load on CPU",
             value=type(module).__name__)
     return weight if type(module).__name__ == "Conv1D" else weight.T
+
+
+if TYPE_CHECKING:
+    def _implements_backend(model: Model) -> ModelBackend:
+        """mypy's check that :class:`Model` implements the backend protocol."""
+        return model

@@ -10,13 +10,16 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
 
 
 def nbytes(value: Any) -> int:
     """Approximate size of tensors / arrays, possibly nested in lists, tuples and dicts."""
     if hasattr(value, "element_size") and hasattr(value, "numel"):
-        return value.element_size() * value.numel()
+        size: int = value.element_size() * value.numel()
+        return size
     if hasattr(value, "nbytes"):
         return int(value.nbytes)
     if isinstance(value, (list, tuple)):
@@ -52,9 +55,13 @@ class ByteLRU:
         self.hits += 1
         return self._items[key][0]
 
-    def get_or_compute(self, key: Hashable, fn: Callable[[], Any]) -> Any:
+    def get_or_compute(self, key: Hashable, fn: Callable[[], T]) -> T:
+        """The value stored under ``key``, or ``fn()`` computed and stored (when it fits).
+
+        A key names one computation (its name, the data's hash, its arguments), so what is
+        stored under it is what ``fn`` returns."""
         if key in self._items:
-            return self.get(key)
+            return cast(T, self.get(key))
         self.misses += 1
         value = fn()
         size = nbytes(value)

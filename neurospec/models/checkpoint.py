@@ -13,13 +13,15 @@ import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from neurospec.errors import CheckpointError, UntrustedCheckpoint
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
-TRUST_HINT = ("pass trust_pickle=True to load_model (or --neurospec-trust-pickle to pytest) only if "
-              "you trust whoever made the file: unpickling runs arbitrary code. Better: convert it "
-              "once to safetensors (model.save_pretrained(dir, safe_serialization=True))")
+TRUST_HINT = ("pass trust_pickle=True to load_model (or --neurospec-trust-pickle to pytest) "
+              "only if you trust whoever made the file: unpickling runs arbitrary code. Better: "
+              "convert it once to safetensors "
+              "(model.save_pretrained(dir, safe_serialization=True))")
 
 
 @dataclass(frozen=True)
@@ -68,16 +70,18 @@ def inspect_folder(folder: Path, trust_pickle: bool = False) -> CheckpointFiles:
     return files
 
 
-def check_safetensors(path: Path) -> dict:
+def check_safetensors(path: Path) -> dict[str, Any]:
     """Validate a safetensors file's header against its size; return the header.
 
     A truncated download or a file that is not safetensors at all fails here with a
     message, rather than deep inside a loader.
     """
     size = path.stat().st_size
-    fix = "re-download or rebuild it (bundled models: python fixtures/build/build_tiny_bilingual.py)"
+    fix = ("re-download or rebuild it "
+           "(bundled models: python fixtures/build/build_tiny_bilingual.py)")
     if size < 8:
-        raise CheckpointError(f"{path} is {size} bytes, too short for safetensors; {fix}", value=path)
+        raise CheckpointError(f"{path} is {size} bytes, too short for safetensors; {fix}",
+                              value=path)
     with path.open("rb") as fh:
         (n,) = struct.unpack("<Q", fh.read(8))
         if n > size - 8 or n > 100_000_000:
@@ -85,11 +89,12 @@ def check_safetensors(path: Path) -> dict:
                 f"{path} is not a valid safetensors file (header length {n} > file size "
                 f"{size}); it is corrupt or truncated: {fix}", value=path)
         try:
-            header = json.loads(fh.read(n))
+            parsed = json.loads(fh.read(n))
         except ValueError as exc:
             raise CheckpointError(f"{path} has an unreadable safetensors header ({exc}); {fix}",
                                   value=path) from exc
-    end = max((_entry(path, k, v, fix) for k, v in _tensors(path, header, fix)), default=0)
+    header = _header_object(path, parsed, fix)
+    end = max((_entry(path, k, v, fix) for k, v in _tensors(header)), default=0)
     if 8 + n + end != size:
         raise CheckpointError(
             f"{path} is truncated or corrupt: its header describes {8 + n + end} bytes but the "
@@ -101,14 +106,20 @@ DTYPE_BYTES = {"F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16"
                "I16": 2, "U16": 2, "I8": 1, "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
 
 
-def _tensors(path: Path, header, fix: str) -> list[tuple[str, object]]:
+def _header_object(path: Path, header: object, fix: str) -> dict[str, Any]:
+    """``header`` if it is a JSON object, else the error saying the file is corrupt."""
     if not isinstance(header, dict):
-        raise CheckpointError(f"{path}: the safetensors header is a JSON {type(header).__name__}, "
-                              f"not an object of tensors; the file is corrupt: {fix}", value=path)
+        raise CheckpointError(f"{path}: the safetensors header is a JSON "
+                              f"{type(header).__name__}, not an object of tensors; the file is "
+                              f"corrupt: {fix}", value=path)
+    return header
+
+
+def _tensors(header: dict[str, Any]) -> list[tuple[str, object]]:
     return [(k, v) for k, v in header.items() if k != "__metadata__"]
 
 
-def _entry(path: Path, name: str, entry, fix: str) -> int:
+def _entry(path: Path, name: str, entry: object, fix: str) -> int:
     """Validate one tensor entry of a safetensors header; return where its data ends."""
     def bad(what: str) -> CheckpointError:
         return CheckpointError(f"{path}: tensor {name!r} in the safetensors header {what}; the "
@@ -131,17 +142,19 @@ def _entry(path: Path, name: str, entry, fix: str) -> int:
     if offsets[1] - offsets[0] != math.prod(shape) * width:
         raise bad(f"spans {offsets[1] - offsets[0]} bytes but shape {shape} of {dtype} needs "
                   f"{math.prod(shape) * width}")
-    return offsets[1]
+    end: int = offsets[1]
+    return end
 
 
-def read_config(folder: Path) -> dict:
+def read_config(folder: Path) -> dict[str, Any]:
     """``config.json`` as a dict, or a :class:`CheckpointError` that names the file (a broken
     config is not the tokenizer's fault, which is what transformers would blame)."""
-    return read_settings(Path(folder) / "config.json",
-                         "restore it from the model's source (model.config.save_pretrained(folder))")
+    return read_settings(
+        Path(folder) / "config.json",
+        "restore it from the model's source (model.config.save_pretrained(folder))")
 
 
-def read_settings(path: Path, fix: str) -> dict:
+def read_settings(path: Path, fix: str) -> dict[str, Any]:
     """A JSON settings file (``config.json``, an SAE's ``cfg.json``) as a dict.
 
     Raises:
@@ -170,11 +183,11 @@ REMOTE_CODE_HINT = (
     "you have read that code and trust whoever made it: it runs with your permissions")
 
 
-def _setting(config: dict, keys: tuple[str, ...]):
+def _setting(config: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
     return next(((k, config[k]) for k in keys if k in config), (None, None))
 
 
-def check_config_values(config: dict, path: Path | str) -> None:
+def check_config_values(config: dict[str, Any], path: Path | str) -> None:
     """Refuse a config whose sizes make no sense (a negative context length would silently
     drop tokens, a head count that does not divide the width would fail deep inside a
     forward pass), before anything is allocated.
@@ -182,7 +195,7 @@ def check_config_values(config: dict, path: Path | str) -> None:
     Raises:
         CheckpointError: naming the setting, its value and what it must be.
     """
-    def bad(key: str, value, need: str) -> CheckpointError:
+    def bad(key: str | None, value: object, need: str) -> CheckpointError:
         return CheckpointError(f"{path}: {key}={value!r} {need}; restore the config saved with "
                                f"these weights", value=path)
 
@@ -206,7 +219,7 @@ def check_config_values(config: dict, path: Path | str) -> None:
         raise bad("num_key_value_heads", kv, f"does not divide the {heads} attention heads")
 
 
-def needs_remote_code(config: dict) -> str:
+def needs_remote_code(config: dict[str, Any]) -> str:
     """What in ``config`` asks transformers to import the model's own Python code
     (``auto_map`` entries), "" when nothing does."""
     auto = config.get("auto_map")
@@ -220,7 +233,8 @@ _LAYER = re.compile(r"(?:^|\.)(?:layers|h|blocks|layer)\.([0-9]+)\.")
 _EMBED = ("embed_in.weight", "wte.weight", "embed_tokens.weight", "word_embeddings.weight")
 
 
-def check_config_against_weights(config: dict, headers: list[dict], folder: Path) -> None:
+def check_config_against_weights(config: dict[str, Any], headers: list[dict[str, Any]],
+                                 folder: Path) -> None:
     """Refuse a config that does not describe the weights beside it, before anything is
     allocated: a ``num_hidden_layers`` of 1000000 next to a 5 MB file would otherwise build
     a model of many gigabytes first."""
@@ -228,10 +242,10 @@ def check_config_against_weights(config: dict, headers: list[dict], folder: Path
     layers = {int(m[1]) for k in names if (m := _LAYER.search(k))}
     path = Path(folder) / "config.json"
 
-    def setting(*keys: str):
+    def setting(*keys: str) -> tuple[str | None, Any]:
         return _setting(config, keys)
 
-    def mismatch(key: str, value, held: str) -> CheckpointError:
+    def mismatch(key: str, value: object, held: str) -> CheckpointError:
         return CheckpointError(f"{path}: {key}={value!r} but the weights beside it hold {held}; "
                                f"config.json belongs to another model: restore the config saved "
                                f"with these weights", value=path)
@@ -245,18 +259,20 @@ def check_config_against_weights(config: dict, headers: list[dict], folder: Path
     embed = next((shape for k, shape in names.items() if k.endswith(_EMBED)), None)
     if embed is None or len(embed) != 2:
         return
-    for keys, held in ((("vocab_size",), embed[0]), (("hidden_size", "n_embd", "d_model"), embed[1])):
+    for keys, held in ((("vocab_size",), embed[0]),
+                       (("hidden_size", "n_embd", "d_model"), embed[1])):
         key, value = setting(*keys)
         if key is not None and value != held:
             raise mismatch(key, value, f"an embedding of {held}")
     key, d_mlp = setting("intermediate_size", "n_inner")
     if key is not None and d_mlp is not None and layers:
-        first = [shape for k, shape in names.items() if (m := _LAYER.search(k)) and m[1] == str(min(layers))]
+        first = [shape for k, shape in names.items()
+                 if (m := _LAYER.search(k)) and m[1] == str(min(layers))]
         if not any(d_mlp in shape for shape in first):
             raise mismatch(key, d_mlp, f"no tensor of that size in layer {min(layers)}")
 
 
-_VERIFIED: dict[tuple, bool] = {}
+_VERIFIED: dict[tuple[str, int, int, str], bool] = {}
 
 
 def verify_manifest(folder: Path) -> None:

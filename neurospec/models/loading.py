@@ -8,9 +8,10 @@ import os
 import warnings
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
+from torch import Tensor
 
 from neurospec.errors import (
     CheckpointError,
@@ -31,6 +32,9 @@ from neurospec.models.checkpoint import (
 )
 from neurospec.models.fingerprint import check_tokenizer_fits, fingerprint
 from neurospec.models.registry import ModelSource, resolve
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
           "float64": torch.float64}
@@ -102,11 +106,13 @@ def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto"
     source = resolve(str(name), checkpoint, model_dirs)
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()  # one bar per load floods CI logs
+    # one bar per load floods CI logs
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # unannotated upstream
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if source.folder is not None:
-            hf, tok, where = _load_folder(source, trust_pickle, DTYPES[dtype], trust_remote_code)
+            hf, tok, where = _load_folder(source.folder, trust_pickle, DTYPES[dtype],
+                                          trust_remote_code)
         else:
             hf, tok, where = _load_hub(source, DTYPES[dtype], trust_remote_code)
         check_tokenizer_fits(tok, hf, str(name), where)
@@ -116,7 +122,8 @@ def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto"
 
         # boot_transformers leaves a model passed as hf_model= where it is (its device= only
         # moves a model it loads itself): place it on the device before booting
-        hf = hf.to(device)
+        # transformers wraps Module.to with functools.wraps, whose type wants `self` first
+        hf = hf.to(device)  # type: ignore[arg-type]
         bridge = TransformerBridge.boot_transformers(
             where, hf_model=hf, tokenizer=tok, device=device, dtype=DTYPES[dtype])
     return _finish(bridge, name=source.name, source=where, prints=prints, tensors=tensors,
@@ -125,7 +132,7 @@ def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto"
                    max_context=max_context)
 
 
-def _finish(bridge: Any, *, compatibility_mode: bool, prints: Any, tensors: dict,
+def _finish(bridge: Any, *, compatibility_mode: bool, prints: Any, tensors: dict[str, Tensor],
             max_context: int | None, **info: Any) -> Model:
     if compatibility_mode:
         bridge.enable_compatibility_mode()
@@ -163,8 +170,10 @@ def wrap_model(obj: Any, *, tokenizer: Any = None, prepend_bos: bool = True,
         effective = tokenizer if tokenizer is not None else getattr(obj, "tokenizer", None)
         _same_settings(held, effective, prepend_bos, compatibility_mode, max_context)
         return held[0]
+    hf: PreTrainedModel
     if isinstance(obj, TransformerBridge):
-        hf = obj.original_model
+        # nn.Module's __getattr__ types it as Tensor | Module: it is the wrapped HF model
+        hf = cast("PreTrainedModel", obj.original_model)
         bridge = obj
         tok = obj.tokenizer
     elif isinstance(obj, PreTrainedModel):
@@ -234,53 +243,55 @@ def _same_settings(held: tuple[Model, Any], tokenizer: Any, prepend_bos: bool,
             f"model for the other settings", value=differ)
 
 
-def _load_folder(source: ModelSource, trust_pickle: bool, dtype: torch.dtype,
-                 trust_remote_code: bool):
+def _load_folder(folder: Path, trust_pickle: bool, dtype: torch.dtype, trust_remote_code: bool
+                 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    files = inspect_folder(source.folder, trust_pickle=trust_pickle)
-    wants = needs_remote_code(read_config(source.folder))
+    files = inspect_folder(folder, trust_pickle=trust_pickle)
+    wants = needs_remote_code(read_config(folder))
     if wants and not trust_remote_code:
-        raise UntrustedCode(f"{source.folder}: its config.json asks transformers to import the "
+        raise UntrustedCode(f"{folder}: its config.json asks transformers to import the "
                             f"model's own Python code ({wants}); {REMOTE_CODE_HINT}",
-                            value=source.folder)
+                            value=folder)
     try:
-        tok = AutoTokenizer.from_pretrained(source.folder, local_files_only=True,
+        tok = AutoTokenizer.from_pretrained(folder, local_files_only=True,
                                             trust_remote_code=trust_remote_code)
     except Exception as exc:  # noqa: BLE001 - tokenizers raise many kinds
-        raise CheckpointError(f"{source.folder}: cannot load its tokenizer ({exc}); the folder "
+        raise CheckpointError(f"{folder}: cannot load its tokenizer ({exc}); the folder "
                               f"needs tokenizer.json (tokenizer.save_pretrained(folder))",
-                              value=source.folder) from exc
+                              value=folder) from exc
     try:
-        hf, info = AutoModelForCausalLM.from_pretrained(
-            source.folder, local_files_only=True, use_safetensors=not files.uses_pickle,
+        loaded = AutoModelForCausalLM.from_pretrained(
+            folder, local_files_only=True, use_safetensors=not files.uses_pickle,
             attn_implementation="eager", dtype=dtype, output_loading_info=True,
             trust_remote_code=trust_remote_code)
+        # with output_loading_info=True it returns (model, info); its annotation says model
+        hf, info = cast("tuple[PreTrainedModel, dict[str, Any]]", loaded)
     except Exception as exc:  # noqa: BLE001
-        raise CheckpointError(f"{source.folder}: the weights do not load ({exc}); rebuild or "
-                              f"re-download the checkpoint", value=source.folder) from exc
+        raise CheckpointError(f"{folder}: the weights do not load ({exc}); rebuild or "
+                              f"re-download the checkpoint", value=folder) from exc
     if info.get("missing_keys") or info.get("mismatched_keys"):
         # transformers fills missing weights with random ones: a different model, silently.
         bad = sorted(map(str, set(info.get("missing_keys") or ()) | {
             str(k[0] if isinstance(k, tuple) else k) for k in info.get("mismatched_keys") or ()}))
-        raise CheckpointError(f"{source.folder}: the weight files lack or misshape {bad[:5]} "
+        raise CheckpointError(f"{folder}: the weight files lack or misshape {bad[:5]} "
                               f"({len(bad)} in all), which loading would fill with random "
-                              f"values; rebuild or re-download the checkpoint", value=source.folder)
-    return hf, tok, str(source.folder)
+                              f"values; rebuild or re-download the checkpoint", value=folder)
+    return hf, tok, str(folder)
 
 
-def _ask_hub(source: ModelSource, how: str) -> None:
+def _ask_hub(source: ModelSource, hub_id: str, how: str) -> None:
     """One metadata request (5 s timeout) before a download: without network it fails in about
     a second, where transformers' own download retries for about 30 s per model."""
     from huggingface_hub import HfApi
     from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
     try:
-        HfApi().model_info(source.hub_id, revision=source.revision, timeout=5)
+        HfApi().model_info(hub_id, revision=source.revision, timeout=5)
     except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
         from neurospec.errors import ModelNotFound
 
-        raise ModelNotFound(f"the Hugging Face hub has no {source.hub_id}"
+        raise ModelNotFound(f"the Hugging Face hub has no {hub_id}"
                             f"{'@' + source.revision if source.revision else ''}: check the name "
                             f"(or pass the path of a local checkpoint folder)",
                             value=source.name) from exc
@@ -290,45 +301,49 @@ def _ask_hub(source: ModelSource, how: str) -> None:
                                value=source.name) from exc
 
 
-def _load_hub(source: ModelSource, dtype: torch.dtype, trust_remote_code: bool):
+def _load_hub(source: ModelSource, dtype: torch.dtype, trust_remote_code: bool
+              ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
     # The hub library's own cache and offline logic: a model already in the local Hugging Face
     # cache loads from it without any network call; one that is not cached is fetched unless
     # HF_HUB_OFFLINE is set, in which case it is unavailable at once (no retries).
     from huggingface_hub import constants, try_to_load_from_cache
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    cached = isinstance(try_to_load_from_cache(source.hub_id, "config.json",
+    hub_id = source.hub_id
+    assert hub_id is not None, "resolve() gives a folder or a hub id"
+    cached = isinstance(try_to_load_from_cache(hub_id, "config.json",
                                                revision=source.revision), str)
     offline = bool(constants.HF_HUB_OFFLINE) or \
         os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
     rev = f" --revision {source.revision}" if source.revision else ""
-    how = (f"{source.name} ({source.hub_id}{'@' + source.revision if rev else ''}) loads from "
-           f"the Hugging Face hub or its local cache. To run it: on a machine with network, "
-           f"`huggingface-cli download {source.hub_id}{rev}` "
+    at = f"@{source.revision}" if source.revision else ""
+    how = (f"{source.name} ({hub_id}{at}) loads from the Hugging Face hub "
+           f"or its local cache. To run it: on a machine with network, "
+           f"`huggingface-cli download {hub_id}{rev}` "
            f"(or run once without HF_HUB_OFFLINE), or pass the path of a local checkpoint folder")
     if offline and not cached:
         raise ModelUnavailable(f"weights for {source.name} are not reachable here (not in the "
                                f"local Hugging Face cache, and HF_HUB_OFFLINE is set): {how}",
                                value=source.name)
     if not cached:
-        _ask_hub(source, how)
+        _ask_hub(source, hub_id, how)
     try:
         kwargs = dict(revision=source.revision, local_files_only=offline or cached,
                       trust_remote_code=trust_remote_code)
-        tok = AutoTokenizer.from_pretrained(source.hub_id, **kwargs)
+        tok = AutoTokenizer.from_pretrained(hub_id, **kwargs)
         hf = AutoModelForCausalLM.from_pretrained(
-            source.hub_id, use_safetensors=True, attn_implementation="eager", dtype=dtype, **kwargs)
+            hub_id, use_safetensors=True, attn_implementation="eager", dtype=dtype, **kwargs)
     except ValueError as exc:
         if "trust_remote_code" not in str(exc):
             raise
-        raise UntrustedCode(f"{source.hub_id} needs its own Python code to load; "
+        raise UntrustedCode(f"{hub_id} needs its own Python code to load; "
                             f"{REMOTE_CODE_HINT}", value=source.name) from exc
     except OSError as exc:
         text = str(exc)
         if "safetensors" in text.lower() and "pytorch_model.bin" in text:
-            raise UntrustedCheckpoint(f"{source.hub_id} is published only as pickle weights; "
+            raise UntrustedCheckpoint(f"{hub_id} is published only as pickle weights; "
                                       f"{TRUST_HINT}", value=source.name) from exc
         raise ModelUnavailable(f"weights for {source.name} are not reachable here: {how}. "
                                f"({type(exc).__name__}: {text.splitlines()[0][:200]})",
                                value=source.name) from exc
-    return hf, tok, source.hub_id
+    return hf, tok, hub_id

@@ -26,7 +26,10 @@ if TYPE_CHECKING:
     from neurospec.models.architecture import Architecture, Norm
     from neurospec.models.cache import ByteLRU
 
-Hook = tuple[str, Callable[[Tensor, Any], "Tensor | None"]]
+# ``fn(activation, hook)``: the hook point's output (``hook`` is the hook point itself, which
+# measurements ignore) -> a replacement activation, or None to leave it as it is.
+HookFn = Callable[[Tensor, Any], "Tensor | None"]
+Hook = tuple[str, HookFn]
 
 
 @runtime_checkable

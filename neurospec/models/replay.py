@@ -9,14 +9,23 @@ and (where the model has it) the final logit soft-capping.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
 
+from neurospec.models.protocol import Hook, ModelBackend
+
+
+class BridgedModel(ModelBackend, Protocol):
+    """A backend built on a TransformerLens ``TransformerBridge`` (``bridge``), whose blocks
+    :func:`split_run` calls directly."""
+
+    bridge: Any
+
 
 @torch.no_grad()
-def split_run(model, tokens: Tensor, after_layer: int, hooks: Sequence = ()
+def split_run(model: BridgedModel, tokens: Tensor, after_layer: int, hooks: Sequence[Hook] = ()
               ) -> tuple[Tensor, Tensor, Callable[[Tensor], Tensor]]:
     """One forward pass that also returns the residual after block ``after_layer`` and a
     function running only the blocks after it (plus final norm and unembedding).
@@ -30,13 +39,14 @@ def split_run(model, tokens: Tensor, after_layer: int, hooks: Sequence = ()
     bridge = model.bridge
     blocks = [bridge.blocks[k].original_component for k in range(after_layer + 1, model.n_layers)]
     last = bridge.blocks[model.n_layers - 1].original_component
-    seen: list[tuple[tuple, dict]] = []
+    seen: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     entry: dict[str, Tensor] = {}
 
-    def grab_block(module, args, kwargs):
+    def grab_block(module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
+                   ) -> None:
         seen.append((args, kwargs))
 
-    def grab_final(module, args, out):
+    def grab_final(module: torch.nn.Module, args: tuple[Any, ...], out: Any) -> None:
         entry.setdefault("final", out[0] if isinstance(out, tuple) else out)
 
     handles = [b.register_forward_pre_hook(grab_block, with_kwargs=True) for b in blocks]
@@ -67,7 +77,8 @@ def split_run(model, tokens: Tensor, after_layer: int, hooks: Sequence = ()
             out = block(h, *(_tile(_no_cache(a), n, c) for a in rest), **kw)
             h = out[0] if isinstance(out, tuple) else out
         # the bridge's own final norm and unembedding, as the full pass runs them
-        return model.soft_cap(bridge.unembed(bridge.ln_final(h)))
+        logits: Tensor = bridge.unembed(bridge.ln_final(h))
+        return model.soft_cap(logits)
 
     return logits, resid.detach().clone(), replay
 

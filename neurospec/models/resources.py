@@ -6,9 +6,12 @@ with the numbers and the fix, not be killed by the kernel or crash the process."
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 from neurospec.errors import ResourceError
+
+if TYPE_CHECKING:
+    from neurospec.models.protocol import ModelBackend
 
 # Kept free of the memory a device reports as available (other allocations, fragmentation).
 HEADROOM = 0.8
@@ -37,7 +40,7 @@ def available_bytes(device: str) -> int | None:
         return None
 
 
-def forward_bytes(model: Any, tokens: int) -> int:
+def forward_bytes(model: ModelBackend, tokens: int) -> int:
     """Peak bytes of one forward pass over one document of ``tokens`` tokens: eager
     attention's scores and pattern (a few copies of heads x tokens^2), the logits and their
     log-softmax, and the residual and MLP activations."""
@@ -48,7 +51,7 @@ def forward_bytes(model: Any, tokens: int) -> int:
     return width * (attention + logits + stream)
 
 
-def forward_fits(model: Any, tokens: int, what: str) -> None:
+def forward_fits(model: ModelBackend, tokens: int, what: str) -> None:
     """Raise :class:`ResourceError` when a document of ``tokens`` tokens cannot be run."""
     need = forward_bytes(model, tokens)
     have = available_bytes(model.device)
