@@ -74,6 +74,21 @@ class HookLeak(NeurospecError):
     """A hook was left registered on a model after a measurement."""
 
 
+class HookNeverFired(NeurospecError):
+    """A hook or intervention a measurement installed was never called by the forward pass
+    (the measurement would silently be of the un-intervened model)."""
+
+
+class RemoteUnsupported(UnsupportedArchitecture):
+    """A measurement a remote backend (NDIF) cannot run: it needs neurospec's own Python code
+    on the server, the weights, or parameter gradients (the message says which)."""
+
+
+class RemoteFailed(NeurospecError):
+    """A remote run (NDIF) that started and did not finish: the connection was lost, the job
+    failed on the server, or it ran past its deadline."""
+
+
 class ModelModified(NeurospecError):
     """A test changed the weights or settings of the model the session shares."""
 

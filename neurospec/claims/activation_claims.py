@@ -88,6 +88,8 @@ def activates_more(self: ActivationSource, on: Corpus | str, than: Corpus | str,
                                  data)
     if weak:
         return weak
+    if (prefetch := getattr(self, "_prefetch", None)) is not None:
+        prefetch([a_set, b_set])  # a remote model: both sets in one request
     a, b = self._acts(a_set), self._acts(b_set)
     if metric == "mean_diff":
         est = two_sample(a.doc_means, b.doc_means, measure=metric, seed=self.ctx.seed,

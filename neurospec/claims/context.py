@@ -58,9 +58,9 @@ def model_or_current(model: Any) -> Any:
     """The claim's model: ``model`` if given (a name, folder or model object is loaded or
     wrapped once and reused), else the model the plugin set for the current test."""
     if model is not None:
-        from neurospec.models.bridge import Model
+        from neurospec.models.loading import is_loaded_model
 
-        return model if isinstance(model, Model) else _loaded(model)
+        return model if is_loaded_model(model) else _loaded(model)
     ctx = _current.get()
     if ctx.model is None:
         raise NeurospecError(

@@ -19,7 +19,7 @@ from neurospec.claims import activation_claims, checks
 from neurospec.claims.column_ablation import ColumnAblated
 from neurospec.claims.expectation import Expectation, stating
 from neurospec.data.corpus import Corpus
-from neurospec.measure.activations import UnitActivations, unit_activations
+from neurospec.measure.activations import UnitActivations, prefetch_columns, unit_activations
 from neurospec.units import kind_of
 
 
@@ -39,6 +39,10 @@ class HookedExpectation(Expectation):
 
     def _acts(self, corpus: Corpus) -> UnitActivations:
         return unit_activations(self.model, corpus, self.unit)
+
+    def _prefetch(self, corpora: list[Corpus]) -> None:
+        """The activations of every corpus of a claim in one request (a remote model)."""
+        prefetch_columns(self.model, corpora, self.unit)
 
     def ablated(self, to: str | float = "mean", over: Corpus | str | None = None) -> Any:
         """Ablate the unit: ``to='zero'``, ``'mean'`` or ``'resample'`` (over a reference

@@ -172,6 +172,10 @@ class ModelInfo(TypedDict, total=False):
     dtype: str
     device: str
     compatibility_mode: bool
+    backend: str  # transformer_lens or nnsight
+    remote: str | None  # nnsight: None (here), "local simulation", or the NDIF host
+    revision: str | None  # nnsight on NDIF: the hub commit the model ran at
+    nnsight: str  # nnsight's version
 
 
 def _is_number(v: Any) -> bool:

@@ -18,7 +18,8 @@ from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import TokenizedCorpus, tokenize
 from neurospec.errors import InvalidArgument
 from neurospec.measure.activations import unit_activations
-from neurospec.measure.forward import HookFactory, clean_run, run_corpus
+from neurospec.measure.forward import HookFactory, clean_and
+from neurospec.models.passes import SetColumn
 from neurospec.models.protocol import ModelBackend
 from neurospec.units import HookedUnit, check_unit
 
@@ -98,17 +99,10 @@ class AblationEffect:
 
 
 def set_column(index: int, value: float | torch.Tensor, first: int) -> Callable:
-    """The one column-ablation hook: set coordinate ``index`` of the hook's last dimension
-    at every position from ``first`` on to ``value`` (a number, or per-position values
-    ``[batch, pos]``)."""
-    def fn(act, hook=None):
-        act = act.clone()
-        if isinstance(value, torch.Tensor):
-            act[:, first:, index] = value[:, first:act.shape[1]].to(act)
-        else:
-            act[:, first:, index] = value
-        return act
-    return fn
+    """The one column-ablation hook function: set coordinate ``index`` of the hook's last
+    dimension at every position from ``first`` on to ``value`` (a number, or per-position
+    values ``[batch, pos]``); :class:`~neurospec.models.passes.SetColumn` as a hook."""
+    return SetColumn("", index, value, first)
 
 
 def ablation_hooks(ablation: Ablation, tc: TokenizedCorpus) -> HookFactory:
@@ -122,17 +116,17 @@ def ablation_hooks(ablation: Ablation, tc: TokenizedCorpus) -> HookFactory:
             gen = np.random.default_rng([ablation.seed, docs[0]])
             value = torch.tensor(gen.choice(ablation.pool, size=(len(lengths), int(lengths.max()))),
                                  dtype=torch.float32)
-        return [(unit.hook, set_column(unit.index, value, tc.first))]
+        return [SetColumn(unit.hook, unit.index, value, tc.first)]
     return hooks
 
 
 def ablation_effect(model, ablation: Ablation, corpus: Corpus) -> AblationEffect:
-    """Losses on ``corpus`` with and without ``ablation``, paired per document (cached)."""
+    """Losses on ``corpus`` with and without ``ablation``, paired per document (cached).
+    Without the clean losses in the cache, both passes are one call (one remote request)."""
     tc = tokenize(model, corpus)
 
     def compute():
-        base = clean_run(model, tc)
-        run = run_corpus(model, tc, hooks=ablation_hooks(ablation, tc))
+        base, run = clean_and(model, tc, ablation_hooks(ablation, tc))
         return AblationEffect(ablation, corpus, base.doc_losses, run.doc_losses,
                               tuple(a - b for a, b in zip(run.token_losses, base.token_losses)),
                               tc.truncated)

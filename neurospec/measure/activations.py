@@ -12,7 +12,7 @@ from torch import Tensor
 
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import TokenizedCorpus, tokenize
-from neurospec.measure.forward import CorpusRun, clean_key, run_corpus
+from neurospec.measure.forward import CorpusRun, Spec, clean_key, run_corpus, run_specs
 from neurospec.models.protocol import ModelBackend
 from neurospec.units import HookedUnit, check_unit
 
@@ -81,15 +81,16 @@ def unit_activations(model: ModelBackend, corpus: Corpus, unit: HookedUnit
     # One column of the layer, all documents at once (claims about many neurons of a layer,
     # random-unit baselines and vacuity checks read many columns of the same cached pass).
     layer_key = ("acts", tc.corpus.hash, model.prepend_bos, unit.hook)
-    if tc.n_tokens <= LOSSES_WITH_ACTIVATIONS or layer_key in model.cache:
+    small = tc.n_tokens <= LOSSES_WITH_ACTIVATIONS and not model.narrow_reads
+    if small or layer_key in model.cache:
         flat, sizes = hook_pass(model, tc, unit.hook)
         column = flat[:, unit.index].double().numpy()
     else:
         # A large corpus: the whole layer would take tokens x d_mlp floats (1.4 GB for
         # 100 000 short documents); keep this neuron's column only.
-        column, sizes = model.cache.get_or_compute(
-            ("acts_column", tc.corpus.hash, model.prepend_bos, unit.hook, unit.index),
-            lambda: _column_pass(model, tc, unit))
+        # A remote model: one column, whatever the size (only it crosses the network).
+        column, sizes = model.cache.get_or_compute(_column_key(model, tc, unit),
+                                                   lambda: _column_pass(model, tc, unit))
     tokens = counted_tokens(model, tc)
     return UnitActivations(unit, corpus, split_docs(column, sizes), tokens, tc.truncated)
 
@@ -99,11 +100,39 @@ NeuronActivations = UnitActivations
 neuron_activations = unit_activations
 
 
+def _column_key(model: ModelBackend, tc: TokenizedCorpus, unit: HookedUnit) -> tuple:
+    return ("acts_column", tc.corpus.hash, model.prepend_bos, unit.hook, unit.index)
+
+
 def _column_pass(model: ModelBackend, tc: TokenizedCorpus, unit: HookedUnit
                  ) -> tuple[np.ndarray, list[int]]:
     run = run_corpus(model, tc, capture=[unit.hook], losses=False, column=unit.index)
+    return _column_of(run, unit)
+
+
+def _column_of(run: CorpusRun, unit: HookedUnit) -> tuple[np.ndarray, list[int]]:
     per_doc = run.captured[unit.hook]
     return torch.cat(per_doc)[:, 0].double().numpy(), [len(a) for a in per_doc]
+
+
+def prefetch_columns(model: ModelBackend, corpora: list[Corpus], unit: HookedUnit) -> None:
+    """For a model that reads narrowly (a remote one), the unit's column on every corpus of a
+    claim in one call of ``run_passes`` (one request); elsewhere nothing (each corpus is
+    read when asked for, and a small one shares the cached pass of its whole layer)."""
+    if not model.narrow_reads:
+        return
+    check_unit(unit, model)
+    todo = []
+    for corpus in corpora:
+        tc = tokenize(model, corpus)
+        layer_key = ("acts", tc.corpus.hash, model.prepend_bos, unit.hook)
+        if layer_key not in model.cache and _column_key(model, tc, unit) not in model.cache:
+            todo.append(tc)
+    if len(todo) < 2:
+        return  # nothing to bundle
+    specs = [Spec(tc, capture=(unit.hook,), losses=False, column=unit.index) for tc in todo]
+    for tc, (run,) in zip(todo, run_specs(model, specs, "activations")):
+        model.cache.put(_column_key(model, tc, unit), _column_of(run, unit))
 
 
 def counted_tokens(model, tc: TokenizedCorpus) -> tuple[np.ndarray, ...]:

@@ -23,7 +23,8 @@ import torch
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import InvalidArgument
-from neurospec.measure.forward import clean_run, run_corpus, token_losses
+from neurospec.measure.forward import clean_and, hook_output, run_corpus, token_losses
+from neurospec.models.passes import SetHead
 from neurospec.models.architecture import refuse
 from neurospec.units import Head, check_unit
 
@@ -76,13 +77,8 @@ def head_ablation(model, head: Head, corpus: Corpus, mode: str = "zero",
     value = mean_z(model, head, over) if mode == "mean" else None
     tc = tokenize(model, corpus)
 
-    def fn(z, hook=None):
-        z = z.clone()
-        z[:, tc.first:, head.index] = 0.0 if value is None else value.to(z)
-        return z
-
-    base = clean_run(model, tc)
-    run = run_corpus(model, tc, hooks=lambda d, l: [(_z_name(head), fn)])
+    edit = SetHead(_z_name(head), head.index, 0.0 if value is None else value, tc.first)
+    base, run = clean_and(model, tc, lambda d, l: [edit])
     deltas = tuple(a - b for a, b in zip(run.token_losses, base.token_losses))
     return HeadEffect(head, f"{mode}-ablated", corpus, deltas, _repeated(tc))
 
@@ -163,7 +159,5 @@ def head_direct_effect(model, head: Head, corpus: Corpus, add_mean_over: Corpus 
 def attention_pattern(model, head: Head, tokens: torch.Tensor) -> np.ndarray:
     """The head's attention pattern ``[query, key]`` on one sequence of token ids."""
     check_unit(head, model)
-    store: dict = {}
-    name = f"blocks.{head.layer}.attn.hook_pattern"
-    model.logits(tokens[None], [(name, lambda p, hook=None: store.__setitem__("p", p))])
-    return store["p"][0, head.index].double().cpu().numpy()
+    pattern = hook_output(model, tokens[None], f"blocks.{head.layer}.attn.hook_pattern")
+    return pattern[0, head.index].double().cpu().numpy()

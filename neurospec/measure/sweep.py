@@ -35,7 +35,7 @@ import torch
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import InvalidArgument
-from neurospec.measure.ablation import set_column
+from neurospec.models.passes import SetColumn
 from neurospec.measure.activations import layer_activations
 from neurospec.measure.forward import clean_run, run_corpus
 from neurospec.models.architecture import refuse
@@ -125,8 +125,8 @@ def _loop(model, corpus: Corpus, layer: int, values: np.ndarray,
     out = np.empty((len(neurons), len(tc.docs)))
     bar = progress(f"sweep of MLP{layer} (loop)", len(neurons), "neurons")
     for row, n in enumerate(neurons):
-        fn = set_column(n, float(values[n]), tc.first)
-        out[row] = run_corpus(model, tc, hooks=lambda d, l, fn=fn: [(hook, fn)]).doc_losses - base
+        edit = SetColumn(hook, n, float(values[n]), tc.first)
+        out[row] = run_corpus(model, tc, hooks=lambda d, l, e=edit: [e]).doc_losses - base
         bar.advance()
     return out
 

@@ -22,8 +22,10 @@ from neurospec.errors import HookLeak, InvalidArgument, UnsupportedArchitecture
 from neurospec.models.architecture import Architecture, Norm, describe
 from neurospec.models.cache import ByteLRU
 from neurospec.models.protocol import Hook
+from neurospec.models.tokenizer import HFTokens
 
 if TYPE_CHECKING:
+    from neurospec.models.passes import Job, PassOutput
     from neurospec.models.protocol import ModelBackend
 
 DEFAULT_BATCH_TOKENS = 8192
@@ -38,7 +40,7 @@ def default_batch_tokens(device: str, d_vocab: int) -> int:
     return max(256, min(DEFAULT_BATCH_TOKENS, (1 << 22) // max(1, d_vocab)))
 
 
-class Model:
+class Model(HFTokens):
     """A loaded model with the metadata every measurement records.
 
     Attributes:
@@ -48,6 +50,9 @@ class Model:
         prepend_bos: whether documents get a BOS token in front (recorded with results).
         bridge: the underlying ``TransformerBridge`` (an escape hatch; prefer the methods).
     """
+
+    backend = "transformer_lens"
+    narrow_reads = False  # results never cross a network
 
     def __init__(self, bridge: Any, name: str, source: str, fingerprint: str, prepend_bos: bool,
                  dtype: str, device: str, compatibility_mode: bool, checkpoint: str | None,
@@ -88,7 +93,7 @@ class Model:
         return {"name": self.name, "checkpoint": self.checkpoint, "fingerprint": self.fingerprint,
                 "fingerprint_parts": dict(self.fingerprint_parts), "context": self.n_ctx,
                 "prepend_bos": self.prepend_bos, "dtype": self.dtype, "device": self.device,
-                "compatibility_mode": self.compatibility_mode}
+                "compatibility_mode": self.compatibility_mode, "backend": self.backend}
 
     def weights_state(self) -> tuple[tuple[int, int], ...]:
         """A cheap token of the weights' state: each parameter's storage and in-place version
@@ -109,29 +114,6 @@ class Model:
 
         forward_fits(self, longest, what)
 
-    # -- tokens ------------------------------------------------------------------------
-    @property
-    def bos_token_id(self) -> int:
-        bos: int | None = self.tokenizer.bos_token_id
-        if bos is not None:
-            return bos
-        eos: int = self.tokenizer.eos_token_id
-        return eos
-
-    def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids of each text, without special tokens (BOS is added by the caller)."""
-        backend = getattr(self.tokenizer, "backend_tokenizer", None)
-        if backend is not None and backend.truncation is None and backend.padding is None:
-            # The fast tokenizer's own batch call: the same ids without building a Python
-            # dict per document (half the time for 100 000 short documents).
-            return [e.ids for e in backend.encode_batch(list(texts), add_special_tokens=False)]
-        ids: list[list[int]] = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-        return ids
-
-    def str_tokens(self, ids: Sequence[int]) -> list[str]:
-        """Each token id as the text it stands for."""
-        return [self.tokenizer.decode([int(i)]) for i in ids]
-
     # -- running -------------------------------------------------------------------------
     def check_hook_name(self, name: str) -> str:
         """Return ``name`` if the model has that hook point; otherwise suggest the closest."""
@@ -149,20 +131,29 @@ class Model:
     def run(self, tokens: Tensor, hooks: Sequence[Hook] = (), *, grad: bool = False) -> Tensor:
         """Logits with forward hooks active for this call; with ``grad=True`` autograd records
         the pass (a hook may return a tensor that requires grad, e.g. a leaf to read the
-        gradient at).  Hooks are removed afterwards whatever happens."""
-        with torch.set_grad_enabled(grad), self.hooked(hooks):
+        gradient at).  Hooks are removed afterwards whatever happens.  An edit of
+        :mod:`neurospec.models.passes` may stand in place of a ``(name, fn)`` pair."""
+        from neurospec.models.passes import as_hooks
+
+        with torch.set_grad_enabled(grad), self.hooked(as_hooks(hooks)):
             logits: Tensor = self.bridge(tokens.to(self.device))
             return logits
 
     @contextlib.contextmanager
     def hooked(self, hooks: Sequence[Hook]) -> Iterator[None]:
-        """Register forward hooks for the duration of the block, and check none is left."""
+        """Register forward hooks for the duration of the block, and check none is left and
+        that each one fired (TransformerLens accepts some hook names it never calls, such as
+        ``hook_pos_embed`` on a rotary model: a hook there would silently do nothing)."""
+        from neurospec.models.passes import FireCount
+
         for name, _ in hooks:
             self.check_hook_name(name)
+        count = FireCount(hooks)
         try:
-            for name, fn in hooks:
+            for name, fn in count.hooks:
                 self.bridge.add_hook(name, fn)
             yield
+            count.check(self.name)
         finally:
             if hooks:  # a pass of its own adds none (reset_hooks visits every hook point)
                 self.bridge.reset_hooks(including_permanent=False)
@@ -170,6 +161,13 @@ class Model:
             if left:
                 raise HookLeak(f"hooks still registered on {self.name} after a measurement: "
                                f"{left}; this is a bug in the measurement that added them", left)
+
+    def run_passes(self, jobs: Sequence[Job], what: str = "corpus pass"
+                   ) -> list[list[PassOutput]]:
+        """Run corpus passes (:mod:`neurospec.models.passes`) batch by batch with hooks."""
+        from neurospec.models.passes import run_by_hooks
+
+        return run_by_hooks(self, jobs)
 
     def leftover_hooks(self) -> list[str]:
         """Names of hook points that still have a forward or backward hook registered."""

@@ -63,7 +63,8 @@ def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto"
                dtype: str = "float32", prepend_bos: bool = True, compatibility_mode: bool = False,
                trust_pickle: bool = False, model_dirs: tuple[Path, ...] = (),
                tokenizer: Any = None, trust_remote_code: bool = False,
-               max_context: int | None = None) -> Model:
+               max_context: int | None = None, backend: str | None = None,
+               remote: bool | str = False) -> Any:
     """Load a model by bundled name, local folder, or hub name, or wrap one you already hold.
 
     Args:
@@ -87,12 +88,26 @@ def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto"
         max_context: cut documents to at most this many tokens (default: the model's
             context length); a long-context model's attention over a long document can
             need more memory than the machine has.
+        backend: ``transformer_lens`` (the default: a TransformerLens ``TransformerBridge``)
+            or ``nnsight`` (the Hugging Face model driven through nnsight; needs
+            ``pip install 'neurospec[nnsight]'``).  The same claims mean the same on both.
+        remote: with the nnsight backend, ``True`` runs the traces on NDIF (a hub model it
+            hosts; key from ``NDIF_API_KEY``), ``"local"`` through nnsight's local
+            simulation of a remote run (the bundled model, offline: what a remote run sends
+            and receives, checked here).  ``remote`` implies ``backend="nnsight"``.
 
     Example:
         >>> model = load_model("tiny-bilingual")
     """
-    if isinstance(name, Model):
+    if is_loaded_model(name):
         return name
+    backend = check_backend(backend, remote)
+    if backend != "transformer_lens":
+        return BACKENDS[backend](
+            name, checkpoint=checkpoint, device=device, dtype=dtype, prepend_bos=prepend_bos,
+            compatibility_mode=compatibility_mode, trust_pickle=trust_pickle,
+            model_dirs=model_dirs, tokenizer=tokenizer, trust_remote_code=trust_remote_code,
+            max_context=max_context, remote=remote)
     if max_context is not None and (type(max_context) is not int or max_context < 2):
         raise InvalidArgument(f"max_context={max_context!r}: give a number of tokens >= 2",
                               value=max_context)
@@ -130,6 +145,40 @@ def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto"
                    prepend_bos=prepend_bos, dtype=dtype, device=device,
                    compatibility_mode=compatibility_mode, checkpoint=source.revision,
                    max_context=max_context)
+
+
+def is_loaded_model(obj: Any) -> bool:
+    """Whether ``obj`` is already a neurospec model of some backend."""
+    return isinstance(obj, Model) or type(obj).__name__ == "NNsightModel" and hasattr(
+        obj, "run_passes")
+
+
+def check_backend(backend: Any, remote: Any) -> str:
+    """The backend asked for (``None``: the default, or nnsight when ``remote`` is set)."""
+    if remote not in (False, True, "local", None):
+        raise InvalidArgument(f"remote={remote!r}: use True (run on NDIF), 'local' (nnsight's "
+                              f"local simulation of a remote run) or False", value=remote)
+    if backend is None:
+        return "nnsight" if remote else "transformer_lens"
+    if backend not in BACKENDS:
+        raise InvalidArgument(f"backend={backend!r} is not one of neurospec's backends "
+                              f"({', '.join(sorted(BACKENDS))})", value=backend)
+    if remote and backend != "nnsight":
+        raise InvalidArgument(f"remote={remote!r} runs traces through nnsight, but "
+                              f"backend={backend!r} was asked for; use backend='nnsight' (or "
+                              f"leave backend unset)", value=backend)
+    return str(backend)
+
+
+def _load_nnsight(name: Any, **kw: Any) -> Any:
+    from neurospec.models.nnsight_loading import load_nnsight
+
+    return load_nnsight(name, **kw)
+
+
+# The backends a model can be loaded with: a name and a loader taking load_model's
+# arguments.  The TransformerLens bridge is load_model's own body.
+BACKENDS: dict[str, Any] = {"transformer_lens": None, "nnsight": _load_nnsight}
 
 
 def _finish(bridge: Any, *, compatibility_mode: bool, prints: Any, tensors: dict[str, Tensor],

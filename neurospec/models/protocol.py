@@ -11,7 +11,12 @@ Hook names are the interface's vocabulary: TransformerLens's (``blocks.{L}.mlp.h
 ``blocks.{L}.hook_mlp_out``, ``blocks.{L}.hook_attn_out``, ``ln_final.hook_scale``,
 ``blocks.{L}.attn.hook_pattern``, and the MLP's ``hook_in`` / ``hook_pre`` /
 ``hook_pre_linear`` / ``hook_out``).  A hook is ``(name, fn)`` where ``fn(activation, hook)``
-returns a replacement activation or None.
+returns a replacement activation or None.  Every hook a pass installs must fire, or the pass
+raises :class:`~neurospec.errors.HookNeverFired` naming it.
+
+Corpus passes are stated as data (:meth:`ModelBackend.run_passes`, the edits and reads of
+:mod:`neurospec.models.passes`) so that a backend can run them where Python hooks cannot go
+(NDIF); passes with Python hook functions (:meth:`ModelBackend.run`) need the model here.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from torch import Tensor
 
 if TYPE_CHECKING:
     from neurospec.models.architecture import Architecture, Norm
+    from neurospec.models.passes import Job, PassOutput
     from neurospec.models.cache import ByteLRU
 
 # ``fn(activation, hook)``: the hook point's output (``hook`` is the hook point itself, which
@@ -45,6 +51,8 @@ class ModelBackend(Protocol):
         batch_tokens: tokens per forward batch (a memory bound).
     """
 
+    backend: str
+    narrow_reads: bool  # read only what a claim needs: results cross a network
     name: str
     checkpoint: str | None
     fingerprint: str
@@ -87,6 +95,13 @@ class ModelBackend(Protocol):
     def run(self, tokens: Tensor, hooks: Sequence[Hook] = (), *, grad: bool = False) -> Tensor:
         """Logits ``[batch, pos, d_vocab]`` with ``hooks`` active for this call (and autograd
         recording with ``grad``); every hook is removed afterwards, whatever happens."""
+        ...
+
+    def run_passes(self, jobs: Sequence[Job], what: str = "corpus pass"
+                   ) -> list[list[PassOutput]]:
+        """Each job's passes (edits and reads stated as data, see
+        :mod:`neurospec.models.passes`): per-token losses and the reads at counted positions.
+        A remote backend runs all of them as one request."""
         ...
 
     def logits(self, tokens: Tensor, hooks: Sequence[Hook] = ()) -> Tensor:

@@ -39,6 +39,23 @@ def split_run(model: BridgedModel, tokens: Tensor, after_layer: int, hooks: Sequ
     bridge = model.bridge
     blocks = [bridge.blocks[k].original_component for k in range(after_layer + 1, model.n_layers)]
     last = bridge.blocks[model.n_layers - 1].original_component
+
+    def finish(h: Tensor) -> Tensor:
+        # the bridge's own final norm and unembedding, as the full pass runs them
+        logits: Tensor = bridge.unembed(bridge.ln_final(h))
+        return model.soft_cap(logits)
+
+    return replay_blocks(lambda: model.logits(tokens, hooks), blocks, last, finish)
+
+
+@torch.no_grad()
+def replay_blocks(full_pass: Callable[[], Tensor], blocks: list[torch.nn.Module],
+                  last: torch.nn.Module, finish: Callable[[Tensor], Tensor]
+                  ) -> tuple[Tensor, Tensor, Callable[[Tensor], Tensor]]:
+    """:func:`split_run` for any backend: ``full_pass()`` runs the model (its logits are
+    returned) while forward pre-hooks on the Hugging Face ``blocks`` (those after the split)
+    keep their arguments; ``last`` is the final block, ``finish`` the final norm, unembedding
+    and soft-capping."""
     seen: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     entry: dict[str, Tensor] = {}
 
@@ -52,7 +69,7 @@ def split_run(model: BridgedModel, tokens: Tensor, after_layer: int, hooks: Sequ
     handles = [b.register_forward_pre_hook(grab_block, with_kwargs=True) for b in blocks]
     handles.append(last.register_forward_hook(grab_final))
     try:
-        logits = model.logits(tokens, hooks)
+        logits = full_pass()
     finally:
         for h in handles:
             h.remove()
@@ -76,9 +93,7 @@ def split_run(model: BridgedModel, tokens: Tensor, after_layer: int, hooks: Sequ
                 kw["use_cache"] = False
             out = block(h, *(_tile(_no_cache(a), n, c) for a in rest), **kw)
             h = out[0] if isinstance(out, tuple) else out
-        # the bridge's own final norm and unembedding, as the full pass runs them
-        logits: Tensor = bridge.unembed(bridge.ln_final(h))
-        return model.soft_cap(logits)
+        return finish(h)
 
     return logits, resid.detach().clone(), replay
 

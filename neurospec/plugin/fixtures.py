@@ -85,6 +85,7 @@ def model(request: pytest.FixtureRequest):
         try:
             models[key] = load_model(
                 name, checkpoint=checkpoint, device=key[2], dtype=key[3], prepend_bos=key[4],
+                backend=key[5], remote=key[6],
                 trust_pickle=config.getoption(o.TRUST_OPTION),
                 trust_remote_code=config.getoption(o.TRUST_CODE_OPTION),
                 max_context=config.getoption(o.MAX_CONTEXT_OPTION),
@@ -109,8 +110,28 @@ def model_key(request: pytest.FixtureRequest) -> tuple:
     """What a loaded model is shared under: its spec and the settings that change it."""
     config = request.config
     name, checkpoint = _model_spec(request)
+    backend, remote = model_backend(request)
     return (name, checkpoint, worker_device(config), config.getoption(o.DTYPE_OPTION),
-            not config.getoption(o.NO_BOS_OPTION))
+            not config.getoption(o.NO_BOS_OPTION), backend, remote)
+
+
+def model_backend(request: pytest.FixtureRequest) -> tuple[str | None, bool | str]:
+    """(backend, remote) of the test's model: the marker's ``backend=`` / ``remote=``, else
+    ``--neurospec-backend`` / ``--neurospec-remote``."""
+    marker = request.node.get_closest_marker("model")
+    kwargs = marker.kwargs if marker is not None else {}
+    config = request.config
+    backend = kwargs.get("backend", config.getoption(o.BACKEND_OPTION))
+    if "remote" in kwargs:
+        remote = kwargs["remote"]
+        if remote not in (True, False, "local", None):
+            raise pytest.UsageError(f"{request.node.nodeid}: @pytest.mark.model(remote="
+                                    f"{remote!r}): use True (NDIF), 'local' (nnsight's local "
+                                    f"simulation) or False")
+    else:
+        remote = {"ndif": True, "local": "local"}.get(config.getoption(o.REMOTE_OPTION) or "",
+                                                      False)
+    return backend, bool(remote) and remote
 
 
 def worker_device(config: pytest.Config) -> str:

@@ -15,6 +15,8 @@ import pytest
 MODEL_OPTION = "--model"
 DEVICE_OPTION = "--device"
 DTYPE_OPTION = "--dtype"
+BACKEND_OPTION = "--neurospec-backend"
+REMOTE_OPTION = "--neurospec-remote"
 SEED_OPTION = "--neurospec-seed"
 JSON_OPTION = "--neurospec-json"
 DATA_OPTION = "--neurospec-data"
@@ -59,6 +61,14 @@ def add_options(parser: pytest.Parser) -> None:
                          "fine; holding and then failing at a later one fails the run)")
     group.addoption(DEVICE_OPTION, default="auto", choices=("auto", "cpu", "cuda"),
                     help="device for models (default: cuda when available)")
+    group.addoption(BACKEND_OPTION, default=None, choices=("transformer_lens", "nnsight"),
+                    help="how models run: 'transformer_lens' (default; a TransformerBridge) or "
+                         "'nnsight' (the Hugging Face model through nnsight; needs "
+                         "neurospec[nnsight]); a test's model marker may set backend=")
+    group.addoption(REMOTE_OPTION, default=None, choices=("ndif", "local"),
+                    help="run the claims' traces remotely through nnsight: 'ndif' (NDIF's "
+                         "hosted models; key in NDIF_API_KEY) or 'local' (nnsight's local "
+                         "simulation of a remote run, offline); a marker may set remote=")
     group.addoption(DTYPE_OPTION, default="float32", choices=("float32", "bfloat16", "float16"),
                     help="model dtype; statistics are float64 regardless (default float32)")
     group.addoption(SEED_OPTION, type=int, default=None, metavar="N",

@@ -33,8 +33,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "model(name, checkpoint=None): the model this module's or test's claims are "
-                   "about (a bundled name, a folder, or a hub name such as 'pythia-70m')")
+        "markers", "model(name, checkpoint=None, backend=None, remote=None): the model this "
+        "module's or test's claims are about (a bundled name, a folder, or a hub name such as "
+        "'pythia-70m'); backend='nnsight' runs it through nnsight, remote=True on NDIF, "
+        "remote='local' through nnsight's local simulation of a remote run")
     config.addinivalue_line(
         "markers", "vacuity(k, strict=False): re-run this test's passing unit claims on k random "
                    "units of the same layer and flag them vacuous when >5% pass too (as "

@@ -1,0 +1,568 @@
+"""The nnsight backend: the same measurements on a Hugging Face model driven through nnsight,
+locally or on NDIF (``remote=True``), or through nnsight's local simulation of a remote run
+(``remote="local"``).
+
+With :mod:`neurospec.models.ndif` and :mod:`neurospec.models.hf_layout`, the only code that
+touches nnsight.  It implements :class:`~neurospec.models.protocol.ModelBackend`:
+
+- hook names are TransformerLens's, located in the Hugging Face model by
+  :class:`~neurospec.models.hf_layout.PointMap` (an unmapped name is refused by name);
+- :meth:`NNsightModel.run_passes` (corpus passes: the edits and reads of
+  :mod:`neurospec.models.passes`) is one nnsight session whose block uses torch alone, so it
+  runs unchanged on NDIF; only per-token losses and the activations read at counted positions
+  come back;
+- :meth:`NNsightModel.run` (a pass with Python hook functions: gradients, splices, captures of
+  a whole layer) runs locally only; a remote model refuses it with the measurement's name;
+- weights are read from the local model; a remote model refuses weight reads (NDIF would
+  send a copy of every parameter read).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from neurospec.errors import (
+    InvalidArgument,
+    RemoteUnsupported,
+    UnsupportedArchitecture,
+)
+from neurospec.models.architecture import Architecture, Norm, identify_norm
+from neurospec.models.bridge import _as_in_out, default_batch_tokens
+from neurospec.models.cache import ByteLRU
+from neurospec.models.hf_layout import Point, PointMap
+from neurospec.models.passes import (
+    Job,
+    PassOutput,
+    SetColumn,
+    SetHead,
+    never_fired,
+    token_losses,
+)
+from neurospec.models.protocol import Hook
+from neurospec.models.tokenizer import HFTokens
+
+
+@dataclass
+class HookRef:
+    """What a hook function receives as ``hook`` (TransformerLens passes its HookPoint)."""
+
+    name: str
+
+
+@dataclass
+class RequestLog:
+    """One request of a remote (or simulated remote) run: bytes each way, traces in it."""
+
+    what: str
+    traces: int
+    sent: int = 0  # bytes of the serialised request (zstd, as the NDIF client sends it)
+    received: int = 0  # bytes of the saved values (zstd)
+    seconds: float = 0.0
+
+
+@dataclass
+class Remote:
+    """Where a model's traces run: ``mode`` False (here), ``"local"`` (nnsight's simulation
+    of a remote run, made strict: neurospec is not importable while the request is
+    deserialised, as on the server) or True (NDIF at ``host``)."""
+
+    mode: bool | str = False
+    host: str | None = None
+    deadline_s: float = 900.0
+    log: list[RequestLog] = field(default_factory=list)
+
+    @property
+    def on(self) -> bool:
+        return bool(self.mode)
+
+
+class NNsightModel(HFTokens):
+    """A Hugging Face causal LM driven through nnsight (see module docstring).
+
+    Attributes:
+        nn: the ``nnsight.TransformersModel``.
+        hf: the Hugging Face model itself (weights, config).
+        remote: where traces run (:class:`Remote`).
+        revision: the hub revision a remote model was asked for (recorded with results).
+    """
+
+    backend = "nnsight"
+
+    def __init__(self, nn: Any, *, name: str, source: str, fingerprint: str,
+                 fingerprint_parts: dict[str, str], weight_tensors: dict[str, Tensor],
+                 prepend_bos: bool, dtype: str, device: str, checkpoint: str | None,
+                 remote: Remote | None = None, revision: str | None = None,
+                 cache_bytes: int = 2 << 30) -> None:
+        self.nn = nn
+        self.hf = nn._module
+        self.tokenizer = nn.tokenizer
+        self.name = name
+        self.source = source
+        self.fingerprint = fingerprint
+        self.fingerprint_parts = dict(fingerprint_parts)
+        self.weight_tensors = weight_tensors
+        self.prepend_bos = prepend_bos
+        self.dtype = dtype
+        self.device = device
+        self.checkpoint = checkpoint
+        self.compatibility_mode = False
+        self.remote = remote or Remote()
+        self.revision = revision
+        self.points = PointMap(self.hf)
+        cfg = self.hf.config
+        self.n_layers = self.points.n_layers
+        self.n_heads = self.points.n_heads
+        self.d_mlp = self.points.d_mlp
+        self.d_model = int(cfg.hidden_size)
+        self.d_vocab = int(self.hf.get_output_embeddings().weight.shape[0])
+        self.n_ctx = int(getattr(cfg, "max_position_embeddings", None)
+                         or getattr(cfg, "n_positions", 0) or 2048)
+        self.cache = ByteLRU(cache_bytes)
+        self.batch_tokens = default_batch_tokens(device, self.d_vocab)
+
+    @property
+    def narrow_reads(self) -> bool:
+        """Whether measurements should read only what a claim needs (a remote model: every
+        value read crosses the network)."""
+        return self.remote.on
+
+    def __repr__(self) -> str:
+        where = {False: "local", "local": "simulated remote"}.get(self.remote.mode, "NDIF")
+        return (f"NNsightModel({self.name!r}, {where}, layers={self.n_layers}, "
+                f"fingerprint={self.fingerprint})")
+
+    # -- what results record -------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        import nnsight
+
+        remote: str | None = None
+        if self.remote.mode == "local":
+            remote = "local simulation"
+        elif self.remote.mode:
+            remote = self.remote.host or "NDIF"
+        return {"name": self.name, "checkpoint": self.checkpoint,
+                "fingerprint": self.fingerprint,
+                "fingerprint_parts": dict(self.fingerprint_parts), "context": self.n_ctx,
+                "prepend_bos": self.prepend_bos, "dtype": self.dtype, "device": self.device,
+                "compatibility_mode": False, "backend": "nnsight", "remote": remote,
+                "revision": self.revision, "nnsight": str(nnsight.__version__)}
+
+    def weights_state(self) -> tuple[Any, ...]:
+        return tuple((t.data_ptr(), t._version) for t in self.weight_tensors.values())
+
+    def weights_digest(self) -> str:
+        from neurospec.models.fingerprint import weights_digest
+
+        if not self.weight_tensors:  # a remote model: its weights are the revision's
+            return self.fingerprint_parts.get("weights", "")
+        return weights_digest(self.weight_tensors)
+
+    def preflight(self, longest: int, what: str) -> None:
+        if self.remote.mode is True:
+            return  # the server's memory, not ours
+        from neurospec.models.resources import forward_fits
+
+        forward_fits(self, longest, what)
+
+    # -- hook points ---------------------------------------------------------------------
+    def check_hook_name(self, name: str) -> str:
+        self.points.point(name)
+        return name
+
+    def _envoy(self, path: str) -> Any:
+        return self.nn.get(path) if path else self.nn
+
+    # -- corpus passes (local and remote) ------------------------------------------------
+    def run_passes(self, jobs: Sequence[Job], what: str = "corpus pass"
+                   ) -> list[list[PassOutput]]:
+        """Run ``jobs`` (see :mod:`neurospec.models.passes`) as one nnsight session."""
+        from neurospec.models import ndif
+        from neurospec.models.passes import run_by_hooks
+
+        python = [h for job in jobs for p in job.passes for h in p.python_hooks]
+        if python and self.remote.on:
+            raise self._no_python(python)
+        if python:  # Python hook functions: one trace per pass, here
+            return run_by_hooks(self, jobs)
+        work, names = self._plan(jobs)
+        if not work:
+            return [[] for _ in jobs]
+        try:
+            with ndif.running(self, what, traces=len(work)) as backend:
+                flat = _session(self.nn, backend, work)
+        except Exception as exc:
+            raise self._never_fired(exc, [r.point for job in jobs for p in job.passes
+                                          for r in p.reads] + [e.point for job in jobs
+                                          for p in job.passes for e in p.edits]) from None
+        return _unflatten(jobs, work, names, flat)
+
+    def _plan(self, jobs: Sequence[Job]) -> tuple[list[tuple[Any, ...]], list[list[str]]]:
+        """Each pass as plain data the session block interprets: sites in forward order,
+        each with its edits and reads (tensors, numbers and strings only)."""
+        work: list[tuple[Any, ...]] = []
+        names: list[list[str]] = []
+        for job in jobs:
+            ids = job.ids.to(self.device)
+            lengths = job.lengths.to(self.device)
+            batch, pos = int(ids.shape[0]), int(ids.shape[1])
+            for p in job.passes:
+                by_site: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+                order: dict[tuple[str, str], int] = {}
+                for e in p.edits:
+                    pt = self._writable(e.point)
+                    value = e.value.to(self.device) if isinstance(e.value, Tensor) \
+                        else float(e.value)
+                    if isinstance(e, SetColumn):
+                        op = ("col", pt.view, pt.lo, pt.hi, int(e.index), value, int(e.first))
+                    else:
+                        op = ("head", pt.view, pt.lo, pt.hi, int(e.head), value, int(e.first))
+                    by_site.setdefault(pt.site, []).append((op, None))
+                    order[pt.site] = pt.order
+                for r in p.reads:
+                    pt = self.points.point(r.point)
+                    cols = None if r.columns is None else list(r.columns)
+                    kind = "whole" if r.whole else "read"
+                    op = (kind, pt.view, pt.lo, pt.hi, cols, self._eps(pt), self._centred(pt))
+                    by_site.setdefault(pt.site, []).append((op, r.point))
+                    order[pt.site] = pt.order
+                sites = []
+                read_names = []
+                for site in sorted(by_site, key=lambda s: order[s]):
+                    ops = [op for op, _ in by_site[site]]
+                    read_names += [name for _, name in by_site[site] if name is not None]
+                    edited = any(op[0] in ("col", "head") for op in ops)
+                    sites.append((self._envoy(site[0]), site[1], ops, edited))
+                work.append((ids, lengths, int(job.first), batch, pos, self.n_heads, sites,
+                             bool(p.losses), bool(p.stops_early)))
+                names.append(read_names)
+        return work, names
+
+    def _writable(self, name: str) -> Point:
+        pt = self.points.point(name)
+        if not pt.writable:
+            raise InvalidArgument(f"{name} is read-only on the nnsight backend (it is computed "
+                                  f"from the model's values, not passed on); intervene on "
+                                  f"the point it is computed from", value=name)
+        return pt
+
+    def _eps(self, pt: Point) -> float:
+        if pt.view != "scale":
+            return 0.0
+        norm = self.hf.get_submodule(pt.module)
+        return float(getattr(norm, "eps", getattr(norm, "variance_epsilon", 0.0)))
+
+    def _centred(self, pt: Point) -> bool:
+        if pt.view != "scale":
+            return False
+        norm = self.architecture.final_norm
+        if norm is None:
+            raise UnsupportedArchitecture(
+                f"{self.name}: its final norm is of an unknown form, so ln_final.hook_scale "
+                f"cannot be computed from its input", value=pt.name)
+        return norm.centred
+
+    # -- passes with Python hook functions (local only) ----------------------------------
+    def run(self, tokens: Tensor, hooks: Sequence[Hook] = (), *, grad: bool = False) -> Tensor:
+        """Logits with ``hooks`` (Python functions) applied in one trace; local models only."""
+        from neurospec.models.passes import as_hooks
+
+        hooks = as_hooks(hooks)
+        if self.remote.on:
+            raise self._no_python(hooks)
+        plan: dict[tuple[str, str], list[tuple[Point, Callable[..., Any]]]] = {}
+        for name, fn in hooks:
+            pt = self.points.point(name)
+            plan.setdefault(pt.site, []).append((pt, fn))
+        sites = sorted(plan.items(), key=lambda kv: kv[1][0][0].order)
+        ids = tokens.to(self.device)
+        batch, pos = int(ids.shape[0]), int(ids.shape[1])
+        n_heads = self.n_heads
+        steps = [(self._envoy(site[0]), site[1], fns) for site, fns in sites]
+        views = _Views(batch, pos, n_heads, self)
+        with torch.set_grad_enabled(grad):
+            try:
+                with self.nn.trace(ids):
+                    for env, io, fns in steps:
+                        raw = env.input if io == "input" else env.output
+                        new = views.apply(raw, fns)
+                        if new is not None and io == "input":
+                            env.input = new
+                        elif new is not None:
+                            env.output = new
+                    logits = self.nn.output.logits.save()
+            except Exception as exc:
+                raise self._never_fired(exc, [n for n, _ in hooks]) from None
+        out: Tensor = logits
+        return out
+
+    def logits(self, tokens: Tensor, hooks: Sequence[Hook] = ()) -> Tensor:
+        return self.run(tokens, hooks)
+
+    @contextlib.contextmanager
+    def hooked(self, hooks: Sequence[Hook]) -> Iterator[None]:
+        raise UnsupportedArchitecture(
+            "the nnsight backend has no hooks that stay registered across calls; pass the "
+            "hooks to model.run(tokens, hooks) (each call applies them for that pass)")
+        yield  # pragma: no cover
+
+    def split_run(self, tokens: Tensor, after_layer: int, hooks: Sequence[Hook] = ()
+                  ) -> tuple[Tensor, Tensor, Callable[[Tensor], Tensor]]:
+        """One pass that also returns the residual after block ``after_layer`` and a function
+        replaying only the later blocks (torch hooks on the Hugging Face blocks, as the
+        bridge does it); local models only."""
+        if self.remote.on:
+            raise RemoteUnsupported(
+                f"{self.name}: replaying the later blocks on many stacked residuals (the "
+                f"one-pass sweep) runs on the model's own modules here; a remote run "
+                f"measures each unit with its own pass instead")
+        from neurospec.models.replay import replay_blocks
+
+        layers = self.hf.get_submodule(self.points.layout.layers)
+        blocks = [layers[k] for k in range(after_layer + 1, self.n_layers)]
+        norm = self.hf.get_submodule(self.points.layout.ln_final)
+        head = self.hf.get_output_embeddings()
+        cap = self.architecture.logit_softcap
+
+        def finish(h: Tensor) -> Tensor:
+            out = head(norm(h))
+            return out if cap is None else torch.tanh(out / cap) * cap
+
+        return replay_blocks(lambda: self.logits(tokens, hooks), blocks, layers[-1], finish)
+
+    def leftover_hooks(self) -> list[str]:
+        return [n for n, m in self.hf.named_modules()
+                if m._forward_hooks or m._forward_pre_hooks or m._backward_hooks]
+
+    def remove_all_hooks(self) -> None:
+        for m in self.hf.modules():
+            m._forward_hooks.clear()
+            m._forward_pre_hooks.clear()
+            m._backward_hooks.clear()
+
+    # -- layout and weights --------------------------------------------------------------
+    @functools.cached_property
+    def architecture(self) -> Architecture:
+        cfg = self.hf.config
+        lay = self.points.layout
+        norm = self.hf.get_submodule(lay.ln_final)
+        cap = getattr(cfg, "final_logit_softcapping", None)
+        n_kv = getattr(cfg, "num_key_value_heads", None) or self.n_heads
+        return Architecture(
+            model_type=str(cfg.model_type),
+            final_norm=identify_norm(norm) if self.remote.mode is not True else None,
+            final_norm_module=type(norm).__name__,
+            gated_mlp=lay.gated,
+            parallel_residual=bool(getattr(cfg, "use_parallel_residual", False)),
+            post_attn_norm=lay.post_attn is not None,
+            post_mlp_norm=lay.post_mlp is not None,
+            logit_softcap=float(cap) if cap else None,
+            n_heads=self.n_heads, n_key_value_heads=int(n_kv),
+            tied_embeddings=bool(getattr(cfg, "tie_word_embeddings", False)))
+
+    @property
+    def final_norm(self) -> Norm | None:
+        return self.architecture.final_norm
+
+    def soft_cap(self, logits: Tensor) -> Tensor:
+        cap = self.architecture.logit_softcap
+        return logits if cap is None else torch.tanh(logits / cap) * cap
+
+    def _module(self, path: str, what: str) -> Any:
+        if self.remote.on:
+            raise RemoteUnsupported(
+                f"{self.name}: {what} would be read from the weights, which a remote model "
+                f"keeps on the server (NDIF sends a copy of every parameter read); claims "
+                f"that need weights run on a local copy of the model")
+        return self.hf.get_submodule(path)
+
+    def mlp_output(self, layer: int) -> Callable[[Tensor], Tensor]:
+        lay = self.points.layout
+        base = f"{lay.layers}.{layer}"
+        down = self._module(f"{base}.{lay.down}", f"MLP {layer}'s output map")
+        if lay.post_mlp is None:
+            return down  # type: ignore[no-any-return]
+        post = self.hf.get_submodule(f"{base}.{lay.post_mlp}")
+        return lambda a: post(down(a))  # type: ignore[no-any-return]
+
+    def embed_weight(self) -> Tensor:
+        w: Tensor = self._module(self.points.layout.embed, "W_E").weight.detach()
+        return w
+
+    def unembed_weight(self) -> Tensor:
+        return _as_in_out(self._module(self.points.layout.unembed, "W_U"))
+
+    def unembed_bias(self) -> Tensor | None:
+        bias = getattr(self._module(self.points.layout.unembed, "the unembedding bias"),
+                       "bias", None)
+        return None if bias is None else bias.detach()
+
+    def mlp_out_weight(self, layer: int) -> Tensor:
+        lay = self.points.layout
+        return _as_in_out(self._module(f"{lay.layers}.{layer}.{lay.down}", f"W_out of MLP {layer}"))
+
+    def attn_out_weight(self, layer: int) -> Tensor:
+        lay = self.points.layout
+        return _as_in_out(self._module(f"{lay.layers}.{layer}.{lay.o}",
+                                       f"W_O of attention {layer}"))
+
+    def nonfinite_weights(self) -> list[str]:
+        if self.remote.on:
+            return []
+        return [n for n, p in self.hf.named_parameters()
+                if p.is_floating_point() and not torch.isfinite(p).all()]
+
+    def _never_fired(self, exc: Exception, names: list[str]) -> Exception:
+        """nnsight's error for a module access the forward pass never reached, as
+        neurospec's (naming the hook points at that module), else ``exc`` itself."""
+        text = str(exc)
+        if "was requested but the model already ran past it" not in text:
+            return exc
+        hit = [n for n in dict.fromkeys(names) if f"model.{self.points.point(n).module}." in text]
+        return never_fired(self.name, hit or list(dict.fromkeys(names)))
+
+    def _no_python(self, hooks: Sequence[Hook]) -> RemoteUnsupported:
+        fns = sorted({f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)}"
+                      for _, fn in hooks}) or ["a pass returning the full logits"]
+        where = sorted({name for name, _ in hooks})
+        return RemoteUnsupported(
+            f"{self.name} runs remotely, and this measurement needs neurospec's own Python "
+            f"code inside the forward pass ({', '.join(fns)} at {', '.join(where) or 'the logits'}) "
+            f"or the full logits back, which NDIF does not run or send; the claims that run "
+            f"remotely are the activation and ablation claims (their passes are declared as "
+            f"data). Run this claim on a local copy of the model (remote=False)",
+            value=where)
+
+
+class _Views:
+    """Applies Python hook functions to one site's value, in TransformerLens's shapes."""
+
+    def __init__(self, batch: int, pos: int, n_heads: int, model: NNsightModel) -> None:
+        self.batch, self.pos, self.n_heads, self.model = batch, pos, n_heads, model
+
+    def apply(self, raw: Any, fns: list[tuple[Point, Callable[..., Any]]]) -> Tensor | None:
+        x = raw
+        changed = False
+        for pt, fn in fns:
+            view = self._view(x, raw, pt)
+            out = fn(view, HookRef(pt.name))
+            if out is None:
+                continue
+            if not pt.writable:
+                raise InvalidArgument(f"a hook at {pt.name} returned a replacement, but that "
+                                      f"point is read-only on the nnsight backend", pt.name)
+            x = self._put(x, out, pt)
+            changed = True
+        return x if changed else None
+
+    def _view(self, x: Any, raw: Any, pt: Point) -> Tensor:
+        if pt.view == "pattern":
+            pattern = raw[1]
+            if pattern is None:
+                raise UnsupportedArchitecture(
+                    f"{pt.name}: the attention weights are not returned by this attention "
+                    f"implementation; load the model with attn_implementation='eager'")
+            return pattern  # type: ignore[no-any-return]
+        if pt.view == "heads":
+            return x.reshape(self.batch, self.pos, self.n_heads, -1)  # type: ignore[no-any-return]
+        if pt.view == "slice":
+            return x[..., pt.lo:pt.hi]  # type: ignore[no-any-return]
+        if pt.view == "scale":
+            v = x.float()
+            if self.model._centred(pt):
+                v = v - v.mean(-1, keepdim=True)
+            return (v.pow(2).mean(-1, keepdim=True) + self.model._eps(pt)).sqrt().to(x.dtype)  # type: ignore[no-any-return]
+        return x  # type: ignore[no-any-return]
+
+    def _put(self, x: Tensor, out: Tensor, pt: Point) -> Tensor:
+        if pt.view == "heads":
+            return out.reshape(x.shape)
+        if pt.view == "slice":
+            whole = torch.cat([x[..., :pt.lo], out.to(x), x[..., pt.hi:]], dim=-1)
+            return whole
+        return out
+
+
+def _session(nn: Any, backend: Any, work: list[tuple[Any, ...]]) -> list[Any]:
+    """Run every pass of ``work`` in one nnsight session; return, per pass, its per-token
+    losses (or None) and its reads.  The block below uses only torch, numbers, strings and
+    envoys: it is what NDIF runs (and the simulation checks).  Statements inside the
+    session body stay one per line before the nested trace (nnsight locates a nested
+    ``with`` by its source line)."""
+    with nn.session(backend=backend):
+        results = list()
+        for ids, lengths, first, B, P, H, sites, want_losses, stop in work:
+            with nn.trace(ids) as tracer:
+                pos = torch.arange(P, device=ids.device)[None, :]
+                keep = (pos >= first) & (pos < lengths[:, None])
+                reads = list()
+                for env, io, ops, edited in sites:
+                    raw = env.input if io == "input" else env.output
+                    x = raw.clone() if edited else raw
+                    for kind, view, lo, hi, a, b, c in ops:
+                        if view == "pattern":
+                            v = raw[1]
+                        elif view == "heads":
+                            v = x.reshape(B, P, H, -1)
+                        elif view == "slice":
+                            v = x[..., lo:hi]
+                        elif view == "scale":
+                            s = x.float()
+                            if c:
+                                s = s - s.mean(-1, keepdim=True)
+                            v = (s.pow(2).mean(-1, keepdim=True) + b).sqrt().to(x.dtype)
+                        else:
+                            v = x.reshape(B, P, -1)
+                        if kind == "col" and isinstance(b, torch.Tensor):
+                            v[:, c:, a] = b[:, c:P].to(v)
+                        elif kind == "col":
+                            v[:, c:, a] = b
+                        elif kind == "head" and isinstance(b, torch.Tensor):
+                            v[:, c:, a] = b.to(v)
+                        elif kind == "head":
+                            v[:, c:, a] = b
+                        elif kind == "whole":
+                            w = v if a is None else v[..., a]
+                            reads.append(w.detach().float().cpu())
+                        else:
+                            w = v if a is None else v[..., a]
+                            reads.append(w[keep].detach().float().cpu())
+                    if edited and io == "input":
+                        env.input = x.reshape(raw.shape)
+                    elif edited:
+                        env.output = x.reshape(raw.shape)
+                if want_losses:
+                    lg = nn.output.logits.reshape(B, P, -1)[:, :-1].float()
+                    tgt = ids[:, 1:, None]
+                    tl = (torch.logsumexp(lg, -1) - lg.gather(-1, tgt)[..., 0]).double()
+                    valid = pos[:, :-1] < (lengths[:, None] - 1)
+                    results.append((tl[valid].detach().cpu(), reads))
+                else:
+                    results.append((None, reads))
+                if stop:
+                    tracer.stop()
+        results.save()
+    return results
+
+
+def _unflatten(jobs: Sequence[Job], work: list[tuple[Any, ...]], names: list[list[str]],
+               flat: list[Any]) -> list[list[PassOutput]]:
+    out: list[list[PassOutput]] = []
+    k = 0
+    for job in jobs:
+        row = []
+        for _ in job.passes:
+            losses, reads = flat[k]
+            row.append(PassOutput(losses, dict(zip(names[k], reads))))
+            k += 1
+        out.append(row)
+    return out
+
+
+__all__ = ["NNsightModel", "Remote", "RequestLog", "token_losses"]
