@@ -8,18 +8,18 @@ a random counted position of a reference corpus (seeded).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import TokenizedCorpus, tokenize
 from neurospec.errors import InvalidArgument
 from neurospec.measure.activations import unit_activations
 from neurospec.measure.forward import HookFactory, clean_run, run_corpus
-from neurospec.models.protocol import ModelBackend
+from neurospec.models.protocol import Hook, HookFn, ModelBackend
 from neurospec.units import HookedUnit, check_unit
 
 
@@ -43,7 +43,7 @@ class Ablation:
             return f"setting {self.unit} to {self.value:g}"
         return f"resample-ablating {self.unit} (from {self.over})"
 
-    def key(self) -> tuple:
+    def key(self) -> tuple[str, str, float | None, str | None, int]:
         return (self.unit.name, self.mode, self.value, self.over, self.seed)
 
 
@@ -94,14 +94,15 @@ class AblationEffect:
     @property
     def delta(self) -> np.ndarray:
         """Per-document change of the mean loss (ablated - clean)."""
-        return self.ablated - self.clean
+        delta: np.ndarray = self.ablated - self.clean
+        return delta
 
 
-def set_column(index: int, value: float | torch.Tensor, first: int) -> Callable:
+def set_column(index: int, value: float | Tensor, first: int) -> HookFn:
     """The one column-ablation hook: set coordinate ``index`` of the hook's last dimension
     at every position from ``first`` on to ``value`` (a number, or per-position values
     ``[batch, pos]``)."""
-    def fn(act, hook=None):
+    def fn(act: Tensor, hook: object = None) -> Tensor:
         act = act.clone()
         if isinstance(value, torch.Tensor):
             act[:, first:, index] = value[:, first:act.shape[1]].to(act)
@@ -116,26 +117,29 @@ def ablation_hooks(ablation: Ablation, tc: TokenizedCorpus) -> HookFactory:
     batch's first document, so every pass over the same batch draws the same)."""
     unit = ablation.unit
 
-    def hooks(docs: list[int], lengths: torch.Tensor):
-        value = ablation.value
+    def hooks(docs: list[int], lengths: Tensor) -> list[Hook]:
+        value: float | Tensor | None = ablation.value
         if ablation.mode == "resample":
+            assert ablation.pool is not None, "a resample ablation draws from its pool"
             gen = np.random.default_rng([ablation.seed, docs[0]])
-            value = torch.tensor(gen.choice(ablation.pool, size=(len(lengths), int(lengths.max()))),
+            value = torch.tensor(gen.choice(ablation.pool,
+                                            size=(len(lengths), int(lengths.max()))),
                                  dtype=torch.float32)
+        assert value is not None, "only a resample ablation has no fixed value"
         return [(unit.hook, set_column(unit.index, value, tc.first))]
     return hooks
 
 
-def ablation_effect(model, ablation: Ablation, corpus: Corpus) -> AblationEffect:
+def ablation_effect(model: ModelBackend, ablation: Ablation, corpus: Corpus) -> AblationEffect:
     """Losses on ``corpus`` with and without ``ablation``, paired per document (cached)."""
     tc = tokenize(model, corpus)
 
-    def compute():
+    def compute() -> AblationEffect:
         base = clean_run(model, tc)
         run = run_corpus(model, tc, hooks=ablation_hooks(ablation, tc))
         return AblationEffect(ablation, corpus, base.doc_losses, run.doc_losses,
                               tuple(a - b for a, b in zip(run.token_losses, base.token_losses)),
                               tc.truncated)
 
-    return model.cache.get_or_compute(("ablation", corpus.hash, model.prepend_bos) + ablation.key(),
-                                      compute)
+    key = ("ablation", corpus.hash, model.prepend_bos) + ablation.key()
+    return model.cache.get_or_compute(key, compute)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -16,9 +17,17 @@ from torch import Tensor
 from neurospec.data.tokens import TokenizedCorpus
 from neurospec.errors import NumericalError
 from neurospec.models.bridge import default_batch_tokens
+from neurospec.models.protocol import Hook, HookFn, ModelBackend
 
-# A factory of hooks for one batch: (document indices, lengths) -> [(hook name, fn)].
-HookFactory = Callable[[list[int], Tensor], Sequence[tuple[str, Callable]]]
+# A factory of hooks for one batch: (document indices, lengths [b]) -> [(hook name, fn)].
+HookFactory = Callable[[list[int], Tensor], Sequence[Hook]]
+
+
+def same_hooks(*hooks: Hook) -> HookFactory:
+    """A :data:`HookFactory` that gives every batch the same ``hooks``."""
+    def factory(docs: list[int], lengths: Tensor) -> list[Hook]:
+        return list(hooks)
+    return factory
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,7 @@ class _Captured(Exception):
     forward (later blocks, the unembedding) would be computed for nothing."""
 
 
-def run_corpus(model, tc: TokenizedCorpus, *, hooks: HookFactory | None = None,
+def run_corpus(model: ModelBackend, tc: TokenizedCorpus, *, hooks: HookFactory | None = None,
                capture: Sequence[str] = (), losses: bool = True,
                max_tokens: int | None = None, column: int | None = None) -> CorpusRun:
     """One pass of ``model`` over ``tc``.
@@ -84,6 +93,7 @@ def run_corpus(model, tc: TokenizedCorpus, *, hooks: HookFactory | None = None,
         active = list(hooks(docs, lengths)) if hooks else []
         for name in capture:
             active.append((name, _saver(store, name, len(capture) if stop else 0, column)))
+        logits: Tensor | None
         try:
             logits = model.logits(ids, active)
         except _Captured:
@@ -100,20 +110,22 @@ def run_corpus(model, tc: TokenizedCorpus, *, hooks: HookFactory | None = None,
             for k, piece in zip(docs, pieces):
                 captured[name][k] = piece
         if losses:
+            assert logits is not None, "a pass that computes losses does not stop early"
             tl = token_losses(logits, ids).cpu()
             if not torch.isfinite(tl).all():
                 raise NumericalError(f"{model.name}: NaN or Inf in the loss on dataset "
                                      f"{tc.corpus.name!r} (documents {docs[:5]}); "
                                      f"{_numerical_hint(model)}", value=tc.corpus.name)
             keep = torch.arange(tl.shape[1])[None, :] < (lengths - 1)[:, None]
-            pieces = np.split(tl[keep].numpy(), np.cumsum((lengths - 1).tolist())[:-1])
-            for k, piece in zip(docs, pieces):
-                per_doc_losses[k] = piece
-    return CorpusRun(tuple(per_doc_losses) if losses else (),
-                     {k: tuple(v) for k, v in captured.items()})
+            loss_pieces = np.split(tl[keep].numpy(), np.cumsum((lengths - 1).tolist())[:-1])
+            for k, loss_piece in zip(docs, loss_pieces):
+                per_doc_losses[k] = loss_piece
+    # every document is in exactly one batch: no None is left
+    return CorpusRun(cast("tuple[np.ndarray, ...]", tuple(per_doc_losses)) if losses else (),
+                     {k: cast("tuple[Tensor, ...]", tuple(v)) for k, v in captured.items()})
 
 
-def hook_output(model, ids: Tensor, hook: str) -> Tensor:
+def hook_output(model: ModelBackend, ids: Tensor, hook: str) -> Tensor:
     """The output of ``hook`` on ``ids``; the forward stops there (no later block, no logits:
     a layer-0 neuron on short prompts costs a third of a full pass)."""
     store: dict[str, Tensor] = {}
@@ -124,7 +136,7 @@ def hook_output(model, ids: Tensor, hook: str) -> Tensor:
     return store[hook]
 
 
-def _numerical_hint(model) -> str:
+def _numerical_hint(model: ModelBackend) -> str:
     """Why a pass produced NaN / Inf, as far as the weights tell, and what to do."""
     bad = model.nonfinite_weights()
     if bad:
@@ -135,18 +147,19 @@ def _numerical_hint(model) -> str:
             f"({model.dtype}; float16 overflows easily: use float32 or bfloat16)")
 
 
-def _saver(store: dict, name: str, stop_after: int = 0, column: int | None = None):
-    def save(act: Tensor, hook=None) -> None:
+def _saver(store: dict[str, Tensor], name: str, stop_after: int = 0,
+           column: int | None = None) -> HookFn:
+    def save(act: Tensor, hook: object = None) -> None:
         store[name] = (act if column is None else act[..., column:column + 1]).detach().clone()
         if stop_after and len(store) == stop_after:
             raise _Captured(name)
     return save
 
 
-def clean_key(model, tc: TokenizedCorpus) -> tuple:
+def clean_key(model: ModelBackend, tc: TokenizedCorpus) -> tuple[str, str, bool]:
     return ("clean_loss", tc.corpus.hash, model.prepend_bos)
 
 
-def clean_run(model, tc: TokenizedCorpus) -> CorpusRun:
+def clean_run(model: ModelBackend, tc: TokenizedCorpus) -> CorpusRun:
     """The un-intervened losses of a corpus (cached on the model)."""
     return model.cache.get_or_compute(clean_key(model, tc), lambda: run_corpus(model, tc))
