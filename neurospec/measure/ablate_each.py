@@ -51,21 +51,24 @@ def ablate_each(model: ModelBackend, corpus: Corpus, layer: int, neurons: list[i
                      for i in neurons])
 
 
-def _cached_values(model, layer: int, to: str, over: Corpus | None) -> np.ndarray:
+def _cached_values(model: ModelBackend, layer: int, to: str | float, over: Corpus | None
+                   ) -> np.ndarray:
     return model.cache.get_or_compute(
         ("ablation_values", layer, to, None if over is None else over.hash, model.prepend_bos),
         lambda: _values(model, layer, to, over))
 
 
-def _row_key(model, corpus: Corpus, layer: int, to: str, over: Corpus | None,
-             neuron: int) -> tuple:
+def _row_key(model: ModelBackend, corpus: Corpus, layer: int, to: str | float,
+             over: Corpus | None, neuron: int
+             ) -> tuple[str, str, bool, int, str | float, str | None, int]:
     return ("ablation_row", corpus.hash, model.prepend_bos, layer, to,
             None if over is None else over.hash, neuron)
 
 
-def cached_rows(model, corpus: Corpus, layer: int, to: str, over: Corpus | None,
-                neurons: list[int]) -> dict[int, np.ndarray]:
+def cached_rows(model: ModelBackend, corpus: Corpus, layer: int, to: str | float,
+                over: Corpus | None, neurons: list[int]) -> dict[int, np.ndarray]:
     """The per-document loss changes already measured by :func:`ablate_each` for these
     neurons (zero or mean ablation, the means over ``over``), by neuron index."""
-    rows = {n: model.cache.get(_row_key(model, corpus, layer, to, over, n)) for n in neurons}
+    rows: dict[int, np.ndarray | None] = {
+        n: model.cache.get(_row_key(model, corpus, layer, to, over, n)) for n in neurons}
     return {n: row for n, row in rows.items() if row is not None}

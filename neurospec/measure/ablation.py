@@ -8,11 +8,11 @@ a random counted position of a reference corpus (seeded).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import TokenizedCorpus, tokenize
@@ -44,7 +44,7 @@ class Ablation:
             return f"setting {self.unit} to {self.value:g}"
         return f"resample-ablating {self.unit} (from {self.over})"
 
-    def key(self) -> tuple:
+    def key(self) -> tuple[str, str, float | None, str | None, int]:
         return (self.unit.name, self.mode, self.value, self.over, self.seed)
 
 
@@ -95,10 +95,11 @@ class AblationEffect:
     @property
     def delta(self) -> np.ndarray:
         """Per-document change of the mean loss (ablated - clean)."""
-        return self.ablated - self.clean
+        delta: np.ndarray = self.ablated - self.clean
+        return delta
 
 
-def set_column(index: int, value: float | torch.Tensor, first: int) -> Callable:
+def set_column(index: int, value: float | Tensor, first: int) -> SetColumn:
     """The one column-ablation hook function: set coordinate ``index`` of the hook's last
     dimension at every position from ``first`` on to ``value`` (a number, or per-position
     values ``[batch, pos]``); :class:`~neurospec.models.passes.SetColumn` as a hook."""
@@ -110,12 +111,15 @@ def ablation_hooks(ablation: Ablation, tc: TokenizedCorpus) -> HookFactory:
     batch's first document, so every pass over the same batch draws the same)."""
     unit = ablation.unit
 
-    def hooks(docs: list[int], lengths: torch.Tensor):
-        value = ablation.value
+    def hooks(docs: list[int], lengths: Tensor) -> list[SetColumn]:
+        value: float | Tensor | None = ablation.value
         if ablation.mode == "resample":
+            assert ablation.pool is not None, "a resample ablation draws from its pool"
             gen = np.random.default_rng([ablation.seed, docs[0]])
-            value = torch.tensor(gen.choice(ablation.pool, size=(len(lengths), int(lengths.max()))),
+            value = torch.tensor(gen.choice(ablation.pool,
+                                            size=(len(lengths), int(lengths.max()))),
                                  dtype=torch.float32)
+        assert value is not None, "only a resample ablation has no fixed value"
         return [SetColumn(unit.hook, unit.index, value, tc.first)]
     return hooks
 
@@ -131,5 +135,5 @@ def ablation_effect(model, ablation: Ablation, corpus: Corpus) -> AblationEffect
                               tuple(a - b for a, b in zip(run.token_losses, base.token_losses)),
                               tc.truncated)
 
-    return model.cache.get_or_compute(("ablation", corpus.hash, model.prepend_bos) + ablation.key(),
-                                      compute)
+    key = ("ablation", corpus.hash, model.prepend_bos) + ablation.key()
+    return model.cache.get_or_compute(key, compute)

@@ -14,13 +14,13 @@ from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import TokenizedCorpus, tokenize
 from neurospec.measure.forward import CorpusRun, Spec, clean_key, run_corpus, run_specs
 from neurospec.models.protocol import ModelBackend
-from neurospec.units import HookedUnit, check_unit
+from neurospec.units import HookedUnit, Unit, check_unit
 
 # Counted tokens up to which an activation pass also computes the clean losses.
 LOSSES_WITH_ACTIVATIONS = 65_536
 
 
-def hook_pass(model, tc: TokenizedCorpus, hook: str) -> tuple[Tensor, list[int]]:
+def hook_pass(model: ModelBackend, tc: TokenizedCorpus, hook: str) -> tuple[Tensor, list[int]]:
     """The output of ``hook`` at all counted positions of all documents as one
     ``[tokens, width]`` tensor, with each document's length (cached; shared by neuron
     claims, layer sweeps and SAEs reading the same hook)."""
@@ -40,7 +40,8 @@ def hook_pass(model, tc: TokenizedCorpus, hook: str) -> tuple[Tensor, list[int]]
     return model.cache.get_or_compute(key, compute)
 
 
-def layer_activations(model, tc: TokenizedCorpus, layer: int) -> tuple[Tensor, ...]:
+def layer_activations(model: ModelBackend, tc: TokenizedCorpus, layer: int
+                      ) -> tuple[Tensor, ...]:
     """All neurons of MLP ``layer``: per document ``[counted positions, d_mlp]`` (views of
     one cached pass)."""
     flat, sizes = hook_pass(model, tc, f"blocks.{layer}.mlp.hook_post")
@@ -51,7 +52,7 @@ def layer_activations(model, tc: TokenizedCorpus, layer: int) -> tuple[Tensor, .
 class UnitActivations:
     """One unit's activations on one corpus, per document, with the tokens they sit on."""
 
-    unit: HookedUnit
+    unit: Unit  # a hooked unit, or an SAE feature
     corpus: Corpus
     per_token: tuple[np.ndarray, ...]  # per doc, float64 [counted positions]
     tokens: tuple[np.ndarray, ...]  # per doc, token ids at those positions

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from neurospec.data.corpus import Corpus
 from neurospec.measure.activations import neuron_activations
 from neurospec.measure.forward import hook_output
+from neurospec.models.protocol import ModelBackend
 from neurospec.units import Neuron, check_unit
 
 
@@ -30,17 +32,18 @@ class Example:
     values: tuple[float, ...]
 
 
-def top_examples(model, unit: Neuron, corpora: list[Corpus], k: int = 20,
+def top_examples(model: ModelBackend, unit: Neuron, corpora: list[Corpus], k: int = 20,
                  context: int = 24) -> list[Example]:
     """The ``k`` highest activations of ``unit`` over all counted tokens of ``corpora``."""
-    found = []
+    # (activation, corpus name, document, position, its values, its tokens)
+    found: list[tuple[float, str, int, int, np.ndarray, np.ndarray]] = []
     for c in corpora:
         acts = neuron_activations(model, c, unit)
         for d, (vals, toks) in enumerate(zip(acts.per_token, acts.tokens)):
             for p in np.argsort(-vals)[:k]:
                 found.append((float(vals[p]), c.name, d, int(p), vals, toks))
     found.sort(key=lambda x: -x[0])
-    out = []
+    out: list[Example] = []
     for value, name, d, p, vals, toks in found[:k]:
         lo = max(0, p - context + 1)
         corpus = next(c for c in corpora if c.name == name)
@@ -50,7 +53,8 @@ def top_examples(model, unit: Neuron, corpora: list[Corpus], k: int = 20,
 
 
 @torch.no_grad()
-def last_token_activation(model, unit: Neuron, prompts: list[list[int]]) -> np.ndarray:
+def last_token_activation(model: ModelBackend, unit: Neuron, prompts: list[list[int]]
+                          ) -> np.ndarray:
     """The neuron's activation at the last token of each prompt (BOS prepended if set)."""
     check_unit(unit, model)
     bos = [model.bos_token_id] if model.prepend_bos else []
@@ -59,7 +63,8 @@ def last_token_activation(model, unit: Neuron, prompts: list[list[int]]) -> np.n
     ids = torch.tensor([s + [s[-1]] * (n - len(s)) for s in seqs])
     acts = hook_output(model, ids, unit.hook)[:, :, unit.index].double()
     last = torch.tensor([len(s) - 1 for s in seqs])
-    return acts[torch.arange(len(seqs)), last].cpu().numpy()
+    values: np.ndarray = acts[torch.arange(len(seqs)), last].cpu().numpy()
+    return values
 
 
 @dataclass(frozen=True)
@@ -71,11 +76,13 @@ class Simplification:
     steps: tuple[tuple[int, float], ...]  # (length, activation) after each deletion
 
 
-def simplify(model, unit: Neuron, prompt: list[int], keep: float = 0.5) -> Simplification:
+def simplify(model: ModelBackend, unit: Neuron, prompt: list[int], keep: float = 0.5
+             ) -> Simplification:
     """Greedy deletion keeping the last token and at least ``keep`` of the activation."""
     current = list(prompt)
     start = float(last_token_activation(model, unit, [current])[0])
-    value, steps = start, []
+    value = start
+    steps: list[tuple[int, float]] = []
     while len(current) > 1:
         candidates = [current[:i] + current[i + 1:] for i in range(len(current) - 1)]
         acts = last_token_activation(model, unit, candidates)
@@ -88,7 +95,7 @@ def simplify(model, unit: Neuron, prompt: list[int], keep: float = 0.5) -> Simpl
 
 
 @torch.no_grad()
-def noise_sensitivity(model, unit: Neuron, prompt: list[int], sigma: float = 1.0,
+def noise_sensitivity(model: ModelBackend, unit: Neuron, prompt: list[int], sigma: float = 1.0,
                       samples: int = 16, seed: int = 0) -> np.ndarray:
     """Per prompt token, the mean drop of the neuron's last-token activation when Gaussian
     noise (``sigma`` times the embedding's RMS) is added to that token's embedding alone.
@@ -102,9 +109,9 @@ def noise_sensitivity(model, unit: Neuron, prompt: list[int], sigma: float = 1.0
     gen = torch.Generator().manual_seed(seed)
     base = float(last_token_activation(model, unit, [prompt])[0])
     batch = ids.expand(n * samples, -1).clone()
-    store = {}
+    store: dict[str, Tensor] = {}
 
-    def noisy(emb, hook=None):
+    def noisy(emb: Tensor, hook: object = None) -> Tensor:
         emb = emb.clone()
         rms = emb.pow(2).mean().sqrt()
         # drawn on the CPU (the seeded generator; the same noise on any device), then moved
@@ -114,11 +121,12 @@ def noise_sensitivity(model, unit: Neuron, prompt: list[int], sigma: float = 1.0
         emb[rows, first + rows // samples] += noise.to(emb)
         return emb
 
-    def grab(act, hook=None):
+    def grab(act: Tensor, hook: object = None) -> None:
         store["a"] = act[:, -1, unit.index].double()
 
     model.logits(batch, [("hook_embed", noisy), (unit.hook, grab)])
-    return (base - store["a"].view(n, samples).mean(1)).cpu().numpy()
+    drops: np.ndarray = (base - store["a"].view(n, samples).mean(1)).cpu().numpy()
+    return drops
 
 
 @dataclass(frozen=True)
@@ -129,8 +137,8 @@ class OptimisedPrompt:
     trace: tuple[float, ...]  # soft activation every 10 steps
 
 
-def optimise_prompt(model, unit: Neuron, length: int = 5, steps: int = 100, lr: float = 0.1,
-                    seed: int = 0) -> OptimisedPrompt:
+def optimise_prompt(model: ModelBackend, unit: Neuron, length: int = 5, steps: int = 100,
+                    lr: float = 0.1, seed: int = 0) -> OptimisedPrompt:
     """Gradient ascent on ``length`` free input embeddings to maximise the neuron at the
     last position, then projection of each to the real token with the most similar
     (cosine) embedding; the projected prompt's activation is what counts."""
@@ -142,12 +150,13 @@ def optimise_prompt(model, unit: Neuron, length: int = 5, steps: int = 100, lr: 
     bos = [model.bos_token_id] if model.prepend_bos else []
     ids = torch.tensor([bos + start.tolist()])
     opt = torch.optim.Adam([soft], lr=lr)
-    store, trace = {}, []
+    store: dict[str, Tensor] = {}
+    trace: list[float] = []
 
-    def put(emb, hook=None):
+    def put(emb: Tensor, hook: object = None) -> Tensor:
         return torch.cat([emb[:, :len(bos)], soft[None]], dim=1)
 
-    def grab(act, hook=None):
+    def grab(act: Tensor, hook: object = None) -> None:
         store["a"] = act[0, -1, unit.index]
 
     for step in range(steps):
@@ -155,7 +164,7 @@ def optimise_prompt(model, unit: Neuron, length: int = 5, steps: int = 100, lr: 
         with torch.enable_grad():
             loss = -store["a"]
             opt.zero_grad()
-            loss.backward()
+            torch.autograd.backward(loss)
             opt.step()
         if step % 10 == 0:
             trace.append(float(-loss))

@@ -23,15 +23,24 @@ from torch import Tensor
 from neurospec.data.tokens import TokenizedCorpus
 from neurospec.errors import NumericalError
 from neurospec.models.bridge import default_batch_tokens
-from neurospec.models.passes import Job, Pass, Read, token_losses
+from neurospec.models.passes import Edit, Job, Pass, Read, token_losses
+from neurospec.models.protocol import Hook, ModelBackend
 
 __all__ = ["CorpusRun", "EditFactory", "HookFactory", "Spec", "clean_and", "clean_key",
-           "clean_run", "hook_output", "run_corpus", "run_specs", "run_variants", "token_losses"]
+           "clean_run", "hook_output", "run_corpus", "run_specs", "run_variants", "same_hooks",
+           "token_losses"]
 
 # The interventions of one batch: (document indices, lengths) -> edits (SetColumn, SetHead)
 # or, where no edit says it, (hook name, fn) pairs (Python hooks: local models only).
 EditFactory = Callable[[list[int], Tensor], Sequence[Any]]
 HookFactory = EditFactory
+
+
+def same_hooks(*hooks: Hook | Edit) -> EditFactory:
+    """An :data:`EditFactory` that gives every batch the same ``hooks`` (or edits)."""
+    def factory(docs: list[int], lengths: Tensor) -> list[Hook | Edit]:
+        return list(hooks)
+    return factory
 
 
 @dataclass(frozen=True)
@@ -170,7 +179,7 @@ def hook_output(model: Any, ids: Tensor, hook: str) -> Tensor:
     return value
 
 
-def _numerical_hint(model) -> str:
+def _numerical_hint(model: ModelBackend) -> str:
     """Why a pass produced NaN / Inf, as far as the weights tell, and what to do."""
     bad = model.nonfinite_weights()
     if bad:
@@ -185,7 +194,7 @@ def clean_key(model, tc: TokenizedCorpus) -> tuple:
     return ("clean_loss", tc.corpus.hash, model.prepend_bos)
 
 
-def clean_run(model, tc: TokenizedCorpus) -> CorpusRun:
+def clean_run(model: ModelBackend, tc: TokenizedCorpus) -> CorpusRun:
     """The un-intervened losses of a corpus (cached on the model)."""
     return model.cache.get_or_compute(clean_key(model, tc), lambda: run_corpus(model, tc))
 

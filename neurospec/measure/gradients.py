@@ -15,13 +15,16 @@ document is ever formed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.measure.forward import token_losses
+from neurospec.models.protocol import Hook, HookFn, ModelBackend
 from neurospec.units import Neuron, check_unit
 
 
@@ -35,8 +38,8 @@ class WeightGradients:
     w_out: np.ndarray  # [n_docs, d_mlp]
 
 
-def weight_gradient_norms(model, corpus: Corpus, layer: int, last_only: bool = False
-                          ) -> WeightGradients:
+def weight_gradient_norms(model: ModelBackend, corpus: Corpus, layer: int,
+                          last_only: bool = False) -> WeightGradients:
     """Norms of d(loss of each document)/d(weights) for every neuron of MLP ``layer``.
 
     The loss is the mean next-token loss, or with ``last_only`` the loss of the last token
@@ -45,7 +48,7 @@ def weight_gradient_norms(model, corpus: Corpus, layer: int, last_only: bool = F
     return weight_gradient_norms_layers(model, corpus, [layer], last_only)[0]
 
 
-def weight_gradient_norms_layers(model, corpus: Corpus, layers: list[int],
+def weight_gradient_norms_layers(model: ModelBackend, corpus: Corpus, layers: list[int],
                                  last_only: bool = False) -> list[WeightGradients]:
     """:func:`weight_gradient_norms` for several MLP layers from one batched forward and
     backward pass (as seed 003's one backward per prompt reads every layer)."""
@@ -66,22 +69,11 @@ def weight_gradient_norms_layers(model, corpus: Corpus, layers: list[int],
     what = f"weight gradients of MLP{','.join(map(str, layers))}"
     bar = progress(what, n, "documents")
     for docs, ids, lengths in tc.batches(model.batch_tokens):
-        store: dict[tuple[int, str], torch.Tensor] = {}
-
-        def leaf(act, hook=None):
-            return act.detach().requires_grad_(True)
-
-        def keep(key):
-            def fn(act, hook=None):
-                if act.requires_grad:
-                    act.retain_grad()
-                store[key] = act
-                return act
-            return fn
-
+        store: dict[tuple[int, str], Tensor] = {}
         # The backward pass starts at the first layer's input: nothing before it needs a
         # gradient.
-        hooks = [(names[layers[0], "hook_in"], leaf)] + [(h, keep(k)) for k, h in names.items()]
+        hooks: list[Hook] = [(names[layers[0], "hook_in"], _leaf)]
+        hooks += [(h, _keeper(store, k)) for k, h in names.items()]
         logits = model.run(ids, hooks, grad=True)
         with torch.enable_grad():
             tl = token_losses(logits, ids)
@@ -92,7 +84,7 @@ def weight_gradient_norms_layers(model, corpus: Corpus, layers: list[int],
             else:
                 mask = pos < (lengths_d[:, None] - 1)
             per_doc = (tl * mask).sum(1) / mask.sum(1)
-            per_doc.sum().backward()
+            torch.autograd.backward(per_doc.sum())
         # Per document, dL/dW_in[n] = sum_p gp[p, n] x[p], so its squared norm is
         # gp[:, n]^T (X X^T) gp[:, n]: one Gram matrix per document instead of a backward
         # pass per document.  Padded positions (and each document's last one) have zero
@@ -100,12 +92,34 @@ def weight_gradient_norms_layers(model, corpus: Corpus, layers: list[int],
         for layer in layers:
             x = store[layer, "hook_in"].detach().double()
             a = store[layer, "hook_post"].detach().double()
-            go = store[layer, "hook_out"].grad.double()
+            go = _grad(store[layer, "hook_out"]).double()
             gram = x @ x.transpose(1, 2)  # [b, pos, pos]
-            sq_in = sum((gram @ g * g).sum(1) for g in
-                        (store[layer, k].grad.double() for k in pre))  # [b, d_mlp]
+            # a Tensor: ``pre`` is never empty
+            sq_in = cast(Tensor, sum((gram @ g * g).sum(1) for g in
+                                     (_grad(store[layer, k]).double() for k in pre)))  # [b, d_mlp]
             sq_out = ((go @ go.transpose(1, 2)) @ a * a).sum(1)
             g_in[layer][docs] = sq_in.clamp_min(0).sqrt().cpu().numpy()
             g_out[layer][docs] = sq_out.clamp_min(0).sqrt().cpu().numpy()
         bar.advance(len(docs))
     return [WeightGradients(layer, corpus, g_in[layer], g_out[layer]) for layer in layers]
+
+
+def _leaf(act: Tensor, hook: object = None) -> Tensor:
+    """A hook making its activation a leaf that records gradients."""
+    return act.detach().requires_grad_(True)
+
+
+def _keeper(store: dict[tuple[int, str], Tensor], key: tuple[int, str]) -> HookFn:
+    """A hook keeping its activation in ``store[key]`` (its gradient retained)."""
+    def fn(act: Tensor, hook: object = None) -> Tensor:
+        if act.requires_grad:
+            act.retain_grad()
+        store[key] = act
+        return act
+    return fn
+
+
+def _grad(t: Tensor) -> Tensor:
+    """The gradient the backward pass left on ``t`` (every kept hook is on the loss's path)."""
+    assert t.grad is not None, "a kept activation received no gradient"
+    return t.grad

@@ -9,23 +9,32 @@ on the logits.
   divided by the final norm's scale of the clean run (frozen) and projected on ``W_U``; that
   direct effect is subtracted from the logits (optionally adding back its mean over a
   reference corpus), and the per-token loss recomputed.  Refused where a post-attention norm
-  rescales the heads' sum or the final logits are soft-capped.  Everything downstream of the head still sees
-  its output: only the direct path is removed.
+  rescales the heads' sum or the final logits are soft-capped.  Everything downstream of the
+  head still sees its output: only the direct path is removed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from neurospec.data.corpus import Corpus
-from neurospec.data.tokens import tokenize
+from neurospec.data.tokens import TokenizedCorpus, tokenize
 from neurospec.errors import InvalidArgument
-from neurospec.measure.forward import clean_and, hook_output, run_corpus, token_losses
-from neurospec.models.passes import SetHead
+from neurospec.measure.forward import (
+    clean_and,
+    hook_output,
+    run_corpus,
+    same_hooks,
+    token_losses,
+)
 from neurospec.models.architecture import refuse
+from neurospec.models.passes import SetHead
+from neurospec.models.protocol import HookFn, ModelBackend
 from neurospec.units import Head, check_unit
 
 
@@ -44,11 +53,12 @@ class HeadEffect:
         return np.array([d.mean() for d in self.token_delta])
 
 
-def _repeated(tc) -> tuple[np.ndarray, ...]:
+def _repeated(tc: TokenizedCorpus) -> tuple[np.ndarray, ...]:
     out = []
     for d in tc.docs:
         ids = d.tolist()
-        seen, flags = set(), []
+        seen: set[int] = set()
+        flags: list[bool] = []
         for p in range(1, len(ids)):
             seen.add(ids[p - 1])
             flags.append(ids[p] in seen and p - 1 >= tc.first)
@@ -60,13 +70,20 @@ def _z_name(head: Head) -> str:
     return head.hook
 
 
-def mean_z(model, head: Head, over: Corpus) -> torch.Tensor:
+def _keep(store: dict[str, Tensor], key: str) -> HookFn:
+    """A hook putting its activation in ``store[key]`` (as it is: no copy)."""
+    def fn(act: Tensor, hook: object = None) -> None:
+        store[key] = act
+    return fn
+
+
+def mean_z(model: ModelBackend, head: Head, over: Corpus) -> Tensor:
     tc = tokenize(model, over)
     z = run_corpus(model, tc, capture=[_z_name(head)], losses=False).captured[_z_name(head)]
     return torch.cat([x[:, head.index] for x in z]).mean(0)
 
 
-def head_ablation(model, head: Head, corpus: Corpus, mode: str = "zero",
+def head_ablation(model: ModelBackend, head: Head, corpus: Corpus, mode: str = "zero",
                   over: Corpus | None = None) -> HeadEffect:
     """Per-token loss change when the head's output is zeroed or mean-ablated."""
     check_unit(head, model)
@@ -74,16 +91,16 @@ def head_ablation(model, head: Head, corpus: Corpus, mode: str = "zero",
         raise InvalidArgument(f"head ablation mode {mode!r}: use 'zero' or 'mean'", value=mode)
     if mode == "mean" and over is None:
         raise InvalidArgument("mean head ablation needs over=<corpus>", value=mode)
-    value = mean_z(model, head, over) if mode == "mean" else None
+    value = mean_z(model, head, over) if mode == "mean" and over is not None else None
     tc = tokenize(model, corpus)
 
     edit = SetHead(_z_name(head), head.index, 0.0 if value is None else value, tc.first)
-    base, run = clean_and(model, tc, lambda d, l: [edit])
+    base, run = clean_and(model, tc, same_hooks(edit))
     deltas = tuple(a - b for a, b in zip(run.token_losses, base.token_losses))
     return HeadEffect(head, f"{mode}-ablated", corpus, deltas, _repeated(tc))
 
 
-def _direct_effect_parts(model, head: Head):
+def _direct_effect_parts(model: ModelBackend, head: Head) -> tuple[Tensor, Tensor, Tensor, bool]:
     arch = model.architecture
     what, instead = "removing a head's direct effect", "use head ablation instead"
     if arch.post_attn_norm:
@@ -109,41 +126,41 @@ def _direct_effect_parts(model, head: Head):
 
 
 @torch.no_grad()
-def head_direct_effect(model, head: Head, corpus: Corpus, add_mean_over: Corpus | None = None
-                       ) -> HeadEffect:
+def head_direct_effect(model: ModelBackend, head: Head, corpus: Corpus,
+                       add_mean_over: Corpus | None = None) -> HeadEffect:
     """Per-token loss change when only the head's direct effect on the logits is removed."""
     check_unit(head, model)
     tc = tokenize(model, corpus)
     w_oh, gamma, w_u, centred = _direct_effect_parts(model, head)
     zname = _z_name(head)
 
-    def direct(z, scale):  # z [b, pos, d_head], scale [b, pos, 1] -> [b, pos, V]
+    def direct(z: Tensor, scale: Tensor) -> Tensor:  # z [b, pos, d_head], scale [b, pos, 1]
         r = z.to(w_oh.device) @ w_oh
         if centred:  # a LayerNorm subtracts the mean; an RMSNorm does not
             r = r - r.mean(-1, keepdim=True)
-        return ((r * gamma) / scale.to(r.device)) @ w_u
+        return ((r * gamma) / scale.to(r.device)) @ w_u  # [b, pos, V]
 
-    mean_de = None
+    mean_de: Tensor | None = None
     if add_mean_over is not None:
         ref = tokenize(model, add_mean_over)
-        total, count = 0.0, 0
-        for docs, ids, lengths in ref.batches(model.batch_tokens):
-            store = {}
-            model.logits(ids, [(zname, lambda z, hook=None: store.__setitem__("z", z)),
-                               ("ln_final.hook_scale",
-                                lambda s, hook=None: store.__setitem__("s", s))])
+        total: Tensor | float = 0.0
+        count = 0
+        for _docs, ids, lengths in ref.batches(model.batch_tokens):
+            store: dict[str, Tensor] = {}
+            model.logits(ids, [(zname, _keep(store, "z")),
+                               ("ln_final.hook_scale", _keep(store, "s"))])
             de = direct(store["z"][:, :, head.index], store["s"])
             mask = torch.arange(ids.shape[1])[None] < lengths[:, None]
             mask[:, :ref.first] = False
             total = total + (de * mask[..., None].to(de.device)).sum((0, 1))
             count += int(mask.sum())
-        mean_de = total / count
-    deltas: list = [None] * len(tc.docs)
+        # a Tensor once any batch ran (with none, 0.0 / 0 raises here)
+        mean_de = torch.as_tensor(total / count)
+    deltas: list[np.ndarray | None] = [None] * len(tc.docs)
     for docs, ids, lengths in tc.batches(model.batch_tokens):
         store = {}
-        logits = model.logits(ids, [(zname, lambda z, hook=None: store.__setitem__("z", z)),
-                                    ("ln_final.hook_scale",
-                                     lambda s, hook=None: store.__setitem__("s", s))])
+        logits = model.logits(ids, [(zname, _keep(store, "z")),
+                                    ("ln_final.hook_scale", _keep(store, "s"))])
         new = logits - direct(store["z"][:, :, head.index], store["s"]).to(logits.device)
         if mean_de is not None:
             new = new + mean_de.to(logits.device)
@@ -152,11 +169,13 @@ def head_direct_effect(model, head: Head, corpus: Corpus, add_mean_over: Corpus 
         for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
             deltas[k] = tl[row, :length - 1].numpy()
     how = "direct effect removed" + (" (mean added back)" if mean_de is not None else "")
-    return HeadEffect(head, how, corpus, tuple(deltas), _repeated(tc))
+    # every document is in exactly one batch: no None is left
+    return HeadEffect(head, how, corpus, cast("tuple[np.ndarray, ...]", tuple(deltas)),
+                      _repeated(tc))
 
 
 @torch.no_grad()
-def attention_pattern(model, head: Head, tokens: torch.Tensor) -> np.ndarray:
+def attention_pattern(model: ModelBackend, head: Head, tokens: Tensor) -> np.ndarray:
     """The head's attention pattern ``[query, key]`` on one sequence of token ids."""
     check_unit(head, model)
     pattern = hook_output(model, tokens[None], f"blocks.{head.layer}.attn.hook_pattern")

@@ -18,16 +18,18 @@ from torch import Tensor
 
 from neurospec.errors import InvalidArgument
 from neurospec.models.architecture import refuse
+from neurospec.models.protocol import ModelBackend
 from neurospec.units import Neuron, check_unit
 
 
-def neuron_logit_weights(model, layer: int, folded: bool = True) -> Tensor:
+def neuron_logit_weights(model: ModelBackend, layer: int, folded: bool = True) -> Tensor:
     """DLA of every neuron of MLP ``layer``: ``[d_mlp, d_vocab]`` (float64)."""
     # on the unembedding's device (a model spread over GPUs has its layers elsewhere)
     w_u = model.unembed_weight().double()  # [d_model, d_vocab]
     w_out = model.mlp_out_weight(layer).double().to(w_u.device)  # [d_mlp, d_model]
     if not folded:
-        return w_out @ w_u
+        raw: Tensor = w_out @ w_u
+        return raw
     norm = model.final_norm
     if (why := model.architecture.rank_one_blocker()) is not None:
         raise refuse("a neuron's direct logit attribution", why, "use folded=False for the raw "
@@ -40,8 +42,9 @@ def neuron_logit_weights(model, layer: int, folded: bool = True) -> Tensor:
         w_out = w_out - w_out.mean(-1, keepdim=True)
     if norm.weight is not None:
         w_out = w_out * norm.weight.double().to(w_out.device)
-    dla = w_out @ w_u
-    return dla - dla.mean(-1, keepdim=True)
+    dla: Tensor = w_out @ w_u
+    centred: Tensor = dla - dla.mean(-1, keepdim=True)
+    return centred
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,8 @@ class LogitAttribution:
         return torch.topk(-self.values, k).indices.tolist()
 
 
-def logit_attribution(model, unit: Neuron, folded: bool = True) -> LogitAttribution:
+def logit_attribution(model: ModelBackend, unit: Neuron, folded: bool = True
+                      ) -> LogitAttribution:
     """The tokens ``unit`` writes most (``top``) and least (``bottom``)."""
     check_unit(unit, model)
     values = model.cache.get_or_compute(
@@ -67,7 +71,7 @@ def logit_attribution(model, unit: Neuron, folded: bool = True) -> LogitAttribut
     return LogitAttribution(unit, values[unit.index], folded)
 
 
-def top_writers(model, token: int, layer: int, k: int = 10,
+def top_writers(model: ModelBackend, token: int, layer: int, k: int = 10,
                 folded: bool = True) -> list[tuple[Neuron, float]]:
     """The ``k`` neurons of ``layer`` whose direct effect on ``token``'s logit is largest."""
     dla = model.cache.get_or_compute(("dla", layer, folded),
@@ -76,7 +80,7 @@ def top_writers(model, token: int, layer: int, k: int = 10,
     return [(Neuron(layer, int(i)), float(v)) for i, v in zip(idx, vals)]
 
 
-def single_token_ids(model, strings: list[str]) -> list[int]:
+def single_token_ids(model: ModelBackend, strings: list[str]) -> list[int]:
     """Each string's token id; a string that is not exactly one token is an error."""
     ids = []
     for s in strings:

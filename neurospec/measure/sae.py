@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import CheckpointError, InvalidArgument, UnitOutOfRange
 from neurospec.measure.activations import UnitActivations, counted_tokens, hook_pass, split_docs
-from neurospec.measure.sae_formats import SAE, as_sae, load_sae
+from neurospec.measure.sae_formats import SAE, SAELike, as_sae, load_sae
+from neurospec.models.protocol import ModelBackend
 from neurospec.units import Feature
 
-__all__ = ["SAE", "check_sae", "feature_activations", "feature_attribution", "load_sae",
-           "reconstruction_error"]
+__all__ = ["SAE", "SAELike", "check_sae", "feature_activations", "feature_attribution",
+           "load_sae", "reconstruction_error"]
 
 # Inputs encoded at once: [tokens, d_sae] feature activations stay bounded for wide SAEs.
 _ENCODE_CHUNK = 4096
 
 
-def check_sae(model, sae, feature: Feature | None = None):
+def check_sae(model: ModelBackend, sae: object, feature: Feature | None = None) -> SAELike:
     """The SAE's hook must exist in the model with width ``d_in``; the feature in range.
     Returns the SAE as neurospec reads it (an object with encode/decode is wrapped)."""
     sae = as_sae(sae)
@@ -43,8 +45,10 @@ def check_sae(model, sae, feature: Feature | None = None):
     return sae
 
 
-def feature_activations(model, sae, corpus: Corpus, feature: Feature) -> UnitActivations:
-    """Feature activations at every counted position of every document."""
+def feature_activations(model: ModelBackend, sae: object, corpus: Corpus, feature: Feature
+                        ) -> UnitActivations:
+    """Feature activations at every counted position of every document (``sae``: an SAE,
+    or an object with encode / decode)."""
     sae = check_sae(model, sae, feature)
     tc = tokenize(model, corpus)
     flat, sizes = hook_pass(model, tc, sae.hook)
@@ -58,7 +62,7 @@ def feature_activations(model, sae, corpus: Corpus, feature: Feature) -> UnitAct
                              counted_tokens(model, tc), tc.truncated)
 
 
-def reconstruction_error(model, sae, corpus: Corpus) -> float:
+def reconstruction_error(model: ModelBackend, sae: object, corpus: Corpus) -> float:
     """Fraction of variance of the hook's activations the SAE does not explain."""
     sae = check_sae(model, sae)
     tc = tokenize(model, corpus)
@@ -69,8 +73,8 @@ def reconstruction_error(model, sae, corpus: Corpus) -> float:
     return sq / float(((x - x.mean(0)) ** 2).sum())
 
 
-def feature_attribution(model, early: SAE, late: SAE, corpus: Corpus, target: Feature
-                        ) -> np.ndarray:
+def feature_attribution(model: ModelBackend, early: object, late: object, corpus: Corpus,
+                        target: Feature) -> np.ndarray:
     """Per document, how much each early-layer feature drives a later-layer feature:
     ``sum_p f0[p, i] * d(sum_q f1[q, target]) / d f0[p, i]`` (gradient x activation).
 
@@ -85,9 +89,10 @@ def feature_attribution(model, early: SAE, late: SAE, corpus: Corpus, target: Fe
                               f"one ({late.hook})", value=early.hook)
     tc = tokenize(model, corpus)
     out = np.zeros((len(tc.docs), early.d_sae))
-    moved: dict = {}
+    moved: dict[tuple[int, torch.device], SAE] = {}
 
-    def at(sae, x):  # the SAE with its weights where the activations are (loaded on the CPU)
+    def at(sae: SAELike, x: Tensor) -> SAELike:
+        """The SAE with its weights where the activations are (it is loaded on the CPU)."""
         if not isinstance(sae, SAE):
             return sae  # an object of the caller's: ExternalSAE moves the inputs to it
         key = (id(sae), x.device)
@@ -96,9 +101,9 @@ def feature_attribution(model, early: SAE, late: SAE, corpus: Corpus, target: Fe
         return moved[key]
 
     for docs, ids, lengths in tc.batches(model.batch_tokens):
-        store = {}
+        store: dict[str, Tensor] = {}
 
-        def splice(x, hook=None):
+        def splice(x: Tensor, hook: object = None, store: dict[str, Tensor] = store) -> Tensor:
             x = x.detach()
             sae = at(early, x)
             f0 = sae.encode(x).detach().requires_grad_(True)
@@ -106,15 +111,16 @@ def feature_attribution(model, early: SAE, late: SAE, corpus: Corpus, target: Fe
             store["f0"] = f0
             return sae.decode(f0, x) + err
 
-        def read(x, hook=None):
+        def read(x: Tensor, hook: object = None, store: dict[str, Tensor] = store) -> None:
             store["f1"] = at(late, x).feature(x, target.index)
 
         model.run(ids, [(early.hook, splice), (late.hook, read)], grad=True)
         mask = torch.arange(ids.shape[1])[None] < lengths[:, None]
         mask[:, :tc.first] = False
         with torch.enable_grad():
-            (store["f1"] * mask.to(store["f1"].device)).sum().backward()
+            torch.autograd.backward((store["f1"] * mask.to(store["f1"].device)).sum())
         f0 = store["f0"]
+        assert f0.grad is not None, "the spliced features are on the late feature's graph"
         attr = (f0 * f0.grad).detach().cpu()
         for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
             out[k] = attr[row, tc.first:length].sum(0).double().numpy()

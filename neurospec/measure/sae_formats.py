@@ -19,6 +19,7 @@ SAELens's ``cfg.json`` fields read here (anything else that changes the numbers 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -67,11 +68,15 @@ class SAE:
     def to(self, device: Any) -> SAE:
         """The same SAE with its tensors on ``device`` (itself where they already are)."""
         device = torch.device(device)
-        moved = {f.name: v.to(device) for f in fields(self)
-                 if isinstance(v := getattr(self, f.name), Tensor) and v.device != device}
+        # Any: replace() checks a ** mapping against every field's type
+        moved: dict[str, Any] = {f.name: v.to(device) for f in fields(self)
+                                 if isinstance(v := getattr(self, f.name), Tensor)
+                                 and v.device != device}
         return replace(self, **moved) if moved else self
 
-    def _norm_in(self, x: Tensor) -> tuple[Tensor, Any]:
+    def _norm_in(self, x: Tensor) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor] | None]:
+        """The input as encoded, and what undoes its normalisation: the scale factor
+        (``constant_norm_rescale``), ``(mean, std)`` (``layer_norm``) or None."""
         if self.normalize_activations == "constant_norm_rescale":
             coeff = self.d_in ** 0.5 / x.norm(dim=-1, keepdim=True)
             return x * coeff, coeff
@@ -87,12 +92,14 @@ class SAE:
         if self.apply_b_dec_to_input:
             x = x - self.b_dec
         if self.architecture == "gated":
-            gate = (x @ self.w_enc + self.b_gate) > 0
-            return gate * torch.relu(x @ (self.w_enc * self.r_mag.exp()) + self.b_mag)
+            b_gate, r_mag, b_mag = self._gated()
+            gate = (x @ self.w_enc + b_gate) > 0
+            return gate * torch.relu(x @ (self.w_enc * r_mag.exp()) + b_mag)
         pre = x @ self.w_enc + self.b_enc
         if self.architecture in ("jumprelu", "batchtopk"):
-            return torch.relu(pre) * (pre > self.threshold)
+            return torch.relu(pre) * (pre > self._threshold())
         if self.architecture == "topk":
+            assert self.k is not None, "read_sae gives a TopK SAE its k"
             top = pre.topk(self.k, dim=-1)
             return torch.zeros_like(pre).scatter(-1, top.indices, torch.relu(top.values))
         return torch.relu(pre)
@@ -107,12 +114,23 @@ class SAE:
             x = x - self.b_dec
         w = self.w_enc[:, index]
         if self.architecture == "gated":
-            gate = (x @ w + self.b_gate[index]) > 0
-            return gate * torch.relu(x @ (w * self.r_mag[index].exp()) + self.b_mag[index])
+            b_gate, r_mag, b_mag = self._gated()
+            gate = (x @ w + b_gate[index]) > 0
+            return gate * torch.relu(x @ (w * r_mag[index].exp()) + b_mag[index])
         pre = x @ w + self.b_enc[index]
         if self.architecture in ("jumprelu", "batchtopk"):
-            return torch.relu(pre) * (pre > self.threshold[index])
+            return torch.relu(pre) * (pre > self._threshold()[index])
         return torch.relu(pre)
+
+    def _gated(self) -> tuple[Tensor, Tensor, Tensor]:
+        """A gated SAE's ``b_gate``, ``r_mag`` and ``b_mag`` (read_sae requires them)."""
+        assert self.b_gate is not None and self.r_mag is not None and self.b_mag is not None
+        return self.b_gate, self.r_mag, self.b_mag
+
+    def _threshold(self) -> Tensor:
+        """A JumpReLU (or BatchTopK) SAE's ``threshold`` (read_sae requires it)."""
+        assert self.threshold is not None, "read_sae gives this architecture its threshold"
+        return self.threshold
 
     def decode(self, f: Tensor, x: Tensor | None = None) -> Tensor:
         """The reconstruction of features ``f``; ``x`` (the input they came from) is needed
@@ -125,10 +143,13 @@ class SAE:
                                   f"({self.normalize_activations}): decode needs the input x",
                                   value=self.source)
         _, stats = self._norm_in(x)
-        if self.normalize_activations == "constant_norm_rescale":
-            return out / stats
+        if isinstance(stats, Tensor):  # constant_norm_rescale: the factor x was scaled by
+            scaled: Tensor = out / stats
+            return scaled
+        assert stats is not None  # layer_norm: the mean and std x was standardised with
         mu, std = stats
-        return out * std + mu
+        restored: Tensor = out * std + mu
+        return restored
 
 
 def hook_layer(hook: str, source: str) -> int:
@@ -140,7 +161,7 @@ def hook_layer(hook: str, source: str) -> int:
     return int(parts[1])
 
 
-def read_sae(path: Path, cfg: dict, tensors: dict[str, Tensor], hook: str) -> SAE:
+def read_sae(path: Path, cfg: dict[str, Any], tensors: dict[str, Tensor], hook: str) -> SAE:
     """Build an :class:`SAE` from SAELens's config fields and its saved tensors."""
     arch = str(cfg.get("architecture", "standard")).lower()
     if arch not in ARCHITECTURES:
@@ -189,7 +210,7 @@ def read_sae(path: Path, cfg: dict, tensors: dict[str, Tensor], hook: str) -> SA
     return sae
 
 
-def _flag(cfg: dict, key: str, default: bool, path: Path) -> bool:
+def _flag(cfg: dict[str, Any], key: str, default: bool, path: Path) -> bool:
     """A true/false setting of ``cfg.json``: JSON true / false (or the strings "true" /
     "false", as some writers save them); anything else is an error, never read as true."""
     value = cfg.get(key, default)
@@ -252,7 +273,7 @@ def find_sae(path: str | Path, search: tuple[Path, ...] = ()) -> Path:
 
 
 def load_sae(path: str | Path | Any, hook: str | None = None,
-             search: tuple[Path, ...] = ()) -> Any:
+             search: tuple[Path, ...] = ()) -> SAELike:
     """Load an SAE from a SAELens-style folder or a plain safetensors file (never a pickle),
     or wrap an object with ``encode`` / ``decode`` (a SAELens SAE, a dictionary_learning
     dictionary, your own) given the hook it reads.  A relative path is found by
@@ -308,7 +329,7 @@ class ExternalSAE:
     def layer(self) -> int:
         return hook_layer(self.hook, self.source)
 
-    def _run(self, fn: Any, t: Tensor) -> Tensor:
+    def _run(self, fn: Callable[[Tensor], Tensor], t: Tensor) -> Tensor:
         if self.device is None or t.device == self.device:
             return fn(t)
         return fn(t.to(self.device)).to(t.device)
@@ -323,7 +344,11 @@ class ExternalSAE:
         return self._run(self.obj.decode, f)
 
 
-def as_sae(obj: Any, hook: str | None = None) -> Any:
+# An SAE as neurospec reads it: its own, or a wrapped object with encode / decode.
+SAELike = SAE | ExternalSAE
+
+
+def as_sae(obj: Any, hook: str | None = None) -> SAELike:
     """``obj`` itself if it is neurospec's SAE, else a wrapper of its ``encode`` / ``decode``
     (the hook from ``hook=``, or the object's ``cfg.hook_name``)."""
     if isinstance(obj, (SAE, ExternalSAE)):

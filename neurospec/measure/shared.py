@@ -7,22 +7,33 @@ hash, the model's ``prepend_bos`` and the measurement's own arguments.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, TypeVar
 
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
+from neurospec.models.protocol import ModelBackend
+
+if TYPE_CHECKING:
+    from neurospec.measure.ablation import Ablation
+    from neurospec.measure.gradients import WeightGradients
+    from neurospec.measure.sweep import Sweep
+    from neurospec.measure.token_effects import TokenEffects
+
+T = TypeVar("T")
 
 
-def _key(what: str, corpus: Corpus, model, *args: Any) -> tuple:
+def _key(what: str, corpus: Corpus, model: ModelBackend, *args: Hashable
+         ) -> tuple[Hashable, ...]:
     return (what, corpus.hash, model.prepend_bos) + args
 
 
-def _get(model, key: tuple, compute: Callable[[], Any]) -> Any:
+def _get(model: ModelBackend, key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
     return model.cache.get_or_compute(key, compute)
 
 
-def sweep(model, corpus: Corpus, layer: int, to, over: Corpus | None, method: str):
+def sweep(model: ModelBackend, corpus: Corpus, layer: int, to: str, over: Corpus | None,
+          method: str) -> Sweep:
     """:func:`~neurospec.measure.sweep.neuron_sweep` of ``layer`` on ``corpus``."""
     from neurospec.measure.sweep import neuron_sweep
 
@@ -33,7 +44,8 @@ def sweep(model, corpus: Corpus, layer: int, to, over: Corpus | None, method: st
                                                  method=method))
 
 
-def token_effects(model, ablation, corpus: Corpus, junk: list[int] | None):
+def token_effects(model: ModelBackend, ablation: Ablation, corpus: Corpus,
+                  junk: list[int] | None) -> TokenEffects:
     """:func:`~neurospec.measure.token_effects.token_effects` of ``ablation`` on ``corpus``."""
     from neurospec.measure.token_effects import token_effects as measure
 
@@ -41,7 +53,7 @@ def token_effects(model, ablation, corpus: Corpus, junk: list[int] | None):
     return _get(model, key, lambda: measure(model, ablation, corpus, junk=junk))
 
 
-def weight_gradients(model, corpus: Corpus, layer: int):
+def weight_gradients(model: ModelBackend, corpus: Corpus, layer: int) -> WeightGradients:
     """:func:`~neurospec.measure.gradients.weight_gradient_norms` of ``layer`` on ``corpus``."""
     from neurospec.measure.gradients import weight_gradient_norms
 

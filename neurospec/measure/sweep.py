@@ -7,8 +7,9 @@ Three ways to compute it:
 - ``closed_form`` (last MLP layer only, exact): nothing but the final norm and the
   unembedding reads the last MLP's output, so ablating neuron n adds ``delta * W_out[n]`` to
   the final residual (a LayerNorm, or an RMSNorm without the mean terms; refused for a
-  post-MLP norm, an unknown final norm or logit soft-capping).  With ``A = (x - mean x) * gamma @ W_U`` and
-  ``D[n] = (W_out[n] - mean) * gamma @ W_U`` precomputed, the ablated logits are
+  post-MLP norm, an unknown final norm or logit soft-capping).  With
+  ``A = (x - mean x) * gamma @ W_U`` and ``D[n] = (W_out[n] - mean) * gamma @ W_U``
+  precomputed, the ablated logits are
   ``(A + delta * D[n]) / sigma' + const`` where the new LayerNorm scale ``sigma'`` follows in
   O(1) from ``var x``, ``cov(x, W_out[n])`` and ``var W_out[n]``: exact, and without a
   ``d_model x d_vocab`` matmul per neuron and position;
@@ -27,19 +28,22 @@ Three ways to compute it:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import InvalidArgument
-from neurospec.models.passes import SetColumn
 from neurospec.measure.activations import layer_activations
-from neurospec.measure.forward import clean_run, run_corpus
+from neurospec.measure.forward import clean_run, run_corpus, same_hooks
 from neurospec.models.architecture import refuse
 from neurospec.models.bridge import default_batch_tokens
+from neurospec.models.passes import SetColumn
+from neurospec.models.protocol import ModelBackend
 from neurospec.progress import progress
 from neurospec.units import Neuron, check_unit
 
@@ -65,25 +69,33 @@ class Sweep:
 
     @property
     def mean(self) -> np.ndarray:
-        return self.delta.mean(axis=1)
+        means: np.ndarray = self.delta.mean(axis=1)
+        return means
 
     def ranking(self) -> np.ndarray:
         """Neuron indices, largest mean loss increase first."""
-        return np.argsort(-self.mean, kind="stable")
+        order: np.ndarray = np.argsort(-self.mean, kind="stable")
+        return order
 
 
-def _values(model, layer: int, to, over: Corpus | None) -> np.ndarray:
+# A sweep method: (model, corpus, layer, ablation values [d_mlp]) -> delta [d_mlp, n_docs].
+Method = Callable[[ModelBackend, Corpus, int, np.ndarray], np.ndarray]
+
+
+def _values(model: ModelBackend, layer: int, to: str | float, over: Corpus | None
+            ) -> np.ndarray:
     if to == "zero":
         return np.zeros(model.d_mlp)
     if to == "mean":
         if over is None:
             raise InvalidArgument("a mean-ablation sweep needs over=<corpus> for the means")
         acts = layer_activations(model, tokenize(model, over), layer)
-        return torch.cat(acts).double().mean(0).numpy()
+        means: np.ndarray = torch.cat(acts).double().mean(0).numpy()
+        return means
     raise InvalidArgument(f"sweep(to={to!r}): use 'zero' or 'mean'", value=to)
 
 
-def neuron_sweep(model, corpus: Corpus, layer: int, *, to: str = "mean",
+def neuron_sweep(model: ModelBackend, corpus: Corpus, layer: int, *, to: str = "mean",
                  over: Corpus | None = None, method: str = "auto") -> Sweep:
     """Ablate each neuron of MLP ``layer`` alone and measure every document's loss change.
 
@@ -109,13 +121,14 @@ def neuron_sweep(model, corpus: Corpus, layer: int, *, to: str = "mean",
         raise refuse("the closed-form sweep", blocker,
                      "use method='downstream' (exact for any layout) or method='auto'")
     values = _values(model, layer, to, over)
-    fn = {"loop": _loop, "closed_form": _closed_form, "downstream": _downstream,
-          "attribution": _attribution}[method]
+    methods: dict[str, Method] = {"loop": _loop, "closed_form": _closed_form,
+                                  "downstream": _downstream, "attribution": _attribution}
+    fn = methods[method]
     delta = fn(model, corpus, layer, values)
     return Sweep(layer, corpus, values, delta, method, exact=method != "attribution")
 
 
-def _loop(model, corpus: Corpus, layer: int, values: np.ndarray,
+def _loop(model: ModelBackend, corpus: Corpus, layer: int, values: np.ndarray,
           neurons: list[int] | None = None) -> np.ndarray:
     """Rows for ``neurons`` (default: all of the layer), one full pass per neuron."""
     tc = tokenize(model, corpus)
@@ -126,7 +139,7 @@ def _loop(model, corpus: Corpus, layer: int, values: np.ndarray,
     bar = progress(f"sweep of MLP{layer} (loop)", len(neurons), "neurons")
     for row, n in enumerate(neurons):
         edit = SetColumn(hook, n, float(values[n]), tc.first)
-        out[row] = run_corpus(model, tc, hooks=lambda d, l, e=edit: [e]).doc_losses - base
+        out[row] = run_corpus(model, tc, hooks=same_hooks(edit)).doc_losses - base
         bar.advance()
     return out
 
@@ -148,7 +161,7 @@ def _logit_elements(device: torch.device) -> int:
 
 
 @torch.no_grad()
-def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray,
+def _downstream(model: ModelBackend, corpus: Corpus, layer: int, values: np.ndarray,
                 neurons: list[int] | None = None) -> np.ndarray:
     """Rows for ``neurons`` (default: all of the layer), later blocks only, stacked."""
     from neurospec.measure.forward import token_losses
@@ -174,9 +187,9 @@ def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray,
         per_replay = max(budget, elements // model.d_vocab)
     bar = progress(f"sweep of MLP{layer} (downstream)", len(tc.docs), "documents")
     for docs, ids, lengths in tc.batches(budget):
-        store: dict = {}
+        store: dict[str, Tensor] = {}
 
-        def keep(act, hook=None):
+        def keep(act: Tensor, hook: object = None, store: dict[str, Tensor] = store) -> None:
             store["act"] = act.detach()
 
         _, resid, replay = model.split_run(ids, layer, [(act_hook, keep)])
@@ -209,8 +222,8 @@ def _downstream(model, corpus: Corpus, layer: int, values: np.ndarray,
     return out
 
 
-def _recomputed_shift(mlp_out, act: torch.Tensor, delta: torch.Tensor, neurons: torch.Tensor,
-                      first: int) -> torch.Tensor:
+def _recomputed_shift(mlp_out: Callable[[Tensor], Tensor], act: Tensor, delta: Tensor,
+                      neurons: Tensor, first: int) -> Tensor:
     """``[c, b, p, d]``: what each of the ``c`` ablations (neuron ``neurons[i]``, changed by
     ``delta[..., first + i]``) changes in the MLP's residual contribution, recomputed through
     the MLP's output map."""
@@ -253,13 +266,15 @@ def _doc_groups(lengths: list[int], elements: int, vocab: int, one_each: bool) -
 
 
 @torch.no_grad()
-def _closed_form(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.ndarray:
+def _closed_form(model: ModelBackend, corpus: Corpus, layer: int, values: np.ndarray
+                 ) -> np.ndarray:
     tc = tokenize(model, corpus)
     resid_hook, act_hook = f"blocks.{layer}.hook_resid_post", f"blocks.{layer}.mlp.hook_post"
     run = model.cache.get_or_compute(
         ("sweep_inputs", tc.corpus.hash, model.prepend_bos, layer),
         lambda: run_corpus(model, tc, capture=[resid_hook, act_hook]))
     norm = model.final_norm  # a LayerNorm or RMSNorm (neuron_sweep refuses other layouts)
+    assert norm is not None, "neuron_sweep refuses a final norm of an unknown form"
     w_u = model.unembed_weight().float()  # [d, V]; the work runs where the unembedding is
     dev = w_u.device
     w_out = model.mlp_out_weight(layer).float().to(dev)  # [d_mlp, d]
@@ -323,7 +338,8 @@ def _closed_form(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nd
     return out
 
 
-def _attribution(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.ndarray:
+def _attribution(model: ModelBackend, corpus: Corpus, layer: int, values: np.ndarray
+                 ) -> np.ndarray:
     tc = tokenize(model, corpus)
     hook = f"blocks.{layer}.mlp.hook_post"
     vals = torch.tensor(values, dtype=torch.float32)
@@ -331,9 +347,9 @@ def _attribution(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nd
     from neurospec.measure.forward import token_losses
 
     for docs, ids, lengths in tc.batches(model.batch_tokens):
-        store = {}
+        store: dict[str, Tensor] = {}
 
-        def grab(act, hook=None):
+        def grab(act: Tensor, hook: object = None, store: dict[str, Tensor] = store) -> Tensor:
             act = act.detach().requires_grad_(True)
             store["act"] = act
             return act
@@ -343,8 +359,10 @@ def _attribution(model, corpus: Corpus, layer: int, values: np.ndarray) -> np.nd
             tl = token_losses(logits, ids).cpu()
             mask = torch.arange(tl.shape[1])[None] < (lengths[:, None] - 1)
             per_doc = (tl * mask).sum(1) / (lengths - 1)
-            per_doc.sum().backward()
-        act, grad = store["act"].detach().cpu(), store["act"].grad.cpu()
+            torch.autograd.backward(per_doc.sum())
+        grad = store["act"].grad
+        assert grad is not None, "the hook's leaf is on the loss's graph"
+        act, grad = store["act"].detach().cpu(), grad.cpu()
         for row, (k, length) in enumerate(zip(docs, lengths.tolist())):
             a = act[row, tc.first:length].float()
             gr = grad[row, tc.first:length].float()

@@ -17,6 +17,7 @@ import torch
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.measure.ablation import Ablation, ablation_hooks
+from neurospec.models.protocol import ModelBackend
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class TokenEffects:
 
     @property
     def mean(self) -> np.ndarray:
-        return self.dlogp.mean(0)
+        means: np.ndarray = self.dlogp.mean(0)
+        return means
 
     def deboosted(self, k: int) -> list[int]:
         m = np.where(self.eligible, self.mean, np.inf)
@@ -44,7 +46,7 @@ class TokenEffects:
 
 
 @torch.no_grad()
-def token_effects(model, ablation: Ablation, corpus: Corpus,
+def token_effects(model: ModelBackend, ablation: Ablation, corpus: Corpus,
                   junk: list[int] | None = None, only_seen: bool = True) -> TokenEffects:
     """Log-prob change of every vocabulary token when ``ablation`` is applied.
 

@@ -68,7 +68,8 @@ LAYOUTS: dict[str, Layout] = {
 }
 
 # Hook names inside block L, in the order the forward pass reaches them.
-_BLOCK_ORDER = ("hook_resid_pre", "attn.hook_z", "attn.hook_pattern", "hook_attn_out", "mlp.hook_in", "mlp.hook_pre", "mlp.hook_pre_linear",
+_BLOCK_ORDER = ("hook_resid_pre", "attn.hook_z", "attn.hook_pattern", "hook_attn_out",
+                "mlp.hook_in", "mlp.hook_pre", "mlp.hook_pre_linear",
                 "mlp.hook_post", "mlp.hook_out", "hook_mlp_out")
 # Forward order of the module accesses inside a block (o_proj's output comes before the
 # attention module returns; a post-attention norm after it).

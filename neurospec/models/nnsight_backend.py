@@ -198,9 +198,10 @@ class NNsightModel(HFTokens):
             with ndif.running(self, what, traces=len(work)) as backend:
                 flat = _session(self.nn, backend, work)
         except Exception as exc:
-            raise self._never_fired(exc, [r.point for job in jobs for p in job.passes
-                                          for r in p.reads] + [e.point for job in jobs
-                                          for p in job.passes for e in p.edits]) from None
+            points = [r.point for job in jobs for p in job.passes for r in p.reads]
+            points += [e.point for job in jobs for p in job.passes for e in p.edits
+                       if isinstance(e, (SetColumn, SetHead))]
+            raise self._never_fired(exc, points) from None
         return _unflatten(jobs, work, names, flat)
 
     def _plan(self, jobs: Sequence[Job]) -> tuple[list[tuple[Any, ...]], list[list[str]]]:
@@ -216,13 +217,17 @@ class NNsightModel(HFTokens):
                 by_site: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
                 order: dict[tuple[str, str], int] = {}
                 for e in p.edits:
+                    op: tuple[Any, ...]
+                    if isinstance(e, SetColumn):
+                        kind, where = "col", e.index
+                    elif isinstance(e, SetHead):
+                        kind, where = "head", e.head
+                    else:  # pragma: no cover - Python hooks were sent to run_by_hooks
+                        raise TypeError(type(e).__name__)
                     pt = self._writable(e.point)
                     value = e.value.to(self.device) if isinstance(e.value, Tensor) \
                         else float(e.value)
-                    if isinstance(e, SetColumn):
-                        op = ("col", pt.view, pt.lo, pt.hi, int(e.index), value, int(e.first))
-                    else:
-                        op = ("head", pt.view, pt.lo, pt.hi, int(e.head), value, int(e.first))
+                    op = (kind, pt.view, pt.lo, pt.hi, int(where), value, int(e.first))
                     by_site.setdefault(pt.site, []).append((op, None))
                     order[pt.site] = pt.order
                 for r in p.reads:
@@ -389,7 +394,11 @@ class NNsightModel(HFTokens):
         if lay.post_mlp is None:
             return down  # type: ignore[no-any-return]
         post = self.hf.get_submodule(f"{base}.{lay.post_mlp}")
-        return lambda a: post(down(a))  # type: ignore[no-any-return]
+
+        def through_norm(a: Tensor) -> Tensor:
+            out: Tensor = post(down(a))
+            return out
+        return through_norm
 
     def embed_weight(self) -> Tensor:
         w: Tensor = self._module(self.points.layout.embed, "W_E").weight.detach()
@@ -433,7 +442,8 @@ class NNsightModel(HFTokens):
         where = sorted({name for name, _ in hooks})
         return RemoteUnsupported(
             f"{self.name} runs remotely, and this measurement needs neurospec's own Python "
-            f"code inside the forward pass ({', '.join(fns)} at {', '.join(where) or 'the logits'}) "
+            f"code inside the forward pass ({', '.join(fns)} at "
+            f"{', '.join(where) or 'the logits'}) "
             f"or the full logits back, which NDIF does not run or send; the claims that run "
             f"remotely are the activation and ablation claims (their passes are declared as "
             f"data). Run this claim on a local copy of the model (remote=False)",
@@ -547,7 +557,7 @@ def _session(nn: Any, backend: Any, work: list[tuple[Any, ...]]) -> list[Any]:
                     results.append((None, reads))
                 if stop:
                     tracer.stop()
-        results.save()
+        results.save()  # type: ignore[attr-defined]  # nnsight gives every object .save
     return results
 
 

@@ -29,8 +29,8 @@ from torch import Tensor
 
 if TYPE_CHECKING:
     from neurospec.models.architecture import Architecture, Norm
-    from neurospec.models.passes import Job, PassOutput
     from neurospec.models.cache import ByteLRU
+    from neurospec.models.passes import Job, PassOutput
 
 # ``fn(activation, hook)``: the hook point's output (``hook`` is the hook point itself, which
 # measurements ignore) -> a replacement activation, or None to leave it as it is.
@@ -52,7 +52,6 @@ class ModelBackend(Protocol):
     """
 
     backend: str
-    narrow_reads: bool  # read only what a claim needs: results cross a network
     name: str
     checkpoint: str | None
     fingerprint: str
@@ -69,6 +68,11 @@ class ModelBackend(Protocol):
     n_ctx: int
     cache: ByteLRU
     batch_tokens: int
+
+    @property
+    def narrow_reads(self) -> bool:
+        """Whether to read only what a claim needs (results cross a network)."""
+        ...
 
     # -- what records say -------------------------------------------------------------
     def info(self) -> dict[str, Any]:

@@ -68,12 +68,14 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("cfg", CASES, ids=lambda c: "-".join(f"{v}" for v in c.values()) or "default")
+@pytest.mark.parametrize("cfg", CASES,
+                         ids=lambda c: "-".join(f"{v}" for v in c.values()) or "default")
 def test_encoder_equals_the_oracle(tmp_path, cfg):
     t = _save(tmp_path, cfg)
     sae = load_sae(tmp_path)
     x = torch.randn(7, D_IN, generator=torch.Generator().manual_seed(1)) * 2
-    ref = _oracle(t, {**cfg, "k": cfg.get("k", (cfg.get("activation_fn_kwargs") or {}).get("k"))}, x)
+    k = cfg.get("k", (cfg.get("activation_fn_kwargs") or {}).get("k"))
+    ref = _oracle(t, {**cfg, "k": k}, x)
     torch.testing.assert_close(sae.encode(x), ref, atol=1e-5, rtol=1e-5)
     for i in range(D_SAE):
         torch.testing.assert_close(sae.feature(x, i), ref[:, i], atol=1e-5, rtol=1e-5)
