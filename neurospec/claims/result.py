@@ -8,8 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 from neurospec.claims import checks
-from neurospec.claims.conclude import Scope, conclude_followup
 from neurospec.claims.rerun import Call, baseline
+from neurospec.claims.scope import Scope, conclude_followup
 from neurospec.errors import InvalidArgument, Underpowered
 from neurospec.evidence.payloads import MatchedNegative
 from neurospec.evidence.record import Record

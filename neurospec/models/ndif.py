@@ -21,12 +21,14 @@ import io
 import os
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from neurospec.errors import ModelUnavailable, NeurospecError, RemoteFailed
 
-if TYPE_CHECKING:
-    from neurospec.models.nnsight_backend import NNsightModel
+# An NNsightModel (neurospec.models.nnsight_backend, which imports this module).
+NNsightModel = Any
+
 
 # Packages NDIF's servers do not have: a request that needs them must fail here as it would
 # there.  (Anything a block references from them would be pickled by reference.)
@@ -35,6 +37,33 @@ NOT_ON_SERVER = ("neurospec", "scipy", "pandas", "jinja2", "pytest", "hypothesis
 DEADLINE_ENV = "NEUROSPEC_NDIF_DEADLINE"
 KEY_HINT = ("set NDIF_API_KEY=<your key> (a free key from https://login.ndif.us), or run "
             "`python -c \"from nnsight import CONFIG; CONFIG.set_default_api_key('KEY')\"`")
+
+
+@dataclass
+class RequestLog:
+    """One request of a remote (or simulated remote) run: bytes each way, traces in it."""
+
+    what: str
+    traces: int
+    sent: int = 0  # bytes of the serialised request (zstd, as the NDIF client sends it)
+    received: int = 0  # bytes of the saved values (zstd)
+    seconds: float = 0.0
+
+
+@dataclass
+class Remote:
+    """Where a model's traces run: ``mode`` False (here), ``"local"`` (nnsight's simulation
+    of a remote run, made strict: neurospec is not importable while the request is
+    deserialised, as on the server) or True (NDIF at ``host``)."""
+
+    mode: bool | str = False
+    host: str | None = None
+    deadline_s: float = 900.0
+    log: list[RequestLog] = field(default_factory=list)
+
+    @property
+    def on(self) -> bool:
+        return bool(self.mode)
 
 
 def key() -> str | None:
@@ -228,8 +257,6 @@ def running(model: NNsightModel, what: str, traces: int) -> Iterator[Any]:
     """The nnsight backend for one request of ``model`` (None: run here), with the request
     logged in ``model.remote.log`` and every remote failure raised as
     :class:`~neurospec.errors.RemoteFailed` without the key."""
-    from neurospec.models.nnsight_backend import RequestLog
-
     mode = model.remote.mode
     if not mode:
         yield None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -37,6 +37,7 @@ from neurospec.models.architecture import Architecture, Norm, identify_norm
 from neurospec.models.bridge import _as_in_out, default_batch_tokens
 from neurospec.models.cache import ByteLRU
 from neurospec.models.hf_layout import Point, PointMap
+from neurospec.models.ndif import Remote, RequestLog
 from neurospec.models.passes import (
     Job,
     PassOutput,
@@ -54,33 +55,6 @@ class HookRef:
     """What a hook function receives as ``hook`` (TransformerLens passes its HookPoint)."""
 
     name: str
-
-
-@dataclass
-class RequestLog:
-    """One request of a remote (or simulated remote) run: bytes each way, traces in it."""
-
-    what: str
-    traces: int
-    sent: int = 0  # bytes of the serialised request (zstd, as the NDIF client sends it)
-    received: int = 0  # bytes of the saved values (zstd)
-    seconds: float = 0.0
-
-
-@dataclass
-class Remote:
-    """Where a model's traces run: ``mode`` False (here), ``"local"`` (nnsight's simulation
-    of a remote run, made strict: neurospec is not importable while the request is
-    deserialised, as on the server) or True (NDIF at ``host``)."""
-
-    mode: bool | str = False
-    host: str | None = None
-    deadline_s: float = 900.0
-    log: list[RequestLog] = field(default_factory=list)
-
-    @property
-    def on(self) -> bool:
-        return bool(self.mode)
 
 
 class NNsightModel(HFTokens):

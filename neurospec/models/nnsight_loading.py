@@ -18,7 +18,7 @@ from neurospec.models.fingerprint import (
     fingerprint,
     tokenizer_digest,
 )
-from neurospec.models.loading import DTYPES, _load_folder, _load_hub, pick_device
+from neurospec.models.hf_loading import DTYPES, _load_folder, _load_hub, pick_device
 from neurospec.models.nnsight_backend import NNsightModel, Remote
 from neurospec.models.registry import resolve
 

@@ -21,15 +21,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
 
 from neurospec.errors import HookNeverFired
 
-if TYPE_CHECKING:
-    from neurospec.models.protocol import Hook, ModelBackend
+# ``fn(activation, hook)``: the hook point's output (``hook`` is the hook point itself, which
+# measurements ignore) -> a replacement activation, or None to leave it as it is.
+HookFn = Callable[[Tensor, Any], "Tensor | None"]
+Hook = tuple[str, HookFn]
+
+
+class RunsHooks(Protocol):
+    """What :func:`run_by_hooks` needs of a model (a part of ``ModelBackend``)."""
+
+    def run(self, tokens: Tensor, hooks: Sequence[Hook] = (), *, grad: bool = False
+            ) -> Tensor: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,7 +177,7 @@ def _reader(store: dict[str, Tensor], read: Read, stop_at: int
     return fn
 
 
-def run_by_hooks(model: ModelBackend, jobs: Sequence[Job]) -> list[list[PassOutput]]:
+def run_by_hooks(model: RunsHooks, jobs: Sequence[Job]) -> list[list[PassOutput]]:
     """Run ``jobs`` through ``model.run`` with each edit and read as a hook (the bridge's way,
     and the reference every other implementation of ``run_passes`` must equal)."""
     results: list[list[PassOutput]] = []

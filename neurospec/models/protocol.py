@@ -27,15 +27,13 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from torch import Tensor
 
+from neurospec.models.passes import Hook, HookFn, Job, PassOutput
+
 if TYPE_CHECKING:
     from neurospec.models.architecture import Architecture, Norm
     from neurospec.models.cache import ByteLRU
-    from neurospec.models.passes import Job, PassOutput
 
-# ``fn(activation, hook)``: the hook point's output (``hook`` is the hook point itself, which
-# measurements ignore) -> a replacement activation, or None to leave it as it is.
-HookFn = Callable[[Tensor, Any], "Tensor | None"]
-Hook = tuple[str, HookFn]
+__all__ = ["Hook", "HookFn", "ModelBackend"]
 
 
 @runtime_checkable
