@@ -16,12 +16,19 @@ from neurospec.claims.ablation_base import AblatedUnit
 from neurospec.claims.charts import null_chart, top_deltas
 from neurospec.claims.expectation import Expectation
 from neurospec.claims.path_claims import PathClaims
-from neurospec.claims.rerun import check_k, random_p, random_units, unit_claim
+from neurospec.claims.rerun import Call, call_corpus, check_k, random_p, random_units, unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
+from neurospec.errors import NeurospecError
 from neurospec.evidence.payloads import Bar, Charts, Details
 from neurospec.evidence.record import Record
-from neurospec.measure.ablation import AblationEffect, ablation_effect, make_ablation
+from neurospec.measure.ablation import (
+    AblationEffect,
+    ablation_effect,
+    ablation_effects,
+    make_ablation,
+)
+from neurospec.measure.activations import prefetch_unit_columns
 from neurospec.stats.inference import Estimate, mean_ci, percentile_among
 from neurospec.units import HookedUnit, Unit
 
@@ -49,10 +56,30 @@ class ColumnAblated(AblatedUnit, PathClaims):
 
     def _random_effects(self, corpus: Corpus, units: list[Unit]) -> list[float]:
         """Mean loss change on ``corpus`` when each of ``units`` is ablated the same way
-        (one pass per unit; neurons stack them in one replay)."""
-        return [float(ablation_effect(self.model, make_ablation(
-            self.model, hooked(u), self.to, self.over, seed=self.scope.seed), corpus).delta.mean())
-            for u in units]
+        (one pass per unit, all in one call: a remote model sends them as one request, after
+        one request for their values on the reference corpus; neurons stack them in one
+        replay where the model is here)."""
+        return [float(e.delta.mean()) for e in self._effects_of(corpus, units)]
+
+    def _effects_of(self, corpus: Corpus, units: list[Unit]) -> list[AblationEffect]:
+        if self.over is not None and self.ablation.mode in ("mean", "resample"):
+            prefetch_unit_columns(self.model, [self.over], [hooked(u) for u in units])
+        abls = [make_ablation(self.model, hooked(u), self.to, self.over, seed=self.scope.seed)
+                for u in units]
+        return ablation_effects(self.model, abls, corpus)
+
+    def prefetch(self, call: Call, units: list[Unit]) -> None:
+        """Before reruns of ``call`` on ``units`` (random-unit baselines, the vacuity check)
+        on a model that reads narrowly (a remote one): all of them in one request."""
+        if not self.model.narrow_reads or call.fn.__name__ not in ("raises_loss", "and_not_on"):
+            return
+        target = call_corpus(call)
+        try:
+            corpus = checks.as_corpus(target)
+            if self._too_few(corpus, "ablation_loss", "") is None:
+                self._effects_of(corpus, units)
+        except NeurospecError:
+            return  # each rerun then ends in its own error record
 
     def _measure(self, corpus: Corpus, threshold: float, direction: str
                  ) -> tuple[AblationEffect, Estimate]:

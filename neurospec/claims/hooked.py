@@ -19,7 +19,13 @@ from neurospec.claims import activation_claims, checks
 from neurospec.claims.column_ablation import ColumnAblated
 from neurospec.claims.expectation import Expectation, stating
 from neurospec.data.corpus import Corpus
-from neurospec.measure.activations import UnitActivations, prefetch_columns, unit_activations
+from neurospec.errors import NeurospecError
+from neurospec.measure.activations import (
+    UnitActivations,
+    prefetch_columns,
+    prefetch_unit_columns,
+    unit_activations,
+)
 from neurospec.units import kind_of
 
 
@@ -43,6 +49,21 @@ class HookedExpectation(Expectation):
     def _prefetch(self, corpora: list[Corpus]) -> None:
         """The activations of every corpus of a claim in one request (a remote model)."""
         prefetch_columns(self.model, corpora, self.unit)
+
+    def prefetch(self, call: Any, units: list[Any]) -> None:
+        """Before reruns of an activation claim on ``units`` (a random-unit baseline, the
+        vacuity check) on a model that reads narrowly: every unit's column on the claim's
+        corpora in one request."""
+        if not self.model.narrow_reads or call.fn.__name__ != "activates_more":
+            return
+        import inspect
+
+        args = inspect.signature(call.fn).bind(call.owner, *call.args, **call.kwargs).arguments
+        try:
+            corpora = [checks.as_corpus(args[k]) for k in ("on", "than") if k in args]
+            prefetch_unit_columns(self.model, corpora, list(units))
+        except NeurospecError:
+            return  # each rerun then ends in its own error record
 
     def ablated(self, to: str | float = "mean", over: Corpus | str | None = None) -> Any:
         """Ablate the unit: ``to='zero'``, ``'mean'`` or ``'resample'`` (over a reference

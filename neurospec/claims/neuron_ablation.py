@@ -4,7 +4,6 @@ random-unit baselines (all random neurons in one stacked replay)."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
@@ -12,7 +11,7 @@ import numpy as np
 from neurospec.claims import checks
 from neurospec.claims.charts import mechanism, sweep_charts, sweep_details
 from neurospec.claims.column_ablation import ColumnAblated
-from neurospec.claims.rerun import Call, unit_claim
+from neurospec.claims.rerun import Call, call_corpus, unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument, NeurospecError
@@ -41,9 +40,11 @@ class Ablated(ColumnAblated):
         ``against_random=k`` of another claim on the same corpus may already hold."""
         from neurospec.measure.ablate_each import ablate_each
 
+        if self.model.narrow_reads:  # a remote model: one pass per unit, in one request
+            super().prefetch(call, units)
+            return
         shared_mode = self._shared_mode()
-        params = inspect.signature(call.fn).bind(call.owner, *call.args, **call.kwargs).arguments
-        target = params.get("on", params.get("corpus"))
+        target = call_corpus(call)
         if shared_mode is None or target is None or call.fn.__name__ not in ("raises_loss",
                                                                               "and_not_on"):
             return
@@ -75,9 +76,12 @@ class Ablated(ColumnAblated):
         return ablation_effect(self.model, self.ablation, corpus)
 
     def _random_effects(self, corpus: Corpus, units: list[Unit]) -> list[float]:
-        """All random neurons ablated in one stacked replay of the later blocks."""
+        """All random neurons ablated in one stacked replay of the later blocks (a remote
+        model: one pass per neuron, all in one request)."""
         from neurospec.measure.ablate_each import ablate_each
 
+        if self.model.narrow_reads:
+            return super()._random_effects(corpus, units)
         means = ablate_each(self.model, corpus, self.unit.layer, [u.index for u in units],
                             to=self.to, over=self.over, seed=self.scope.seed).mean(1)
         return [float(x) for x in means]

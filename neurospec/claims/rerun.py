@@ -84,6 +84,12 @@ def unit_claim(fn: Callable[Concatenate[C, P], Record]) -> Callable[Concatenate[
     return method
 
 
+def call_corpus(call: Call) -> Any:
+    """The corpus a call is about (its ``on=`` or ``corpus=`` argument), or None."""
+    params = inspect.signature(call.fn).bind(call.owner, *call.args, **call.kwargs).arguments
+    return params.get("on", params.get("corpus"))
+
+
 def random_units(model: Any, unit: Unit, k: int, seed: int, sae: Any = None) -> list[Unit]:
     """``k`` distinct random units of ``unit``'s layer and kind, never ``unit`` itself
     (fewer when the layer has fewer), drawn reproducibly from ``seed`` and the unit."""

@@ -124,16 +124,29 @@ def ablation_hooks(ablation: Ablation, tc: TokenizedCorpus) -> HookFactory:
     return hooks
 
 
-def ablation_effect(model, ablation: Ablation, corpus: Corpus) -> AblationEffect:
+def ablation_effect(model: ModelBackend, ablation: Ablation, corpus: Corpus) -> AblationEffect:
     """Losses on ``corpus`` with and without ``ablation``, paired per document (cached).
     Without the clean losses in the cache, both passes are one call (one remote request)."""
+    return ablation_effects(model, [ablation], corpus)[0]
+
+
+def ablation_effects(model: ModelBackend, ablations: list[Ablation], corpus: Corpus
+                     ) -> list[AblationEffect]:
+    """:func:`ablation_effect` of several ablations on one corpus: those not cached are
+    measured in one call of ``run_passes`` (with the clean run when it is not cached), which
+    a remote backend sends as one request (a random-unit baseline's units share it)."""
     tc = tokenize(model, corpus)
-
-    def compute():
-        base, run = clean_and(model, tc, ablation_hooks(ablation, tc))
-        return AblationEffect(ablation, corpus, base.doc_losses, run.doc_losses,
-                              tuple(a - b for a, b in zip(run.token_losses, base.token_losses)),
-                              tc.truncated)
-
-    key = ("ablation", corpus.hash, model.prepend_bos) + ablation.key()
-    return model.cache.get_or_compute(key, compute)
+    keys = [("ablation", corpus.hash, model.prepend_bos) + a.key() for a in ablations]
+    found: dict[int, AblationEffect] = {}
+    for k, key in enumerate(keys):
+        if (hit := model.cache.get(key)) is not None:
+            found[k] = hit
+    todo = [k for k in range(len(ablations)) if k not in found]
+    if todo:
+        base, *runs = clean_and(model, tc, *[ablation_hooks(ablations[k], tc) for k in todo])
+        for k, run in zip(todo, runs):
+            found[k] = AblationEffect(
+                ablations[k], corpus, base.doc_losses, run.doc_losses,
+                tuple(a - b for a, b in zip(run.token_losses, base.token_losses)), tc.truncated)
+            model.cache.put(keys[k], found[k])
+    return [found[k] for k in range(len(ablations))]

@@ -12,7 +12,9 @@ from torch import Tensor
 
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import TokenizedCorpus, tokenize
-from neurospec.measure.forward import CorpusRun, Spec, clean_key, run_corpus, run_specs
+from neurospec.errors import NumericalError
+from neurospec.measure.forward import LOGIT_FREE_BATCH_TOKENS, CorpusRun, clean_key, run_corpus
+from neurospec.models.passes import Job, Pass, Read
 from neurospec.models.protocol import ModelBackend
 from neurospec.units import HookedUnit, Unit, check_unit
 
@@ -120,20 +122,56 @@ def prefetch_columns(model: ModelBackend, corpora: list[Corpus], unit: HookedUni
     """For a model that reads narrowly (a remote one), the unit's column on every corpus of a
     claim in one call of ``run_passes`` (one request); elsewhere nothing (each corpus is
     read when asked for, and a small one shares the cached pass of its whole layer)."""
+    prefetch_unit_columns(model, corpora, [unit], least=2)
+
+
+def prefetch_unit_columns(model: ModelBackend, corpora: list[Corpus], units: list[HookedUnit],
+                          least: int = 1) -> None:
+    """For a model that reads narrowly, the columns of ``units`` on ``corpora`` that are not
+    cached, in one call of ``run_passes`` (one request; a random-unit baseline's units share
+    it), when at least ``least`` (corpus, unit) pairs are missing; elsewhere nothing."""
     if not model.narrow_reads:
         return
-    check_unit(unit, model)
-    todo = []
+    for u in units:
+        check_unit(u, model)
+    todo: list[tuple[TokenizedCorpus, list[HookedUnit]]] = []
     for corpus in corpora:
         tc = tokenize(model, corpus)
-        layer_key = ("acts", tc.corpus.hash, model.prepend_bos, unit.hook)
-        if layer_key not in model.cache and _column_key(model, tc, unit) not in model.cache:
-            todo.append(tc)
-    if len(todo) < 2:
+        missing = [u for u in units
+                   if ("acts", tc.corpus.hash, model.prepend_bos, u.hook) not in model.cache
+                   and _column_key(model, tc, u) not in model.cache]
+        if missing:
+            todo.append((tc, missing))
+    if sum(len(m) for _, m in todo) < least:
         return  # nothing to bundle
-    specs = [Spec(tc, capture=(unit.hook,), losses=False, column=unit.index) for tc in todo]
-    for tc, (run,) in zip(todo, run_specs(model, specs, "activations")):
-        model.cache.put(_column_key(model, tc, unit), _column_of(run, unit))
+    jobs: list[Job] = []
+    spans = []
+    for tc, missing in todo:
+        hooks: dict[str, list[int]] = {}
+        for u in missing:
+            hooks.setdefault(u.hook, []).append(u.index)
+        reads = tuple(Read(h, tuple(sorted(set(ix)))) for h, ix in hooks.items())
+        start = len(jobs)
+        order: list[int] = []
+        for docs, ids, lengths in tc.batches(max(model.batch_tokens, LOGIT_FREE_BATCH_TOKENS)):
+            jobs.append(Job(ids, lengths, tc.first, (Pass(reads=reads, losses=False),)))
+            order += docs
+        spans.append((tc, missing, reads, start, len(jobs), order))
+    results = model.run_passes(jobs, "activations")
+    for tc, missing, reads, start, end, order in spans:
+        sizes = [len(d) - tc.first for d in tc.docs]
+        for read in reads:
+            got = torch.cat([results[k][0].reads[read.point] for k in range(start, end)])
+            pieces = dict(zip(order, torch.split(got, [sizes[d] for d in order])))
+            flat = torch.cat([pieces[d] for d in range(len(tc.docs))])
+            if not torch.isfinite(flat).all():
+                raise NumericalError(f"{model.name}: NaN or Inf in activations at {read.point} "
+                                     f"on dataset {tc.corpus.name!r}", value=read.point)
+            assert read.columns is not None
+            for u in missing:
+                if u.hook == read.point:
+                    col = flat[:, read.columns.index(u.index)].double().numpy()
+                    model.cache.put(_column_key(model, tc, u), (col, sizes))
 
 
 def counted_tokens(model, tc: TokenizedCorpus) -> tuple[np.ndarray, ...]:
