@@ -233,6 +233,11 @@ class NeuronActivationClaims(Scoped):
         hits = sum(len(sm.simplified) <= max_tokens for sm in done)
         est = share_ci(hits, len(done), 0.5)
         verdict, missed = decide(est.ci, share, ">=", est.undefined)
+        silent = sum(sm.original_activation <= 0 for sm in done)
+        if silent:  # "keep 50% of nothing" holds for any prompt: the claim cannot be shown
+            verdict, missed = "fail", (f"undefined: {unit} does not fire (activation <= 0) on "
+                                       f"{silent} of its top {len(done)} contexts in {c.name}, "
+                                       f"so what a simplification keeps of it is undefined")
         claim = (f"greedy simplification keeps >= {keep:.0%} of {unit}'s activation in <= "
                  f"{max_tokens} tokens for >= {share:.0%} of its top {k} contexts in {c.name}")
         items: list[Strip] = [{"set": f"{len(sm.original)}->{len(sm.simplified)} tokens",
@@ -250,7 +255,8 @@ class NeuronActivationClaims(Scoped):
             details={"units_label": "(share)", "n_unit": "contexts", "keep": keep,
                      "max_tokens": max_tokens,
                      "lengths": [len(sm.simplified) for sm in done],
-                     "kept": [round(sm.activation / sm.original_activation, 3) for sm in done]},
+                     "kept": [round(sm.activation / sm.original_activation, 3)
+                              if sm.original_activation > 0 else float("nan") for sm in done]},
             charts={"contexts": {"title": "simplified prompts (last token's activation)",
                                  "items": items},
                     "token_deltas": {"title": "noise sensitivity of the top context: drop of the "

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import TokenizedCorpus, tokenize
-from neurospec.errors import NumericalError
+from neurospec.errors import NumericalError, RemoteUnsupported
 from neurospec.measure.forward import LOGIT_FREE_BATCH_TOKENS, CorpusRun, clean_key, run_corpus
 from neurospec.models.passes import Job, Pass, Read
 from neurospec.models.protocol import ModelBackend
@@ -27,6 +27,12 @@ def hook_pass(model: ModelBackend, tc: TokenizedCorpus, hook: str) -> tuple[Tens
     ``[tokens, width]`` tensor, with each document's length (cached; shared by neuron
     claims, layer sweeps and SAEs reading the same hook)."""
     key = ("acts", tc.corpus.hash, model.prepend_bos, hook)
+    if model.narrow_reads and key not in model.cache:
+        raise RemoteUnsupported(
+            f"{model.name} runs remotely, and this measurement reads every coordinate of "
+            f"{hook} on every token of {tc.corpus.name!r} (a whole layer, an SAE's input); "
+            f"only per-token losses and single units' activations come back from a remote "
+            f"run. Run it on a local copy of the model (remote=False)", value=hook)
 
     def compute() -> tuple[Tensor, list[int]]:
         # A small corpus: the same pass yields the clean losses, which ablation claims on it

@@ -61,7 +61,7 @@ def last_token_activation(model: ModelBackend, unit: Neuron, prompts: list[list[
     seqs = [bos + list(p) for p in prompts]
     n = max(len(s) for s in seqs)
     ids = torch.tensor([s + [s[-1]] * (n - len(s)) for s in seqs])
-    acts = hook_output(model, ids, unit.hook)[:, :, unit.index].double()
+    acts = hook_output(model, ids, unit.hook, unit.index)[:, :, 0].double()
     last = torch.tensor([len(s) - 1 for s in seqs])
     values: np.ndarray = acts[torch.arange(len(seqs)), last].cpu().numpy()
     return values

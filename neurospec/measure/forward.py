@@ -167,12 +167,13 @@ def _collect(model: Any, spec: Spec, batches: list[tuple[list[int], Tensor]],
     return runs
 
 
-def hook_output(model: Any, ids: Tensor, hook: str) -> Tensor:
+def hook_output(model: Any, ids: Tensor, hook: str, column: int | None = None) -> Tensor:
     """The value of ``hook`` on ``ids`` as the hook has it (``[b, pos, ...]``, a pattern
-    ``[b, heads, q, k]``), float32; the forward stops there (no later block, no logits: a
-    layer-0 neuron on short prompts costs a third of a full pass)."""
+    ``[b, heads, q, k]``), float32 (``column``: that coordinate only, ``[b, pos, 1]``); the
+    forward stops there (no later block, no logits: a layer-0 neuron on short prompts costs
+    a third of a full pass)."""
     lengths = torch.full((ids.shape[0],), ids.shape[1])
-    read = Read(hook, whole=True)
+    read = Read(hook, None if column is None else (column,), whole=True)
     out = model.run_passes([Job(ids, lengths, 0, (Pass(reads=(read,), losses=False),))],
                            "read")[0][0]
     value: Tensor = out.reads[hook]

@@ -26,14 +26,14 @@ from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import TokenizedCorpus, tokenize
 from neurospec.errors import InvalidArgument
 from neurospec.measure.forward import (
+    LOGIT_FREE_BATCH_TOKENS,
     clean_and,
     hook_output,
-    run_corpus,
     same_hooks,
     token_losses,
 )
 from neurospec.models.architecture import refuse
-from neurospec.models.passes import SetHead
+from neurospec.models.passes import Job, Pass, Read, SetHead
 from neurospec.models.protocol import HookFn, ModelBackend
 from neurospec.units import Head, check_unit
 
@@ -78,9 +78,14 @@ def _keep(store: dict[str, Tensor], key: str) -> HookFn:
 
 
 def mean_z(model: ModelBackend, head: Head, over: Corpus) -> Tensor:
+    """The head's mean ``z`` over the counted tokens of ``over`` (its own slice of
+    ``attn.hook_z`` only, summed in float64)."""
     tc = tokenize(model, over)
-    z = run_corpus(model, tc, capture=[_z_name(head)], losses=False).captured[_z_name(head)]
-    return torch.cat([x[:, head.index] for x in z]).mean(0)
+    read = Read(_z_name(head), head=head.index)
+    jobs = [Job(ids, lengths, tc.first, (Pass(reads=(read,), losses=False),))
+            for _, ids, lengths in tc.batches(max(model.batch_tokens, LOGIT_FREE_BATCH_TOKENS))]
+    outs = model.run_passes(jobs, "activations")
+    return torch.cat([o[0].reads[read.point] for o in outs]).double().mean(0).float()
 
 
 def head_ablation(model: ModelBackend, head: Head, corpus: Corpus, mode: str = "zero",

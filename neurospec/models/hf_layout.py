@@ -134,6 +134,11 @@ class PointMap:
         down = hf.get_submodule(f"{self.layout.layers}.0.{self.layout.down}")
         w = down.weight
         self.d_mlp = int(w.shape[0] if type(down).__name__ == "Conv1D" else w.shape[1])
+        # the embedding and unembedding wherever this transformers version keeps them
+        # (GPT-NeoX's unembedding was embed_out, now lm_head)
+        names = {id(m): n for n, m in hf.named_modules()}
+        self.embed = names.get(id(hf.get_input_embeddings()), self.layout.embed)
+        self.unembed = names.get(id(hf.get_output_embeddings()), self.layout.unembed)
 
     def names(self) -> list[str]:
         """Every hook name this map resolves (for messages and parity tests)."""
@@ -148,7 +153,7 @@ class PointMap:
         """The :class:`Point` of hook ``name``; an error naming the closest mapped names."""
         lay = self.layout
         if name == "hook_embed":
-            return Point(name, lay.embed, "output", order=-1)
+            return Point(name, self.embed, "output", order=-1)
         if name == "ln_final.hook_scale":
             return Point(name, lay.ln_final, "input", "scale", self.n_layers * _STEP,
                          writable=False)

@@ -263,9 +263,9 @@ def running(model: NNsightModel, what: str, traces: int) -> Iterator[Any]:
         return
     record = RequestLog(what, traces)
     start = time.perf_counter()
-    backend = (simulation(model, record) if mode == "local"
-               else ndif_backend(model, record, model.remote.deadline_s))
     try:
+        backend = (simulation(model, record) if mode == "local"
+                   else ndif_backend(model, record, model.remote.deadline_s))
         yield backend
     except NeurospecError:
         raise

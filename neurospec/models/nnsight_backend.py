@@ -208,6 +208,8 @@ class NNsightModel(HFTokens):
                     pt = self.points.point(r.point)
                     cols = None if r.columns is None else list(r.columns)
                     kind = "whole" if r.whole else "read"
+                    if r.head is not None:  # one head of a per-head point, then the columns
+                        kind += f"@{int(r.head)}"
                     op = (kind, pt.view, pt.lo, pt.hi, cols, self._eps(pt), self._centred(pt))
                     by_site.setdefault(pt.site, []).append((op, r.point))
                     order[pt.site] = pt.order
@@ -375,14 +377,14 @@ class NNsightModel(HFTokens):
         return through_norm
 
     def embed_weight(self) -> Tensor:
-        w: Tensor = self._module(self.points.layout.embed, "W_E").weight.detach()
+        w: Tensor = self._module(self.points.embed, "W_E").weight.detach()
         return w
 
     def unembed_weight(self) -> Tensor:
-        return _as_in_out(self._module(self.points.layout.unembed, "W_U"))
+        return _as_in_out(self._module(self.points.unembed, "W_U"))
 
     def unembed_bias(self) -> Tensor | None:
-        bias = getattr(self._module(self.points.layout.unembed, "the unembedding bias"),
+        bias = getattr(self._module(self.points.unembed, "the unembedding bias"),
                        "bias", None)
         return None if bias is None else bias.detach()
 
@@ -511,12 +513,16 @@ def _session(nn: Any, backend: Any, work: list[tuple[Any, ...]]) -> list[Any]:
                             v[:, c:, a] = b.to(v)
                         elif kind == "head":
                             v[:, c:, a] = b
-                        elif kind == "whole":
-                            w = v if a is None else v[..., a]
-                            reads.append(w.detach().float().cpu())
                         else:
-                            w = v if a is None else v[..., a]
-                            reads.append(w[keep].detach().float().cpu())
+                            w = v
+                            if "@" in kind:
+                                w = w[..., int(kind.split("@")[1]), :]
+                            if a is not None:
+                                w = w[..., a]
+                            if kind.startswith("whole"):
+                                reads.append(w.detach().float().cpu())
+                            else:
+                                reads.append(w[keep].detach().float().cpu())
                     if edited and io == "input":
                         env.input = x.reshape(raw.shape)
                     elif edited:

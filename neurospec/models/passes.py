@@ -100,6 +100,7 @@ class Read:
     point: str
     columns: tuple[int, ...] | None = None
     whole: bool = False  # the whole value ``[batch, ...]`` (every position; a pattern's shape)
+    head: int | None = None  # of a per-head hook (``attn.hook_z``): that head only
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ def _reader(store: dict[str, Tensor], read: Read, stop_at: int
     """A hook keeping ``read``'s value in ``store`` (and ending the pass once ``stop_at``
     reads are kept, when that is not 0)."""
     def fn(act: Tensor, hook: Any = None) -> None:
-        value = act if read.columns is None else act[..., list(read.columns)]
+        value = act if read.head is None else act[..., read.head, :]
+        value = value if read.columns is None else value[..., list(read.columns)]
         store[read.point] = value.detach().clone()
         if stop_at and len(store) == stop_at:
             raise _ReadsDone
