@@ -128,7 +128,7 @@ def check_reachable(repo_id: str, revision: str | None, name: str) -> None:
             f"NDIF_HOST), and https://nnsight.net/status for the service",
             value=name) from None
     hosted = _hosted(status)
-    if hosted is not None and repo_id not in hosted:
+    if hosted is not None and repo_id not in hosted:  # (the hub's own spelling of the id)
         shown = ", ".join(sorted(hosted)[:8])
         raise ModelUnavailable(
             f"NDIF ({where}) does not host {repo_id} now (it hosts {shown}"
@@ -137,14 +137,13 @@ def check_reachable(repo_id: str, revision: str | None, name: str) -> None:
 
 
 def _hosted(status: Any) -> set[str] | None:
-    """Repository ids in NDIF's /status answer (None when its shape is unknown)."""
-    if not isinstance(status, dict):
+    """Repository ids NDIF's ``/status`` lists as running (its ``deployments``, one entry per
+    replica: ``repo_id``, ``application_state``); None when the answer has another shape."""
+    deployments = status.get("deployments") if isinstance(status, dict) else None
+    if not isinstance(deployments, dict):
         return None
-    found: set[str] = set()
-    for entry in status.values():
-        if isinstance(entry, dict) and isinstance(entry.get("repo_id"), str):
-            found.add(entry["repo_id"])
-    return found or None
+    return {str(v.get("repo_id", name)) for name, v in deployments.items()
+            if isinstance(v, dict) and v.get("application_state", "RUNNING") == "RUNNING"}
 
 
 class _Deny(importlib.abc.MetaPathFinder):

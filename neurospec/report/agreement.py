@@ -13,7 +13,7 @@ from neurospec.evidence.record import Record
 from neurospec.evidence.results import claim_ids
 
 # Fields that describe where a run happened, not what it measured.
-_WHERE = {"device"}
+_WHERE = {"device", "backend", "remote", "nnsight", "revision"}  # how, not what
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 

@@ -196,3 +196,39 @@ def test_a_broken_connection_fails_that_claim_keeps_the_first_and_hides_the_key(
     for text in (proc.stdout, proc.stderr, (tmp_path / "run.json").read_text(),
                  (tmp_path / "run.html").read_text()):
         assert KEY not in text
+
+
+class _Status:
+    """A local stand-in for NDIF's /status, listing what it runs."""
+
+    def __init__(self, running: list[str]) -> None:
+        import http.server
+        import json as _json
+
+        body = _json.dumps({"deployments": {f"{r}:main": {
+            "repo_id": r, "application_state": "RUNNING", "deployment_level": "HOT"}
+            for r in running}}).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_model_ndif_does_not_host_skips_naming_what_it_hosts(tmp_path):
+    status = _Status(["openai-community/gpt2", "meta-llama/Llama-3.1-70B"])
+    env = {"NDIF_API_KEY": KEY, "NDIF_HOST": f"http://127.0.0.1:{status.port}"}
+    proc = _run(tmp_path, "-rs", env=env, files={"test_ndif.py": NDIF_CLAIMS})
+    status.server.shutdown()
+    assert "1 skipped" in proc.stdout, proc.stdout[-3000:]
+    assert "does not host meta-llama/Llama-3.1-8B" in proc.stdout
+    assert "meta-llama/Llama-3.1-70B" in proc.stdout and KEY not in proc.stdout
