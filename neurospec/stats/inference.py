@@ -27,7 +27,7 @@ from neurospec.errors import InvalidArgument, NumericalError
 from neurospec.stats.bootstrap import claim_p, percentile, resamples_for, studentized
 from neurospec.stats.effects import cohens_d, cohens_d_leave_one_out, mean_diff
 from neurospec.stats.permutation import (
-    GUARD_BELOW, SKEW_LIMIT, SKEW_REFUSE, shift_test, skew_against)
+    GUARD_BELOW, SKEW_LIMIT, SKEW_REFUSE, shift_test, skew_against, skew_against_two)
 
 CONFIDENCE = 0.95
 DIRECTIONS = (">=", "<=", "within")
@@ -126,13 +126,8 @@ def mean_ci(x: np.ndarray, *, seed: int = 0, confidence: float = CONFIDENCE,
         return _without_spread(est, (x,), recipe)
     out = _with_student(_decided(engine, est, len(x), "bootstrap-t (studentized)",
                                  confidence, threshold, direction, recipe), x, confidence)
-    raw = skew_against(x, direction)
-    if out.undefined or not raw > SKEW_LIMIT:
-        return out
-    g1 = raw * math.sqrt(len(x))
-    if raw > SKEW_REFUSE:  # no level at which it could pass
-        return replace(out, p_value=1.0, undefined=_too_skewed(x, g1, raw))
-    return _cantelli(out, x, g1, raw, confidence)
+    se = float(np.std(x, ddof=1)) / math.sqrt(len(x))
+    return _skew_guard(out, skew_against(x, direction), se, len(x), confidence)
 
 
 def _with_student(out: Estimate, x: np.ndarray, confidence: float) -> Estimate:
@@ -158,23 +153,33 @@ def _with_student(out: Estimate, x: np.ndarray, confidence: float) -> Estimate:
                    method=f"{out.method} and Student's t")
 
 
-def _too_skewed(x: np.ndarray, g1: float, skew: float) -> str:
-    return (f"no test of the mean is valid here: the {len(x)} per-document values have a long "
-            f"tail against the claim (sample skewness {g1:.2g}; the mean's sampling "
-            f"distribution has skewness {skew:.2g} > {SKEW_REFUSE}), so the rare large values "
-            f"that carry the mean are missing from most samples of this size; measure more "
-            f"documents (about {math.ceil(25 * g1 * g1)} for this skewness)")
+def _skew_guard(out: Estimate, raw: float, se: float, n: int, confidence: float,
+                what: str = "the mean") -> Estimate:
+    """``out`` guarded against skew: ``raw`` is the skewness of the statistic's sampling
+    distribution signed towards failing the claim (:func:`skew_against`).  Above
+    :data:`SKEW_LIMIT` the bound(s) facing the threshold become Cantelli's; above
+    :data:`SKEW_REFUSE` there is no verdict."""
+    if out.undefined or not raw > SKEW_LIMIT:
+        return out
+    need = math.ceil(n * (raw / SKEW_LIMIT) ** 2)
+    if raw > SKEW_REFUSE:  # no level at which it could pass
+        return replace(out, p_value=1.0, undefined=(
+            f"no test of {what} is valid here: the per-document values have a long tail "
+            f"against the claim (skewness of {what}'s sampling distribution {raw:.2g} > "
+            f"{SKEW_REFUSE}), so the rare large values that carry it are missing from most "
+            f"samples of this size; measure more documents (about {need} per set for this "
+            f"skewness)"))
+    return _cantelli(out, se, raw, need, confidence, what)
 
 
-def _cantelli(out: Estimate, x: np.ndarray, g1: float, skew: float, confidence: float
-              ) -> Estimate:
+def _cantelli(out: Estimate, se: float, skew: float, need: int, confidence: float,
+              what: str) -> Estimate:
     """``out`` with the bound(s) facing the claim's threshold replaced by Cantelli's
-    one-sided bound ``mean -/+ sqrt((1 - a) / a) se`` where that is wider: the mean's
-    sampling distribution is too skewed against the claim (:data:`SKEW_LIMIT`) for any
-    bootstrap or t bound to keep its level, and Cantelli's inequality holds for every
+    one-sided bound ``estimate -/+ sqrt((1 - a) / a) se`` where that is wider: the
+    statistic's sampling distribution is too skewed against the claim (:data:`SKEW_LIMIT`)
+    for any bootstrap or t bound to keep its level, and Cantelli's inequality holds for every
     distribution with that variance."""
     alpha = (1 - confidence) / 2
-    se = float(np.std(x, ddof=1)) / math.sqrt(len(x))
     k = math.sqrt((1 - alpha) / alpha)
     threshold, direction = out.recipe["threshold"], out.recipe["direction"]
     lo, hi = out.ci
@@ -189,10 +194,10 @@ def _cantelli(out: Estimate, x: np.ndarray, g1: float, skew: float, confidence: 
 
     pc = claim_p(p, threshold, direction)
     return replace(out, ci=(lo, hi), p_value=max(out.p_value, pc), method=(
-        f"{out.method}; skewed against the claim (sample skewness {g1:.2g}, skewness of the "
-        f"mean {skew:.2g} > {SKEW_LIMIT}: no bootstrap or t bound keeps its level, so the "
-        f"bound facing the threshold is Cantelli's, mean -/+ {k:.2f} SE; about "
-        f"{math.ceil(25 * g1 * g1)} documents would make the bootstrap bound valid)"))
+        f"{out.method}; skewed against the claim (skewness of {what} {skew:.2g} > "
+        f"{SKEW_LIMIT}: no bootstrap or t bound keeps its level, so the bound facing the "
+        f"threshold is Cantelli's, estimate -/+ {k:.2f} SE; about {need} documents per set "
+        f"would make the bootstrap bound valid)"))
 
 
 def two_sample(a: np.ndarray, b: np.ndarray, *, measure: str = "mean_diff", seed: int = 0,
@@ -223,7 +228,9 @@ def two_sample(a: np.ndarray, b: np.ndarray, *, measure: str = "mean_diff", seed
             return _without_spread(est, (a, b), recipe)
         out = _decided(engine, est, n, "bootstrap-t (studentized, Welch)", confidence,
                        threshold, direction, recipe)
-        return _guarded(out, a, b, 1.0, confidence, seed, b_resamples)
+        out = _guarded(out, a, b, 1.0, confidence, seed, b_resamples)
+        return _skew_guard(out, skew_against_two(a, b, direction), engine.se, min(len(a),
+                           len(b)), confidence, "the difference of means")
     if not math.isfinite(est):
         return _undefined(est, n, "bootstrap BCa", _no_spread(a, b))
     engine = percentile(lambda x, y: fn(x, y, axis=-1), (a, b), seed, b_resamples,
