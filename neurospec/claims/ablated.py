@@ -17,6 +17,7 @@ from neurospec.claims.rerun import check_k, random_p, random_units, rerunning, u
 from neurospec.claims.result import ClaimResult
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
+from neurospec.data.near_duplicates import corpus_groups
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
 from neurospec.measure.ablation import AblationEffect, ablation_effect, make_ablation
@@ -129,7 +130,7 @@ class Ablated(AblatedUnit):
     def _measure(self, corpus: Corpus, threshold: float, direction: str):
         eff = self._effect(corpus)
         est = mean_ci(eff.delta, seed=self.run.seed, threshold=threshold, direction=direction,
-                      ids=corpus.ids)
+                      ids=corpus.ids, groups=corpus_groups(corpus))
         self.bars.append({"set": corpus.name, "mean": est.estimate, "ci": list(est.ci),
                           "n": est.n})
         return eff, est

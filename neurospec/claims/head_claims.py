@@ -17,6 +17,7 @@ from neurospec.claims.expectation import Expectation
 from neurospec.claims.rerun import rerunning, unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
+from neurospec.data.near_duplicates import corpus_groups
 from neurospec.evidence.record import Record
 from neurospec.stats.inference import mean_ci
 
@@ -68,7 +69,7 @@ class HeadAblated(AblatedUnit):
             return weak
         eff = head_ablation(self.model, h, c, self.to, self.over)
         est = mean_ci(eff.delta, seed=self.run.seed, threshold=threshold, direction=direction,
-                      ids=c.ids)
+                      ids=c.ids, groups=corpus_groups(c))
         verdict, missed = decide(est.ci, threshold, direction, est.undefined)
         charts = _head_charts(self.model, eff)
         charts["bars"] = {"title": f"loss change when {h} is {eff.how}", "unit": "nats",

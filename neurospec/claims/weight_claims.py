@@ -14,6 +14,7 @@ from neurospec.claims.charts import bar
 from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
+from neurospec.data.near_duplicates import corpus_groups, group_summary
 from neurospec.data.dedupe import require_disjoint
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
@@ -46,7 +47,8 @@ class NeuronWeightClaims:
                  f"{b_set.name} {size}")
         data = {"names": [a_set.name, b_set.name], "hashes": [a_set.hash, b_set.hash],
                 "docs": [len(a_set), len(b_set)], "files": [a_set.origin(), b_set.origin()],
-                "duplicates_dropped": [len(a_set.dropped), len(b_set.dropped)]}
+                "duplicates_dropped": [len(a_set.dropped), len(b_set.dropped)],
+                "groups": [group_summary(a_set), group_summary(b_set)]}
         weak = self.run.underpowered(claim, "weight_gradients",
                                      {a_set.name: len(a_set), b_set.name: len(b_set)}, data)
         if weak:
@@ -59,7 +61,8 @@ class NeuronWeightClaims:
         na, nb = norms(a_set), norms(b_set)
         a, b = na[:, unit.index], nb[:, unit.index]
         est = two_sample(a, b, measure=metric, seed=self.ctx.seed, threshold=threshold,
-                         ids=(a_set.ids, b_set.ids))
+                         ids=(a_set.ids, b_set.ids),
+                         groups=(corpus_groups(a_set), corpus_groups(b_set)))
         verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
         rank = int(1 + (na.mean(0) > a.mean()).sum())
         return self.run.record(

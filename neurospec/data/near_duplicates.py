@@ -3,15 +3,20 @@ observation for a confidence interval, not several.
 
 Exact repeats are dropped (:mod:`neurospec.data.dedupe`); near-copies (a templated prompt
 set, a fortune quoted twice with one word changed, a boilerplate paragraph in many man pages)
-are kept but *grouped*, and every statistic resamples a group as a whole.  Two documents are
-near-copies when the Jaccard similarity of their sets of character 5-grams (after Unicode NFC,
-lower case, runs of whitespace as one space) is at least :data:`THRESHOLD`; groups are the
-connected components of that relation.  Candidates come from MinHash signatures with
-locality-sensitive banding (linear in the number of documents); each candidate pair is then
-checked on the exact 5-gram sets, so the grouping does not depend on the hashing.
+are kept but *grouped*, and every statistic resamples a group as a whole.  A document is a
+near-copy of a group's first document when the Jaccard similarity of their sets of character
+5-grams (after Unicode NFC, lower case, runs of whitespace as one space) is at least
+:data:`THRESHOLD` (:func:`near_duplicate_groups`).  Candidates come from MinHash signatures
+with locality-sensitive banding (linear in the number of documents); each candidate pair is
+then checked on the exact 5-gram sets, so the grouping does not depend on the hashing.
 
-Measured: one changed word in a fortune of 8-15 words leaves a Jaccard similarity of
-0.55-0.85 with the original; unrelated documents of the bundled corpora stay below 0.35.
+Measured on the bundled corpora: one word of a German fortune replaced leaves a similarity of
+0.54-1.0 with the original (0.67 at the 5% quantile, 0.75 at 10%); 90% of documents have no
+other document of their corpus above 0.22-0.34.  Found at 0.6: templated man-page paragraphs
+("Der Befehl ipcmk ist Teil des Pakets util-linux ..."), translators' credits, a series of
+fortunes on one joke ("Wie man sein Kind nicht nennen sollte: ..."); in the synthetic planted
+corpora (sentences of a 20-word vocabulary) some independent sentences reach it too, which
+only makes their CIs more cautious.
 """
 
 from __future__ import annotations
@@ -22,9 +27,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-THRESHOLD = 0.5  # Jaccard similarity of character 5-gram sets that makes two documents kin
+THRESHOLD = 0.6  # Jaccard similarity of character 5-gram sets to a group's first document
 SHINGLE = 5  # characters per shingle
-BANDS, ROWS = 40, 3  # LSH: a pair at Jaccard 0.5 becomes a candidate with probability 0.995
+BANDS, ROWS = 40, 3  # LSH: a pair at Jaccard 0.6 becomes a candidate with probability 0.9998
 _MASK = np.uint64((1 << 64) - 1)
 
 
@@ -67,51 +72,50 @@ def _jaccard(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def near_duplicate_groups(texts: Sequence[str], threshold: float = THRESHOLD) -> np.ndarray:
-    """A group id per document: documents joined by a chain of near-copies (Jaccard
-    similarity of 5-gram sets >= ``threshold``) share one; ids are 0.. in order of first
-    appearance.
+    """A group id per document (0.. in order of first appearance).  Documents are taken in
+    order; each joins the group of the first earlier *group leader* (a document that opened a
+    group) whose 5-gram set it shares a Jaccard similarity >= ``threshold`` with, else opens
+    a group.  Comparing with leaders, not with every member, keeps similarity from chaining
+    through a corpus: independent sentences of a small vocabulary resemble their neighbours,
+    but a family of near-copies resembles its first member.
 
     Example:
-        >>> near_duplicate_groups(["the cat sat on the mat", "the cat sat on a mat",
-        ...                        "ein ganz anderer Satz"]).tolist()
+        >>> near_duplicate_groups(["Weißt Du was, ich nenne Dich Harald. -- Biene Maya",
+        ...                        "Weißt Du was, ich nenne Dich Klaus. -- Biene Maya",
+        ...                        "Ein ganz anderer Satz."]).tolist()
         [0, 0, 1]
     """
     sets = [shingles(t) for t in texts]
     n = len(sets)
-    parent = np.arange(n)
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return int(i)
-
+    candidates: list[set[int]] = [set() for _ in range(n)]  # earlier documents sharing a band
     if n > 1:
         sig = _signatures(sets)
-        checked: set[tuple[int, int]] = set()
         for band in range(BANDS):
-            rows = sig[:, band * ROWS:(band + 1) * ROWS]
-            _, inverse = np.unique(rows, axis=0, return_inverse=True)
+            _, inverse = np.unique(sig[:, band * ROWS:(band + 1) * ROWS], axis=0,
+                                   return_inverse=True)
             inverse = inverse.ravel()
             order = np.argsort(inverse, kind="stable")
             bounds = np.flatnonzero(np.diff(inverse[order])) + 1
             for bucket in np.split(order, bounds):
-                for x in range(len(bucket)):
-                    for y in range(x + 1, len(bucket)):
-                        i, j = int(bucket[x]), int(bucket[y])
-                        if (i, j) in checked or find(i) == find(j):
-                            continue
-                        checked.add((i, j))
-                        if _jaccard(sets[i], sets[j]) >= threshold:
-                            parent[find(j)] = find(i)
-    roots = [find(i) for i in range(n)]
-    ids: dict[int, int] = {}
-    return np.array([ids.setdefault(r, len(ids)) for r in roots], dtype=np.int64)
+                for x in range(1, len(bucket)):
+                    candidates[int(bucket[x])].update(int(i) for i in bucket[:x])
+    group = np.full(n, -1, dtype=np.int64)
+    leader = np.zeros(n, dtype=bool)
+    for j in range(n):
+        for i in sorted(candidates[j]):
+            if leader[i] and _jaccard(sets[i], sets[j]) >= threshold:
+                group[j] = group[i]
+                break
+        if group[j] < 0:
+            group[j] = int(leader.sum())
+            leader[j] = True
+    return group
 
 
 def merge_groups(*labels: Sequence) -> np.ndarray:
     """Group ids of the finest grouping that keeps together every pair of documents that
-    any of ``labels`` (one label per document each) puts together; ids 0.. in order."""
+    any of ``labels`` (one label per document each; None: no group) puts together; ids 0..
+    in order."""
     n = len(labels[0])
     parent = list(range(n))
 
@@ -124,6 +128,8 @@ def merge_groups(*labels: Sequence) -> np.ndarray:
     for lab in labels:
         first: dict = {}
         for i, g in enumerate(lab):
+            if g is None:
+                continue
             j = first.setdefault(g, i)
             if j != i:
                 parent[find(i)] = find(j)

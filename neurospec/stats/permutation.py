@@ -81,15 +81,6 @@ def skewness_of_difference(a: np.ndarray, b: np.ndarray) -> float:
     return (parts[0][0] - parts[1][0]) / var ** 1.5
 
 
-def skew_against_two(a: np.ndarray, b: np.ndarray, direction: str) -> float:
-    """:func:`skewness_of_difference` signed towards failing "mean(a) - mean(b)
-    ``direction`` threshold" (as :func:`skew_against` for one set)."""
-    g = skewness_of_difference(a, b)
-    if not math.isfinite(g):
-        return math.nan
-    return {">=": -g, "<=": g}.get(direction, abs(g))
-
-
 def _critical_shifts(a: np.ndarray, b: np.ndarray, seed: int, n_perm: int) -> np.ndarray:
     """For each random relabelling of the pooled documents, the shift ``delta`` at which its
     difference of means equals the observed one once ``delta`` is taken off ``a``:
