@@ -29,23 +29,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
-
 import numpy as np
 from scipy import stats
 
 from neurospec.stats.bootstrap import claim_p
 from neurospec.stats.cluster_t import satterthwaite_df
+from neurospec.stats.estimate import Estimate
 from neurospec.stats.permutation import SKEW_LIMIT, SKEW_REFUSE
-
-if TYPE_CHECKING:
-    from neurospec.stats.inference import Estimate
 
 SIDES = {">=": ("lo",), "<=": ("hi",), "within": ("lo", "hi")}
 
 
-def _bounds_p(out: "Estimate", bound: Callable[[str], float],
-              p_side: Callable[[float, str], float], label: str) -> "Estimate":
+def _bounds_p(out: Estimate, bound: Callable[[str], float],
+              p_side: Callable[[float, str], float], label: str) -> Estimate:
     """``out`` widened to ``bound(side)`` on the sides the claim faces, p the larger of its
     own and ``claim_p(p_side)``."""
     threshold, direction = out.recipe["threshold"], out.recipe["direction"]
@@ -56,8 +52,8 @@ def _bounds_p(out: "Estimate", bound: Callable[[str], float],
                    method=f"{out.method}{label}")
 
 
-def student_floor(out: "Estimate", influence: list[np.ndarray], se: float,
-                  confidence: float) -> "Estimate":
+def student_floor(out: Estimate, influence: list[np.ndarray], se: float,
+                  confidence: float) -> Estimate:
     """``out`` no narrower than Student's t with Satterthwaite df from ``influence`` (each
     document's share of the estimate's deviation) or at one-sided ``alpha / 2`` with
     ``n - 1`` df of the smallest set."""
@@ -85,9 +81,9 @@ def _cantelli_p(estimate: float, se: float) -> Callable[[float, str], float]:
     return p
 
 
-def skew_guard(out: "Estimate", skew: float, se: float, confidence: float,
+def skew_guard(out: Estimate, skew: float, se: float, confidence: float,
                extreme: Callable[[str], tuple[float, float]], need: Callable[[float], int],
-               what: str = "the mean") -> "Estimate":
+               what: str = "the mean") -> Estimate:
     """``out`` guarded, side by side, against a skewed sampling distribution.
 
     Args:

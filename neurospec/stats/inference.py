@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,31 +29,11 @@ import numpy as np
 from neurospec.errors import InvalidArgument, NumericalError
 from neurospec.stats.bootstrap import claim_p, percentile, resamples_for, studentized
 from neurospec.stats.effects import cohens_d, cohens_d_leave_one_out, mean_diff
+from neurospec.stats.estimate import CONFIDENCE, DIRECTIONS, Estimate
 from neurospec.stats.grouping import group_means
 from neurospec.stats.guards import one_set_extreme, skew_guard, student_floor, two_set_extreme
 from neurospec.stats.permutation import (
     GUARD_BELOW, SKEW_LIMIT, shift_test, skewness_of_difference, skewness_of_mean)
-
-CONFIDENCE = 0.95
-DIRECTIONS = (">=", "<=", "within")
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with its CI and its p-value against the claim's threshold.
-
-    ``undefined`` says why no CI could be computed ("" when it could): such a claim fails.
-    ``recipe`` holds the call's inputs so that :func:`reestimate` can redo it at another
-    confidence level (Holm).
-    """
-
-    estimate: float
-    ci: tuple[float, float]
-    p_value: float
-    n: int
-    method: str
-    undefined: str = ""
-    recipe: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def check_finite(values: np.ndarray, ids: tuple[str, ...] | list[str] | None = None,
