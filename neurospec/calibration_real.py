@@ -87,16 +87,17 @@ def _cached(key: str, compute: Callable[[], dict]) -> dict:
     return out
 
 
-def unit_docs(model, names: tuple[str, ...], units: list[tuple[int, int]]
+def unit_docs(model, corpora: list, units: list[tuple[int, int]]
               ) -> dict[tuple[int, int], list[np.ndarray]]:
-    """Per unit, the per-document token activations on the corpora ``names`` (in order)."""
+    """Per unit, the per-document token activations on ``corpora`` (names or corpora, in
+    order)."""
     from neurospec.data.corpus import load_corpus
     from neurospec.data.tokens import tokenize
     from neurospec.measure.activations import layer_activations
 
     out: dict[tuple[int, int], list[np.ndarray]] = {u: [] for u in units}
-    for name in names:
-        tc = tokenize(model, load_corpus(name))
+    for c in corpora:
+        tc = tokenize(model, load_corpus(c) if isinstance(c, str) else c)
         for layer in sorted({u[0] for u in units}):
             acts = layer_activations(model, tc, layer)
             for u in units:
@@ -117,8 +118,8 @@ def measure(model, pools: dict[str, tuple], units: list[tuple[int, int]],
             key = f"{model.fingerprint}-{hashes}-L{unit[0]}N{unit[1]}"
 
             def compute(a_names=a_names, b_names=b_names, unit=unit) -> dict:
-                a = unit_docs(model, a_names, [unit])[unit]
-                b = unit_docs(model, b_names, [unit])[unit]
+                a = unit_docs(model, list(a_names), [unit])[unit]
+                b = unit_docs(model, list(b_names), [unit])[unit]
                 pairs, na, nb = pair_counts(a, b)
                 centre = float(np.concatenate(a + b).mean())
                 return {"pairs": pairs, "na": na, "nb": nb, "sa": doc_sums(a, centre),

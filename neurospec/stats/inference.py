@@ -31,9 +31,10 @@ from neurospec.stats.bootstrap import claim_p, percentile, resamples_for, studen
 from neurospec.stats.effects import cohens_d, cohens_d_leave_one_out, mean_diff
 from neurospec.stats.estimate import CONFIDENCE, DIRECTIONS, Estimate
 from neurospec.stats.grouping import group_means
-from neurospec.stats.guards import one_set_extreme, skew_guard, student_floor, two_set_extreme
+from neurospec.stats.guards import skew_guard, student_floor
 from neurospec.stats.permutation import (
-    GUARD_BELOW, SKEW_LIMIT, shift_test, skewness_of_difference, skewness_of_mean)
+    GUARD_BELOW, SKEW_LIMIT, SKEW_LIMIT_TWO, shift_test, skewness_of_difference,
+    skewness_of_mean)
 
 
 def check_finite(values: np.ndarray, ids: tuple[str, ...] | list[str] | None = None,
@@ -117,7 +118,7 @@ def mean_ci(x: np.ndarray, *, seed: int = 0, confidence: float = CONFIDENCE,
     se = float(np.std(x, ddof=1)) / math.sqrt(len(x))
     out = student_floor(out, [(x - est) / len(x)], se, confidence)
     n = len(x)
-    return skew_guard(out, skewness_of_mean(x), se, confidence, one_set_extreme(x),
+    return skew_guard(out, skewness_of_mean(x), se, confidence,
                       lambda g: math.ceil(n * (g / SKEW_LIMIT) ** 2))
 
 
@@ -156,8 +157,8 @@ def two_sample(a: np.ndarray, b: np.ndarray, *, measure: str = "mean_diff", seed
                             engine.se, confidence)
         n = min(len(a), len(b))
         return skew_guard(out, skewness_of_difference(a, b), engine.se, confidence,
-                          two_set_extreme(a, b), lambda g: math.ceil(n * (g / SKEW_LIMIT) ** 2),
-                          "the difference of means")
+                          lambda g: math.ceil(n * (g / SKEW_LIMIT_TWO) ** 2),
+                          "the difference of means", SKEW_LIMIT_TWO)
     if not math.isfinite(est):
         return _undefined(est, n, "bootstrap BCa", _no_spread(a, b))
     engine = percentile(lambda x, y: fn(x, y, axis=-1), (a, b), seed, b_resamples,
