@@ -127,7 +127,7 @@ class ClaimResult:
         shown below it (z test at level 0.0125 / k on the two effects' standard errors, read
         off their 95% CIs), and the count of the others must be improbably small if the unit
         were at the percentile (binomial, level 0.0125).  ``k`` defaults to the fewest random
-        units that can show the percentile (86 for 95, 173 for 97.5); a layer with fewer
+        units that can show the percentile (86 for 95, 174 for 97.5); a layer with fewer
         other units cannot show it (an error that says so).
 
         Example::

@@ -17,7 +17,7 @@ Two different questions:
   Then the count ``X`` of random units not shown below is at least ``Y`` except with
   probability ``alpha / 2`` (a union over the ``k`` comparisons), and the claim passes when
   ``P(Binomial(k, 1 - q) <= X) <= alpha / 2``: the false-pass rate is at most ``alpha`` for any
-  layer.  It needs ``q ** k <= alpha / 2`` (k >= 86 for 95%, 173 for 97.5% at alpha 0.025).
+  layer.  It needs ``q ** k <= alpha / 2`` (k >= 86 for 95%, 174 for 97.5% at alpha 0.025).
 """
 
 from __future__ import annotations

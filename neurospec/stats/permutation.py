@@ -32,7 +32,7 @@ import numpy as np
 from neurospec.stats.bootstrap import claim_p
 
 SKEW_LIMIT = 0.2  # skewness of the mean's sampling distribution a bootstrap bound can bear
-SKEW_LIMIT_TWO = 0.1  # the same for a difference of two sets' means (see guards.py)
+SKEW_LIMIT_TWO = 0.15  # the same for a difference of two sets' means (see guards.py)
 SKEW_REFUSE = 0.35  # beyond: not even Cantelli's bound (its SE is underestimated), no verdict
 GUARD_BELOW = 200  # the permutation guard runs when the smaller set has fewer documents
 CHUNK = 1 << 22
