@@ -201,7 +201,7 @@ def real_cases(quick: bool, log: Callable[[str], None]) -> tuple[list[Case], lis
                               "real")
         other = cr.measure(model, {k: v for k, v in cr.POOLS.items() if k != MIXED},
                            [(0, 125), (0, 151), (1, 172), (1, 190)], log)
-        rows += _contrast_rows(other, metrics, [(15, 15), (50, 50), (12, 60)], (1000, 2000),
+        rows += _contrast_rows(other, metrics, [(15, 15), (50, 50), (12, 60)], (300, 600),
                                "other pools and units")
         ups += other
     notes += [cr.pool_summary(up) for up in ups]
