@@ -97,8 +97,8 @@ def main() -> None:
     torch.backends.cuda.matmul.allow_tf32 = False  # exact float32, as the loop
     from neurospec import Corpus, corpus, load_model
     from neurospec.data.tokens import tokenize
-    from neurospec.measure.forward import clean_run
     from neurospec.measure import sweep as sweep_module
+    from neurospec.measure.forward import clean_run
     from neurospec.measure.sweep import _closed_form, _downstream, _loop
 
     if args.logit_elements:

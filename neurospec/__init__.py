@@ -1,11 +1,36 @@
 """neurospec: claims about model internals as pytest tests, with real statistics and evidence.
 
-Heavy names (anything that needs torch) are re-exported lazily, so importing the package
-(as the pytest plugin does) stays cheap.
+The public names are listed in ``__all__`` and visible to ``dir()``, completion and type
+checkers; those that need torch are imported on first use, so that importing the package (as
+the pytest plugin and ``neurospec compare`` do) stays cheap.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from neurospec.errors import ClaimFailed, NeurospecError
-from neurospec.units import head, neuron, parse_unit
+from neurospec.units import (
+    HookedUnit,
+    Unit,
+    UnitKind,
+    head,
+    neuron,
+    parse_unit,
+    register_unit_kind,
+    unit_kinds,
+)
+
+if TYPE_CHECKING:
+    from neurospec.claims.context import configure
+    from neurospec.claims.expect import expect, expect_layer
+    from neurospec.data.corpus import Corpus, load_corpus
+    from neurospec.evidence.jsonio import read_frame, read_results
+    from neurospec.evidence.sink import session_records
+    from neurospec.models.bridge import Model
+    from neurospec.models.loading import load_model
+    from neurospec.models.protocol import ModelBackend
 
 __version__ = "0.1.0"
 
@@ -15,6 +40,7 @@ _LAZY = {
     "configure": "neurospec.claims.context",
     "load_model": "neurospec.models.loading",
     "Model": "neurospec.models.bridge",
+    "ModelBackend": "neurospec.models.protocol",
     "Corpus": "neurospec.data.corpus",
     "load_corpus": "neurospec.data.corpus",
     "read_results": "neurospec.evidence.jsonio",
@@ -22,12 +48,13 @@ _LAZY = {
     "session_records": "neurospec.evidence.sink",
 }
 
-__all__ = ["ClaimFailed", "Corpus", "Model", "NeurospecError", "configure", "corpus", "expect",
-           "expect_layer", "head", "load_corpus", "load_model", "neuron", "parse_unit", "read_frame",
-           "read_results", "session_records"]
+__all__ = ["ClaimFailed", "Corpus", "HookedUnit", "Model", "ModelBackend", "NeurospecError",
+           "Unit", "UnitKind", "configure", "corpus", "expect", "expect_layer", "head",
+           "load_corpus", "load_model", "neuron", "parse_unit", "read_frame", "read_results",
+           "register_unit_kind", "session_records", "unit_kinds"]
 
 
-def corpus(name: str):
+def corpus(name: str) -> Corpus:
     """A dataset by name (as the pytest ``corpus`` fixture does), for use outside pytest."""
     from neurospec.data.corpus import load_corpus as _load
 
@@ -47,9 +74,11 @@ def _register_notebook_display() -> None:
 _register_notebook_display()
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'neurospec' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

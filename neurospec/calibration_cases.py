@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from scipy.stats import norm
 
 from neurospec.claims.rerun import is_vacuous, random_p

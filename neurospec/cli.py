@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from neurospec.errors import NeurospecError, OutputError
+from neurospec.report.escape import terminal
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -44,8 +45,7 @@ def _read_all(paths: list[Path]) -> list:
     runs = [read_results(path) for path in paths]
     names = [path.name if len(paths) > 1 else "" for path in paths]
     return Results([r for run in runs for r in run],
-                   meta={"skipped": [s for run in runs for s in run.skipped],
-                         "incomplete": [n for n, run in zip(names, runs) if run.incomplete]})
+                   meta={"incomplete": [n for n, run in zip(names, runs) if run.incomplete]})
 
 
 def _notes(paths: list[Path]) -> str:
@@ -66,8 +66,12 @@ def _summary(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from neurospec.evidence.jsonio import atomic_write_text
+    from neurospec.evidence.outputs import prepare
     from neurospec.report.html import render_page
 
+    target, note = prepare(args.output, "html", "-o")
+    if note:
+        print(f"neurospec: {note}", file=sys.stderr)
     if args.sample:
         from neurospec.report.samples import sample_records
 
@@ -79,7 +83,7 @@ def _report(args: argparse.Namespace) -> int:
     page = render_page(records, max_cards=args.max_cards or None,
                        full_data="every record is in " + ", ".join(map(str, args.results))
                        if args.results and not args.sample else "")
-    atomic_write_text(args.output, page, option="-o reports/claims.html")
+    atomic_write_text(target, page, option="-o reports/claims.html")
     print(f"wrote {args.output}")
     for name in getattr(records, "incomplete", []):
         print(f"incomplete run{f' ({name})' if name else ''}: the results were written before "
@@ -88,10 +92,9 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from neurospec.evidence.environment import differences
     from neurospec.evidence.jsonio import read_results
     from neurospec.report.compare import compare, compare_markdown, github_annotations
-
-    from neurospec.evidence.environment import differences
 
     base, head = read_results(args.base), read_results(args.head)
     result = compare(base, head)
@@ -120,9 +123,21 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _count(text: str) -> int:
     """An argparse type: a whole number >= 0."""
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise argparse.ArgumentTypeError(f"{text!r}: give a whole number >= 0")
     return int(text)
+
+
+MAX_SAMPLE = 20_000  # synthetic records for --sample: a page of ~300 MB at most
+
+
+def _sample(text: str) -> int:
+    """An argparse type: how many synthetic records, 0 .. MAX_SAMPLE."""
+    n = _count(text)
+    if n > MAX_SAMPLE:
+        raise argparse.ArgumentTypeError(f"{text}: give at most {MAX_SAMPLE} records (a page "
+                                         f"of {n} would not fit in memory or a browser)")
+    return n
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-cards", type=_count, default=1000, metavar="N",
                    help="evidence cards on the page (default 1000, about 15 MB; 0: all); the "
                         "summary table lists every claim regardless")
-    p.add_argument("--sample", type=int, default=0, metavar="N",
+    p.add_argument("--sample", type=_sample, default=0, metavar="N",
                    help="render N synthetic records instead (to try the views or load-test)")
     p.set_defaults(fn=_report)
     p = sub.add_parser("compare", help="what changed between two results JSONs (markdown)")
@@ -159,7 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.fn(args)
     except NeurospecError as exc:
-        print(f"neurospec: error: {exc}", file=sys.stderr)
+        print(f"neurospec: error: {terminal(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a read-only folder, a name too long ...
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"neurospec: error: {terminal(exc.strerror or exc)}{terminal(where)}; check the "
+              f"path and free space there", file=sys.stderr)
         return 2
 
 

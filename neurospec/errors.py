@@ -41,6 +41,15 @@ class UntrustedCheckpoint(CheckpointError):
     """A pickle checkpoint, refused unless the user explicitly trusts it."""
 
 
+class UntrustedCode(CheckpointError):
+    """A model that needs its own Python code (``auto_map``), refused unless the user
+    explicitly trusts it."""
+
+
+class ResourceError(NeurospecError, MemoryError):
+    """A measurement that would need more memory (or threads) than the machine has."""
+
+
 class DatasetError(NeurospecError, ValueError):
     """A dataset that is missing, empty or malformed."""
 
@@ -65,6 +74,10 @@ class HookLeak(NeurospecError):
     """A hook was left registered on a model after a measurement."""
 
 
+class ModelModified(NeurospecError):
+    """A test changed the weights or settings of the model the session shares."""
+
+
 class NumericalError(NeurospecError, FloatingPointError):
     """NaN or Inf appeared in activations or losses."""
 
@@ -82,6 +95,11 @@ class ClaimFailed(NeurospecError, AssertionError):
 
 class Underpowered(ClaimFailed):
     """A claim with too few documents for its confidence interval to mean anything."""
+
+
+class NoClaimStated(NeurospecError):
+    """A test built an expectation (``expect(unit)``, ``.ablated(...)``) and stated no claim
+    on it, so it checked nothing; the message names the call that is missing."""
 
 
 class NeurospecWarning(UserWarning):

@@ -7,6 +7,7 @@ a CI workflow. Nothing is overwritten: existing files are an error naming them.
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -32,13 +33,28 @@ def init_project(folder: Path) -> list[Path]:
     if folder.exists() and not folder.is_dir():
         raise NeurospecError(f"{folder} is a file; give a folder for the new project")
     targets = {src: folder / dst for src, dst in FILES.items()}
-    existing = [str(p) for p in targets.values() if p.exists()]
+    existing = [str(p) for p in targets.values() if p.exists() or p.is_symlink()]
     if existing:
         raise NeurospecError(f"not overwriting {', '.join(existing)}: run neurospec init in an "
                              f"empty folder (or move those files away first)")
+    # every folder a file goes into must be a real folder inside the project (a file named
+    # "data", or a link "data" -> /elsewhere, would be written through or fail half-way)
+    root = folder.resolve() if folder.exists() else None
+    for dst in [*targets.values(), folder / "reports" / "x"]:
+        for part in reversed(dst.relative_to(folder).parents[:-1]):
+            sub = folder / part
+            if sub.is_symlink():
+                raise NeurospecError(f"{sub} is a symbolic link (to {os.readlink(sub)}); "
+                                     f"neurospec init writes only inside the project folder: "
+                                     f"remove the link or run init in another folder")
+            if sub.exists() and not sub.is_dir():
+                raise NeurospecError(f"{sub} is a file, but the starter project needs a folder "
+                                     f"there; move the file away or run init in another folder")
     starter = resources.files("neurospec") / "starter"
     for src, dst in targets.items():
         dst.parent.mkdir(parents=True, exist_ok=True)
+        if root is not None and not dst.parent.resolve().is_relative_to(root):
+            raise NeurospecError(f"{dst.parent} lies outside {folder}: nothing more written")
         dst.write_bytes((starter / src).read_bytes())
     (folder / "reports").mkdir(exist_ok=True)
     return list(targets.values())

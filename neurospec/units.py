@@ -1,24 +1,42 @@
-"""Unit names: ``L3N669`` (MLP neuron), ``L10H7`` (attention head), ``L1F880`` (SAE feature).
+"""Unit names and unit kinds: ``L3N669`` (MLP neuron), ``L10H7`` (attention head),
+``L1F880`` (SAE feature), and any kind registered with :func:`register_unit_kind`.
 
-Parsing knows nothing of models; :func:`check_unit` validates a unit against a
-model's dimensions and says the valid range when it is out of it.
+A unit kind is declared once, as a :class:`UnitKind`: its letter, the class of its units,
+the hook it is read at, how many units a layer has, the class of claims about it, and how it
+is ablated.  Parsing, range checks, ``expect()``, random-unit baselines, claim specs and
+reports all read the registry; adding a kind edits no other module.  Parsing knows nothing
+of models; :func:`check_unit` validates a unit against a model's dimensions.
+
+Example, a residual-stream basis direction (``L1R5``: coordinate 5 of
+``blocks.1.hook_resid_post``)::
+
+    @dataclass(frozen=True, order=True)
+    class ResidualDirection(HookedUnit):
+        LETTER: ClassVar[str] = "R"
+        HOOK: ClassVar[str] = "blocks.{layer}.hook_resid_post"
+
+    register_unit_kind(UnitKind(
+        name="residual direction", unit_class=ResidualDirection,
+        size=lambda model, sae: model.d_model,
+        expectation="neurospec.claims.hooked:HookedExpectation", ablation="column"))
 """
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, Union
+from typing import Any, ClassVar, Protocol
 
-from neurospec.errors import InvalidUnit, UnitOutOfRange
+from neurospec.errors import InvalidArgument, InvalidUnit, UnitOutOfRange
 
 # [0-9], not \d: \d also matches other scripts' digits ('L0N٢٣٠' would read as L0N230).
-_PATTERN = re.compile(r"^L(?P<layer>[0-9]+)(?P<kind>[NHF])(?P<index>[0-9]+)$")
-_KINDS = {"N": "neuron", "H": "head", "F": "feature"}
+_PATTERN = re.compile(r"^L(?P<layer>[0-9]+)(?P<kind>[A-Z])(?P<index>[0-9]+)$")
 
 
 @dataclass(frozen=True, order=True)
-class _Unit:
+class Unit:
     """A unit: ``index`` within block ``layer``, named ``L{layer}{LETTER}{index}``."""
 
     layer: int
@@ -29,13 +47,19 @@ class _Unit:
     def name(self) -> str:
         return f"L{self.layer}{self.LETTER}{self.index}"
 
+    @property
+    def kind(self) -> UnitKind:
+        """The registered kind of this unit."""
+        return kind_of(self)
+
     def __str__(self) -> str:
         return self.name
 
 
 @dataclass(frozen=True, order=True)
-class _Hooked(_Unit):
-    """A unit read at one TransformerLens hook of its block (``HOOK``, with ``{layer}``)."""
+class HookedUnit(Unit):
+    """A unit read at one hook of its block (``HOOK``, with ``{layer}``): coordinate
+    ``index`` of that hook's last dimension."""
 
     HOOK: ClassVar[str] = ""
 
@@ -45,7 +69,7 @@ class _Hooked(_Unit):
 
 
 @dataclass(frozen=True, order=True)
-class Neuron(_Hooked):
+class Neuron(HookedUnit):
     """Neuron ``index`` of the MLP in block ``layer`` (post-nonlinearity, ``mlp.hook_post``)."""
 
     LETTER: ClassVar[str] = "N"
@@ -53,7 +77,7 @@ class Neuron(_Hooked):
 
 
 @dataclass(frozen=True, order=True)
-class Head(_Hooked):
+class Head(HookedUnit):
     """Attention head ``index`` of block ``layer`` (a query head under grouped-query
     attention); measured at ``attn.hook_z``, its output before ``W_O``."""
 
@@ -62,40 +86,130 @@ class Head(_Hooked):
 
 
 @dataclass(frozen=True, order=True)
-class Feature(_Unit):
+class Feature(Unit):
     """Feature ``index`` of the SAE attached at block ``layer``."""
 
     LETTER: ClassVar[str] = "F"
 
 
-Unit = Union[Neuron, Head, Feature]
+class HasShape(Protocol):
+    n_layers: int
+    d_model: int
+    d_mlp: int
+    n_heads: int
+    name: str
 
 
-def parse_unit(text: str) -> Unit:
+@dataclass(frozen=True)
+class UnitKind:
+    """One kind of unit, declared once.
+
+    Attributes:
+        name: what the kind is called in messages ("neuron").
+        unit_class: the class of its units (its ``LETTER`` names them: ``L3N669``).
+        size: how many units of this kind a layer has, ``size(model, sae)``.
+        expectation: the class of claims about such units, or its ``"module:Class"`` path
+            (imported when first used, so that parsing a name loads no torch).
+        ablation: how a unit is ablated: ``"column"`` (its coordinate of the hook is set),
+            ``"head"`` (its slice of ``hook_z``), ``"sae"`` (through its SAE), or ``""``
+            (no ablation claims).
+        needs_sae: claims about it need an SAE (``expect(unit, sae=...)``).
+        example: a name for messages ("L3N669").
+    """
+
+    name: str
+    unit_class: type[Unit]
+    size: Callable[[Any, Any], int]
+    expectation: Any
+    ablation: str = "column"
+    needs_sae: bool = False
+    example: str = ""
+
+    @property
+    def letter(self) -> str:
+        return self.unit_class.LETTER
+
+    def expectation_class(self) -> type:
+        """The claims class, imported on first use."""
+        exp = self.expectation
+        if isinstance(exp, str):
+            module, _, name = exp.partition(":")
+            exp = getattr(importlib.import_module(module), name)
+        return exp
+
+
+_KINDS: dict[str, UnitKind] = {}
+
+
+def register_unit_kind(kind: UnitKind, *, replace: bool = False) -> UnitKind:
+    """Add a unit kind to the registry (its letter must be new unless ``replace``).
+
+    Raises:
+        InvalidArgument: the letter is taken, not one upper-case letter, or the class is not
+            a :class:`Unit`.
+    """
+    letter = kind.letter
+    if not (isinstance(kind.unit_class, type) and issubclass(kind.unit_class, Unit)):
+        raise InvalidArgument(f"unit kind {kind.name!r}: unit_class must be a subclass of "
+                              f"neurospec.units.Unit", value=kind.unit_class)
+    if not re.fullmatch(r"[A-Z]", letter or ""):
+        raise InvalidArgument(f"unit kind {kind.name!r}: its letter {letter!r} must be one "
+                              f"upper-case letter (set LETTER on its class)", value=letter)
+    if letter in _KINDS and not replace and _KINDS[letter] != kind:
+        raise InvalidArgument(f"unit kind letter {letter!r} is taken by "
+                              f"{_KINDS[letter].name!r}; choose another letter", value=letter)
+    _KINDS[letter] = kind
+    return kind
+
+
+def unregister_unit_kind(letter: str) -> None:
+    """Remove a registered kind (for tests that register one of their own)."""
+    _KINDS.pop(letter, None)
+
+
+def unit_kinds() -> tuple[UnitKind, ...]:
+    """Every registered kind, in the order they were registered."""
+    return tuple(_KINDS.values())
+
+
+def kind_of(unit: Unit) -> UnitKind:
+    """The registered kind of ``unit`` (by its class's letter)."""
+    kind = _KINDS.get(type(unit).LETTER)
+    if kind is None or not isinstance(unit, kind.unit_class):
+        raise InvalidUnit(f"{unit!r} is of no registered unit kind", value=unit)
+    return kind
+
+
+def _described() -> str:
+    """``L<layer>N<neuron> (e.g. 'L3N669'), L<layer>H<head> (e.g. 'L10H7') or ...``."""
+    parts = [f"L<layer>{k.letter}<{k.name.split()[-1]}>" + (f" (e.g. {k.example!r})" if k.example
+                                                              else "") for k in _KINDS.values()]
+    return ", ".join(parts[:-1]) + f" or {parts[-1]}" if len(parts) > 1 else parts[0]
+
+
+def parse_unit(text: str | Unit) -> Unit:
     """Parse a unit name.
 
     Args:
-        text: ``L<layer>N<neuron>``, ``L<layer>H<head>`` or ``L<layer>F<feature>``.
+        text: ``L<layer><letter><index>`` for a registered kind: ``L3N669`` (neuron),
+            ``L10H7`` (head), ``L1F880`` (SAE feature) ...
 
     Returns:
-        A :class:`Neuron`, :class:`Head` or :class:`Feature`.
+        A unit of the kind the letter names.
 
     Example:
         >>> parse_unit("L3N669")
         Neuron(layer=3, index=669)
     """
-    if isinstance(text, (Neuron, Head, Feature)):
+    if isinstance(text, Unit):
         return text
     if not isinstance(text, str):
         raise InvalidUnit(f"a unit name must be a string like 'L3N669', got {type(text).__name__} "
                           f"{text!r}", value=text)
     m = _PATTERN.match(text.strip())
-    if m is None:
-        raise InvalidUnit(
-            f"{text!r} is not a unit name; expected L<layer>N<neuron> (e.g. 'L3N669'), "
-            f"L<layer>H<head> (e.g. 'L10H7') or L<layer>F<feature> (e.g. 'L1F880')", value=text)
-    cls = {"N": Neuron, "H": Head, "F": Feature}[m["kind"]]
-    return cls(int(m["layer"]), int(m["index"]))
+    if m is None or m["kind"] not in _KINDS:
+        raise InvalidUnit(f"{text!r} is not a unit name; expected {_described()}", value=text)
+    return _KINDS[m["kind"]].unit_class(int(m["layer"]), int(m["index"]))
 
 
 def _of_kind(text: Any, cls: type, example: str) -> Any:
@@ -110,31 +224,48 @@ def _of_kind(text: Any, cls: type, example: str) -> Any:
 
 def neuron(text: str | Neuron) -> Neuron:
     """Parse a neuron name such as ``'L3N669'``; anything else is an :class:`InvalidUnit`."""
-    return _of_kind(text, Neuron, "L3N669")
+    unit: Neuron = _of_kind(text, Neuron, "L3N669")
+    return unit
 
 
 def head(text: str | Head) -> Head:
     """Parse a head name such as ``'L10H7'``."""
-    return _of_kind(text, Head, "L10H7")
+    unit: Head = _of_kind(text, Head, "L10H7")
+    return unit
 
 
-class HasShape(Protocol):
-    n_layers: int
-    d_mlp: int
-    n_heads: int
-    name: str
+def layer_size(unit: Unit, model: Any, sae: Any = None) -> int:
+    """How many units of ``unit``'s kind its layer has in ``model`` (or ``sae``)."""
+    return kind_of(unit).size(model, sae)
 
 
-def check_unit(unit: Unit, model: HasShape) -> Unit:
-    """Raise :class:`UnitOutOfRange` unless ``unit`` exists in ``model``; return it."""
+def check_unit(unit: Unit, model: HasShape, sae: Any = None) -> Unit:
+    """Raise :class:`UnitOutOfRange` unless ``unit`` exists in ``model``; return it.  A kind
+    whose size needs an SAE is checked against it when one is given."""
     if not 0 <= unit.layer < model.n_layers:
         raise UnitOutOfRange(
             f"{unit.name}: layer {unit.layer} does not exist in {model.name}, which has "
             f"layers 0..{model.n_layers - 1}", value=unit)
-    size = {Neuron: model.d_mlp, Head: model.n_heads}.get(type(unit))
-    if size is not None and not 0 <= unit.index < size:
-        what = "neuron" if isinstance(unit, Neuron) else "head"
+    kind = kind_of(unit)
+    if kind.needs_sae and sae is None:
+        return unit
+    size = kind.size(model, sae)
+    if not 0 <= unit.index < size:
         raise UnitOutOfRange(
-            f"{unit.name}: {what} {unit.index} does not exist in layer {unit.layer} of "
-            f"{model.name}, which has {what}s 0..{size - 1}", value=unit)
+            f"{unit.name}: {kind.name} {unit.index} does not exist in layer {unit.layer} of "
+            f"{model.name}, which has {kind.name}s 0..{size - 1}", value=unit)
     return unit
+
+
+NEURON = register_unit_kind(UnitKind(
+    name="neuron", unit_class=Neuron, size=lambda model, sae: model.d_mlp,
+    expectation="neurospec.claims.expect:NeuronExpectation", ablation="column",
+    example="L3N669"))
+HEAD = register_unit_kind(UnitKind(
+    name="head", unit_class=Head, size=lambda model, sae: model.n_heads,
+    expectation="neurospec.claims.head_claims:HeadExpectation", ablation="head",
+    example="L10H7"))
+FEATURE = register_unit_kind(UnitKind(
+    name="feature", unit_class=Feature, size=lambda model, sae: sae.d_sae,
+    expectation="neurospec.claims.sae_claims:FeatureExpectation", ablation="sae",
+    needs_sae=True, example="L1F880"))

@@ -14,7 +14,7 @@ import numpy as np
 
 from neurospec.claims import checks
 from neurospec.claims.charts import TOP_CONTEXTS, peak_context, top_contexts
-from neurospec.claims.rerun import rerunning, unit_claim
+from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.data.dedupe import require_disjoint
@@ -22,9 +22,9 @@ from neurospec.data.near_duplicates import corpus_groups, group_summary
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
 from neurospec.measure.activations import neuron_activations
+from neurospec.stats.clustered import token_auroc_ci, token_d_ci
 from neurospec.stats.effects import auroc
 from neurospec.stats.inference import two_sample
-from neurospec.stats.clustered import token_auroc_ci, token_d_ci
 from neurospec.stats.proportion import share_ci
 from neurospec.units import neuron
 
@@ -61,7 +61,7 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
             "docs": [len(a_set), len(b_set)], "files": [a_set.origin(), b_set.origin()],
             "duplicates_dropped": [len(a_set.dropped), len(b_set.dropped)],
             "groups": [group_summary(a_set), group_summary(b_set)]}
-    weak = self.run.underpowered(claim, kind, {a_set.name: len(a_set), b_set.name: len(b_set)},
+    weak = self.scope.underpowered(claim, kind, {a_set.name: len(a_set), b_set.name: len(b_set)},
                                  data)
     if weak:
         return weak
@@ -82,8 +82,8 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
     # a rerun (random-unit baseline, vacuity) keeps only the verdict and the effect
     details = {
         "units_label": f"({_LABELS[metric]})", "definition": _DEFINITIONS[metric],
-        "token_auroc": float("nan") if rerunning() else auroc(ta, tb),
-        "doc_auroc": float("nan") if rerunning() else auroc(a.doc_means, b.doc_means),
+        "token_auroc": float("nan") if self.scope.rerun else auroc(ta, tb),
+        "doc_auroc": float("nan") if self.scope.rerun else auroc(a.doc_means, b.doc_means),
         "token_mean": {a_set.name: float(ta.mean()), b_set.name: float(tb.mean())},
         "doc_mean": {a_set.name: float(a.doc_means.mean()), b_set.name: float(b.doc_means.mean())},
         "frac_tokens_above_0": {a_set.name: float((ta > 0).mean()),
@@ -99,11 +99,11 @@ def activates_more(self, on: Corpus | str, than: Corpus | str, *,
                       "sets": {a_set.name: a.doc_means.tolist(),
                                b_set.name: b.doc_means.tolist()}},
         "contexts": {"title": f"top activating contexts of {unit}",
-                     "items": [] if rerunning() else  # a rerun keeps only the numbers
+                     "items": [] if self.scope.rerun else  # a rerun keeps only the numbers
                      top_contexts(self.model, a, a_set.name, TOP_CONTEXTS)
                      + top_contexts(self.model, b, b_set.name, 3)},
     }
-    return self.run.record(
+    return self.scope.record(
         claim=claim, kind=kind, data=data, n=est.n, effect=est.estimate,
         ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
         verdict=verdict, method=est.method, missed=missed, details=details, charts=charts)
@@ -167,7 +167,7 @@ class NeuronActivationClaims:
                  f">= {share:.0%} are in {target.name}")
         data = {"names": names, "hashes": [c.hash for c in sets], "docs": [len(c) for c in sets],
                 "files": [c.origin() for c in sets]}
-        weak = self.run.underpowered(claim, "top_examples", {c.name: len(c) for c in sets}, data)
+        weak = self.scope.underpowered(claim, "top_examples", {c.name: len(c) for c in sets}, data)
         if weak:
             return weak
         acts = [neuron_activations(self.model, c, unit) for c in sets]
@@ -178,7 +178,7 @@ class NeuronActivationClaims:
         est = share_ci(hits, len(top), len(target) / n_docs)
         verdict, missed = decide(est.ci, share, ">=", est.undefined)
         items = [peak_context(self.model, acts[s], d, names[s]) for _, s, d in top[:12]]
-        return self.run.record(
+        return self.scope.record(
             claim=claim, kind="top_examples", data=data, n=len(top), effect=est.estimate,
             ci=est.ci, p=est.p_value, threshold=share, direction=">=", metric="share",
             verdict=verdict, missed=missed,
@@ -201,6 +201,9 @@ class NeuronActivationClaims:
 
         unit = neuron(self.unit)
         share = checks.share("share_at_least", share_at_least)
+        checks.count("k", k, method="simplifies")
+        checks.count("max_tokens", max_tokens, minimum=0, method="simplifies")
+        keep = checks.share("keep", keep)
         c = checks.as_corpus(on)
         ex = top_examples(self.model, unit, [c], k=k)
         done = [simplify(self.model, unit, list(e.tokens), keep=keep) for e in ex]
@@ -213,14 +216,15 @@ class NeuronActivationClaims:
                   "max": sm.activation, "tokens": self.model.str_tokens(sm.simplified),
                   "values": [0.0] * (len(sm.simplified) - 1) + [sm.activation]}
                  for e, sm in zip(ex, done)]
-        return self.run.record(
+        return self.scope.record(
             claim=claim, kind="simplification", data={"names": [c.name], "hashes": [c.hash],
                                                              "files": [c.origin()]},
             n=len(done), effect=est.estimate, ci=est.ci,
             p=est.p_value, threshold=share, direction=">=", metric="share",
             verdict=verdict, missed=missed,
             method="greedy deletion; one-sided 95% Clopper-Pearson bound",
-            details={"units_label": "(share)", "keep": keep, "max_tokens": max_tokens,
+            details={"units_label": "(share)", "n_unit": "contexts", "keep": keep,
+                     "max_tokens": max_tokens,
                      "lengths": [len(sm.simplified) for sm in done],
                      "kept": [round(sm.activation / sm.original_activation, 3) for sm in done]},
             charts={"contexts": {"title": "simplified prompts (last token's activation)",
@@ -247,6 +251,9 @@ class NeuronActivationClaims:
 
         unit = neuron(self.unit)
         share = checks.share("share_at_least", share_at_least)
+        fraction = checks.threshold("fraction", fraction)
+        for name, value in (("restarts", restarts), ("length", length), ("steps", steps)):
+            checks.count(name, value, method="optimised_prompts_reach")
         c = checks.as_corpus(on)
         top = float(neuron_activations(self.model, c, unit).all_tokens.max())
         runs = [optimise_prompt(self.model, unit, length, steps, seed=self.ctx.seed * 1000 + r)
@@ -261,14 +268,15 @@ class NeuronActivationClaims:
                   "tokens": self.model.str_tokens(r.tokens),
                   "values": [0.0] * (len(r.tokens) - 1) + [r.activation]}
                  for i, r in enumerate(runs)]
-        return self.run.record(
+        return self.scope.record(
             claim=claim, kind="prompt_optimisation", data={"names": [c.name], "hashes": [c.hash],
                                                              "files": [c.origin()]},
             n=restarts, effect=est.estimate, ci=est.ci,
             p=est.p_value, threshold=share, direction=">=", metric="share",
             verdict=verdict, missed=missed,
             method="Adam on free input embeddings, cosine projection; one-sided Clopper-Pearson",
-            details={"units_label": "(share)", "top_activation_on_corpus": top,
+            details={"units_label": "(share)", "n_unit": "prompts",
+                     "top_activation_on_corpus": top,
                      "projected": [round(r.activation, 4) for r in runs],
                      "soft": [round(r.soft_activation, 4) for r in runs]},
             charts={"contexts": {"title": "optimised prompts, projected to real tokens "
@@ -340,13 +348,13 @@ class NeuronActivationClaims:
                                   "items": [{"set": "counterexample", "doc": "-", "max": value,
                                              "tokens": self.model.str_tokens(minimal),
                                              "values": [0.0] * (len(minimal) - 1) + [value]}]}
-        return self.run.record(
+        return self.scope.record(
             claim=claim, kind="property", data={"names": [name], "hashes": ["generated"]},
             n=len(acts), effect=est.estimate, ci=est.ci, p=est.p_value,
             threshold=share, direction=">=", metric="share", verdict=verdict, missed=missed,
             method="seeded i.i.d. prompts from the strategy's distribution, one batch; one-sided "
                    "Clopper-Pearson bound; hypothesis counterexample search with shrinking",
-            details={"units_label": "(share)", "above": above,
+            details={"units_label": "(share)", "n_unit": "prompts", "above": above,
                      "mean_activation": float(acts.mean()),
                      "counterexample": None if minimal is None else self.model.str_tokens(minimal)},
             charts=charts)

@@ -7,8 +7,8 @@ or call :func:`configure`.
 from __future__ import annotations
 
 import contextlib
-import os
 import contextvars
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +22,7 @@ class Context:
     model: Any = None
     seed: int = 0
     data_dirs: tuple[Path, ...] = ()
+    sae_dirs: tuple[Path, ...] = ()  # where relative SAE paths are found (test folder, rootdir)
     min_docs: int = 10
     test: str = ""
     vacuity: int = 0  # re-run passing unit claims on this many random units (0: off)

@@ -18,32 +18,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from neurospec.claims import activation_claims, checks
-from neurospec.claims.ablated import Ablated
 from neurospec.claims.activation_claims import NeuronActivationClaims
-from neurospec.claims.expectation import Expectation
+from neurospec.claims.expectation import Expectation, stating
 from neurospec.claims.head_claims import HeadAblated, HeadExpectation
+from neurospec.claims.hooked import HookedExpectation
 from neurospec.claims.layer import LayerExpectation
+from neurospec.claims.neuron_ablation import Ablated
 from neurospec.claims.result import ClaimResult
 from neurospec.claims.sae_claims import FeatureExpectation
 from neurospec.claims.weight_claims import NeuronWeightClaims
-from neurospec.data.corpus import Corpus
-from neurospec.measure.activations import neuron_activations
-from neurospec.units import Feature, Head, Neuron, parse_unit
+from neurospec.units import Unit, kind_of, parse_unit
 
 __all__ = ["Ablated", "ClaimResult", "FeatureExpectation", "HeadAblated", "HeadExpectation",
-           "LayerExpectation", "NeuronExpectation", "expect", "expect_layer"]
+           "HookedExpectation", "LayerExpectation", "NeuronExpectation", "expect",
+           "expect_layer"]
 
 
 def expect_layer(layer: int, model: Any = None) -> LayerExpectation:
     """Start a claim about MLP ``layer`` as a whole (e.g. how concentrated an effect is)."""
-    return LayerExpectation(layer, model)
+    return stating(LayerExpectation(layer, model), f"expect_layer({layer})")
 
 
-def expect(unit: str | Neuron | Head | Feature, model: Any = None, *,
-           sae: Any = None) -> Expectation:
+def expect(unit: str | Unit, model: Any = None, *, sae: Any = None) -> Any:
     """Start a claim about ``unit`` (a name such as ``'L1N417'``, ``'L1H3'``, ``'L0F26'``, or
-    a parsed unit).
+    a parsed unit; any registered kind, see :mod:`neurospec.units`).
 
     Args:
         unit: the unit the claim is about.
@@ -51,31 +49,18 @@ def expect(unit: str | Neuron | Head | Feature, model: Any = None, *,
         sae: for an SAE feature, the SAE (``load_sae(path)``) or its path.
 
     Returns:
-        a :class:`NeuronExpectation`, :class:`HeadExpectation` or :class:`FeatureExpectation`.
+        the claims of the unit's kind: a :class:`NeuronExpectation`,
+        :class:`~neurospec.claims.head_claims.HeadExpectation`,
+        :class:`~neurospec.claims.sae_claims.FeatureExpectation`, or the class a registered
+        kind names.
     """
     parsed = parse_unit(unit)
-    if isinstance(parsed, Feature):
-        return FeatureExpectation(parsed, model, sae)
-    if isinstance(parsed, Head):
-        return HeadExpectation(parsed, model)
-    return NeuronExpectation(parsed, model)
+    built: Expectation = kind_of(parsed).expectation_class()(parsed, model, sae)
+    return stating(built, f"expect({parsed.name!r})")
 
 
-class NeuronExpectation(NeuronActivationClaims, NeuronWeightClaims, Expectation):
-    """Claims about one MLP neuron."""
+class NeuronExpectation(HookedExpectation, NeuronActivationClaims, NeuronWeightClaims):
+    """Claims about one MLP neuron: its activations, its weights, and what ablating it does
+    (:class:`~neurospec.claims.neuron_ablation.Ablated`)."""
 
-    kind = "neuron"
-
-    activates_more = activation_claims.activates_more
-
-    def __init__(self, unit: Any, model: Any = None, sae: Any = None) -> None:
-        super().__init__(unit, model)  # an SAE means nothing for a neuron
-
-    def _acts(self, corpus: Corpus):
-        return neuron_activations(self.model, corpus, self.unit)
-
-    def ablated(self, to: str | float = "mean", over: Corpus | str | None = None) -> Ablated:
-        """Ablate the neuron: ``to='zero'``, ``'mean'`` or ``'resample'`` (over a reference
-        corpus), or a fixed number; then state what that does with :class:`Ablated`'s
-        methods."""
-        return Ablated(self, to, checks.maybe_corpus(over))
+    ABLATED = Ablated

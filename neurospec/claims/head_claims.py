@@ -11,23 +11,26 @@ from typing import Any
 import numpy as np
 
 from neurospec.claims import checks
-from neurospec.claims.ablated import AblatedUnit
+from neurospec.claims.ablation_base import AblatedUnit
 from neurospec.claims.charts import attention, bar, top_deltas
-from neurospec.claims.expectation import Expectation
-from neurospec.claims.rerun import rerunning, unit_claim
+from neurospec.claims.expectation import Expectation, stating
+from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.data.near_duplicates import corpus_groups
+from neurospec.evidence.payloads import Charts
 from neurospec.evidence.record import Record
+from neurospec.models.protocol import ModelBackend
 from neurospec.stats.inference import mean_ci
 
 
-def _head_charts(model, eff) -> dict:
-    """The documents whose loss rose most, and the head's attention on the first of them."""
+def _head_charts(model: ModelBackend, eff: Any, rerun: bool) -> Charts:
+    """The documents whose loss rose most, and the head's attention on the first of them
+    (none in a rerun for another unit, which keeps only the numbers)."""
     from neurospec.data.tokens import tokenize
     from neurospec.measure.heads import attention_pattern
 
-    if rerunning():  # a rerun for another unit keeps only the numbers
+    if rerun:
         return {}
     top = int(np.argmax(eff.delta))
     toks = tokenize(model, eff.corpus).docs[top][:24]
@@ -62,20 +65,20 @@ class HeadAblated(AblatedUnit):
         from neurospec.measure.heads import head_ablation
 
         h = self.unit
-        weak = self.run.underpowered(f"{h} ablated ({self.to}) {says.format(c.name)}",
+        weak = self.scope.underpowered(f"{h} ablated ({self.to}) {says.format(c.name)}",
                                      "head_ablation", {c.name: len(c)},
                                      checks.data_of(c, self.over))
         if weak:
             return weak
         eff = head_ablation(self.model, h, c, self.to, self.over)
-        est = mean_ci(eff.delta, seed=self.run.seed, threshold=threshold, direction=direction,
+        est = mean_ci(eff.delta, seed=self.scope.seed, threshold=threshold, direction=direction,
                       ids=c.ids, groups=corpus_groups(c))
         verdict, missed = decide(est.ci, threshold, direction, est.undefined)
-        charts = _head_charts(self.model, eff)
+        charts = _head_charts(self.model, eff, self.scope.rerun)
         charts["bars"] = {"title": f"loss change when {h} is {eff.how}", "unit": "nats",
                           "items": [{"set": c.name, "mean": est.estimate, "ci": list(est.ci),
                                      "n": est.n}]}
-        return self.run.record(
+        return self.scope.record(
             claim=f"{h} {eff.how} {says.format(c.name)}", kind="head_ablation",
             data=checks.data_of(c, self.over), n=est.n, effect=est.estimate, ci=est.ci,
             p=est.p_value, threshold=threshold, direction=direction, metric="delta_loss",
@@ -93,7 +96,8 @@ class HeadExpectation(Expectation):
     def ablated(self, to: str = "zero", over: Corpus | str | None = None) -> HeadAblated:
         """Zero-ablate the head's output (``to='zero'``) or replace it by its mean over
         ``over`` (``to='mean'``); then state what that does with :class:`HeadAblated`."""
-        return HeadAblated(self, to, checks.maybe_corpus(over))
+        over = checks.maybe_corpus(over)
+        return stating(HeadAblated(self, to, over), HeadAblated._said(to, over), parent=self)
 
     def ablation_raises_loss(self, on: Corpus | str, by_at_least: float, *, to: str = "zero",
                              over: Corpus | str | None = None) -> Any:
@@ -121,7 +125,7 @@ class HeadExpectation(Expectation):
                           zip(eff.token_delta, eff.repeated) if r.any() and (~r).any()])
         claim = (f"{h} {eff.how}: loss rises more on repeated than on new tokens of {c.name} "
                  f"by >= {threshold:g} nats")
-        weak = self.run.underpowered(claim, "head_direct_effect", {c.name: len(diffs)},
+        weak = self.scope.underpowered(claim, "head_direct_effect", {c.name: len(diffs)},
                                      checks.data_of(c, ref))
         if weak:
             return weak
@@ -129,13 +133,13 @@ class HeadExpectation(Expectation):
         verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
         rep = np.array([d[r].mean() for d, r in zip(eff.token_delta, eff.repeated) if r.any()])
         new = np.array([d[~r].mean() for d, r in zip(eff.token_delta, eff.repeated) if (~r).any()])
-        charts = _head_charts(self.model, eff)
+        charts = _head_charts(self.model, eff, self.scope.rerun)
         charts["bars"] = {"title": f"loss change when {h}'s direct effect is removed",
                           "unit": "nats", "items": [
                               {"set": "repeated tokens", **bar(rep, self.ctx.seed)},
                               {"set": "new tokens", **bar(new, self.ctx.seed)},
                               {"set": "difference", **bar(diffs, self.ctx.seed)}]}
-        return self.run.record(
+        return self.scope.record(
             claim=claim, kind="head_direct_effect", data=checks.data_of(c, ref), n=est.n,
             effect=est.estimate, ci=est.ci, p=est.p_value, threshold=threshold, direction=">=",
             metric="delta_loss_repeated_minus_new", verdict=verdict, method=est.method,

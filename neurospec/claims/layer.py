@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from neurospec.claims import cached, checks, context
+from neurospec.claims import checks, context
 from neurospec.claims.charts import sweep_charts, sweep_details
+from neurospec.claims.conclude import Scope, conclude
+from neurospec.claims.expectation import Stated
 from neurospec.claims.result import ClaimResult
-from neurospec.claims.runner import Runner
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.errors import InvalidArgument
+from neurospec.measure import shared
 from neurospec.units import Neuron, check_unit
 
 
-class LayerExpectation:
+class LayerExpectation(Stated):
     """Claims about an MLP layer as a whole."""
 
     def __init__(self, layer: int, model: Any = None) -> None:
@@ -24,7 +26,7 @@ class LayerExpectation:
         check_unit(Neuron(layer, 0), self.model)
         self.layer = layer
         self.ctx = context.current()
-        self.run = Runner(f"L{layer}", self.model, self.ctx)
+        self.scope = Scope(f"L{layer}", self.model, self.ctx)
 
     def top_neurons_carry(self, k: int, share_at_least: float, *, on: Corpus | str,
                           to: str = "mean", over: Corpus | str | None = None,
@@ -41,19 +43,19 @@ class LayerExpectation:
         checks.count("k", k, maximum=self.model.d_mlp, method="top_neurons_carry")
         corpus = checks.as_corpus(on)
         ref = checks.maybe_corpus(over)
-        weak = self.run.underpowered(f"the top {k} neurons of MLP{self.layer} carry >= "
+        weak = self.scope.underpowered(f"the top {k} neurons of MLP{self.layer} carry >= "
                                      f"{share:.0%} of the layer's effect on {corpus.name} loss",
                                      "neuron_sweep", {corpus.name: len(corpus)},
                                      checks.data_of(corpus, ref))
         if weak:
-            return self.run.conclude(weak)
-        sweep = cached.sweep(self.model, corpus, self.layer, to, ref, method)
+            return conclude(self.scope, weak)
+        sweep = shared.sweep(self.model, corpus, self.layer, to, ref, method)
         est, ci, boot = cross_fit_top_k_share(sweep.delta, k, seed=self.ctx.seed)
         verdict, missed = decide(ci, share, ">=")
         how = "zero" if to == "zero" else f"mean over {ref.name if ref else '?'}"
         claim = (f"the top {k} neurons of MLP{self.layer} ({how} ablation, one at a time) carry "
                  f">= {share:.0%} of the layer's effect on {corpus.name} loss")
-        record = self.run.record(
+        record = self.scope.record(
             claim=claim, kind="neuron_sweep", data=checks.data_of(corpus, ref), n=len(corpus),
             effect=est, ci=ci,
             p=float((1 + (boot < share).sum()) / (1 + len(boot))), threshold=share,
@@ -65,4 +67,4 @@ class LayerExpectation:
                                                       sweep.ranking()[:k]],
                      **sweep_details(sweep)},
             charts=sweep_charts(sweep, self.ctx.seed))
-        return self.run.conclude(record)
+        return conclude(self.scope, record)

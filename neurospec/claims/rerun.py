@@ -1,10 +1,10 @@
 """The same claim on other units: random-unit baselines and the vacuity check.
 
 Every unit claim method is a function that measures and returns a :class:`Record`; the
-:func:`unit_claim` decorator then ends the claim (emit or raise) and remembers the call.  A
-rerun calls that same function with the unit swapped for random units of the same layer
-(same arguments, same data, same seed) and keeps the records it returns: nothing is emitted
-and nothing is raised.
+:func:`unit_claim` decorator then concludes the claim (emit or raise) and remembers the call.
+A rerun calls that same function on the claims object built for a random unit of the same
+layer (``owner.for_unit(unit)``: same arguments, same data, same seed, a scope marked as a
+rerun) and keeps the records it returns: nothing is emitted and nothing is raised.
 
 - :func:`baseline`: the unit's percentile among ``k`` random units, measured the same way,
   and the p-value ``(1 + #{units at least as extreme}) / (k + 1)``
@@ -21,13 +21,11 @@ activations, so a baseline of activation claims costs no new forward pass.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -35,12 +33,12 @@ from neurospec.claims.charts import null_chart
 from neurospec.errors import InvalidArgument, NeurospecError
 from neurospec.evidence.record import Record
 from neurospec.stats.inference import percentile_among
-from neurospec.units import Feature, Head, Neuron
+from neurospec.units import Unit, kind_of, layer_size, unit_kinds
 
 VACUITY_RATE = 0.05  # a claim passing for more than this share of random units is vacuous
 
-_rerunning: contextvars.ContextVar[bool] = contextvars.ContextVar("neurospec_rerun",
-                                                                  default=False)
+P = ParamSpec("P")
+C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -49,21 +47,21 @@ class Call:
 
     owner: Any
     fn: Callable[..., Record]
-    args: tuple
-    kwargs: dict
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
 
-    def record_for(self, unit: Any) -> Record | None:
-        """The record this call produces for ``unit`` (None when it errors)."""
-        with _rerun():
-            try:
-                return self.fn(self.owner._with_unit(unit), *self.args, **self.kwargs)
-            except NeurospecError:
-                return None
+    def record_for(self, unit: Unit) -> Record | None:
+        """The record this call produces for ``unit``, as a rerun (nothing concluded, no
+        example charts); None when it errors."""
+        try:
+            return self.fn(self.owner.for_unit(unit), *self.args, **self.kwargs)
+        except NeurospecError:
+            return None
 
     def parameters(self) -> list[str]:
         return list(inspect.signature(self.fn).parameters)[1:]  # without self
 
-    def changed(self, **changes: Any) -> "Call":
+    def changed(self, **changes: Any) -> Call:
         """The same call with the arguments in ``changes`` replaced (all as keywords)."""
         bound = inspect.signature(self.fn).bind(self.owner, *self.args, **self.kwargs)
         kwargs = dict(bound.arguments)
@@ -71,58 +69,39 @@ class Call:
         return Call(self.owner, self.fn, (), {**kwargs, **changes})
 
 
-def unit_claim(fn: Callable[..., Record]) -> Callable:
+def unit_claim(fn: Callable[Concatenate[C, P], Record]) -> Callable[Concatenate[C, P], Any]:
     """Make a claim method from a function that measures and returns its record: the method
-    ends the claim through ``self._conclude(record, call)``."""
+    concludes the claim (:func:`neurospec.claims.conclude.conclude`) and returns its
+    :class:`~neurospec.claims.result.ClaimResult`; on a chain of claims about one ablation it
+    returns the chain (``.raises_loss(...).and_not_on(...)``)."""
     @functools.wraps(fn)
-    def method(self, *args: Any, **kwargs: Any) -> Any:
+    def method(self: Any, *args: P.args, **kwargs: P.kwargs) -> Any:
         __tracebackhide__ = True
         record = fn(self, *args, **kwargs)
-        return self._conclude(record, Call(self, fn, args, kwargs))
-    method.measure = fn  # the claim as a plain function, for reruns and tests
+        return self.concluded(record, Call(self, fn, args, kwargs))
+    method.measure = fn  # type: ignore[attr-defined]  # the claim as a plain function
     return method
 
 
-def rerunning() -> bool:
-    """True while a claim is being re-run for another unit (skip costly extras then)."""
-    return _rerunning.get()
-
-
-@contextlib.contextmanager
-def _rerun() -> Iterator[None]:
-    token = _rerunning.set(True)
-    try:
-        yield
-    finally:
-        _rerunning.reset(token)
-
-
-def layer_size(model: Any, unit: Any, sae: Any = None) -> int:
-    """How many units of ``unit``'s kind its layer has."""
-    if isinstance(unit, Feature):
-        return sae.d_sae
-    return {Neuron: model.d_mlp, Head: model.n_heads}[type(unit)]
-
-
-def check_k(model: Any, unit: Any, k: int, sae: Any = None, what: str = "k") -> int:
-    """``k`` random units must exist besides ``unit`` in its layer."""
-    others = layer_size(model, unit, sae) - 1
-    if k > others:
-        kind = type(unit).__name__.lower()
-        raise InvalidArgument(f"{what}={k}: layer {unit.layer} has only {others} other "
-                              f"{kind}s than {unit}; ask for at most {others}", value=k)
-    return k
-
-
-def random_units(model: Any, unit: Any, k: int, seed: int, sae: Any = None) -> list:
-    """``k`` distinct random units of ``unit``'s layer and type, never ``unit`` itself
+def random_units(model: Any, unit: Unit, k: int, seed: int, sae: Any = None) -> list[Unit]:
+    """``k`` distinct random units of ``unit``'s layer and kind, never ``unit`` itself
     (fewer when the layer has fewer), drawn reproducibly from ``seed`` and the unit."""
-    size = layer_size(model, unit, sae)
-    kind = {Neuron: 0, Head: 1, Feature: 2}[type(unit)]
-    rng = np.random.default_rng([seed, kind, unit.layer, unit.index])
+    size = layer_size(unit, model, sae)
+    tag = list(unit_kinds()).index(kind_of(unit))  # neurons 0, heads 1, features 2 ...
+    rng = np.random.default_rng([seed, tag, unit.layer, unit.index])
     pool = np.array([i for i in range(size) if i != unit.index])
     chosen = sorted(int(i) for i in rng.choice(pool, size=min(k, len(pool)), replace=False))
     return [type(unit)(unit.layer, i) for i in chosen]
+
+
+def check_k(model: Any, unit: Unit, k: int, sae: Any = None, what: str = "k") -> int:
+    """``k`` random units must exist besides ``unit`` in its layer."""
+    others = layer_size(unit, model, sae) - 1
+    if k > others:
+        raise InvalidArgument(f"{what}={k}: layer {unit.layer} has only {others} other "
+                              f"{kind_of(unit).name}s than {unit}; ask for at most {others}",
+                              value=k)
+    return k
 
 
 def signed(direction: str, value: float) -> float:
@@ -149,11 +128,11 @@ def random_p(value: float, null: list[float], direction: str = ">=") -> float:
     return (1 + sum(signed(direction, v) >= mine for v in null)) / (len(null) + 1)
 
 
-def rerun_many(call: Call, units: list) -> list[tuple[Any, Record]]:
+def rerun_many(call: Call, units: list[Unit]) -> list[tuple[Unit, Record]]:
     """``call``'s records for ``units`` that reached a verdict with a finite effect.  A claim
-    object may measure all the units at once first (``_prefetch(call, units)``, e.g. ablations
+    object may measure all the units at once first (``prefetch(call, units)``, e.g. ablations
     as one stacked replay); each rerun then reads its share."""
-    prefetch = getattr(call.owner, "_prefetch", None)
+    prefetch = getattr(call.owner, "prefetch", None)
     if prefetch is not None:
         prefetch(call, units)
     out = []
@@ -165,7 +144,7 @@ def rerun_many(call: Call, units: list) -> list[tuple[Any, Record]]:
 
 
 def baseline(record: Record, call: Call, k: int, seed: int, model: Any,
-             sae: Any = None) -> tuple[Record, list[tuple[Any, Record]]]:
+             sae: Any = None) -> tuple[Record, list[tuple[Unit, Record]]]:
     """``record`` with the unit's percentile among ``k`` random units of its layer (the
     share of them it beats in the claim's direction) and their effects as a null chart."""
     unit = call.owner.unit
@@ -200,7 +179,7 @@ def vacuity(record: Record, call: Call, k: int, seed: int, model: Any, strict: b
     from neurospec.stats.proportion import share_ci
 
     unit = call.owner.unit
-    k = min(k, layer_size(model, unit, sae) - 1)
+    k = min(k, layer_size(unit, model, sae) - 1)
     runs = rerun_many(call, random_units(model, unit, k, seed + 1, sae))
     passing = [u.name for u, r in runs if r.passed]
     rate = share_ci(len(passing), len(runs)) if runs else None

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from neurospec.claims import checks
-from neurospec.claims.finish import end
+from neurospec.claims.conclude import Scope, conclude_followup
 from neurospec.claims.rerun import Call, baseline
 from neurospec.errors import InvalidArgument, Underpowered
 from neurospec.evidence.record import Record
@@ -20,12 +20,13 @@ class ClaimResult:
     In Jupyter it shows as the report's evidence card (see :mod:`neurospec.report.notebook`).
     """
 
-    def __init__(self, record: Record, call: Call | None = None, runner: Any = None) -> None:
+    def __init__(self, record: Record, call: Call | None = None, scope: Scope | None = None
+                 ) -> None:
         self.record = record
         self._call = call
-        self._runner = runner
+        self._scope = scope
 
-    def but_not_when(self, **changes: Any) -> "ClaimResult":
+    def but_not_when(self, **changes: Any) -> ClaimResult:
         """A matched negative control: the same claim with the arguments in ``changes``
         replaced (e.g. ``on=`` a matched control set) must be *shown not* to hold: its CI
         must lie entirely on the failing side of the threshold.  A control that passes, or
@@ -68,10 +69,10 @@ class ClaimResult:
             new = replace(new, verdict="fail", missed=(
                 f"the matched negative was not shown not to hold ({control.claim}: {ci} "
                 f"reaches the threshold {control.threshold:g}); use more control documents"))
-        self.record = end(new, replaces=self.record)
+        self.record = conclude_followup(new, self.record)
         return self
 
-    def beats_random_units(self, k: int = 20, percentile: float = 95.0) -> "ClaimResult":
+    def beats_random_units(self, k: int = 20, percentile: float = 95.0) -> ClaimResult:
         """Also require the unit to *stand out* from random units of its layer: the same
         claim is measured for ``k`` random units (same data, same way, the seeded draw
         ``against_random=k`` also uses) and the rank test ``p = (1 + #{random units at least
@@ -80,7 +81,7 @@ class ClaimResult:
         This is a test of exchangeability ("is the unit's effect just one more draw of its
         layer's?"), exact for a unit that is; ``percentile`` sets its level.  It is *not* a
         test that the unit beats ``percentile`` % of its layer: a unit whose true effect beats
-        97.25% of its layer passes ``k=39, percentile=97.5`` 16-37% of the time (measured,
+        97.25% of its layer passes ``k=39, percentile=97.5`` 26-37% of the time (measured,
         ``docs/calibration.md``).  To claim a share of the layer, use
         :meth:`beats_percentile_of_layer`.  It fails when fewer than ``k`` random units could
         be measured, or when ``k`` is too small for the level (99 needs k >= 99).  The record
@@ -92,11 +93,11 @@ class ClaimResult:
         if pct_needed > 100:
             raise InvalidArgument(f"beats_random_units(percentile={percentile!r}): a percentile "
                                   f"is 0..100", value=percentile)
-        if self._call is None:
+        if self._call is None or self._scope is None:
             raise InvalidArgument("beats_random_units() applies to a claim about one unit "
                                   "(expect(unit)....)")
-        run = self._runner
-        new, runs = baseline(self.record, self._call, k, run.seed, run.model, run.sae)
+        scope = self._scope
+        new, runs = baseline(self.record, self._call, k, scope.seed, scope.model, scope.sae)
         alpha = 1 - pct_needed / 100
         p = new.details["random_p"]
         why = ""
@@ -114,12 +115,13 @@ class ClaimResult:
         if why:
             new = replace(new, verdict="fail", missed=why)
         new = replace(new, claim=f"{new.claim}; and stands out from {k} random units of its "
-                                 f"layer (rank test, p <= {alpha:.3g})")
-        self.record = end(new, replaces=self.record)
+                                 f"layer (rank test, p <= {alpha:.3g})",
+                      details={**new.details, "required_percentile": pct_needed})
+        self.record = conclude_followup(new, self.record)
         return self
 
     def beats_percentile_of_layer(self, percentile: float = 95.0, k: int | None = None
-                                  ) -> "ClaimResult":
+                                  ) -> ClaimResult:
         """Also require the unit's true effect to exceed that of ``percentile`` % of its
         layer's units, a test of the stated percentile that accounts for the noise in every
         effect (:func:`~neurospec.stats.baselines.percentile_test`): ``k`` random units are
@@ -143,13 +145,13 @@ class ClaimResult:
         if not 0 < pct < 100:
             raise InvalidArgument(f"beats_percentile_of_layer(percentile={percentile!r}): a "
                                   f"percentile strictly between 0 and 100", value=percentile)
-        if self._call is None:
+        if self._call is None or self._scope is None:
             raise InvalidArgument("beats_percentile_of_layer() applies to a claim about one unit "
                                   "(expect(unit)....)")
         need = min_units(pct, 0.025)
         k = need if k is None else checks.count("k", k, method="beats_percentile_of_layer")
-        run = self._runner
-        new, runs = baseline(self.record, self._call, k, run.seed, run.model, run.sae)
+        scope = self._scope
+        new, runs = baseline(self.record, self._call, k, scope.seed, scope.model, scope.sae)
 
         def se(r: Record) -> float:
             return (r.ci[1] - r.ci[0]) / (2 * 1.959964)
@@ -168,14 +170,14 @@ class ClaimResult:
         elif not test.passed:
             why = (f"{test.not_below} of {k} random units are not shown below {new.unit}: "
                    f"binomial p = {test.p_value:.3g} > {test.level:g} for percentile {pct:g}")
-        details = {**new.details, "percentile_test": {
+        details = {**new.details, "required_percentile": pct, "percentile_test": {
             "percentile": pct, "k": k, "not_shown_below": test.not_below, "p": test.p_value,
             "level": test.level, "min_k": need}}
         new = replace(new, details=details, claim=f"{new.claim}; and beats {pct:g}% of its "
                                                  f"layer (noise-aware percentile test)")
         if why:
             new = replace(new, verdict="fail", missed=why)
-        self.record = end(new, replaces=self.record)
+        self.record = conclude_followup(new, self.record)
         return self
 
     @property

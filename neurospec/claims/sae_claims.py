@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from neurospec.claims import activation_claims, checks
+from neurospec.claims import activation_claims, checks, context
 from neurospec.claims.charts import bar
 from neurospec.claims.expectation import Expectation
 from neurospec.claims.rerun import unit_claim
@@ -31,7 +31,8 @@ class FeatureExpectation(Expectation):
         if sae is None:
             raise InvalidArgument(f"{unit} is an SAE feature: pass sae=load_sae(path) "
                                   f"(or a path) to expect()", value=unit)
-        sae = sae if not isinstance(sae, (str, Path)) else load_sae(sae)
+        sae = sae if not isinstance(sae, (str, Path)) else load_sae(
+            sae, search=context.current().sae_dirs)
         super().__init__(unit, model, sae)
         check_sae(self.model, self.sae, self.unit)
 
@@ -54,13 +55,14 @@ class FeatureExpectation(Expectation):
         from neurospec.units import Feature
 
         threshold = checks.threshold("by_at_least", by_at_least)
-        early_sae = sae if not isinstance(sae, (str, Path)) else load_sae(sae)
+        early_sae = sae if not isinstance(sae, (str, Path)) else load_sae(
+            sae, search=context.current().sae_dirs)
         f0 = parse_unit(early)
         if not isinstance(f0, Feature):
             raise InvalidArgument(f"depends_on({early!r}): expected a feature like 'L0F26'",
                                   value=early)
         c = checks.as_corpus(on)
-        weak = self.run.underpowered(f"{self.unit} depends on {f0}", "feature_gradient",
+        weak = self.scope.underpowered(f"{self.unit} depends on {f0}", "feature_gradient",
                                      {c.name: len(c)}, {"names": [c.name], "hashes": [c.hash],
                                       "files": [c.origin()]})
         if weak:
@@ -75,7 +77,7 @@ class FeatureExpectation(Expectation):
         order = np.argsort(-means)[:12]
         claim = (f"{self.unit} depends on {f0}: mean gradient x activation attribution on "
                  f"{c.name} >= {threshold:g}")
-        return self.run.record(
+        return self.scope.record(
             claim=claim, kind="feature_gradient", data={"names": [c.name], "hashes": [c.hash],
                                       "files": [c.origin()]},
             n=est.n, effect=est.estimate, ci=est.ci, p=est.p_value, threshold=threshold,

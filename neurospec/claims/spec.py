@@ -49,6 +49,9 @@ def run_spec(spec: dict, model: Any = None, root: Path | str = ".") -> Any:
         kwargs = {k: _path(v, root) if k == "sae" else v for k, v in kwargs.items()}
         fn = getattr(target, method, None)
         if fn is None or not callable(fn):
+            said = getattr(getattr(target, "scope", None), "statement", None)
+            if said is not None:
+                said.called()  # the spec failed here: the error says what is missing
             raise InvalidArgument(f"claim spec for {spec['unit']}: {type(target).__name__} has no "
                                   f"claim method {method!r}", value=method)
         target = fn(**kwargs)

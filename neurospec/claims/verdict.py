@@ -41,17 +41,22 @@ def decide(ci: tuple[float, float], threshold: float, direction: str, undefined:
     raise ValueError(f"unknown direction {direction!r}")
 
 
+def _one_line(text: str) -> str:
+    """A text from a name (a claim built from corpus names) as one line of the message."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def failure_message(r: Record) -> str:
     """What was claimed, what was measured, by how much it missed, and how to rerun."""
     if r.verdict == "underpowered":
-        return visible(f"{r.claim}\n  {r.missed}\n  nothing was measured: a verdict on so few "
-                       f"documents would be noise")
+        return visible(f"{_one_line(r.claim)}\n  {_one_line(r.missed)}\n  nothing was measured: "
+                       f"a verdict on so few documents would be noise")
     unit = r.details.get("units_label", "")
     lines = [
-        r.claim,
+        _one_line(r.claim),
         f"  measured {fmt(r.effect)} {unit}, 95% CI [{r.ci[0]:.4g}, {r.ci[1]:.4g}], "
         f"n={r.n} docs, p={r.p:.2g}".replace("  ,", ","),
-        f"  missed: {r.missed}; to see whether the verdict depends on the resampling, "
+        f"  missed: {_one_line(r.missed)}; to see whether the verdict depends on the resampling, "
         f"rerun with another seed, e.g. --neurospec-seed={r.seed + 1}",
     ]
     vac = r.details.get("vacuity")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurospec.claims import cached, checks
+from neurospec.claims import checks
 from neurospec.claims.charts import bar
 from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
@@ -18,6 +18,7 @@ from neurospec.data.near_duplicates import corpus_groups, group_summary
 from neurospec.data.dedupe import require_disjoint
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
+from neurospec.measure import shared
 from neurospec.stats.inference import mean_ci, two_sample
 from neurospec.units import neuron
 
@@ -49,13 +50,13 @@ class NeuronWeightClaims:
                 "docs": [len(a_set), len(b_set)], "files": [a_set.origin(), b_set.origin()],
                 "duplicates_dropped": [len(a_set.dropped), len(b_set.dropped)],
                 "groups": [group_summary(a_set), group_summary(b_set)]}
-        weak = self.run.underpowered(claim, "weight_gradients",
+        weak = self.scope.underpowered(claim, "weight_gradients",
                                      {a_set.name: len(a_set), b_set.name: len(b_set)}, data)
         if weak:
             return weak
 
         def norms(c: Corpus) -> np.ndarray:
-            g = cached.weight_gradients(self.model, c, unit.layer)
+            g = shared.weight_gradients(self.model, c, unit.layer)
             return g.w_in if weights == "in" else g.w_out
 
         na, nb = norms(a_set), norms(b_set)
@@ -65,7 +66,7 @@ class NeuronWeightClaims:
                          groups=(corpus_groups(a_set), corpus_groups(b_set)))
         verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
         rank = int(1 + (na.mean(0) > a.mean()).sum())
-        return self.run.record(
+        return self.scope.record(
             claim=claim, kind="weight_gradients", data=data, n=est.n, effect=est.estimate,
             ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
             verdict=verdict, method=est.method + "; per-document gradients batched, exact",
@@ -108,13 +109,13 @@ class NeuronWeightClaims:
         claim = (f"the answer-loss gradient on {unit}'s W_{weights} is larger with wrong answers "
                  f"than with right ones by >= {threshold:g}")
         hashes = [c.hash for c in sets.values()]
-        weak = self.run.underpowered(claim, "weight_gradients", {"prompts": len(diff)},
+        weak = self.scope.underpowered(claim, "weight_gradients", {"prompts": len(diff)},
                                      {"names": list(sets), "hashes": hashes})
         if weak:
             return weak
         est = mean_ci(diff, seed=self.ctx.seed, threshold=threshold)
         verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
-        return self.run.record(
+        return self.scope.record(
             claim=claim, kind="weight_gradients",
             data={"names": list(sets), "hashes": [c.hash for c in sets.values()],
                   "docs": [len(diff)], "files": [c.origin() for c in sets.values()]},
@@ -165,13 +166,13 @@ class NeuronWeightClaims:
 
         claim = (f"{unit}'s top-{top_k} direct-logit tokens include >= {at_least} of "
                  f"{{{', '.join(repr(t) for t in include[:8])}{', ...' if len(include) > 8 else ''}}}")
-        return self.run.record(
+        return self.scope.record(
             claim=claim, kind="logit_attribution",
             data={"names": ["weights"], "hashes": [self.model.fingerprint]}, n=top_k,
             effect=float(count), ci=(float(count), float(count)), p=p, threshold=float(at_least),
             direction=">=", metric="count_in_top_k", verdict=verdict,
             method="exact (weights); hypergeometric p-value", missed=missed,
-            details={"units_label": "tokens", "folded_final_ln": folded,
+            details={"units_label": "tokens", "n_unit": "top-k", "folded_final_ln": folded,
                      "found": [strs([t])[0] for t in top if t in wanted],
                      "set_size": len(wanted), "vocab": vocab},
             charts={"token_table": {"title": f"tokens {unit} writes most / least directly "

@@ -68,7 +68,7 @@ class Corpus:
         return f"Corpus({self.name!r}, {len(self)} docs, hash={self.hash})"
 
     @classmethod
-    def from_texts(cls, texts, name: str = "inline", groups=None) -> "Corpus":
+    def from_texts(cls, texts, name: str = "inline", groups=None) -> Corpus:
         """A corpus from a list of strings; ``groups``: one label per text (e.g. the
         template each prompt was made from), resampled as one unit by every CI.
 
@@ -83,8 +83,13 @@ class Corpus:
                    groups=() if groups is None else tuple(groups))
 
     @classmethod
-    def from_file(cls, path: Path, name: str | None = None) -> "Corpus":
-        """Load ``.jsonl`` (a ``text`` field per line) or ``.txt`` (blank-line separated)."""
+    def from_file(cls, path: Path, name: str | None = None) -> Corpus:
+        """Load ``.jsonl`` (a ``text`` field per line) or ``.txt`` (documents separated by
+        blank lines; a line of only spaces or tabs is blank), whatever the suffix's case.
+
+        Raises:
+            DatasetError: unreadable, not UTF-8, a malformed line, or another suffix.
+        """
         path = Path(path)
         name = name or path.stem
         try:
@@ -97,7 +102,12 @@ class Corpus:
             raise DatasetError(f"dataset {path} is not UTF-8 text ({exc}); re-encode it as UTF-8",
                                value=name) from exc
         digest = hashlib.sha256(data).hexdigest()[:16]
-        if path.suffix == ".jsonl":
+        suffix = path.suffix.lower()
+        if suffix not in SUFFIXES:
+            raise DatasetError(f"{path}: a dataset file is .jsonl (one {{\"text\": ...}} a line) "
+                               f"or .txt (documents separated by blank lines), not "
+                               f"{path.suffix or 'a file without a suffix'}", value=name)
+        if suffix == ".jsonl":
             texts, ids, groups = [], [], []
             for lineno, line in enumerate(raw.splitlines(), 1):
                 if not line.strip():
@@ -120,10 +130,18 @@ class Corpus:
             return cls(name=name, texts=tuple(texts), ids=tuple(ids), source=_shown(path),
                        file_hash=digest,
                        groups=tuple(groups) if any(g is not None for g in groups) else ())
-        docs = tuple(d.strip() for d in raw.replace("\r\n", "\n").split("\n\n") if d.strip())
-        return cls(name=name, texts=docs, source=_shown(path), file_hash=digest)
+        lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        docs, current = [], []
+        for line in lines + [""]:
+            if line.strip(" \t"):
+                current.append(line)
+            elif current:
+                docs.append("\n".join(current).strip())
+                current = []
+        return cls(name=name, texts=tuple(d for d in docs if d), source=_shown(path),
+                   file_hash=digest)
 
-    def subset(self, n: int, start: int = 0) -> "Corpus":
+    def subset(self, n: int, start: int = 0) -> Corpus:
         """Documents ``start .. start+n-1`` as a corpus of its own (name and hash change)."""
         for arg, value, least in (("n", n, 1), ("start", start, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
@@ -177,6 +195,19 @@ def _unique(dirs: list[Path]) -> list[Path]:
     return list(seen.values())
 
 
+SUFFIXES = (".jsonl", ".txt")
+NAME_LIMIT = 200  # file systems hold names of 255 bytes; a dataset name is one
+
+
+def _files_named(folder: Path, name: str) -> list[Path]:
+    """``name.jsonl`` / ``name.txt`` in ``folder``, whatever the case of the suffix."""
+    try:
+        return sorted(p for p in folder.iterdir() if p.stem == name
+                      and p.suffix.lower() in SUFFIXES and p.is_file())
+    except OSError:  # no such folder (checked by the caller's options), or unreadable
+        return []
+
+
 def default_data_dirs() -> list[Path]:
     """The bundled datasets (``fixtures/data``, or the installed wheel's copy)."""
     return [bundled("data")]
@@ -202,9 +233,12 @@ def load_corpus(name: str, data_dirs: list[Path] | tuple[Path, ...] = ()) -> Cor
             f"dataset {name!r} is a path, not a name; names are looked up in the data folders "
             f"only. To load a file on purpose use Corpus.from_file({name!r}), or pass its "
             f"folder with --neurospec-data DIR and use the name", value=name)
+    if len(name) > NAME_LIMIT:
+        raise DatasetError(f"dataset name {name[:40]!r}... is {len(name)} characters long; a "
+                           f"dataset is a file <name>.jsonl / <name>.txt, whose name holds at "
+                           f"most {NAME_LIMIT} characters", value=name[:NAME_LIMIT])
     dirs = [Path(d) for d in data_dirs] + default_data_dirs()
-    found = [d / f"{name}{suffix}" for d in _unique(dirs) for suffix in (".jsonl", ".txt")
-             if (d / f"{name}{suffix}").is_file()]
+    found = [f for d in _unique(dirs) for f in _files_named(d, name)]
     if len(found) > 1:
         raise DatasetError(
             f"dataset {name!r} is defined twice: {found[0]} and {found[1]}; rename or remove "
@@ -212,7 +246,7 @@ def load_corpus(name: str, data_dirs: list[Path] | tuple[Path, ...] = ()) -> Cor
     if found:
         return Corpus.from_file(found[0], name=name)
     have = sorted({p.stem for d in dirs if d.is_dir() for p in d.iterdir()
-                   if p.suffix in (".jsonl", ".txt")})
+                   if p.suffix.lower() in SUFFIXES})
     raise DatasetError(f"no dataset named {name!r} in {', '.join(map(str, dirs))}; available: "
                        f"{', '.join(have) or 'none'}. Add {name}.jsonl there (one "
                        f'{{"text": ...}} per line) or pass --neurospec-data DIR', value=name)

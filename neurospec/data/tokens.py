@@ -75,6 +75,14 @@ def tokenize(model, corpus: Corpus) -> TokenizedCorpus:
             if len(ids) > model.n_ctx:
                 ids, cut = ids[:model.n_ctx], cut + 1
             docs.append(torch.tensor(ids, dtype=torch.long))
+        top = max(int(d.max()) for d in docs)
+        if top >= model.d_vocab:
+            from neurospec.errors import DatasetError
+
+            raise DatasetError(f"dataset {corpus.name!r}: the tokenizer gave token id {top}, but "
+                               f"{model.name}'s vocabulary has {model.d_vocab} rows; the "
+                               f"tokenizer does not belong to this model", value=corpus.name)
+        model.preflight(max(len(d) for d in docs), f"dataset {corpus.name!r}")
         if any(len(d) - len(bos) < 2 for d in docs):
             short = [corpus.ids[k] for k, d in enumerate(docs) if len(d) - len(bos) < 2]
             from neurospec.errors import DatasetError

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from neurospec.errors import OutputError, ResultsFileError
-from neurospec.evidence.record import SCHEMA, Record
+from neurospec.evidence.payloads import Charts, Data, Details, check
+from neurospec.evidence.record import READABLE_SCHEMAS, SCHEMA, SKIPPED, Record, outcome_record
 from neurospec.evidence.results import Results
 
 
@@ -25,6 +26,8 @@ def atomic_write_text(path: Path, text: str, option: str = "--neurospec-json=rep
             ``path`` is a folder; the message suggests ``option`` with a writable path.
     """
     path = Path(path)
+    if path.is_symlink():  # write the link's target and keep the link
+        path = Path(os.path.realpath(path))
     if path.is_dir():
         raise OutputError(f"cannot write {path}: it is a folder; give a file path such as "
                           f"{path / 'run.json'}", value=path)
@@ -103,21 +106,50 @@ def read_results(path: Path) -> Results:
         raise ResultsFileError(f"{path} is not a neurospec results file (not JSON: {exc}); "
                                f"{regen}", value=path) from exc
     schema = doc.get("schema") if isinstance(doc, dict) else None
-    if schema != SCHEMA:
-        raise ResultsFileError(f"{path} has schema {schema!r}, but this neurospec reads "
-                               f"{SCHEMA!r}; {regen}, or compare it with the neurospec "
-                               f"version that wrote it", value=path)
+    if schema not in READABLE_SCHEMAS:
+        raise ResultsFileError(f"{path} has schema {str(schema)[:80]!r}, but this neurospec "
+                               f"reads {' and '.join(map(repr, READABLE_SCHEMAS))}; {regen}, or "
+                               f"compare it with the neurospec version that wrote it", value=path)
     try:
         records = doc["records"]
+        meta = doc.get("meta", {})
+        if not isinstance(records, list):
+            raise ValueError(f"'records' is a {type(records).__name__}, not a list")
+        if not isinstance(meta, dict):
+            raise ValueError(f"'meta' is a {type(meta).__name__}, not an object")
         for i, r in enumerate(records):
             check_record(r, i)
-        return Results([Record.from_dict(r) for r in records], doc.get("meta"))
+        check_meta(meta)
+        out = [Record.from_dict(r) for r in records]
+        return Results(out + _skipped_v1(meta, schema), meta)
     except ValueError as exc:
-        raise ResultsFileError(f"{path} has schema {SCHEMA!r} but {exc}; {regen}",
+        raise ResultsFileError(f"{path} has schema {schema!r} but {exc}; {regen}",
                                value=path) from exc
     except (KeyError, TypeError, AttributeError) as exc:
-        raise ResultsFileError(f"{path} has schema {SCHEMA!r} but malformed records "
+        raise ResultsFileError(f"{path} has schema {schema!r} but malformed records "
                                f"({type(exc).__name__}: {exc}); {regen}", value=path) from exc
+
+
+def _skipped_v1(meta: dict, schema: str) -> list[Record]:
+    """Schema /1 listed skipped tests in ``meta["skipped"]``; they are records now."""
+    return [outcome_record(str(s.get("test", "")), SKIPPED, str(s.get("reason", "")),
+                           outcome="skipped") for s in meta.get("skipped", [])]
+
+
+def check_meta(meta: dict) -> None:
+    """Raise ``ValueError`` naming the field when ``meta`` holds fields of the wrong type."""
+    skipped = meta.get("skipped", [])
+    if not (isinstance(skipped, list) and all(isinstance(s, dict) for s in skipped)):
+        raise ValueError("meta.skipped is not a list of {test, reason} objects")
+    for key in ("collected",):
+        v = meta.get(key)
+        if v is not None and not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
+            raise ValueError(f"meta.{key} is not a list of test ids")
+    for key in ("environment", "selection"):
+        if not isinstance(meta.get(key, {}), dict):
+            raise ValueError(f"meta.{key} is not an object")
+    if not isinstance(meta.get("complete", True), bool):
+        raise ValueError("meta.complete is not true or false")
 
 
 _TEXT = ("claim", "kind", "unit", "verdict", "direction", "metric", "method", "missed", "test",
@@ -152,6 +184,12 @@ def check_record(r, i: int) -> None:
         shown = ", ".join(f"{k}={r[k]!r:.40}" for k in wrong)
         raise ValueError(f"record {i} ({str(r.get('claim', '?'))[:60]!r}) has fields of the "
                          f"wrong type: {shown}")
+    for key, hint in (("charts", Charts), ("data", Data), ("details", Details)):
+        if key in r:
+            try:
+                check(r[key], hint, key)
+            except ValueError as exc:
+                raise ValueError(f"record {i} ({str(r.get('claim', '?'))[:60]!r}): {exc}") from None
 
 
 def read_frame(path: Path):

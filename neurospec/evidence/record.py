@@ -10,7 +10,18 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-SCHEMA = "neurospec.results/1"
+SCHEMA = "neurospec.results/2"
+# Schemas this version reads: /1 kept skipped tests in ``meta["skipped"]`` instead of as
+# records; they are read as records (:func:`neurospec.evidence.jsonio.read_results`).
+READABLE_SCHEMAS = ("neurospec.results/1", SCHEMA)
+
+# A record of a test's outcome rather than of a claim's verdict: the test errored, was
+# skipped, stated no claim, or never ran.  Its ``verdict`` is one of OUTCOME_VERDICTS, its
+# ``missed`` says why (the error, the skip reason), and it has no numbers.
+TEST_OUTCOME = "test_outcome"
+ERROR, SKIPPED, NO_CLAIM, NOT_RUN = "error", "skipped", "no claim", "not run"
+XFAIL_ERROR = "errored xfail"  # a test marked xfail that errored: not the expected failure
+OUTCOME_VERDICTS = (ERROR, XFAIL_ERROR, SKIPPED, NO_CLAIM, NOT_RUN, "fail")
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,11 @@ class Record:
     def passed(self) -> bool:
         return self.verdict == "pass"
 
+    @property
+    def is_claim(self) -> bool:
+        """A claim's verdict (not a record of a test's outcome: an error, a skip ...)."""
+        return self.kind != TEST_OUTCOME
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["ci"] = list(self.ci)
@@ -69,7 +85,7 @@ class Record:
         return f"{name}@{ckpt}" if ckpt else str(name)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Record":
+    def from_dict(cls, d: dict) -> Record:
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
         kw["ci"] = tuple(_unfinite(x) for x in (kw.get("ci") or (math.nan, math.nan)))
@@ -77,6 +93,19 @@ class Record:
             if name in kw:
                 kw[name] = _unfinite(kw[name])
         return cls(**kw)
+
+
+def outcome_record(test: str, verdict: str, why: str, *, claim: str = "", unit: str = "",
+                   model: dict | None = None, seed: int = 0, checkpoint: str = "",
+                   outcome: str = "") -> Record:
+    """The record of a test whose outcome is not a claim's verdict (``verdict`` one of
+    :data:`OUTCOME_VERDICTS`): what it was about (``claim``, e.g. the expectation it had
+    built; else the test's name) and why (``why``: the error, the skip reason)."""
+    name = test.rsplit("::", 1)[-1] if test else "(collection)"
+    return Record(claim=claim or name, kind=TEST_OUTCOME, unit=unit, model=dict(model or {}),
+                  data={}, n=0, effect=math.nan, ci=(math.nan, math.nan), p=math.nan,
+                  threshold=math.nan, direction="", metric="", verdict=verdict, seed=seed,
+                  missed=why, test=test, checkpoint=checkpoint, outcome=outcome)
 
 
 _FLOATS = ("effect", "p", "threshold", "percentile", "p_adjusted")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from neurospec.evidence.record import Record
+from neurospec.evidence.record import ERROR, NO_CLAIM, NOT_RUN, SKIPPED, XFAIL_ERROR, Record
 
 FRAME_COLUMNS = ["claim_id", "test", "claim", "kind", "unit", "column", "model", "checkpoint",
                  "fingerprint", "verdict", "state", "outcome", "effect", "ci_low", "ci_high", "p",
@@ -42,17 +42,19 @@ def optional(record: Record, name: str) -> Any:
 
 def base_test_id(record: Record) -> str:
     """The record's test id without its checkpoint parameter: ``t.py::f[step150]`` and
-    ``t.py::f[step3000]`` are the same claim measured on two checkpoints."""
+    ``t.py::f[step3000]`` are the same claim measured on two checkpoints.  The label is
+    matched as a whole parameter (``[label]``, ``[label-...]``, ``[...-label]``), whatever
+    brackets the other parameters hold."""
     test, label = record.test, record.checkpoint
-    if not label or not test.endswith("]") or "[" not in test:
+    if not label or not test.endswith("]"):
         return test
-    base, params = test[:-1].split("[", 1)
-    if params == label:
-        return base
-    if params.startswith(f"{label}-"):
-        return f"{base}[{params[len(label) + 1:]}]"
-    if params.endswith(f"-{label}"):
-        return f"{base}[{params[:-len(label) - 1]}]"
+    if test.endswith(f"[{label}]"):
+        return test[:-len(label) - 2]
+    if test.endswith(f"-{label}]"):
+        return test[:-len(label) - 2] + "]"
+    at = test.rfind(f"[{label}-")
+    if at >= 0:
+        return test[:at + 1] + test[at + len(label) + 2:]
     return test
 
 
@@ -74,19 +76,31 @@ def claim_ids(records: list[Record]) -> list[str]:
 
 EXPECTED_FAIL = "expected fail"
 UNEXPECTED_PASS = "unexpected pass"
-SKIPPED = "skipped"
-# Most urgent first: what the reader must look at, then what holds, then deliberately false
-# claims that failed as expected.
-STATES = ("fail", "underpowered", UNEXPECTED_PASS, SKIPPED, "pass", EXPECTED_FAIL)
+CAUGHT = "caught"
+# Most urgent first: what the reader must look at (failures, errors, tests that stated no
+# claim or never ran), then failures the test itself caught, skipped claims, what holds, and
+# deliberately false claims that failed as expected.
+STATES = ("fail", ERROR, XFAIL_ERROR, NO_CLAIM, NOT_RUN, "underpowered", UNEXPECTED_PASS, CAUGHT,
+          SKIPPED, "pass", EXPECTED_FAIL)
+# States that leave the run without a verdict it can stand on (never green).
+BROKEN = (ERROR, XFAIL_ERROR, NO_CLAIM, NOT_RUN)
 
 
 def state(record: Record) -> str:
     """The record's state: its verdict, except that a failure under ``xfail`` is an
-    ``'expected fail'`` and a pass under ``xfail`` an ``'unexpected pass'``."""
-    if record.outcome == "xfailed" and not record.passed:
+    ``'expected fail'``, a pass under ``xfail`` an ``'unexpected pass'``, and a claim that
+    failed inside a test that passed (the test caught its ``ClaimFailed``) is ``'caught'``.
+    A record of a test's outcome (an error, a skip, no claim stated, not run) has that
+    outcome as its state."""
+    if record.outcome == "xfailed" and not record.passed and record.verdict not in BROKEN:
         return EXPECTED_FAIL
     if record.outcome == "xpassed" and record.passed:
         return UNEXPECTED_PASS
+    if demoted(record):
+        return "fail"
+    if (record.outcome == "passed" and record.is_claim
+            and record.verdict in ("fail", "underpowered")):
+        return CAUGHT
     return record.verdict
 
 
@@ -96,13 +110,15 @@ def demoted(record: Record) -> bool:
 
 
 def attention(record: Record) -> int:
-    """Where a record goes in a report read top-down: 0 unexpected failures (and unexpected
-    passes), 1 vacuous or Holm-demoted claims, 3 passes, 4 expected failures (2 is for
-    skipped claims, which have no record)."""
+    """Where a record goes in a report read top-down: 0 unexpected failures, errors, tests
+    that stated no claim or never ran (and unexpected passes), 1 vacuous or Holm-demoted
+    claims and failures the test caught, 2 skipped claims, 3 passes, 4 expected failures."""
     s = state(record)
     if s == EXPECTED_FAIL:
         return 4
-    if demoted(record) or (optional(record, "vacuous") and s == "pass"):
+    if s == SKIPPED:
+        return 2
+    if s == CAUGHT or demoted(record) or (optional(record, "vacuous") and s == "pass"):
         return 1
     return 3 if s == "pass" else 0
 
@@ -128,9 +144,16 @@ class Results(list):
         return [""] if self.meta.get("complete") is False else []
 
     @property
-    def skipped(self) -> list[dict]:
-        """The run's skipped claim tests: ``{"test", "reason"}`` each (from ``meta``)."""
-        return list(self.meta.get("skipped", []))
+    def skipped(self) -> list[Record]:
+        """The records of the run's skipped claim tests (their reason in ``missed``)."""
+        return [r for r in self if state(r) == SKIPPED]
+
+    @property
+    def collected(self) -> list[str] | None:
+        """The ids of every test the run collected (None when the file does not say:
+        results written before neurospec recorded them)."""
+        ids = self.meta.get("collected")
+        return [str(i) for i in ids] if isinstance(ids, list) else None
 
     @property
     def columns(self) -> list[str]:

@@ -22,9 +22,9 @@ def emit(record: Record) -> None:
 
 
 @contextlib.contextmanager
-def collecting() -> Iterator[list[Record]]:
-    """Collect every record emitted inside the block."""
-    records: list[Record] = []
+def collecting(into: list[Record] | None = None) -> Iterator[list[Record]]:
+    """Collect every record emitted inside the block (into ``into`` when given)."""
+    records: list[Record] = [] if into is None else into
     token = _collector.set(records)
     try:
         yield records

@@ -1,8 +1,9 @@
-"""Ablating a neuron and measuring the per-document change of the next-token loss.
+"""Ablating a unit read as one coordinate of a hook (a neuron, a residual direction ...) and
+measuring the per-document change of the next-token loss.
 
-The ablation replaces the neuron's activation at every counted (non-BOS) position by:
-zero; its mean over a reference corpus; a fixed value; or (``resample``) the activation
-the neuron has at a random counted position of a reference corpus (seeded).
+The ablation replaces the unit's coordinate at every counted (non-BOS) position by: zero;
+its mean over a reference corpus; a fixed value; or (``resample``) the value the unit has at
+a random counted position of a reference corpus (seeded).
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ import torch
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import TokenizedCorpus, tokenize
 from neurospec.errors import InvalidArgument
-from neurospec.measure.activations import neuron_activations
+from neurospec.measure.activations import unit_activations
 from neurospec.measure.forward import HookFactory, clean_run, run_corpus
-from neurospec.units import Neuron, check_unit
+from neurospec.models.protocol import ModelBackend
+from neurospec.units import HookedUnit, check_unit
+
 
 @dataclass(frozen=True)
 class Ablation:
-    """How a neuron is ablated: the mode, and the reference it takes values from."""
+    """How a unit is ablated: the mode, and the reference it takes values from."""
 
-    unit: Neuron
+    unit: HookedUnit
     mode: str
     value: float | None  # the replacement (zero / mean / value); None for resample
     over: str | None  # name of the reference corpus (mean / resample)
@@ -44,8 +47,8 @@ class Ablation:
         return (self.unit.name, self.mode, self.value, self.over, self.seed)
 
 
-def make_ablation(model, unit: Neuron, to: str | float = "mean", over: Corpus | None = None,
-                  seed: int = 0) -> Ablation:
+def make_ablation(model: ModelBackend, unit: HookedUnit, to: str | float = "mean",
+                  over: Corpus | None = None, seed: int = 0) -> Ablation:
     """Build an :class:`Ablation`; ``to`` is ``'zero'``, ``'mean'``, ``'resample'`` or a number."""
     check_unit(unit, model)
     if isinstance(to, bool) or not isinstance(to, (str, int, float)):
@@ -71,7 +74,7 @@ def make_ablation(model, unit: Neuron, to: str | float = "mean", over: Corpus | 
         raise InvalidArgument(f"ablated(to={to!r}) needs over=<corpus>, the text whose "
                               f"activations of {unit} it uses, e.g. over=corpus('english')",
                               value=to)
-    acts = neuron_activations(model, over, unit).all_tokens
+    acts = unit_activations(model, over, unit).all_tokens
     if to == "mean":
         return Ablation(unit, "mean", float(acts.mean()), over.name)
     return Ablation(unit, "resample", None, over.name, pool=acts, seed=seed)
@@ -94,9 +97,10 @@ class AblationEffect:
         return self.ablated - self.clean
 
 
-def set_neuron(index: int, value: float | torch.Tensor, first: int) -> Callable:
-    """The one neuron-ablation hook: set neuron ``index`` at every position from ``first`` on
-    to ``value`` (a number, or per-position values ``[batch, pos]``)."""
+def set_column(index: int, value: float | torch.Tensor, first: int) -> Callable:
+    """The one column-ablation hook: set coordinate ``index`` of the hook's last dimension
+    at every position from ``first`` on to ``value`` (a number, or per-position values
+    ``[batch, pos]``)."""
     def fn(act, hook=None):
         act = act.clone()
         if isinstance(value, torch.Tensor):
@@ -118,7 +122,7 @@ def ablation_hooks(ablation: Ablation, tc: TokenizedCorpus) -> HookFactory:
             gen = np.random.default_rng([ablation.seed, docs[0]])
             value = torch.tensor(gen.choice(ablation.pool, size=(len(lengths), int(lengths.max()))),
                                  dtype=torch.float32)
-        return [(unit.hook, set_neuron(unit.index, value, tc.first))]
+        return [(unit.hook, set_column(unit.index, value, tc.first))]
     return hooks
 
 

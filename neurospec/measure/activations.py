@@ -1,9 +1,9 @@
-"""Neuron activations on a corpus: post-nonlinearity MLP activations at counted positions."""
+"""A unit's activations on a corpus: the coordinate of its hook (a neuron's post-nonlinearity
+MLP activation, or any unit read as one coordinate of a hook) at the counted positions."""
 
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,8 +13,8 @@ from torch import Tensor
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import TokenizedCorpus, tokenize
 from neurospec.measure.forward import CorpusRun, clean_key, run_corpus
-from neurospec.units import Neuron, check_unit
-
+from neurospec.models.protocol import ModelBackend
+from neurospec.units import HookedUnit, check_unit
 
 # Counted tokens up to which an activation pass also computes the clean losses.
 LOSSES_WITH_ACTIVATIONS = 65_536
@@ -48,10 +48,10 @@ def layer_activations(model, tc: TokenizedCorpus, layer: int) -> tuple[Tensor, .
 
 
 @dataclass(frozen=True)
-class NeuronActivations:
-    """One neuron's activations on one corpus, per document, with the tokens they sit on."""
+class UnitActivations:
+    """One unit's activations on one corpus, per document, with the tokens they sit on."""
 
-    unit: Neuron
+    unit: HookedUnit
     corpus: Corpus
     per_token: tuple[np.ndarray, ...]  # per doc, float64 [counted positions]
     tokens: tuple[np.ndarray, ...]  # per doc, token ids at those positions
@@ -67,8 +67,10 @@ class NeuronActivations:
         return np.concatenate(self.per_token)
 
 
-def neuron_activations(model, corpus: Corpus, unit: Neuron) -> NeuronActivations:
-    """Activations of ``unit`` on every counted token of every document of ``corpus``.
+def unit_activations(model: ModelBackend, corpus: Corpus, unit: HookedUnit
+                     ) -> UnitActivations:
+    """Activations of ``unit`` (coordinate ``unit.index`` of hook ``unit.hook``) on every
+    counted token of every document of ``corpus``.
 
     Example:
         >>> acts = neuron_activations(model, load_corpus("german"), neuron("L1N42"))
@@ -89,10 +91,16 @@ def neuron_activations(model, corpus: Corpus, unit: Neuron) -> NeuronActivations
             ("acts_column", tc.corpus.hash, model.prepend_bos, unit.hook, unit.index),
             lambda: _column_pass(model, tc, unit))
     tokens = counted_tokens(model, tc)
-    return NeuronActivations(unit, corpus, split_docs(column, sizes), tokens, tc.truncated)
+    return UnitActivations(unit, corpus, split_docs(column, sizes), tokens, tc.truncated)
 
 
-def _column_pass(model, tc: TokenizedCorpus, unit: Neuron) -> tuple[np.ndarray, list[int]]:
+# The names by which neurons' activations were first known (a neuron is a hooked unit).
+NeuronActivations = UnitActivations
+neuron_activations = unit_activations
+
+
+def _column_pass(model: ModelBackend, tc: TokenizedCorpus, unit: HookedUnit
+                 ) -> tuple[np.ndarray, list[int]]:
     run = run_corpus(model, tc, capture=[unit.hook], losses=False, column=unit.index)
     per_doc = run.captured[unit.hook]
     return torch.cat(per_doc)[:, 0].double().numpy(), [len(a) for a in per_doc]

@@ -23,8 +23,8 @@ import torch
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import InvalidArgument
-from neurospec.models.architecture import refuse
 from neurospec.measure.forward import clean_run, run_corpus, token_losses
+from neurospec.models.architecture import refuse
 from neurospec.units import Head, check_unit
 
 

@@ -25,7 +25,7 @@ import torch
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import InvalidArgument
-from neurospec.measure.ablation import Ablation, set_neuron
+from neurospec.measure.ablation import Ablation, set_column
 from neurospec.measure.forward import token_losses
 
 
@@ -71,7 +71,7 @@ def path_patching(model, ablation: Ablation, corpus: Corpus, through: list[str])
                               "number)", value=ablation.mode)
     tc = tokenize(model, corpus)
 
-    ablate = set_neuron(unit.index, ablation.value, tc.first)
+    ablate = set_column(unit.index, ablation.value, tc.first)
 
     def save(store, name):
         def fn(act, hook=None):

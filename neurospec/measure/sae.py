@@ -12,8 +12,7 @@ import torch
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import CheckpointError, InvalidArgument, UnitOutOfRange
-from neurospec.measure.activations import (
-    NeuronActivations, counted_tokens, hook_pass, split_docs)
+from neurospec.measure.activations import UnitActivations, counted_tokens, hook_pass, split_docs
 from neurospec.measure.sae_formats import SAE, as_sae, load_sae
 from neurospec.units import Feature
 
@@ -44,7 +43,7 @@ def check_sae(model, sae, feature: Feature | None = None):
     return sae
 
 
-def feature_activations(model, sae, corpus: Corpus, feature: Feature) -> NeuronActivations:
+def feature_activations(model, sae, corpus: Corpus, feature: Feature) -> UnitActivations:
     """Feature activations at every counted position of every document."""
     sae = check_sae(model, sae, feature)
     tc = tokenize(model, corpus)
@@ -55,7 +54,7 @@ def feature_activations(model, sae, corpus: Corpus, feature: Feature) -> NeuronA
         else:  # every feature's pre-activation is needed to pick the top k
             values = torch.cat([sae.feature(c, feature.index)
                                 for c in torch.split(flat, _ENCODE_CHUNK)])
-    return NeuronActivations(feature, corpus, split_docs(values.double().cpu().numpy(), sizes),
+    return UnitActivations(feature, corpus, split_docs(values.double().cpu().numpy(), sizes),
                              counted_tokens(model, tc), tc.truncated)
 
 

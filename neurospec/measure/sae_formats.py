@@ -64,7 +64,7 @@ class SAE:
     def layer(self) -> int:
         return hook_layer(self.hook, self.source)
 
-    def to(self, device: Any) -> "SAE":
+    def to(self, device: Any) -> SAE:
         """The same SAE with its tensors on ``device`` (itself where they already are)."""
         device = torch.device(device)
         moved = {f.name: v.to(device) for f in fields(self)
@@ -166,18 +166,39 @@ def read_sae(path: Path, cfg: dict, tensors: dict[str, Tensor], hook: str) -> SA
         raise CheckpointError(f"{path} lacks {missing}; a {arch} SAE needs tensors "
                               f"{list(needs)}", value=path)
     t = {k: v.float() for k, v in tensors.items()}
-    k = cfg.get("k", (cfg.get("activation_fn_kwargs") or {}).get("k"))
-    if arch == "topk" and not (isinstance(k, int) and k > 0):
-        raise CheckpointError(f"{path}: a TopK SAE needs a positive integer k in cfg.json "
-                              f"('k' or activation_fn_kwargs.k), got {k!r}", value=k)
+    kwargs = cfg.get("activation_fn_kwargs") or {}
+    if not isinstance(kwargs, dict):
+        raise CheckpointError(f"{path}: cfg.json has activation_fn_kwargs={kwargs!r:.80}; it "
+                              f"must be an object such as {{\"k\": 32}}", value=kwargs)
+    k = cfg.get("k", kwargs.get("k"))
+    if t["W_enc"].dim() != 2:
+        raise CheckpointError(f"{path}: W_enc has shape {tuple(t['W_enc'].shape)}, not "
+                              f"[d_in, d_sae]", value=path)
     d_sae = t["W_enc"].shape[1]
+    if arch == "topk" and not (type(k) is int and 0 < k <= d_sae):
+        raise CheckpointError(f"{path}: a TopK SAE needs a whole number k in 1..{d_sae} (its "
+                              f"features) in cfg.json ('k' or activation_fn_kwargs.k), got {k!r}",
+                              value=k)
     sae = SAE(t["W_enc"], t.get("b_enc", torch.zeros(d_sae)), t["W_dec"], t["b_dec"], hook,
               str(path), "standard" if arch == "relu" else arch, threshold=t.get("threshold"),
               k=k if arch == "topk" else None, b_gate=t.get("b_gate"), r_mag=t.get("r_mag"),
-              b_mag=t.get("b_mag"), apply_b_dec_to_input=bool(cfg.get("apply_b_dec_to_input", True)),
+              b_mag=t.get("b_mag"),
+              apply_b_dec_to_input=_flag(cfg, "apply_b_dec_to_input", True, path),
               normalize_activations=norm)
     _check_shapes(sae, path)
     return sae
+
+
+def _flag(cfg: dict, key: str, default: bool, path: Path) -> bool:
+    """A true/false setting of ``cfg.json``: JSON true / false (or the strings "true" /
+    "false", as some writers save them); anything else is an error, never read as true."""
+    value = cfg.get(key, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise CheckpointError(f"{path}: cfg.json has {key}={value!r}; it must be true or false",
+                          value=value)
 
 
 def _check_shapes(sae: SAE, path: Path) -> None:
@@ -191,21 +212,58 @@ def _check_shapes(sae: SAE, path: Path) -> None:
                               f"{', ' + ', '.join(bad) if bad else ''}", value=path)
 
 
-def load_sae(path: str | Path | Any, hook: str | None = None) -> Any:
-    """Load an SAE from a SAELens-style folder or a plain safetensors file (never a pickle;
-    a relative path that does not exist is looked up among the bundled SAEs), or wrap an
-    object with ``encode`` / ``decode`` (a SAELens SAE, a dictionary_learning dictionary, your
-    own) given the hook it reads."""
+def find_sae(path: str | Path, search: tuple[Path, ...] = ()) -> Path:
+    """Where a relative SAE path points: looked up in each folder of ``search`` (under pytest:
+    the test file's folder, then the rootdir; elsewhere the working folder) and among the
+    bundled SAEs by name (``"tiny-bilingual/L0"``).  Exactly one may match: two different
+    matches are an error naming both, never a silent choice, and no match is an error
+    listing where it looked.
+
+    Raises:
+        CheckpointError: no match, or two different ones.
+    """
+    from neurospec.bundled import bundled
+
+    path = Path(path).expanduser()
+    if path.is_absolute():
+        return path
+    bases = list(search) or [Path.cwd()]
+    places = [(f"{base}", base / path) for base in bases]
+    places.append((f"the bundled SAEs ({bundled('saes')})", bundled("saes") / path))
+    found: dict[Path, str] = {}
+    for where, candidate in places:
+        try:
+            if candidate.exists():
+                found.setdefault(candidate.resolve(), where)
+        except OSError:  # a name too long for the file system exists nowhere
+            continue
+    if len(found) > 1:
+        (a, wa), (b, wb) = list(found.items())[:2]
+        raise CheckpointError(f"sae={str(path)!r} names two SAEs: {a} (under {wa}) and {b} "
+                              f"(under {wb}); give the one you mean as an absolute path",
+                              value=str(path))
+    if not found:
+        have = sorted(str(p.parent.relative_to(bundled("saes"))) for p in
+                      bundled("saes").glob("*/*/cfg.json"))
+        raise CheckpointError(f"no SAE at {str(path)!r}: looked under "
+                              f"{', '.join(w for w, _ in places)}; bundled SAEs: "
+                              f"{', '.join(have) or 'none'}", value=str(path))
+    return next(iter(found))
+
+
+def load_sae(path: str | Path | Any, hook: str | None = None,
+             search: tuple[Path, ...] = ()) -> Any:
+    """Load an SAE from a SAELens-style folder or a plain safetensors file (never a pickle),
+    or wrap an object with ``encode`` / ``decode`` (a SAELens SAE, a dictionary_learning
+    dictionary, your own) given the hook it reads.  A relative path is found by
+    :func:`find_sae` (``search``: the folders it is relative to)."""
     if not isinstance(path, (str, Path)):
         return as_sae(path, hook)
     from safetensors.torch import load_file
 
-    from neurospec.bundled import bundled
     from neurospec.models.checkpoint import check_safetensors, read_settings
 
-    path = Path(path)
-    if not path.exists() and (bundled("saes") / path).exists():
-        path = bundled("saes") / path  # a bundled SAE by name, e.g. "tiny-bilingual/L0"
+    path = find_sae(path, search)
     if path.is_dir():
         cfg_path, weights = path / "cfg.json", path / "sae_weights.safetensors"
         if not cfg_path.is_file() or not weights.is_file():

@@ -40,7 +40,8 @@ class Model:
 
     Attributes:
         name: the name it was loaded by (``tiny-bilingual``, a folder, ``pythia-70m``).
-        fingerprint: the first 16 hex digits of a SHA-256 over all weights.
+        fingerprint: 16 hex digits of a SHA-256 over the weights, the configuration that
+            decides what they compute, and the tokenizer (``fingerprint_parts`` has each).
         prepend_bos: whether documents get a BOS token in front (recorded with results).
         bridge: the underlying ``TransformerBridge`` (an escape hatch; prefer the methods).
     """
@@ -69,6 +70,10 @@ class Model:
         # tokens per forward batch (a memory bound; --neurospec-max-batch-tokens sets it)
         self.batch_tokens = default_batch_tokens(device, self.d_vocab)
         self._hook_names = frozenset(bridge.hook_dict)
+        self.fingerprint_parts: dict[str, str] = {}
+        # the tensors the weights' fingerprint was taken over (the checkpoint's names, before
+        # the bridge rewired the modules): to tell later whether a test changed them
+        self.weight_tensors: dict[str, Tensor] = {}
 
     def __repr__(self) -> str:
         return (f"Model({self.name!r}, layers={self.n_layers}, d_mlp={self.d_mlp}, "
@@ -78,8 +83,28 @@ class Model:
     def info(self) -> dict:
         """The settings that change numbers, as recorded in every result."""
         return {"name": self.name, "checkpoint": self.checkpoint, "fingerprint": self.fingerprint,
+                "fingerprint_parts": dict(self.fingerprint_parts), "context": self.n_ctx,
                 "prepend_bos": self.prepend_bos, "dtype": self.dtype, "device": self.device,
                 "compatibility_mode": self.compatibility_mode}
+
+    def weights_state(self) -> tuple:
+        """A cheap token of the weights' state: each parameter's storage and in-place version
+        counter (any in-place change, ``load_state_dict`` included, moves it)."""
+        return tuple((t.data_ptr(), t._version) for t in self.weight_tensors.values())
+
+    def weights_digest(self) -> str:
+        """The digest of the weights as they are now, over the same tensors as the
+        fingerprint (see :mod:`neurospec.models.fingerprint`)."""
+        from neurospec.models.fingerprint import weights_digest
+
+        return weights_digest(self.weight_tensors)
+
+    def preflight(self, longest: int, what: str) -> None:
+        """Refuse a forward pass over a document of ``longest`` tokens that would need more
+        memory than the model's device has (see :func:`neurospec.models.resources.forward_fits`)."""
+        from neurospec.models.resources import forward_fits
+
+        forward_fits(self, longest, what)
 
     # -- tokens ------------------------------------------------------------------------
     @property

@@ -54,6 +54,7 @@ def inspect_folder(folder: Path, trust_pickle: bool = False) -> CheckpointFiles:
             f"{folder} has a config.json but no weights (*.safetensors); copy the weights "
             f"next to config.json, or rebuild the model", value=folder)
     config = read_config(folder)
+    check_config_values(config, folder / "config.json")
     headers = [check_safetensors(path) for path in safet]
     if headers:
         check_config_against_weights(config, headers, folder)
@@ -156,6 +157,65 @@ def read_settings(path: Path, fix: str) -> dict:
     return config
 
 
+# Sizes a model's config must give as whole numbers >= 1 where it gives them (any of the
+# names a family uses).
+_SIZES = (("num_hidden_layers", "n_layer", "num_layers"), ("hidden_size", "n_embd", "d_model"),
+          ("num_attention_heads", "n_head"), ("num_key_value_heads",), ("vocab_size",),
+          ("max_position_embeddings", "n_positions", "n_ctx", "seq_length"), ("head_dim",),
+          ("intermediate_size", "n_inner"))
+_FLAGS = ("use_parallel_residual", "tie_word_embeddings", "scale_attn_weights")
+REMOTE_CODE_HINT = (
+    "neurospec never runs a model folder's own Python code by default. Pass "
+    "trust_remote_code=True to load_model (or --neurospec-trust-remote-code to pytest) only if "
+    "you have read that code and trust whoever made it: it runs with your permissions")
+
+
+def _setting(config: dict, keys: tuple[str, ...]):
+    return next(((k, config[k]) for k in keys if k in config), (None, None))
+
+
+def check_config_values(config: dict, path: Path | str) -> None:
+    """Refuse a config whose sizes make no sense (a negative context length would silently
+    drop tokens, a head count that does not divide the width would fail deep inside a
+    forward pass), before anything is allocated.
+
+    Raises:
+        CheckpointError: naming the setting, its value and what it must be.
+    """
+    def bad(key: str, value, need: str) -> CheckpointError:
+        return CheckpointError(f"{path}: {key}={value!r} {need}; restore the config saved with "
+                               f"these weights", value=path)
+
+    for keys in _SIZES:
+        key, value = _setting(config, keys)
+        if key is None or (value is None and key in ("intermediate_size", "n_inner", "head_dim",
+                                                     "num_key_value_heads")):
+            continue
+        if type(value) is not int or value < 1:
+            raise bad(key, value, "is not a whole number >= 1")
+    for key in _FLAGS:
+        if key in config and not isinstance(config[key], bool):
+            raise bad(key, config[key], "is not true or false")
+    _, width = _setting(config, ("hidden_size", "n_embd", "d_model"))
+    hk, heads = _setting(config, ("num_attention_heads", "n_head"))
+    _, head_dim = _setting(config, ("head_dim",))
+    if isinstance(width, int) and isinstance(heads, int) and head_dim is None and width % heads:
+        raise bad(hk, heads, f"does not divide the width {width} (and no head_dim is given)")
+    kv = config.get("num_key_value_heads")
+    if isinstance(kv, int) and isinstance(heads, int) and heads % kv:
+        raise bad("num_key_value_heads", kv, f"does not divide the {heads} attention heads")
+
+
+def needs_remote_code(config: dict) -> str:
+    """What in ``config`` asks transformers to import the model's own Python code
+    (``auto_map`` entries), "" when nothing does."""
+    auto = config.get("auto_map")
+    if not auto:
+        return ""
+    names = sorted({str(v) for v in (auto.values() if isinstance(auto, dict) else [auto])})
+    return f"auto_map ({', '.join(names)[:200]})"
+
+
 _LAYER = re.compile(r"(?:^|\.)(?:layers|h|blocks|layer)\.([0-9]+)\.")
 _EMBED = ("embed_in.weight", "wte.weight", "embed_tokens.weight", "word_embeddings.weight")
 
@@ -169,7 +229,7 @@ def check_config_against_weights(config: dict, headers: list[dict], folder: Path
     path = Path(folder) / "config.json"
 
     def setting(*keys: str):
-        return next(((k, config[k]) for k in keys if k in config), (None, None))
+        return _setting(config, keys)
 
     def mismatch(key: str, value, held: str) -> CheckpointError:
         return CheckpointError(f"{path}: {key}={value!r} but the weights beside it hold {held}; "

@@ -4,7 +4,6 @@ a TransformerLens bridge and wrapped as a :class:`~neurospec.models.bridge.Model
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 import weakref
@@ -12,28 +11,29 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
 
 from neurospec.errors import (
-    CheckpointError, InvalidArgument, ModelUnavailable, UnsupportedArchitecture,
-    UntrustedCheckpoint)
+    CheckpointError,
+    InvalidArgument,
+    ModelUnavailable,
+    UnsupportedArchitecture,
+    UntrustedCheckpoint,
+    UntrustedCode,
+)
 from neurospec.models.bridge import Model
-from neurospec.models.checkpoint import TRUST_HINT, inspect_folder
+from neurospec.models.checkpoint import (
+    REMOTE_CODE_HINT,
+    TRUST_HINT,
+    check_config_values,
+    inspect_folder,
+    needs_remote_code,
+    read_config,
+)
+from neurospec.models.fingerprint import check_tokenizer_fits, fingerprint
 from neurospec.models.registry import ModelSource, resolve
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
           "float64": torch.float64}
-
-
-def _fingerprint(state: dict[str, Tensor]) -> str:
-    h = hashlib.sha256()
-    for key in sorted(state):
-        t = state[key].detach().to("cpu").contiguous()
-        h.update(key.encode())
-        h.update(str(tuple(t.shape)).encode())
-        h.update(str(t.dtype).encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()[:16]
 
 
 def pick_device(device: str) -> str:
@@ -58,7 +58,8 @@ ACCEPTED = ("a model name or checkpoint folder (str or Path), a neurospec Model,
 def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto",
                dtype: str = "float32", prepend_bos: bool = True, compatibility_mode: bool = False,
                trust_pickle: bool = False, model_dirs: tuple[Path, ...] = (),
-               tokenizer: Any = None) -> Model:
+               tokenizer: Any = None, trust_remote_code: bool = False,
+               max_context: int | None = None) -> Model:
     """Load a model by bundled name, local folder, or hub name, or wrap one you already hold.
 
     Args:
@@ -76,15 +77,24 @@ def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto"
             TransformerLens >= 3 defaults to False for Pythia, so neurospec sets it explicitly.
         compatibility_mode: TransformerLens's old processing (folded LN, centred weights).
         trust_pickle: allow loading pickle checkpoints (``.bin``/``.pt``); they can run code.
+        trust_remote_code: allow a model whose config asks for its own Python code
+            (``auto_map``); that code runs with your permissions.  Off by default: such a
+            model is refused with the reason.
+        max_context: cut documents to at most this many tokens (default: the model's
+            context length); a long-context model's attention over a long document can
+            need more memory than the machine has.
 
     Example:
         >>> model = load_model("tiny-bilingual")
     """
     if isinstance(name, Model):
         return name
+    if max_context is not None and (type(max_context) is not int or max_context < 2):
+        raise InvalidArgument(f"max_context={max_context!r}: give a number of tokens >= 2",
+                              value=max_context)
     if not isinstance(name, (str, os.PathLike)):
         return wrap_model(name, tokenizer=tokenizer, prepend_bos=prepend_bos,
-                          compatibility_mode=compatibility_mode)
+                          compatibility_mode=compatibility_mode, max_context=max_context)
     if dtype not in DTYPES:
         raise InvalidArgument(f"dtype {dtype!r} is not supported; use one of {sorted(DTYPES)}",
                               value=dtype)
@@ -96,15 +106,12 @@ def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if source.folder is not None:
-            hf, tok, where = _load_folder(source, trust_pickle, DTYPES[dtype])
+            hf, tok, where = _load_folder(source, trust_pickle, DTYPES[dtype], trust_remote_code)
         else:
-            hf, tok, where = _load_hub(source, DTYPES[dtype])
-        if len(tok) > hf.config.vocab_size:
-            raise CheckpointError(
-                f"{name}: the tokenizer has {len(tok)} tokens but the model's vocabulary has "
-                f"{hf.config.vocab_size} rows; the tokenizer files belong to another model. "
-                f"Copy the tokenizer saved with these weights into {where}", value=name)
-        fingerprint = _fingerprint(hf.state_dict())
+            hf, tok, where = _load_hub(source, DTYPES[dtype], trust_remote_code)
+        check_tokenizer_fits(tok, hf, str(name), where)
+        prints = fingerprint(hf, tok)
+        tensors = hf.state_dict(keep_vars=True)
         from transformer_lens.model_bridge import TransformerBridge
 
         # boot_transformers leaves a model passed as hf_model= where it is (its device= only
@@ -112,23 +119,31 @@ def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto"
         hf = hf.to(device)
         bridge = TransformerBridge.boot_transformers(
             where, hf_model=hf, tokenizer=tok, device=device, dtype=DTYPES[dtype])
-    return _finish(bridge, name=source.name, source=where, fingerprint=fingerprint,
+    return _finish(bridge, name=source.name, source=where, prints=prints, tensors=tensors,
                    prepend_bos=prepend_bos, dtype=dtype, device=device,
-                   compatibility_mode=compatibility_mode, checkpoint=source.revision)
+                   compatibility_mode=compatibility_mode, checkpoint=source.revision,
+                   max_context=max_context)
 
 
-def _finish(bridge: Any, *, compatibility_mode: bool, **info: Any) -> Model:
+def _finish(bridge: Any, *, compatibility_mode: bool, prints: Any, tensors: dict,
+            max_context: int | None, **info: Any) -> Model:
     if compatibility_mode:
         bridge.enable_compatibility_mode()
     bridge.eval()
     for p in bridge.parameters():
         # Bridge parameters require grad by default; measurements ask for grads explicitly.
         p.requires_grad_(False)
-    return Model(bridge, compatibility_mode=compatibility_mode, **info)
+    model = Model(bridge, compatibility_mode=compatibility_mode, fingerprint=prints.combined,
+                  **info)
+    model.fingerprint_parts = prints.parts()
+    model.weight_tensors = tensors
+    if max_context is not None and max_context < model.n_ctx:
+        model.n_ctx = max_context
+    return model
 
 
 def wrap_model(obj: Any, *, tokenizer: Any = None, prepend_bos: bool = True,
-               compatibility_mode: bool = False) -> Model:
+               compatibility_mode: bool = False, max_context: int | None = None) -> Model:
     """A neurospec ``Model`` around a ``TransformerBridge`` or a Hugging Face
     ``PreTrainedModel`` the caller already holds (weights stay where they are: a model
     dispatched over devices with ``device_map`` keeps its placement).
@@ -145,7 +160,9 @@ def wrap_model(obj: Any, *, tokenizer: Any = None, prepend_bos: bool = True,
     except TypeError:  # not weak-referenceable: certainly not a model
         held = None
     if held is not None:
-        return held
+        effective = tokenizer if tokenizer is not None else getattr(obj, "tokenizer", None)
+        _same_settings(held, effective, prepend_bos, compatibility_mode, max_context)
+        return held[0]
     if isinstance(obj, TransformerBridge):
         hf = obj.original_model
         bridge = obj
@@ -172,31 +189,64 @@ def wrap_model(obj: Any, *, tokenizer: Any = None, prepend_bos: bool = True,
     param = next(hf.parameters())
     dtype = next((k for k, v in DTYPES.items() if v == param.dtype), str(param.dtype))
     name = str(getattr(hf.config, "name_or_path", "") or type(hf).__name__)
-    fingerprint = _fingerprint(hf.state_dict())
+    check_config_values(hf.config.to_dict(), f"{name} (its config)")
+    check_tokenizer_fits(tok, hf, name, "the model's folder")
+    prints = fingerprint(hf, tok)
+    tensors = hf.state_dict(keep_vars=True)
     if bridge is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             bridge = TransformerBridge.boot_transformers(name, hf_model=hf, tokenizer=tok,
                                                          dtype=param.dtype)
     model = _finish(bridge, name=name, source=f"{type(obj).__name__} object",
-                    fingerprint=fingerprint, prepend_bos=prepend_bos, dtype=dtype,
+                    prints=prints, tensors=tensors, prepend_bos=prepend_bos, dtype=dtype,
                     device=str(param.device), compatibility_mode=compatibility_mode,
-                    checkpoint=None)
-    _WRAPPED[obj] = model
+                    checkpoint=None, max_context=max_context)
+    _WRAPPED[obj] = (model, tok)
     return model
 
 
 # Booting a bridge rewires the Hugging Face model's modules in place, so each object is wrapped
-# once (its fingerprint taken before that) and the same Model returned for it afterwards.
-_WRAPPED: "weakref.WeakKeyDictionary[Any, Model]" = weakref.WeakKeyDictionary()
+# once (its fingerprint taken before that) and the same Model returned for it afterwards,
+# with the tokenizer it was wrapped with.
+_WRAPPED: weakref.WeakKeyDictionary[Any, tuple[Model, Any]] = weakref.WeakKeyDictionary()
 
 
-def _load_folder(source: ModelSource, trust_pickle: bool, dtype: torch.dtype):
+def _same_settings(held: tuple[Model, Any], tokenizer: Any, prepend_bos: bool,
+                   compatibility_mode: bool, max_context: int | None) -> None:
+    """An object wrapped before must be asked for with the settings it was wrapped with:
+    the wrapped model is shared, so other settings would silently not apply."""
+    model, tok = held
+    asked = {"prepend_bos": prepend_bos, "compatibility_mode": compatibility_mode}
+    have = {"prepend_bos": model.prepend_bos, "compatibility_mode": model.compatibility_mode}
+    differ = [k for k in asked if asked[k] != have[k]]
+    if tokenizer is not None and tokenizer is not tok:
+        differ.append("tokenizer (another object)")
+    if max_context is not None and max_context != model.n_ctx:
+        differ.append(f"max_context ({model.n_ctx} then, {max_context} now)")
+    if differ:
+        shown = ", ".join(f"{k}={have[k]!r} then, {asked[k]!r} now" if k in asked else k
+                          for k in differ)
+        raise InvalidArgument(
+            f"this {model.source} was already wrapped as {model.name!r} with other settings "
+            f"({shown}); wrapping rewires the model in place, so it is wrapped once. Pass the "
+            f"Model returned the first time (or the same settings), or load a fresh copy of the "
+            f"model for the other settings", value=differ)
+
+
+def _load_folder(source: ModelSource, trust_pickle: bool, dtype: torch.dtype,
+                 trust_remote_code: bool):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     files = inspect_folder(source.folder, trust_pickle=trust_pickle)
+    wants = needs_remote_code(read_config(source.folder))
+    if wants and not trust_remote_code:
+        raise UntrustedCode(f"{source.folder}: its config.json asks transformers to import the "
+                            f"model's own Python code ({wants}); {REMOTE_CODE_HINT}",
+                            value=source.folder)
     try:
-        tok = AutoTokenizer.from_pretrained(source.folder, local_files_only=True)
+        tok = AutoTokenizer.from_pretrained(source.folder, local_files_only=True,
+                                            trust_remote_code=trust_remote_code)
     except Exception as exc:  # noqa: BLE001 - tokenizers raise many kinds
         raise CheckpointError(f"{source.folder}: cannot load its tokenizer ({exc}); the folder "
                               f"needs tokenizer.json (tokenizer.save_pretrained(folder))",
@@ -204,7 +254,8 @@ def _load_folder(source: ModelSource, trust_pickle: bool, dtype: torch.dtype):
     try:
         hf, info = AutoModelForCausalLM.from_pretrained(
             source.folder, local_files_only=True, use_safetensors=not files.uses_pickle,
-            attn_implementation="eager", dtype=dtype, output_loading_info=True)
+            attn_implementation="eager", dtype=dtype, output_loading_info=True,
+            trust_remote_code=trust_remote_code)
     except Exception as exc:  # noqa: BLE001
         raise CheckpointError(f"{source.folder}: the weights do not load ({exc}); rebuild or "
                               f"re-download the checkpoint", value=source.folder) from exc
@@ -239,13 +290,12 @@ def _ask_hub(source: ModelSource, how: str) -> None:
                                value=source.name) from exc
 
 
-def _load_hub(source: ModelSource, dtype: torch.dtype):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+def _load_hub(source: ModelSource, dtype: torch.dtype, trust_remote_code: bool):
     # The hub library's own cache and offline logic: a model already in the local Hugging Face
     # cache loads from it without any network call; one that is not cached is fetched unless
     # HF_HUB_OFFLINE is set, in which case it is unavailable at once (no retries).
     from huggingface_hub import constants, try_to_load_from_cache
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     cached = isinstance(try_to_load_from_cache(source.hub_id, "config.json",
                                                revision=source.revision), str)
@@ -263,10 +313,16 @@ def _load_hub(source: ModelSource, dtype: torch.dtype):
     if not cached:
         _ask_hub(source, how)
     try:
-        kwargs = dict(revision=source.revision, local_files_only=offline or cached)
+        kwargs = dict(revision=source.revision, local_files_only=offline or cached,
+                      trust_remote_code=trust_remote_code)
         tok = AutoTokenizer.from_pretrained(source.hub_id, **kwargs)
         hf = AutoModelForCausalLM.from_pretrained(
             source.hub_id, use_safetensors=True, attn_implementation="eager", dtype=dtype, **kwargs)
+    except ValueError as exc:
+        if "trust_remote_code" not in str(exc):
+            raise
+        raise UntrustedCode(f"{source.hub_id} needs its own Python code to load; "
+                            f"{REMOTE_CODE_HINT}", value=source.name) from exc
     except OSError as exc:
         text = str(exc)
         if "safetensors" in text.lower() and "pytorch_model.bin" in text:

@@ -72,13 +72,29 @@ def resolve(name: str, checkpoint: str | None = None,
     if "@" in name and checkpoint is None:
         name, checkpoint = name.split("@", 1)
     path = Path(name).expanduser()
-    if path.is_dir():
+    try:
+        here = path.is_dir()
+    except OSError:  # a name too long for the file system is no folder
+        here = False
+    if here and path_like(name):
         return ModelSource(name, folder=_checkpoint_folder(path, checkpoint, name),
                            revision=checkpoint)
-    for d in bundled_dirs(extra):
-        if (d / name / "config.json").is_file():
-            return ModelSource(name, folder=_checkpoint_folder(d / name, checkpoint, name),
-                               revision=checkpoint)
+    found = next((d / name for d in bundled_dirs(extra) if (d / name / "config.json").is_file()),
+                 None)
+    hub = name in HUB_ALIASES or bool(HUB_ID.match(name))
+    if here and (found is not None or hub):
+        other = (f"the model {name!r} in {found.parent}" if found is not None
+                 else f"the hub model {HUB_ALIASES.get(name, name)!r}")
+        raise ModelNotFound(
+            f"model {name!r} names two models: the folder {path.resolve()} in the working "
+            f"folder, and {other}; write './{name}' (or its full path) for the folder, or "
+            f"rename or move that folder to use the other", value=name)
+    if here:
+        return ModelSource(name, folder=_checkpoint_folder(path, checkpoint, name),
+                           revision=checkpoint)
+    if found is not None:
+        return ModelSource(name, folder=_checkpoint_folder(found, checkpoint, name),
+                           revision=checkpoint)
     if path_like(name) or path.exists():
         what = "a file, not a folder" if path.exists() else "no such folder"
         raise ModelNotFound(

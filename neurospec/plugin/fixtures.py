@@ -17,7 +17,9 @@ import pytest
 from neurospec.plugin import options as o
 
 CHECKPOINT_FIXTURE = "neurospec_checkpoint"
-RECORDS = pytest.StashKey[list]()
+RECORDS = pytest.StashKey[list]()  # the test's records, in the order they were emitted
+MODELS_OF_TEST = pytest.StashKey[list]()  # the model(s) the plugin gave the test
+STATEMENTS = pytest.StashKey[list]()  # the test's statements (claims.statements)
 
 
 @dataclass
@@ -77,14 +79,15 @@ def model(request: pytest.FixtureRequest):
 
     config = request.config
     name, checkpoint = _model_spec(request)
-    key = (name, checkpoint, worker_device(config), config.getoption(o.DTYPE_OPTION),
-           not config.getoption(o.NO_BOS_OPTION))
+    key = model_key(request)
     models = config.stash.setdefault(MODELS, Models()).loaded
     if key not in models:
         try:
             models[key] = load_model(
                 name, checkpoint=checkpoint, device=key[2], dtype=key[3], prepend_bos=key[4],
                 trust_pickle=config.getoption(o.TRUST_OPTION),
+                trust_remote_code=config.getoption(o.TRUST_CODE_OPTION),
+                max_context=config.getoption(o.MAX_CONTEXT_OPTION),
                 model_dirs=tuple(Path(d) for d in config.getoption(o.MODEL_DIR_OPTION)))
         except Exception as exc:  # noqa: BLE001 - remembered, re-raised for every user
             models[key] = exc
@@ -100,6 +103,14 @@ def model(request: pytest.FixtureRequest):
         loaded.batch_tokens = config.getoption(o.BATCH_OPTION)
     loaded.cache.max_bytes = int(config.getoption(o.CACHE_OPTION) * 2 ** 20)
     return loaded
+
+
+def model_key(request: pytest.FixtureRequest) -> tuple:
+    """What a loaded model is shared under: its spec and the settings that change it."""
+    config = request.config
+    name, checkpoint = _model_spec(request)
+    return (name, checkpoint, worker_device(config), config.getoption(o.DTYPE_OPTION),
+            not config.getoption(o.NO_BOS_OPTION))
 
 
 def worker_device(config: pytest.Config) -> str:
@@ -142,23 +153,31 @@ def _neurospec_claims(request: pytest.FixtureRequest, neurospec_checkpoint: str 
     """Around every test: the claim context (model, seed, data folders), the evidence
     collector, and the check that no hook was left on the model."""
     from neurospec.claims.context import using
+    from neurospec.claims.statements import tracking
     from neurospec.evidence.sink import collecting
 
     config = request.config
-    wants_model = uses_model(config, request.node, request.fixturenames)
+    item = request.node
+    records = item.stash.setdefault(RECORDS, [])
+    wants_model = uses_model(config, item, request.fixturenames)
     if wants_model:  # the recorder counts these: a run of them that checks nothing fails
-        request.node.user_properties.append((MODEL_TEST, True))
+        item.user_properties.append((MODEL_TEST, True))
     m = request.getfixturevalue("model") if wants_model else None
+    if m is not None:
+        item.stash[MODELS_OF_TEST] = [m]
     min_docs = config.getoption(o.MIN_DOCS_OPTION)
-    vacuity, strict = o.vacuity(config, request.node)
-    with _progress_lines(config), collecting() as records, using(
-            model=m, seed=o.seed(config), data_dirs=o.data_dirs(config),
-            min_docs=min_docs if min_docs is not None else 10, test=request.node.nodeid,
+    vacuity, strict = o.vacuity(config, item)
+    sae_dirs = tuple(dict.fromkeys((Path(item.path).parent, config.rootpath)))
+    before = (m.weights_state(), m.info()) if m is not None else None
+    with _progress_lines(config), collecting(records), tracking() as said, using(
+            model=m, seed=o.seed(config), data_dirs=o.data_dirs(config), sae_dirs=sae_dirs,
+            min_docs=min_docs if min_docs is not None else 10, test=item.nodeid,
             vacuity=vacuity, strict=strict):
-        request.node.stash[RECORDS] = records
+        item.stash[STATEMENTS] = said
         yield
     if m is None:
         return
+    _check_unchanged(request, m, before)
     left = m.leftover_hooks()
     if left:
         from neurospec.errors import HookLeak
@@ -166,6 +185,30 @@ def _neurospec_claims(request: pytest.FixtureRequest, neurospec_checkpoint: str 
         m.remove_all_hooks()
         raise HookLeak(f"{request.node.nodeid} left hooks registered on {m.name}: {left}; "
                        f"use model.hooked([...]) or run_with_hooks so they are removed")
+
+
+def _check_unchanged(request: pytest.FixtureRequest, m: Any, before: tuple) -> None:
+    """The shared model must leave a test as it came: a test that edits its weights (or its
+    settings) would change later tests' verdicts under the fingerprint recorded before.  A
+    change fails the test that made it, and the model is loaded afresh for the next test."""
+    weights, info = before
+    changed = []
+    if m.weights_state() != weights and m.weights_digest() != m.fingerprint_parts.get("weights"):
+        changed.append(f"its weights (digest {m.fingerprint_parts.get('weights')} -> "
+                       f"{m.weights_digest()})")
+    now = m.info()
+    changed += [f"{k}: {info[k]!r} -> {now[k]!r}" for k in info if info[k] != now.get(k)]
+    if not changed:
+        return
+    loaded = request.config.stash[MODELS].loaded
+    loaded.pop(model_key(request), None)  # the next test gets the model as it was named
+    from neurospec.errors import ModelModified
+
+    raise ModelModified(
+        f"{request.node.nodeid} changed the shared model {m.name} ({'; '.join(changed)}); later "
+        f"tests would measure another model than the one named and fingerprinted. Edit a copy "
+        f"instead (load_model(...) a model of your own in the test), or restore it before the "
+        f"test ends", value=changed)
 
 
 def _progress_lines(config: pytest.Config):

@@ -32,34 +32,30 @@ class HtmlSummary:
             where = (f"every record is in {self.state.json_path}" if self.state.json_path
                      else "--neurospec-json PATH keeps every record in a results file")
             postfix.append(render_fragment(
-                self.state.records, max_cards=cap or None, skipped=self.state.skipped,
+                self.state.records, max_cards=cap or None,
                 incomplete=[] if self.state.complete else [""], full_data=where))
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list) -> None:
         """pytest-html puts the test id into its table as raw HTML: a parametrize id such
         as ``<img src=x onerror=...>`` would run.  Write it escaped (and with invisible
         characters shown)."""
-        from markupsafe import escape
-
-        from neurospec.evidence.format import visible
+        from neurospec.report.escape import html as html_text
 
         test_id = report.nodeid + ("" if report.when == "call" else f"::{report.when}")
         for i, cell in enumerate(cells):
             if cell.startswith('<td class="col-testId">'):
-                cells[i] = f'<td class="col-testId">{escape(visible(test_id))}</td>'
+                cells[i] = f'<td class="col-testId">{html_text(test_id)}</td>'
 
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list) -> None:
         """An expected failure's row holds one line instead of its traceback: the claim was
         deliberately false, and its evidence card sits with the others above."""
         if hasattr(report, "wasxfail") and report.skipped:
-            from markupsafe import escape
-
-            from neurospec.evidence.format import visible
+            from neurospec.report.escape import html as html_text
 
             reason = report.wasxfail or "no reason"
-            data[:] = [str(escape(visible(
+            data[:] = [str(html_text(
                 f"expected failure (xfail: {reason}); its evidence card is in the neurospec "
-                f"summary above, under 'expected failures'")))]
+                f"summary above, under 'expected failures'"))]
 
 
 COLLAPSED = ["passed", "xfailed"]  # pytest-html's rows that start collapsed
@@ -82,14 +78,22 @@ def adapt_pytest_html(config: pytest.Config) -> None:
     opens one with a click; ``?collapsed=`` in the page's address still overrides).  These
     are the only places neurospec touches pytest-html's internals.
     """
+    from neurospec.errors import OutputError
     from neurospec.evidence.jsonio import atomic_write_text
+
+    state = config.stash[STATE]
+
+    def write(rendered: str, path: Any) -> None:
+        try:
+            atomic_write_text(path, rendered, option="--html=reports/run.html")
+        except OutputError as exc:  # a full disk: say so and fail the run, no INTERNALERROR
+            state.html_error = str(exc)
 
     default = config.getini("render_collapsed") == "passed"
     for plugin in config.pluginmanager.get_plugins():
         path = getattr(plugin, "_report_path", None)
         if path is not None and callable(getattr(plugin, "_write_report", None)):
-            plugin._write_report = (
-                lambda rendered, path=path: atomic_write_text(path, rendered))
+            plugin._write_report = lambda rendered, path=path: write(rendered, path)
         data = getattr(getattr(plugin, "_report", None), "data", None)
         if default and isinstance(data, dict) and data.get("renderCollapsed") == ["passed"]:
             data["renderCollapsed"] = list(COLLAPSED)

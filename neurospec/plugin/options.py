@@ -20,6 +20,8 @@ JSON_OPTION = "--neurospec-json"
 DATA_OPTION = "--neurospec-data"
 MODEL_DIR_OPTION = "--neurospec-model-dir"
 TRUST_OPTION = "--neurospec-trust-pickle"
+TRUST_CODE_OPTION = "--neurospec-trust-remote-code"
+MAX_CONTEXT_OPTION = "--neurospec-max-context"
 MIN_DOCS_OPTION = "--neurospec-min-docs"
 THREADS_OPTION = "--neurospec-threads"
 NO_BOS_OPTION = "--neurospec-no-bos"
@@ -70,6 +72,13 @@ def add_options(parser: pytest.Parser) -> None:
                     help="folder of model folders to find models by name; repeatable")
     group.addoption(TRUST_OPTION, action="store_true", default=False,
                     help="allow pickle checkpoints (.bin/.pt), which can run code when loaded")
+    group.addoption(TRUST_CODE_OPTION, action="store_true", default=False,
+                    help="allow models whose config asks for their own Python code (auto_map); "
+                         "that code runs with your permissions: only for code you have read")
+    group.addoption(MAX_CONTEXT_OPTION, type=int, default=None, metavar="N",
+                    help="cut documents to at most N tokens (default: the model's context); for "
+                         "long-context models whose attention over a long document would not "
+                         "fit in memory")
     group.addoption(MIN_DOCS_OPTION, type=int, default=None, metavar="N",
                     help="fewest documents per set for a CI (fewer: 'underpowered'; default 10)")
     group.addoption(THREADS_OPTION, type=int, default=None, metavar="N",
@@ -123,20 +132,40 @@ def validate(config: pytest.Config) -> None:
 
 
 def json_path(config: pytest.Config) -> Path | None:
-    path = config.getoption(JSON_OPTION) or config.getini("neurospec_json")
+    path = config.getoption(JSON_OPTION)
+    if path is None:
+        path = config.getini("neurospec_json") or None
+    elif not path.strip():
+        raise pytest.UsageError(f"{JSON_OPTION}={path!r}: give the path of the results file, "
+                                f"e.g. {JSON_OPTION}=reports/run.json (or leave the option out)")
     return Path(path) if path else None
 
 
-def check_outputs(config: pytest.Config) -> None:
-    """The results JSON and pytest-html's page must be writable (checked on the controller)."""
-    path = json_path(config)
-    if path is not None:
-        check_writable(path, JSON_OPTION, "reports/run.json")
-    html_path = getattr(config.option, "htmlpath", None)
-    if html_path:
+def html_path(config: pytest.Config) -> Path | None:
+    path = getattr(config.option, "htmlpath", None)
+    return Path(os.path.expandvars(path)).expanduser() if path else None
+
+
+def check_outputs(config: pytest.Config) -> list[str]:
+    """The results JSON and pytest-html's page must be writable, and may replace only files
+    of their own kind (checked on the controller).  Returns notes to show (a path that is a
+    symbolic link)."""
+    from neurospec.errors import OutputError
+    from neurospec.evidence.outputs import prepare
+
+    notes = []
+    for path, option, kind, example in ((json_path(config), JSON_OPTION, "results",
+                                         "reports/run.json"),
+                                        (html_path(config), "--html", "html", "reports/run.html")):
+        if path is None:
+            continue
         # Before pytest-html's own configure, which crashes with an INTERNALERROR.
-        check_writable(Path(os.path.expandvars(html_path)).expanduser(), "--html",
-                       "reports/run.html")
+        check_writable(path, option, example)
+        try:
+            notes.append(prepare(path, kind, option)[1])
+        except OutputError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return [n for n in notes if n]
 
 
 def check_writable(path: Path, option: str, example: str) -> None:

@@ -15,10 +15,15 @@ import pytest
 
 from neurospec.plugin import options
 from neurospec.plugin.fixtures import (  # noqa: F401 - fixtures pytest finds in this module
-    _neurospec_claims, corpus, model, neurospec_checkpoint, parametrize_checkpoints)
-from neurospec.plugin.recorder import STATE, Recorder, State, attach_records
+    _neurospec_claims,
+    corpus,
+    model,
+    neurospec_checkpoint,
+    parametrize_checkpoints,
+)
+from neurospec.plugin.recorder import PROPERTY, STATE, Recorder, State
 
-LOCK = pytest.StashKey[object]()
+LOCK = pytest.StashKey[list]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,20 +46,27 @@ def pytest_configure(config: pytest.Config) -> None:
     guards.check_paths(config)
     options.validate(config)
     if not state.is_worker:
-        options.check_outputs(config)
-        if state.json_path is not None:
-            from neurospec.plugin.guards import ResultsLock
+        state.notes = options.check_outputs(config)
+        from neurospec.plugin.guards import ResultsLock
 
-            lock = ResultsLock(state.json_path)
-            lock.acquire()  # a second run writing the same file is a usage error
-            config.stash[LOCK] = lock
+        locks = []
+        for path, option in ((state.json_path, options.JSON_OPTION),
+                             (options.html_path(config), "--html")):
+            if path is not None:
+                lock = ResultsLock(path, option)
+                lock.acquire()  # a second run writing the same file is a usage error
+                locks.append(lock)
+        config.stash[LOCK] = locks
     config.stash[STATE] = state
     config.pluginmanager.register(Recorder(config), "neurospec-recorder")
     if config.pluginmanager.hasplugin("html"):
         from neurospec.plugin.html_report import HtmlSummary
 
         config.pluginmanager.register(HtmlSummary(config), "neurospec-html")
-    threads = config.getoption(options.THREADS_OPTION) or worker_threads()
+    # only this run's own xdist workers share the cores (a pytest started inside a worker
+    # inherits its environment, not its workers)
+    shared = worker_threads() if hasattr(config, "workerinput") else None
+    threads = config.getoption(options.THREADS_OPTION) or shared
     if threads:
         import torch
 
@@ -91,15 +103,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         {f"neurospec: {key}": value for key, value in env.items()})
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    from neurospec.plugin.guards import check_vacuity_markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from neurospec.plugin.guards import check_checkpoints, check_vacuity_markers
 
     check_vacuity_markers(items)
+    check_checkpoints(items, config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    lock = config.stash.get(LOCK, None)
-    if lock is not None:
+    for lock in config.stash.get(LOCK, []):
         lock.release()
 
 
@@ -108,7 +120,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function):
+    """A test that built an expectation and stated no claim on it fails, naming the call."""
+    result = yield
+    from neurospec.plugin.outcomes import check_statements
+
+    check_statements(pyfuncitem)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
-    attach_records(item, report)
-    return report
+    from neurospec.plugin.outcomes import handle
+
+    return handle(item, call, report, PROPERTY)

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from neurospec.evidence.record import Record
-from neurospec.stats.multiple import holm_records
+from neurospec.evidence.record import NO_CLAIM, SKIPPED, Record
+from neurospec.evidence.results import BROKEN, CAUGHT, state
 from neurospec.plugin import options as o
-from neurospec.plugin.fixtures import CHECKPOINT_FIXTURE, MODEL_TEST, RECORDS
+from neurospec.plugin.fixtures import MODEL_TEST
+from neurospec.stats.multiple import holm_records
 
 PROPERTY = "neurospec"
 
@@ -30,49 +31,43 @@ class State:
     records: list[Record] = field(default_factory=list)  # in the order tests finished
     record_lines: list[str] = field(default_factory=list)  # the same, serialised once each
     demoted: list[Record] = field(default_factory=list)  # passes that Holm turned into fails
-    skipped: list[dict] = field(default_factory=list)  # {"test", "reason"} of skipped tests
     failed: set[str] = field(default_factory=set)  # tests that failed or errored
     excused: list[str] = field(default_factory=list)  # failures the checkpoint verdict excuses
     regressions: list[str] = field(default_factory=list)
     model_tests: set[str] = field(default_factory=set)  # tests that use a model
+    collected: list[str] = field(default_factory=list)  # every test id the run collected
+    claim_tests: set[str] | None = None  # those that are claim tests (None: unknown, xdist)
+    deselected: int = 0
+    reported: set[str] = field(default_factory=set)  # tests whose teardown was reported
     write_error: str = ""  # the last failed write of the results file ("" when none)
+    html_error: str = ""  # a failed write of pytest-html's page
     complete: bool = False  # set when the session ends: the results file says so
     stopped: str = ""  # why the session ended before running every test ("" when it did not)
     finished: int = 0  # tests whose teardown was reported
     json_path: Path | None = None
     is_worker: bool = False
+    notes: list[str] = field(default_factory=list)  # said at the end (a symlinked output)
+
+    @property
+    def checked(self) -> list[Record]:
+        """Records of claims that reached a verdict (not of errors, skips ...)."""
+        return [r for r in self.records if r.is_claim]
 
 
 STATE = pytest.StashKey[State]()
 
 
-def attach_records(item: pytest.Item, report: pytest.TestReport) -> None:
-    """Put the test's records on its call report (as dicts: they may cross to the
-    controller), labelled with the ``--checkpoint`` the test ran on."""
-    records = item.stash.get(RECORDS, [])
-    if report.when != "call" or not records:
-        return
-    callspec = getattr(item, "callspec", None)
-    label = callspec.params.get(CHECKPOINT_FIXTURE) if callspec is not None else None
-    if label:
-        records = [replace(r, checkpoint=label) for r in records]
-    report.user_properties.append((PROPERTY, [r.to_dict() for r in records]))
-
-
 def outcome_of(report: pytest.TestReport) -> str:
     """pytest's outcome, with ``xfailed`` / ``xpassed`` for tests under ``xfail`` (a strict
-    XPASS is reported as failed, with ``[XPASS(strict)]`` as its reason)."""
+    XPASS is reported as failed, with ``[XPASS(strict)]`` as its reason) and ``error`` for
+    a failure while setting up or tearing down the test."""
     if hasattr(report, "wasxfail"):
         return "xfailed" if report.skipped else "xpassed"
     if report.failed and str(report.longrepr).startswith("[XPASS(strict)]"):
         return "xpassed"
+    if report.failed and report.when != "call":
+        return "error"
     return report.outcome
-
-
-def skip_reason(report: pytest.TestReport) -> str:
-    longrepr = report.longrepr
-    text = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
-    return text.removeprefix("Skipped: ")
 
 
 class Recorder:
@@ -89,13 +84,9 @@ class Recorder:
             self.state.failed.add(report.nodeid)
         if report.when == "teardown":
             self.state.finished += 1
+            self.state.reported.add(report.nodeid)
         if (MODEL_TEST, True) in report.user_properties:
             self.state.model_tests.add(report.nodeid)
-        if report.skipped and not hasattr(report, "wasxfail"):
-            self.state.skipped.append({"test": report.nodeid, "reason": skip_reason(report)})
-            self.write()
-        if report.when != "call":
-            return
         found = [value for key, value in report.user_properties if key == PROPERTY]
         if not found:
             return
@@ -104,6 +95,35 @@ class Recorder:
             self.state.records.extend(replace(Record.from_dict(d), outcome=outcome)
                                       for d in value)
         self.write()
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A file that fails to collect is an error in the results (its tests never ran)."""
+        if not report.failed:
+            return
+        from neurospec.evidence.record import ERROR, outcome_record
+
+        text = str(report.longrepr).strip().splitlines()
+        why = " / ".join(line.strip() for line in text[-3:] if line.strip())
+        self.state.records.append(outcome_record(
+            report.nodeid, ERROR, f"collecting {report.nodeid or 'the tests'} failed: {why}",
+            claim=f"collecting {report.nodeid or 'the tests'}", outcome="error"))
+        self.write()
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.state.deselected += len(items)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from neurospec.plugin.outcomes import is_claim_test
+
+        if session.items or not self.state.collected:
+            self.state.collected = [i.nodeid for i in session.items]
+            self.state.claim_tests = {i.nodeid for i in session.items if is_claim_test(i)}
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if not self.state.collected:  # every worker collects the same tests
+            self.state.collected = list(ids)
 
     def write(self) -> None:
         """Rewrite the results file with every record so far (atomically): a run killed
@@ -118,9 +138,8 @@ class Recorder:
 
         env = environment([r.model or {} for r in self.state.records])
         # "complete" stays False until the session ends: a killed run's file says so.
-        meta = {"seed": o.seed(self.config), "environment": env, "complete": self.state.complete}
-        if self.state.skipped:
-            meta["skipped"] = self.state.skipped
+        meta = {"seed": o.seed(self.config), "environment": env, "complete": self.state.complete,
+                "collected": self.state.collected, "selection": self.selection()}
         from neurospec.errors import OutputError
 
         try:
@@ -129,6 +148,33 @@ class Recorder:
             self.state.write_error = str(exc)
         else:
             self.state.write_error = ""
+
+    def selection(self) -> dict:
+        """How the run chose its tests: a comparison must not read a test left out by
+        ``-k``, ``-m`` or a narrower path as a test removed from the suite."""
+        opt = self.config.option
+        keyword, marks = getattr(opt, "keyword", "") or "", getattr(opt, "markexpr", "") or ""
+        last = bool(getattr(opt, "lf", False) or getattr(opt, "failedfirst", False)
+                    or getattr(opt, "stepwise", False))
+        return {"args": [str(a) for a in self.config.args], "keyword": keyword,
+                "markexpr": marks, "deselected": self.state.deselected,
+                "filtered": bool(keyword or marks or last or self.state.deselected)}
+
+    def _not_run(self, why: str) -> None:
+        """A record for each collected claim test that never ran (the run stopped first)."""
+        from neurospec.evidence.record import NOT_RUN, outcome_record
+
+        claims = self.state.claim_tests
+        if claims is None:  # under xdist: the files whose tests that ran were claim tests
+            files = {r.test.split("::")[0] for r in self.state.records}
+            files |= {t.split("::")[0] for t in self.state.model_tests}
+            claims = {t for t in self.state.collected if t.split("::")[0] in files}
+        for test in self.state.collected:
+            if test in self.state.reported or test not in claims:
+                continue
+            self.state.records.append(outcome_record(
+                test, NOT_RUN, f"the run stopped before this test ran ({why})",
+                outcome="not run"))
 
     @pytest.hookimpl(tryfirst=True)  # before pytest-html renders its summary
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -148,11 +194,17 @@ class Recorder:
             why = session.shouldstop or session.shouldfail or (
                 "interrupted" if session.exitstatus == pytest.ExitCode.INTERRUPTED else "")
             self.state.stopped = f"{why}; " * bool(why) + f"{ran} of {collected} tests ran"
+            if not self.state.is_worker:
+                self._not_run(self.state.stopped)
         self.state.complete = not self.state.stopped
         self.write()
         if self.state.is_worker:
             return
-        nothing = bool(self.state.model_tests) and not self.state.records
+        broken = any(state(r) in BROKEN for r in self.state.records)
+        nothing = bool(self.state.model_tests) and not self.state.checked
+        if broken and session.exitstatus == pytest.ExitCode.OK:
+            # an error a test caught, a collection error under --continue-on-collection-errors
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if (nothing or self.state.write_error) and session.exitstatus in (
                 pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -171,32 +223,44 @@ class Recorder:
             session.exitstatus = pytest.ExitCode.OK
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        from neurospec.evidence.format import visible
+        from neurospec.report.escape import terminal
         from neurospec.report.summary import counts_line
 
         def say(text: str, **markup: bool) -> None:
-            # claim, test and corpus names reach the log: bidi controls and NUL as escapes
-            terminalreporter.write_line(visible(text), **markup)
+            # claim, test and corpus names reach the log: one line each, control characters
+            # and bidi overrides as escapes (a line starting "::" would be a CI command)
+            terminalreporter.write_line(terminal(text), **markup)
 
         records = self.state.records
         if self.state.write_error:
             say(f"neurospec: could not write the results: {self.state.write_error}", red=True)
-        if self.state.model_tests and not records:
-            n, skipped = len(self.state.model_tests), len(self.state.skipped)
+        if self.state.html_error:
+            say(f"neurospec: could not write the HTML report: {self.state.html_error}", red=True)
+            session = getattr(terminalreporter, "_session", None)
+            if session is not None and session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if self.state.model_tests and not self.state.checked:
+            n = len(self.state.model_tests)
+            skipped = sum(r.verdict == SKIPPED for r in records)
             terminalreporter.write_sep(
                 "-", f"neurospec: no claim was checked: {n} test{'s' * (n != 1)} using a model, "
                      f"{skipped} skipped (see the reasons above; {o.REQUIRE_OPTION} makes them "
                      f"fail), so the run fails", red=True)
-        if not records:
-            return
-        terminalreporter.write_sep("-", "neurospec: " + visible(counts_line(
-            records, len(self.state.skipped))))
+        if all(r.verdict == SKIPPED for r in records):
+            return  # nothing but skipped tests (a run of other tests): nothing to say
+        terminalreporter.write_sep("-", "neurospec: " + terminal(counts_line(records)))
         if not self.state.complete:
             say(f"neurospec: incomplete run ({self.state.stopped}): later claims are missing",
                 yellow=True)
         for r in self.state.demoted:
             say(f"FAILED after Holm correction: {r.test}: {r.claim} "
                 f"(p={r.p:.3g}, adjusted {r.p_adjusted:.3g})")
+        for r in records:
+            if state(r) == CAUGHT:
+                say(f"CAUGHT: {r.test}: {r.claim} failed, and the test caught the failure "
+                    f"(the test passed; the claim did not hold)")
+            elif state(r) == NO_CLAIM and r.outcome == "passed":
+                say(f"NO CLAIM: {r.test}: {r.missed}", yellow=True)
         for r in records:
             if r.vacuous:
                 v = r.details["vacuity"]
@@ -210,5 +274,7 @@ class Recorder:
             say(f"neurospec: {n} failing {'test' if n == 1 else 'tests'} on checkpoints before "
                 f"the claim starts to hold: not a failure of the run "
                 f"({o.CHECKPOINT_VERDICT_OPTION}={mode})")
+        for note in self.state.notes:
+            say(f"neurospec: {note}")
         if self.state.json_path is not None:
             say(f"neurospec results: {self.state.json_path}")

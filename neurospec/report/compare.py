@@ -4,33 +4,43 @@ Claims are matched by test id (checkpoint parameter removed) and position within
 (see :func:`neurospec.evidence.results.claim_ids`), and by model / checkpoint column when
 the runs share columns.  Two single-model runs match whatever their models: comparing
 ``step150`` with ``step3000`` is the point of running both.
+
+A claim that passed on the base is a regression on the head when it fails there, errors,
+is skipped, states no claim, or has no record at all, unless the head removed its test on
+purpose.  A test is taken as removed on purpose only when the head run says it could have
+seen it and did not: the head's results list every test it collected (``meta.collected``),
+the head run was complete, selected no subset (no ``-k`` / ``-m`` / ``--lf``, no
+deselected tests, the same paths or more), and no file of the head failed to collect.
+Anything else is "not run": a regression.  A head run with an error, a test that stated no
+claim, or a test that never ran is never green either, whatever the base held.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
+from neurospec.evidence.format import fmt
+from neurospec.evidence.format import number as _num
 from neurospec.evidence.record import Record
-from neurospec.evidence.results import claim_ids, optional, state
+from neurospec.evidence.results import BROKEN, Results, base_test_id, claim_ids, optional, state
+from neurospec.report.agreement import KINDS, Mismatch, agreement, disagreements  # noqa: F401
+from neurospec.report.escape import md_code, md_text, workflow_data, workflow_property
 from neurospec.report.labels import ci_text
 from neurospec.report.summary import counts_line
-from neurospec.evidence.format import visible
-from neurospec.report.safe import markdown_cell as _cell
-from neurospec.evidence.format import fmt, number as _num
 
 FAIL_ON = ("regression", "change", "never")
 
 
 @dataclass(frozen=True)
 class Change:
-    """One claim in both runs (or one of them): its id, column, and the two records."""
+    """One claim in both runs (or one of them): its id, column, the two records, and for a
+    claim the head lacks, why (``why``)."""
 
     claim_id: str
     column: str
     base: Record | None
     head: Record | None
+    why: str = ""
 
     @property
     def claim(self) -> str:
@@ -39,10 +49,12 @@ class Change:
 
 @dataclass(frozen=True)
 class Comparison:
-    newly_failing: list[Change] = field(default_factory=list)
+    newly_failing: list[Change] = field(default_factory=list)  # passed, and no longer passes
+    not_run: list[Change] = field(default_factory=list)  # passed, and has no head record
+    broken: list[Change] = field(default_factory=list)  # head errors / no claim / not run
     newly_passing: list[Change] = field(default_factory=list)
     new: list[Change] = field(default_factory=list)
-    removed: list[Change] = field(default_factory=list)
+    removed: list[Change] = field(default_factory=list)  # test removed on purpose
     moved: list[Change] = field(default_factory=list)  # effect outside the other run's CI
     vacuity: list[Change] = field(default_factory=list)
     unchanged: int = 0
@@ -50,17 +62,23 @@ class Comparison:
     head_count: int = 0
 
     @property
+    def regressed(self) -> bool:
+        """A claim that held no longer holds, or the head run is broken."""
+        return bool(self.newly_failing or self.not_run or self.broken)
+
+    @property
     def changed(self) -> bool:
-        return any((self.newly_failing, self.newly_passing, self.new, self.removed, self.moved,
-                    self.vacuity))
+        return self.regressed or any((self.newly_passing, self.new, self.removed, self.moved,
+                                      self.vacuity))
 
     def exit_code(self, fail_on: str = "regression") -> int:
-        """1 when a claim that passed now fails (``fail_on='regression'``), or on any change
-        (``'change'``); 0 otherwise or with ``'never'``."""
+        """1 when a claim that passed now fails, errors or did not run, or the head has
+        errors (``fail_on='regression'``), or on any change (``'change'``); 0 otherwise or
+        with ``'never'``."""
         if fail_on not in FAIL_ON:
             raise ValueError(f"fail_on={fail_on!r}: expected one of {', '.join(FAIL_ON)}")
         if fail_on == "regression":
-            return int(bool(self.newly_failing))
+            return int(self.regressed)
         if fail_on == "change":
             return int(self.changed)
         return 0
@@ -80,53 +98,101 @@ def moved_beyond_ci(base: Record, head: Record) -> bool:
     return e < lo or e > hi
 
 
+def why_missing(test: str, base: list[Record], head: list[Record]) -> str:
+    """Why the head has no record of a claim of ``test``: "" when its test was removed on
+    purpose (see the module's docstring), else the reason it counts as not run."""
+    meta_b = getattr(base, "meta", {}) or {}
+    meta_h = getattr(head, "meta", {}) or {}
+    collected = head.collected if isinstance(head, Results) else None
+    mine = [r for r in head if base_test_id(r) == test]
+    broke = [r for r in mine if state(r) in (*BROKEN, "skipped")]
+    if broke:
+        return f"its test on the head: {state(broke[0])}: {broke[0].missed[:160]}"
+    if mine:
+        return ""  # the test ran whole and states fewer claims now: edited on purpose
+    if collected is None:
+        return ""  # an older results file: it cannot say (shown as removed)
+    if meta_h.get("complete") is False:
+        return "the head run stopped before it ran"
+    sel_h, sel_b = meta_h.get("selection") or {}, meta_b.get("selection") or {}
+    if sel_h.get("filtered"):
+        return "the head run selected a subset of the tests (-k / -m / --lf / deselected)"
+    if not set(sel_b.get("args", [])) <= set(sel_h.get("args", [])):
+        return (f"the head run was given other paths ({', '.join(sel_h.get('args', []))}) "
+                f"than the base ({', '.join(sel_b.get('args', []))})")
+    if test in collected:
+        return "the head collected the test but has no record of it"
+    file = test.split("::", 1)[0]
+    if any(not r.is_claim and r.verdict == "error" and r.test and file.startswith(r.test)
+           for r in head):
+        return "its file failed to collect on the head"
+    return ""
+
+
 def compare(base: list[Record], head: list[Record]) -> Comparison:
-    """Sort every claim of two runs into: newly failing / passing, new, removed, effect
-    moved beyond the base CI, and vacuity changed (one claim can be in several)."""
+    """Sort every claim of two runs into: newly failing (passed on the base, not on the
+    head), not run (passed on the base, no record on the head and not removed on purpose),
+    broken on the head (errors, no claim stated, not run), newly passing, new, removed on
+    purpose, effect moved beyond the base CI, and vacuity changed (one claim can be in
+    several)."""
     single = len({r.column for r in base}) <= 1 and len({r.column for r in head}) <= 1
     b, h = _keyed(base, not single), _keyed(head, not single)
     groups: dict[str, list[Change]] = {name: [] for name in (
-        "newly_failing", "newly_passing", "new", "removed", "moved", "vacuity")}
+        "newly_failing", "not_run", "broken", "newly_passing", "new", "removed", "moved",
+        "vacuity")}
     unchanged = 0
     for key in list(b) + [k for k in h if k not in b]:
         rb, rh = b.get(key), h.get(key)
-        ch = Change(key[0], key[1] or (rh or rb).column, rb, rh)
-        if rb is None or rh is None:
-            groups["new" if rb is None else "removed"].append(ch)
+        column = key[1] or (rh or rb).column
+        if rh is not None and state(rh) in BROKEN:
+            groups["broken"].append(Change(key[0], column, rb, rh))
+        if rh is None:
+            why = why_missing(base_test_id(rb), base, head)
+            if rb.passed and why:
+                groups["not_run"].append(Change(key[0], column, rb, None, why))
+            else:
+                groups["removed"].append(Change(key[0], column, rb, None, why))
             continue
+        if rb is None:
+            groups["new"].append(Change(key[0], column, None, rh))
+            continue
+        ch = Change(key[0], column, rb, rh)
         found = []
         if rb.passed and not rh.passed:
             found.append("newly_failing")
         elif rh.passed and not rb.passed:
             found.append("newly_passing")
-        if moved_beyond_ci(rb, rh):
+        if rb.is_claim and rh.is_claim and moved_beyond_ci(rb, rh):
             found.append("moved")
         vb, vh = optional(rb, "vacuous"), optional(rh, "vacuous")
         if vb is not None and vh is not None and vb != vh:
             found.append("vacuity")
         for name in found:
             groups[name].append(ch)
-        unchanged += not found
-    return Comparison(**groups, unchanged=unchanged, base_count=len(base),
-                      head_count=len(head))
+        unchanged += not found and state(rh) not in BROKEN
+    return Comparison(**groups, unchanged=unchanged, base_count=sum(r.is_claim for r in base),
+                      head_count=sum(r.is_claim for r in head))
 
 
-def _state(r: Record | None) -> str:
+def _state(r: Record | None, why: str = "") -> str:
     if r is None:
-        return "–"
+        return f"no record ({why})" if why else "–"
+    if not r.is_claim:
+        return f"{state(r)}: {r.missed}"
     vac = " (vacuous)" if optional(r, "vacuous") else ""
     return f"{state(r)}{vac} {fmt(r.effect)} {ci_text(r)}"
 
 
 def _counts(records: list[Record]) -> str:
-    """``'43 pass · 43 expected fail'``: the run's states, expected failures apart."""
-    return counts_line(records, len(getattr(records, "skipped", []))).split(": ", 1)[1]
+    """``'43 pass · 43 expected fail'``: the run's states, each counted apart."""
+    return counts_line(records).split(": ", 1)[1]
 
 
 def _model(records: list[Record]) -> str:
-    cols = list(dict.fromkeys(r.column for r in records))
+    cols = [c for c in dict.fromkeys(r.column for r in records) if c]
     prints = list(dict.fromkeys(str(r.model.get("fingerprint", ""))[:12] for r in records))
-    return ", ".join(cols) + (f" (weights {', '.join(p for p in prints if p)})" if prints else "")
+    prints = [p for p in prints if p]
+    return ", ".join(cols) + (f" (weights {', '.join(prints)})" if prints else "")
 
 
 def compare_markdown(c: Comparison, base: list[Record], head: list[Record],
@@ -134,231 +200,52 @@ def compare_markdown(c: Comparison, base: list[Record], head: list[Record],
                      environment: list[str] = ()) -> str:
     """The comparison as markdown: a headline, a warning when the two runs' environments
     differ (``environment``: one ``key: a -> b`` line each), then a table per non-empty
-    category."""
-    parts = [f"{len(c.newly_failing)} newly failing", f"{len(c.newly_passing)} newly passing",
+    category.  Every name and text is escaped for markdown (:mod:`neurospec.report.escape`)."""
+    parts = [f"{len(c.newly_failing)} newly failing", f"{len(c.not_run)} not run",
+             f"{len(c.broken)} broken on the head", f"{len(c.newly_passing)} newly passing",
              f"{len(c.new)} new", f"{len(c.removed)} removed",
              f"{len(c.moved)} effects moved beyond their CI"]
     if c.vacuity:
         parts.append(f"{len(c.vacuity)} vacuity changes")
-    mark = ":x:" if c.newly_failing else ":white_check_mark:"
+    mark = ":x:" if c.regressed else ":white_check_mark:"
+    bn, hn = md_code(base_name, in_table=False), md_code(head_name, in_table=False)
     lines = [f"### {mark} neurospec: " + ", ".join(parts), ""]
     if environment:
         lines += [":warning: **The two runs differ in their environment** (numbers may move for "
-                  "that reason alone): " + "; ".join(_cell(e) for e in environment), ""]
-    lines += [f"{base_name}: {c.base_count} claim checks on {_model(base)} ({_counts(base)})  ",
-              f"{head_name}: {c.head_count} claim checks on {_model(head)} ({_counts(head)})  ",
+                  "that reason alone): " + "; ".join(md_text(e) for e in environment), ""]
+    lines += [f"base {bn}: {c.base_count} claim checks on {md_text(_model(base))} "
+              f"({md_text(_counts(base))})  ",
+              f"head {hn}: {c.head_count} claim checks on {md_text(_model(head))} "
+              f"({md_text(_counts(head))})  ",
               f"{c.unchanged} unchanged.", ""]
-    sections = [("Newly failing", c.newly_failing), ("Newly passing", c.newly_passing),
+    sections = [("Newly failing (passed on the base)", c.newly_failing),
+                ("Not run on the head (passed on the base)", c.not_run),
+                ("Broken on the head (errors, no claim stated, not run)", c.broken),
+                ("Newly passing", c.newly_passing),
                 ("Effect moved beyond the base run's 95% CI", c.moved),
                 ("Vacuity changed", c.vacuity), ("New claims", c.new),
-                ("Removed claims", c.removed)]
+                ("Removed claims (tests removed from the suite)", c.removed)]
     for title, items in sections:
         if not items:
             continue
         lines += [f"#### {title} ({len(items)})", "",
-                  f"| claim | model | {base_name} | {head_name} | test |", "|---|---|---|---|---|"]
+                  "| claim | model | base | head | test |", "|---|---|---|---|---|"]
         for ch in items:
-            lines.append(f"| {_cell(ch.claim)} | {_cell(ch.column)} | {_cell(_state(ch.base))} | "
-                         f"{_cell(_state(ch.head))} | `{_cell(ch.claim_id)}` |")
+            lines.append(f"| {md_text(ch.claim)} | {md_text(ch.column)} | "
+                         f"{md_text(_state(ch.base))} | {md_text(_state(ch.head, ch.why))} | "
+                         f"{md_code(ch.claim_id)} |")
         lines.append("")
     return "\n".join(lines)
 
 
 def github_annotations(c: Comparison) -> str:
-    """``::error::`` lines for newly failing claims (shown on the PR's checks)."""
-    return "".join(f"::error title=neurospec claim now fails::" + command_data(
-        f"{ch.claim} ({ch.column}): {_state(ch.base)} -> {_state(ch.head)}") + "\n"
-                   for ch in c.newly_failing)
-
-
-def command_data(text: str) -> str:
-    """``text`` as the data of a GitHub workflow command: ``%``, CR and LF escaped, so a
-    name holding a newline cannot start a command of its own; invisible characters shown."""
-    return (visible(str(text)).replace("%", "%25").replace("\r", "%0D")
-            .replace("\n", "%0A"))
-
-
-# --- Same claims, same numbers: one suite on two devices (or two dtypes, two hosts) ---------
-
-# Fields that describe where a run happened, not what it measured.
-_WHERE = {"device"}
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-
-
-# What a difference is: the claim itself (present, verdict, outcome, vacuity); a measured
-# number (or text) out of tolerance; the order of near-equal items (a rank, which examples a
-# chart shows); or a statistic of values at rounding level (all ~0), defined on one run and
-# undefined on the other.
-KINDS = ("claim", "number", "order", "degenerate")
-FAILING = ("claim", "number")
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """One place where two runs of the same claims disagree: ``path`` inside the record
-    (``effect``, ``details.token_auroc``, ``charts.histogram.sets.de[3]``), or ``verdict``,
-    or ``(record)`` when a claim is in one run only; ``kind`` is one of :data:`KINDS`."""
-
-    claim_id: str
-    path: str
-    base: object
-    head: object
-    kind: str = "number"
-
-    def __str__(self) -> str:
-        return f"[{self.kind}] {self.claim_id}: {self.path}: {self.base!r} != {self.head!r}"
-
-
-def agreement(base: list[Record], head: list[Record], *, atol: float = 1e-4,
-              rtol: float = 1e-4, p_atol: float = 1e-3) -> list[Mismatch]:
-    """Every difference between two runs of the same claims beyond rounding, each with its
-    kind (:data:`KINDS`).  Compared: each claim in both runs, the same verdict and outcome,
-    every string equal (numbers inside texts within their printed precision), every number
-    within ``atol + rtol * |base|``, p-values within ``p_atol`` (a resampling p-value moves
-    by a step of 1 / (resamples + 1) when one resampled statistic lands on the other side of
-    a value that moved by rounding).  A NaN matches only a NaN.  Where a run happened
-    (``model.device``) is not compared.
-
-    Not failures of agreement (kinds ``order`` and ``degenerate``, see
-    :func:`disagreements`): which of near-equal items a chart shows, a rank puts first
-    (``details.*rank*``) or a list of the same texts lists first; and a record whose effect
-    is within ``atol`` of 0 on both runs while its CI is undefined on one run only, or a
-    chart value at that level on one run and undefined on the other (values at rounding
-    level, e.g. 2e-19 on one device and exactly 0 on the other).
-
-    Empty list: the runs agree in every respect."""
-    b = dict(zip(claim_ids(base), base))
-    h = dict(zip(claim_ids(head), head))
-    out = [Mismatch(cid, "(record)", "present" if cid in b else "missing",
-                    "present" if cid in h else "missing", "claim")
-           for cid in list(b) + [c for c in h if c not in b] if (cid in b) != (cid in h)]
-    for cid in (c for c in b if c in h):
-        rb, rh = asdict(b[cid]), asdict(h[cid])
-        found: list[Mismatch] = []
-        _walk(cid, "", rb, rh, found, atol, rtol, p_atol)
-        out += _classify(found, _degenerate(rb, rh, atol), atol)
-    return out
-
-
-def disagreements(found: list[Mismatch]) -> list[Mismatch]:
-    """The differences that mean the two runs disagree: a claim or a measured number."""
-    return [m for m in found if m.kind in FAILING]
-
-
-_CHART_ITEM = re.compile(r"^(charts\.[^\[]+\[\d+\]|charts\.[^.\[]+)")
-
-
-def _classify(found: list[Mismatch], degenerate: bool, atol: float) -> list[Mismatch]:
-    """Give each difference of one record its kind (:data:`KINDS`)."""
-    def text(x) -> bool:
-        return isinstance(x, str) and not _is_nan_text(x)
-
-    # a chart item (an example, a bar) that shows another document or token on each run
-    reordered = {g.group(1) for m in found if (g := _CHART_ITEM.match(m.path))
-                 and (text(m.base) or text(m.head))}
+    """``::error::`` lines for claims that regressed and for a broken head (shown on the
+    PR's checks); every piece of data escaped for workflow commands."""
     out = []
-    for m in found:
-        top = m.path.split(".")[0].split("[")[0]
-        item = _CHART_ITEM.match(m.path)
-        if top in ("verdict", "outcome", "vacuous"):
-            kind = "claim"
-        elif degenerate or (top == "charts" and _tiny_or_nan(m.base, m.head, atol)):
-            kind = "degenerate"
-        elif m.kind == "order" or (item and item.group(1) in reordered):
-            kind = "order"
-        elif top == "details" and "rank" in m.path.rsplit(".", 1)[-1]:
-            kind = "order"  # the rank of near-equal values (the values are compared too)
-        else:
-            kind = "number"
-        out.append(Mismatch(m.claim_id, m.path, m.base, m.head, kind))
-    return out
-
-
-def _is_nan_text(x) -> bool:
-    return isinstance(x, str) and x.lower() == "nan"  # how results files write a NaN
-
-
-def _undefined(x) -> bool:
-    """Missing, a NaN or infinite number, or a NaN as results files write it."""
-    return x is None or ((_is_number(x) or _is_nan_text(x)) and _num(x) is None)
-
-
-def _tiny(x, atol: float) -> bool:
-    return _is_number(x) and (v := _num(x)) is not None and abs(v) <= atol
-
-
-def _tiny_or_nan(a, b, atol: float) -> bool:
-    """A value at rounding level on one run, undefined on the other."""
-    return (_undefined(a) and _tiny(b, atol)) or (_tiny(a, atol) and _undefined(b))
-
-
-def _degenerate(a: dict, b: dict, atol: float) -> bool:
-    """Both effects within ``atol`` of 0, and a CI undefined on one run only."""
-    if not (_tiny(a.get("effect"), atol) and _tiny(b.get("effect"), atol)):
-        return False
-    return any(map(_undefined, a["ci"])) != any(map(_undefined, b["ci"]))
-
-
-def _walk(cid: str, path: str, a, b, out: list[Mismatch], atol: float, rtol: float,
-          p_atol: float) -> None:
-    key = path.rsplit(".", 1)[-1]
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in list(a) + [k for k in b if k not in a]:
-            if k in _WHERE and path == "model":
-                continue
-            sub = f"{path}.{k}" if path else str(k)
-            if k not in a or k not in b:
-                out.append(Mismatch(cid, sub, a.get(k, "(absent)"), b.get(k, "(absent)")))
-            else:
-                _walk(cid, sub, a[k], b[k], out, atol, rtol, p_atol)
-        return
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        if (list(a) != list(b) and all(isinstance(x, str) for x in [*a, *b])
-                and sorted(a) == sorted(b)):
-            out.append(Mismatch(cid, path, a, b, "order"))  # the same texts, tied differently
-            return
-        if len(a) != len(b):
-            out.append(Mismatch(cid, f"{path} (length)", len(a), len(b)))
-            return
-        for i, (x, y) in enumerate(zip(a, b)):
-            _walk(cid, f"{path}[{i}]", x, y, out, atol, rtol, p_atol)
-        return
-    if _is_number(a) and _is_number(b):
-        tol = p_atol if key in ("p", "p_adjusted") else atol + rtol * abs(float(a))
-        if not _close(float(a), float(b), tol):
-            out.append(Mismatch(cid, path, a, b))
-        return
-    if isinstance(a, str) and isinstance(b, str):
-        if a != b and not _same_text(a, b, atol, rtol):
-            out.append(Mismatch(cid, path, a, b))
-        return
-    if a != b:
-        out.append(Mismatch(cid, path, a, b))
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-def _close(a: float, b: float, tol: float) -> bool:
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    if math.isinf(a) or math.isinf(b):
-        return a == b
-    return abs(a - b) <= tol
-
-
-def _same_text(a: str, b: str, atol: float, rtol: float) -> bool:
-    """Equal but for numbers printed inside them, each within tolerance or one unit of its
-    last printed digit (``0.0123`` vs ``0.0124``)."""
-    if _NUMBER.split(a) != _NUMBER.split(b):
-        return False
-    for x, y in zip(_NUMBER.findall(a), _NUMBER.findall(b)):
-        fx, fy = float(x), float(y)
-        mantissa = x.lower().split("e")[0]
-        digits = len(mantissa.split(".")[1]) if "." in mantissa else 0
-        exponent = int(x.lower().split("e")[1]) if "e" in x.lower() else 0
-        unit = 10.0 ** (exponent - digits)
-        if not _close(fx, fy, max(atol + rtol * abs(fx), unit * 1.0000001)):
-            return False
-    return True
+    for title, items in (("neurospec claim now fails", c.newly_failing),
+                         ("neurospec claim not run", c.not_run),
+                         ("neurospec test broken", c.broken)):
+        for ch in items:
+            text = f"{ch.claim} ({ch.column}): {_state(ch.base)} -> {_state(ch.head, ch.why)}"
+            out.append(f"::error title={workflow_property(title)}::{workflow_data(text)}\n")
+    return "".join(out)

@@ -10,16 +10,15 @@ from functools import lru_cache
 from importlib import resources
 
 import numpy as np
-
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from neurospec.evidence.format import fmt, number
 from neurospec.evidence.record import Record
 from neurospec.evidence.results import EXPECTED_FAIL, by_attention, optional, state
 from neurospec.report import labels, svg
+from neurospec.report.escape import html as html_text
 from neurospec.report.matrix import build_matrix, matrix_html, needs_matrix
-from neurospec.evidence.format import visible
 from neurospec.report.safe import displayable
 from neurospec.report.summary import badges, summary_table
 
@@ -97,7 +96,8 @@ def _null_cut(r: Record, values: list[float]) -> tuple[float, str] | None:
     finite = [v for v in values if number(v) is not None]
     if not finite:
         return None
-    q = number(r.details.get("required_percentile")) or 95.0
+    asked = number(r.details.get("required_percentile"))  # beats_random_units(percentile=)
+    q = 95.0 if asked is None else asked
     if r.direction == "<=":
         q = 100 - q
     return float(np.percentile(finite, q)), f"{q:.0f}th percentile of the random units"
@@ -195,11 +195,12 @@ def _token_blocks(r: Record) -> list[dict]:
         if key not in r.charts:
             continue
         items = r.charts[key]["items"]
-        scale = max((abs(v) for it in items for v in it["values"]), default=1.0) or 1.0
+        scale = max((abs(v) for it in items for v in map(_f, it["values"]) if math.isfinite(v)),
+                    default=1.0) or 1.0
         rows = []
         for it in items:
             toks = [{"text": t, "value": f"{v:+.4g}", "color": svg.token_color(v, scale)}
-                    for t, v in zip(it["tokens"], it["values"])]
+                    for t, v in zip(it["tokens"], map(_f, it["values"]))]
             rows.append({"set": it["set"], "doc": it["doc"], "max": it["max"], "tokens": toks})
         blocks.append({"title": r.charts[key]["title"], "rows": rows})
     return blocks
@@ -209,13 +210,15 @@ def _token_tables(r: Record) -> list[dict]:
     t = r.charts.get("token_table")
     if not t:
         return []
-    scale = max((abs(x["value"]) for x in t["top"] + t["bottom"]), default=1.0) or 1.0
+    scale = max((abs(v) for x in t["top"] + t["bottom"] if math.isfinite(v := _f(x["value"]))),
+                default=1.0) or 1.0
     cols = []
     names = t.get("labels", ["writes most", "writes least"])
     for name, label in zip(("top", "bottom"), names):
         cols.append({"name": label, "rows": [
             {**x, "token": labels.token_text(str(x["token"])),
-             "width": int(60 * abs(x["value"]) / scale), "shown": fmt(x["value"])}
+             "width": int(60 * abs(_f(x["value"])) / scale) if math.isfinite(_f(x["value"]))
+             else 0, "shown": fmt(x["value"])}
             for x in t[name]]})
     return [{"title": t["title"], "cols": cols}]
 
@@ -250,11 +253,10 @@ def render_record(record: Record | dict, with_style: bool = True, anchor: str = 
     return (f"<style>{stylesheet()}</style>" if with_style else "") + body
 
 
-def run_overview(records: list[Record], links: bool | int = False,
-                 skipped: list[dict] = ()) -> str:
+def run_overview(records: list[Record], links: bool | int = False) -> str:
     """The summary, and the checkpoint matrix when some claim ran on several checkpoints
     of one model."""
-    out = summary_table(records, links=links, skipped=skipped)
+    out = summary_table(records, links=links)
     if needs_matrix(records):
         out += matrix_html(build_matrix(records))
     return out
@@ -267,23 +269,20 @@ INCOMPLETE = ("the results were written before the run ended (killed, interrupte
 def incomplete_html(names: list[str]) -> str:
     """A note a reader must see before the numbers, one per run that had not ended."""
     return "".join(f'<p class="ns-incomplete" role="alert"><strong>incomplete run</strong>'
-                   f'{f" ({escape(visible(n))})" if n else ""}: {INCOMPLETE}.</p>'
+                   f'{f" ({html_text(n)})" if n else ""}: {INCOMPLETE}.</p>'
                    for n in names)
 
 
 def render_fragment(records: list[Record], max_cards: int | None = None,
-                    skipped: list[dict] | None = None, incomplete: list[str] | None = None,
-                    full_data: str = "") -> str:
+                    incomplete: list[str] | None = None, full_data: str = "") -> str:
     """Style, overview and evidence cards as one HTML fragment (what Jupyter shows).
 
     Cards come in the summary's reading order (what needs attention first); expected
     failures sit last, in a collapsed block; at most ``max_cards`` of them (``None``: all),
     and a note says how many were left out and where the full data is (``full_data``, e.g.
-    "every record is in reports/run.json").  ``skipped`` and ``incomplete`` (names of runs that had not ended;
-    "" for an unnamed one) default to the records' own (a
+    "every record is in reports/run.json").  ``incomplete`` (names of runs that had not
+    ended; "" for an unnamed one) defaults to the records' own (a
     :class:`~neurospec.evidence.results.Results` read from a file)."""
-    if skipped is None:
-        skipped = list(getattr(records, "skipped", []))
     if incomplete is None:
         incomplete = list(getattr(records, "incomplete", []))
     ordered = by_attention(records)
@@ -298,24 +297,24 @@ def render_fragment(records: list[Record], max_cards: int | None = None,
                      f"</summary>{''.join(expected)}</details>")
     more = ""
     if len(shown) < len(records):
-        where = f"{escape(visible(full_data))}; " if full_data else ""
+        where = f"{html_text(full_data)}; " if full_data else ""
         more = (f'<p class="ns-more">{len(records) - len(shown)} of {len(records)} evidence '
                 f"cards not shown (the summary above lists every claim; {where}neurospec "
                 f"report RESULTS.json --max-cards 0 renders them all).</p>")
     return (f"<style>{stylesheet()}</style><div class=\"ns-root\">{incomplete_html(incomplete)}"
-            f"{run_overview(records, len(shown), skipped)}{chr(10).join(cards)}{more}</div>")
+            f"{run_overview(records, len(shown))}{chr(10).join(cards)}{more}</div>")
 
 
 MAX_CARDS = 1000  # a page of ~15 MB; the summary table still lists every claim
 
 
 def render_page(records: list[Record], title: str = "neurospec report",
-                skipped: list[dict] | None = None, max_cards: int | None = MAX_CARDS,
-                full_data: str = "") -> str:
+                max_cards: int | None = MAX_CARDS, full_data: str = "") -> str:
     """A standalone, offline HTML page: the summary (and matrix), then the records' cards
     (the first ``max_cards`` in reading order; ``None`` for all)."""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width'><title>{escape(visible(title))}</title>"
-            f"</head><body><h1 class='ns-title'>{escape(visible(title))}</h1>"
-            f"{render_fragment(records, max_cards, skipped=skipped, full_data=full_data)}"
+            f'<meta name="generator" content="neurospec">'
+            f"<meta name='viewport' content='width=device-width'><title>{html_text(title)}</title>"
+            f"</head><body><h1 class='ns-title'>{html_text(title)}</h1>"
+            f"{render_fragment(records, max_cards, full_data=full_data)}"
             f"</body></html>")

@@ -9,12 +9,14 @@ import re
 from neurospec.evidence.format import fmt, number, visible
 from neurospec.evidence.record import Record
 
-# What n counts, by kind of claim (documents unless listed).
-N_UNITS = {"logit_attribution": "top-k", "token_effects": "tokens",
-           "prompt_optimisation": "prompts", "property": "prompts", "neuron_sweep": "docs"}
+# What n counts, by kind of claim, for records that do not say (``details.n_unit``: every
+# claim whose n is not documents writes it): files written before it was written.
+N_UNITS = {"logit_attribution": "top-k", "prompt_optimisation": "prompts", "property": "prompts",
+           "simplification": "contexts"}
 
 
 def n_unit(r: Record) -> str:
+    """What the record's n counts: documents unless its claim says otherwise."""
     return str(r.details.get("n_unit") or N_UNITS.get(r.kind, "docs"))
 
 

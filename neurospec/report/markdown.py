@@ -4,27 +4,23 @@ from __future__ import annotations
 
 from neurospec.evidence.format import fmt
 from neurospec.evidence.record import Record
-from neurospec.evidence.results import attention, by_attention, optional, state
+from neurospec.evidence.results import by_attention, optional, state
+from neurospec.report.escape import md_code, md_text
 from neurospec.report.labels import ci_text, needs_text, p_text
 from neurospec.report.matrix import build_matrix, matrix_markdown, needs_matrix
-from neurospec.report.safe import markdown_cell as cell
-from neurospec.report.summary import counts_line, reason_head
+from neurospec.report.summary import counts_line, shorten
 
 
-def summary(records: list[Record], skipped: list[dict] | None = None) -> str:
-    """Counts, then a row per claim check in reading order (what needs attention first,
-    skipped claims with their reasons, passes, expected failures last), and the checkpoint
-    matrix when some claim ran on several checkpoints of one model."""
-    if skipped is None:
-        skipped = list(getattr(records, "skipped", []))
-    lines = [f"**neurospec**: {cell(counts_line(records, len(skipped)))}", "",
-             "| state | claim | effect | 95% CI | needs | n | p | random pct | model |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    ordered = by_attention(records)
-    urgent = sum(attention(r) < 2 for r in ordered)
-    rows = [_row(r) for r in ordered]
-    rows[urgent:urgent] = [f"| skipped | {cell(s.get('test', ''))}: {cell(reason_head(str(s.get('reason', ''))))} "
-                           f"| | | | | | | {cell(s.get('column', ''))} |" for s in skipped]
+def summary(records: list[Record]) -> str:
+    """Counts, then a row per claim check in reading order (failures, errors and tests that
+    stated no claim or never ran first; caught failures; skipped claims with their reasons;
+    passes; expected failures last), and the checkpoint matrix when some claim ran on
+    several checkpoints of one model.  Every text is escaped for markdown
+    (:mod:`neurospec.report.escape`)."""
+    lines = [f"**neurospec**: {md_text(counts_line(records))}", "",
+             "| state | claim | effect | 95% CI | needs | n | p | random pct | model | test |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [_row(r) for r in by_attention(records)]
     text = "\n".join(lines + rows) + "\n"
     if needs_matrix(records):
         text += "\n**Across checkpoints**\n\n" + matrix_markdown(build_matrix(records))
@@ -32,11 +28,15 @@ def summary(records: list[Record], skipped: list[dict] | None = None) -> str:
 
 
 def _row(r: Record) -> str:
-    pct = optional(r, "percentile")
     shown = state(r) + (" (vacuous)" if optional(r, "vacuous") else "")
-    return (f"| {cell(shown)} | {cell(r.claim)} | {cell(fmt(r.effect))} | {cell(ci_text(r))} | "
-            f"{cell(needs_text(r))} | {cell(r.n)} | {cell(p_text(r))} | "
-            f"{'' if pct is None else f'{pct:.0f}'} | {cell(r.column)} |")
+    where = f"{md_text(r.column)} | {md_code(r.test)} |"
+    if not r.is_claim:
+        return (f"| {md_text(shown)} | {md_text(r.claim)}: {md_text(shorten(r.missed))} "
+                f"| | | | | | | {where}")
+    pct = optional(r, "percentile")
+    return (f"| {md_text(shown)} | {md_text(r.claim)} | {md_text(fmt(r.effect))} | "
+            f"{md_text(ci_text(r))} | {md_text(needs_text(r))} | {md_text(r.n)} | "
+            f"{md_text(p_text(r))} | {'' if pct is None else f'{pct:.0f}'} | {where}")
 
 
 def run_notes(meta: dict, name: str = "") -> str:
@@ -44,6 +44,6 @@ def run_notes(meta: dict, name: str = "") -> str:
     results were written (skipped tests are listed by :func:`summary`)."""
     if meta.get("complete") is not False:
         return ""
-    where = f" ({cell(name)})" if name else ""
+    where = f" ({md_code(name, in_table=False)})" if name else ""
     return (f"> **incomplete run**{where}: the results were written before the run ended "
             f"(killed, or still running); later claims are missing.\n\n")

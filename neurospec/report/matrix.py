@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from neurospec.evidence.format import fmt
+from neurospec.evidence.format import number as _num
 from neurospec.evidence.record import Record
-from neurospec.evidence.results import claim_ids
-from neurospec.evidence.format import fmt, number as _num
-from neurospec.report.safe import markdown_cell
+from neurospec.evidence.results import claim_ids, state
+from neurospec.report.escape import md_text
 
 
 @dataclass(frozen=True)
@@ -167,13 +168,14 @@ def matrix_html(m: Matrix) -> str:
 
 
 def matrix_markdown(m: Matrix) -> str:
-    """The matrix as a markdown table: ``pass +0.068`` per cell."""
-    lines = [f"> warning: {markdown_cell(a)} and {markdown_cell(b)} have identical weights "
-             f"(fingerprint {markdown_cell(fp)})\n" for a, b, fp in m.same_weights]
-    lines += ["| claim | " + " | ".join(markdown_cell(c) for c in m.columns) + " | holds from |",
-             "|---|" + "---|" * len(m.columns) + "---|"]
+    """The matrix as a markdown table: ``pass +0.068`` per cell (every text escaped)."""
+    lines = [f"> warning: {md_text(a)} and {md_text(b)} have identical weights "
+             f"(fingerprint {md_text(fp)})\n" for a, b, fp in m.same_weights]
+    lines += ["| claim | " + " | ".join(md_text(c) for c in m.columns) + " | holds from |",
+              "|---|" + "---|" * len(m.columns) + "---|"]
     for row in m.rows:
-        cells = [f"{r.verdict} {fmt(r.effect)}" if r is not None else "–" for r in row.cells]
-        claim = markdown_cell(row.claim)
-        lines.append(f"| {claim} | " + " | ".join(cells) + f" | {markdown_cell(row.holds_from or '–')} |")
+        cells = [md_text(f"{state(r)} {fmt(r.effect) if r.is_claim else ''}".strip())
+                 if r is not None else "\u2013" for r in row.cells]
+        claim = md_text(row.claim)
+        lines.append(f"| {claim} | " + " | ".join(cells) + f" | {md_text(row.holds_from or '–')} |")
     return "\n".join(lines) + "\n"

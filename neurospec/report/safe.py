@@ -10,6 +10,7 @@ import dataclasses
 
 from neurospec.evidence.format import visible
 from neurospec.evidence.record import Record
+from neurospec.report.escape import md_text as markdown_cell  # noqa: F401 - the table cell's escape
 
 
 def _visible_all(value):
@@ -29,11 +30,3 @@ def displayable(r: Record) -> Record:
     return dataclasses.replace(r, **{f.name: _visible_all(getattr(r, f.name))
                                      for f in dataclasses.fields(r)})
 
-
-def markdown_cell(text) -> str:
-    """``text`` safe inside a markdown table cell."""
-    # GitHub renders some raw HTML inside markdown: no "<" may open a tag (">" and "&"
-    # cannot, and stay readable in a terminal).  Backslashes are doubled first so that a
-    # cell ending in one cannot un-escape the next "|".
-    return (visible(str(text)).replace("\\", "\\\\").replace("<", "&lt;")
-            .replace("|", "\\|").replace("\n", " ").replace("\t", " "))

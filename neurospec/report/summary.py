@@ -3,8 +3,9 @@ and filters with CSS alone (radio buttons and ``order``), so it works where scri
 run: pytest-html's report, a Jupyter output cell, a file opened offline.
 
 Rows come in reading order (:func:`neurospec.evidence.results.attention`): unexpected
-failures, vacuous or Holm-demoted claims and skipped claims with their reasons first, then
-passes, then expected failures.  Each row carries its rank under every sort key as a CSS
+failures, errors, tests that stated no claim or never ran; then vacuous or Holm-demoted
+claims and failures the test caught; skipped claims with their reasons; passes; expected
+failures.  Each row carries its rank under every sort key as a CSS
 custom property; the checked radio button picks which one the rows' ``order`` reads.
 """
 
@@ -14,13 +15,13 @@ import itertools
 import math
 from collections import Counter
 
-from markupsafe import escape
+from markupsafe import Markup, escape
 
-from neurospec.evidence.format import fmt, number as _num
+from neurospec.evidence.format import fmt
+from neurospec.evidence.format import number as _num
 from neurospec.evidence.record import Record
-from neurospec.evidence.results import STATES, attention, by_attention, optional, state
+from neurospec.evidence.results import STATES, by_attention, optional, state
 from neurospec.report.labels import ci_text, needs_text, p_text
-from neurospec.evidence.format import visible
 from neurospec.report.safe import displayable
 
 # (key, header, numeric): numeric keys sort both ways, the others ascending only.
@@ -39,22 +40,26 @@ def slug(s: str) -> str:
     return "x" + s.encode("utf-8", "surrogatepass").hex()
 
 
-COUNT_ORDER = ("fail", "underpowered", "unexpected pass", "pass", "expected fail", "skipped")
+# The order states are counted in (skipped tests last, as they are not claim checks).
+COUNT_ORDER = ("fail", "error", "errored xfail", "no claim", "not run", "underpowered",
+               "unexpected pass", "caught", "pass", "expected fail", "skipped")
 
 
-def counts_line(records: list[Record], skipped: int = 0) -> str:
-    """``'86 claim checks: 3 fail · 40 pass · 43 expected fail · 10 skipped; 3 vacuous'``:
-    expected failures (under ``xfail``) and skipped claim tests counted apart."""
+def counts_line(records: list[Record]) -> str:
+    """``'86 claim checks: 3 fail · 1 error · 40 pass · 43 expected fail · 10 skipped; 3
+    vacuous'``: every state counted apart (errors, tests that stated no claim or never ran,
+    failures the test caught, expected failures under ``xfail``, skipped claim tests).  The
+    total counts the claims that reached a verdict; the records of tests that did not
+    (errors, skips ...) are counted after it."""
     counts = Counter(state(r) for r in records)
-    if skipped:
-        counts["skipped"] = skipped
-    text = f"{len(records)} claim checks: " + " \u00b7 ".join(
+    checks = sum(r.is_claim for r in records)
+    text = f"{checks} claim checks: " + " \u00b7 ".join(
         f"{counts[s]} {s}" for s in sorted(
             counts, key=lambda s: COUNT_ORDER.index(s) if s in COUNT_ORDER else 2))
     vac = sum(optional(r, "vacuous") is True for r in records)
     if vac:
         text += f"; {vac} vacuous (random units pass too)"
-    columns = list(dict.fromkeys(r.column for r in records))
+    columns = list(dict.fromkeys(r.column for r in records if r.is_claim or r.column))
     if len(columns) > 1:
         text += f"; {len(columns)} models / checkpoints"
     return text
@@ -92,32 +97,21 @@ def badges(r: Record) -> str:
     return out
 
 
-def summary_table(records: list[Record], links: bool | int = False,
-                  skipped: list[dict] = ()) -> str:
+def summary_table(records: list[Record], links: bool | int = False) -> str:
     """Counts and a sortable, filterable row per claim check (state, claim, effect, CI, the
-    size it needed, n, p, random-unit percentile, model / checkpoint, test) and per skipped
-    claim (with its reason), in reading order.
+    size it needed, n, p, random-unit percentile, model / checkpoint, test) and per test
+    that errored, was skipped, stated no claim or never ran (with why), in reading order.
 
     Args:
         records: the run's records.
         links: make each claim a link to its evidence card (``#ns-card-<i>``, ``i`` its
             place in reading order: :func:`render_fragment` numbers the cards so); a number
             links only the first that many (the cards a capped page holds).
-        skipped: the run's skipped claim tests (``{"test", "reason"}``, from the results'
-            ``meta``).
     """
     uid = f"ns{next(_ids)}"
-    records = [displayable(r) for r in by_attention(records)]
-    urgent = sum(attention(r) < 2 for r in records)
-    rows = [("record", r) for r in records[:urgent]] + [("skip", s) for s in skipped] + [
-        ("record", r) for r in records[urgent:]]
+    rows = [displayable(r) for r in by_attention(records)]
     keys = {k: [] for k, _, _ in SORT_KEYS}
-    for kind, x in rows:
-        if kind == "skip":
-            for k, v in zip("vcelrpmt", (_state_rank("skipped"), visible(str(x["reason"])).lower(),
-                                         None, None, None, None, "", visible(str(x["test"])))):
-                keys[k].append(v)
-            continue
+    for x in rows:
         keys["v"].append(_state_rank(state(x)) - (0.5 if optional(x, "vacuous") else 0))
         keys["c"].append(x.claim.lower())
         keys["e"].append(_num(x.effect))
@@ -134,15 +128,14 @@ def summary_table(records: list[Record], links: bool | int = False,
             if numeric:
                 props[i].append(f"--{key.upper()}:{down[i]}")
     out = [f'<div class="ns-summary-box" id="{uid}"><h3 class="ns-counts">neurospec: '
-           f"{escape(counts_line(records, len(skipped)))}</h3>"]
+           f"{escape(counts_line(rows))}</h3>"]
     out.append(f'<input type="radio" class="ns-s ns-s-0" name="{uid}-s" id="{uid}-s0" checked>')
     for key, _, numeric in SORT_KEYS:
         out.append(f'<input type="radio" class="ns-s ns-s-{key}" name="{uid}-s" id="{uid}-s{key}">')
         if numeric:
             out.append(f'<input type="radio" class="ns-s ns-s-{key.upper()}" name="{uid}-s" '
                        f'id="{uid}-s{key.upper()}">')
-    present = sorted({state(r) for r in records} | ({"skipped"} if skipped else set()),
-                     key=_state_rank)
+    present = sorted({state(r) for r in rows}, key=_state_rank)
     for s in present:
         out.append(f'<input type="checkbox" class="ns-f ns-f-{slug(s)}" id="{uid}-f{slug(s)}" '
                    f"checked>")
@@ -164,25 +157,21 @@ def summary_table(records: list[Record], links: bool | int = False,
                      f'title="sort by {name}, largest first">&#9660;</label>')
         out.append(f'<span role="columnheader">{cell}</span>')
     out.append("</div>")
-    card = 0
-    for i, (kind, x) in enumerate(rows):
-        style = ";".join(props[i])
-        if kind == "skip":
-            out.append(
-                f'<div class="ns-row ns-skipped" role="row" style="{style}">'
-                f'<span><span class="ns-badge ns-badge-skipped">skipped</span></span>'
-                f'<span class="ns-reason" title="{escape(visible(str(x["reason"])))}">'
-                f'{escape(visible(reason_head(str(x["reason"]))))}</span>'
-                f"<span></span><span></span><span></span><span></span><span></span><span></span>"
-                f'<span>{escape(visible(str(x.get("column", ""))))}</span>'
-                f'<span>{escape(visible(str(x["test"])))}</span></div>')
-            continue
-        r = x
-        pct = optional(r, "percentile")
+    for card, r in enumerate(rows):
+        style = ";".join(props[card])
         claim = escape(r.claim)
         if links is True or (links is not False and card < links):
             claim = f'<a href="#ns-card-{card}">{claim}</a>'
-        card += 1
+        if not r.is_claim:  # an error, a skip ...: why, instead of numbers
+            claim = Markup(f'{claim} <span class="ns-reason" title="{escape(r.missed)}">'
+                           f"{escape(shorten(r.missed))}</span>")
+            out.append(
+                f'<div class="ns-row ns-{slug(state(r))}" role="row" style="{style}">'
+                f"<span>{badges(r)}</span><span>{claim}</span>"
+                f"<span></span><span></span><span></span><span></span><span></span><span></span>"
+                f"<span>{escape(r.column)}</span><span>{escape(r.test)}</span></div>")
+            continue
+        pct = optional(r, "percentile")
         out.append(
             f'<div class="ns-row ns-{slug(state(r))}" role="row" style="{style}">'
             f"<span>{badges(r)}</span><span>{claim}</span><span>{escape(fmt(r.effect))}</span>"
@@ -192,6 +181,12 @@ def summary_table(records: list[Record], links: bool | int = False,
             f"<span>{escape(r.column)}</span><span>{escape(r.test)}</span></div>")
     out.append("</div></div>")
     return "".join(out)
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters (the whole text is its tooltip, and stays in the
+    results file)."""
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "\u2026"
 
 
 def reason_head(reason: str, limit: int = 160) -> str:

@@ -4,8 +4,15 @@ draw is seeded)."""
 
 from neurospec.stats.effects import auroc, cohens_d, mean_diff
 from neurospec.stats.inference import (
-    Estimate, check_finite, mean_ci, percentile_among, permutation_p, reestimate, sign_flip_p,
-    two_sample)
+    Estimate,
+    check_finite,
+    mean_ci,
+    percentile_among,
+    permutation_p,
+    reestimate,
+    sign_flip_p,
+    two_sample,
+)
 from neurospec.stats.multiple import holm, holm_decisions, holm_levels
 
 __all__ = ["Estimate", "auroc", "check_finite", "cohens_d", "holm", "holm_decisions",

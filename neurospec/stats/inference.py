@@ -33,8 +33,13 @@ from neurospec.stats.estimate import CONFIDENCE, DIRECTIONS, Estimate
 from neurospec.stats.grouping import group_means
 from neurospec.stats.guards import skew_guard, student_floor
 from neurospec.stats.permutation import (
-    GUARD_BELOW, SKEW_LIMIT, SKEW_LIMIT_TWO, shift_test, skewness_of_difference,
-    skewness_of_mean)
+    GUARD_BELOW,
+    SKEW_LIMIT,
+    SKEW_LIMIT_TWO,
+    shift_test,
+    skewness_of_difference,
+    skewness_of_mean,
+)
 
 
 def check_finite(values: np.ndarray, ids: tuple[str, ...] | list[str] | None = None,

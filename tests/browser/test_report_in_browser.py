@@ -240,9 +240,11 @@ def test_no_summary_cell_overflows(browser, tmp_path):
     records[1] = replace(records[1], direction="within", threshold=0.0123, outcome="xfailed",
                          verdict="fail", n=123456)
     records[2] = replace(records[2], outcome="xpassed", verdict="pass")
+    from neurospec.evidence.record import SKIPPED, outcome_record
+
+    records.append(outcome_record("t.py::test_x", SKIPPED, "why", outcome="skipped"))
     page = tmp_path / "report.html"
-    page.write_text(render_page(records, skipped=[{"test": "t.py::test_x", "reason": "why"}]),
-                    encoding="utf-8")
+    page.write_text(render_page(records), encoding="utf-8")
     browser.open(page)
     over = browser.js(
         "return [...document.querySelectorAll('.ns-summary-box .ns-row > span')]"

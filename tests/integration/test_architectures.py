@@ -7,7 +7,7 @@ per-neuron loop to 1e-5 or refuses; ``method='auto'`` never refuses."""
 import numpy as np
 import pytest
 import torch
-from archs import ARCHITECTURES, D, D_MLP, HEADS, LAYERS, Naive, build, doc_loss
+from archs import ARCHITECTURES, D_MLP, HEADS, LAYERS, D, Naive, build, doc_loss
 
 from neurospec.errors import UnsupportedArchitecture
 from neurospec.units import Head, Neuron

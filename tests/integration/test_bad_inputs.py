@@ -25,9 +25,21 @@ from neurospec import Corpus, expect, head
 from neurospec.claims.expect import expect_layer
 from neurospec.data.corpus import load_corpus
 from neurospec.errors import (
-    CheckpointError, DatasetError, InvalidArgument, InvalidUnit, ModelNotFound,
-    NeurospecError, NeurospecWarning, NumericalError, OutputError, ResultsFileError,
-    Underpowered, UnitOutOfRange, UntrustedCheckpoint, WrongUnitKind)
+    CheckpointError,
+    DatasetError,
+    InvalidArgument,
+    InvalidUnit,
+    ModelNotFound,
+    NeurospecError,
+    NeurospecWarning,
+    NumericalError,
+    OutputError,
+    ResultsFileError,
+    Underpowered,
+    UnitOutOfRange,
+    UntrustedCheckpoint,
+    WrongUnitKind,
+)
 from neurospec.evidence.jsonio import atomic_write_text, read_results
 from neurospec.evidence.sink import collecting
 from neurospec.measure.forward import run_corpus
@@ -138,7 +150,7 @@ def bad_pickle_without_trust(env):
 
 
 @case(CheckpointError, r"tokenizer has 4106 tokens but the model's vocabulary has 4096 rows",
-      r"Copy the tokenizer saved with these weights into")
+      r"the tokenizer belongs to another model; use the tokenizer saved with these weights")
 def bad_tokenizer_larger_than_vocab(env):
     from transformers import AutoTokenizer
 

@@ -6,6 +6,7 @@ is allocated.  Plugin-level cases are in ``tests/plugin/test_bad_inputs_options.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import struct
 import tracemalloc
@@ -21,7 +22,7 @@ from neurospec.evidence.jsonio import atomic_write_text, write_results
 from neurospec.evidence.record import Record
 from neurospec.measure.sae import load_sae
 from neurospec.models import load_model
-from neurospec.models.checkpoint import check_safetensors, inspect_folder
+from neurospec.models.checkpoint import inspect_folder
 from neurospec.units import parse_unit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -349,9 +350,12 @@ def test_views_show_incomplete_runs_and_skipped_tests(tmp_path, capsys):
     assert main(["summary", str(path)]) == 0
     out = capsys.readouterr().out
     assert "**incomplete run**" in out and "1 skipped" in out
-    assert "| skipped | t.py::test_&lt;img src=x>: offline" in out and "<img" not in out
+    # the name is escaped prose in the claim cell, and a code span (shown literally) as the test
+    assert "| skipped | test\\_\\<img src=x>: offline |" in out
+    assert "| `t.py::test_<img src=x>` |" in out
+    assert len(re.findall(r"(?<!\\)<img", out)) == 1  # only inside the code span
     assert main(["compare", str(path), str(path)]) == 0
-    assert "**incomplete run** (run.json)" in capsys.readouterr().out
+    assert "**incomplete run** (`run.json`)" in capsys.readouterr().out
     page = tmp_path / "p.html"
     assert main(["report", str(path), "-o", str(page)]) == 0
     assert '<p class="ns-incomplete" role="alert"><strong>incomplete run</strong>: ' in \

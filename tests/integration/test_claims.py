@@ -8,8 +8,14 @@ import pytest
 from neurospec.claims.context import using
 from neurospec.claims.expect import expect
 from neurospec.data.corpus import Corpus, load_corpus
-from neurospec.errors import (ClaimFailed, InvalidArgument, InvalidUnit, NeurospecError,
-                              Underpowered, UnitOutOfRange)
+from neurospec.errors import (
+    ClaimFailed,
+    InvalidArgument,
+    InvalidUnit,
+    NeurospecError,
+    Underpowered,
+    UnitOutOfRange,
+)
 from neurospec.evidence.sink import collecting
 
 

@@ -1,12 +1,11 @@
 import hashlib
 import shutil
+from pathlib import Path
 
 import pytest
 
 from neurospec.errors import CheckpointError, ModelNotFound, ModelUnavailable, UntrustedCheckpoint
 from neurospec.models import load_model
-
-from pathlib import Path
 
 TINY = Path(__file__).resolve().parents[2] / "fixtures" / "models" / "tiny-bilingual"
 

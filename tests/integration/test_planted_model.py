@@ -15,7 +15,8 @@ from neurospec.claims.spec import run_spec
 from neurospec.data.corpus import load_corpus
 from neurospec.errors import ClaimFailed, InvalidArgument
 from neurospec.measure.activations import neuron_activations
-from neurospec.units import head as as_head, neuron
+from neurospec.units import head as as_head
+from neurospec.units import neuron
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_PATH = ROOT / "fixtures" / "models" / "planted" / "MANIFEST.json"
@@ -121,11 +122,13 @@ def test_neurons_fire_exactly_on_their_token_sets(planted):
         for unit, tokens in units.items():
             acts = neuron_activations(planted, corpus, neuron(unit))
             on = np.isin(np.concatenate(acts.tokens), [vocab.index(t) for t in tokens])
-            fired = acts.all_tokens > 0
+            # a unit that does not fire reads exactly 0 on some CPUs and ~1e-18 (float
+            # rounding of its pre-activation) on others: firing is a real activation
+            fired = acts.all_tokens > 1e-6
             assert np.array_equal(fired, on), f"{unit} on {name}"
         for unit in nulls:
             acts = neuron_activations(planted, corpus, neuron(unit))
-            assert not acts.all_tokens.any(), f"null {unit} fired on {name}"
+            assert not (np.abs(acts.all_tokens) > 1e-6).any(), f"null {unit} fired on {name}"
 
 
 @pytest.mark.parametrize("head", ["L0H0", "L0H1"])

@@ -12,8 +12,8 @@ from safetensors.torch import load_file, save_file
 
 from neurospec.claims.expect import expect
 from neurospec.data.tokens import tokenize
-from neurospec.measure.activations import hook_pass
 from neurospec.errors import CheckpointError, InvalidArgument, UnitOutOfRange
+from neurospec.measure.activations import hook_pass
 from neurospec.measure.sae import feature_activations, load_sae, reconstruction_error
 from neurospec.units import Feature
 

@@ -129,7 +129,7 @@ def test_matched_negative_fails_a_claim_whose_control_holds_too(tiny, sets):
 
 def test_batched_random_ablations_equal_one_at_a_time(tiny, small_sets):
     from neurospec.measure import ablation_effect, make_ablation
-    from neurospec.measure.sweep import ablate_each
+    from neurospec.measure.ablate_each import ablate_each
 
     de, en = small_sets
     units = random_units(tiny, neuron(GERMAN), 4, seed=0)
@@ -162,7 +162,7 @@ def test_off_target_claims_are_not_checked_for_vacuity(tiny, sets):
 
 def test_baseline_reruns_of_an_ablation_share_one_replay_and_equal_one_at_a_time(
         tiny, sets, monkeypatch):
-    import neurospec.claims.ablated as ablated_mod
+    import neurospec.claims.neuron_ablation as ablated_mod
     from neurospec.measure import make_ablation
 
     de, en = sets

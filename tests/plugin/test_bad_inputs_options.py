@@ -37,9 +37,9 @@ def _usage(pytester, *args: str, files: dict | None = None) -> str:
     (["--neurospec-seed=4294967296"], "--neurospec-seed=4294967296"),
     (["--neurospec-min-docs=0"], "--neurospec-min-docs=0: a confidence interval needs at least 2"),
     (["--neurospec-min-docs=-3"], "--neurospec-min-docs=-3"),
-    (["--neurospec-threads=-1"], "--neurospec-threads=-1: give 1 or more CPU threads"),
+    (["--neurospec-threads=-1"], "--neurospec-threads=-1: give 1 to"),
     (["--neurospec-threads=0"], "--neurospec-threads=0"),
-    (["--neurospec-cache-mb=nan"], "--neurospec-cache-mb=nan: give a finite size in MB >= 0"),
+    (["--neurospec-cache-mb=nan"], "--neurospec-cache-mb=nan: give a size in MB from 0"),
     (["--neurospec-cache-mb=inf"], "--neurospec-cache-mb=inf"),
     (["--neurospec-vacuity=-2"], "--neurospec-vacuity=-2: give a number of random units >= 0"),
     (["--neurospec-max-batch-tokens=0"], "--neurospec-max-batch-tokens"),
@@ -115,7 +115,9 @@ def test_run_whose_claims_all_skipped_fails(pytester, monkeypatch):
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*neurospec: no claim was checked*1 test*skipped*"])
     doc = json.loads((pytester.path / "run.json").read_text())
-    assert doc["meta"]["skipped"][0]["test"].endswith("test_hub")
+    skipped = [r for r in doc["records"] if r["verdict"] == "skipped"]
+    assert len(skipped) == 1 and skipped[0]["test"].endswith("test_hub")
+    assert skipped[0]["kind"] == "test_outcome" and "not reachable" in skipped[0]["missed"]
     assert doc["meta"]["complete"] is True
 
 

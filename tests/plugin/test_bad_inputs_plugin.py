@@ -73,8 +73,18 @@ def test_one_bad_claim_fails_alone(pytester):
         assert message in out, message
     doc = json.loads((pytester.path / "run.json").read_text())
     verdicts = {r["test"].split("::")[-1]: r["verdict"] for r in doc["records"]}
-    assert verdicts == {"test_good_first": "pass", "test_underpowered": "underpowered",
+    # every test is in the results, the ones that errored with their error
+    assert verdicts == {"test_good_first": "pass", "test_unknown_model": "error",
+                        "test_layer_out_of_range": "error", "test_hook_typo": "error",
+                        "test_empty_dataset": "error", "test_wrong_threshold": "error",
+                        "test_underpowered": "underpowered", "test_missing_dataset": "error",
                         "test_good_last": "pass"}
+    why = {r["test"].split("::")[-1]: r["missed"] for r in doc["records"]}
+    assert why["test_unknown_model"].startswith("ModelNotFound while setting up the test: "
+                                                "unknown model 'tiny-bilinguall'")
+    assert why["test_missing_dataset"].startswith("DatasetError: no dataset named 'germn'")
+    claims = {r["test"].split("::")[-1]: r["claim"] for r in doc["records"]}
+    assert claims["test_missing_dataset"] == "expect('L0N125')"  # what the test had built
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

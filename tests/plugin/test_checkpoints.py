@@ -75,14 +75,14 @@ def test_two_real_checkpoint_runs_matrix_and_compare(pytester, capsys, monkeypat
 
     assert main(["compare", early, late]) == 0  # claims started holding: no regression
     out = capsys.readouterr().out
-    assert out.startswith("### :white_check_mark: neurospec: 0 newly failing, 2 newly passing, "
-                          "0 new, 0 removed")
-    assert "step150.json: 3 claim checks on step150" in out
+    assert out.startswith("### :white_check_mark: neurospec: 0 newly failing, 0 not run, "
+                          "0 broken on the head, 2 newly passing, 0 new, 0 removed")
+    assert "base `step150.json`: 3 claim checks on step150" in out
     assert "#### Newly passing (2)" in out and "test_fires_by_a_clear_margin`" in out
 
     assert main(["compare", late, early]) == 1  # the other way round: two regressions
     out = capsys.readouterr().out
-    assert "### :x: neurospec: 2 newly failing, 0 newly passing" in out
+    assert "### :x: neurospec: 2 newly failing, 0 not run, 0 broken on the head, 0 newly passing" in out
     assert "| ablating L0N125 (mean over english[:60], " in out
     assert main(["compare", late, early, "--fail-on", "never"]) == 0
     assert main(["compare", late, late, "--fail-on", "change"]) == 0

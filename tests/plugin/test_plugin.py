@@ -58,7 +58,7 @@ def test_claims_json_and_html(pytester, unit):
     result.assert_outcomes(passed=2, xfailed=1)
     result.stdout.fnmatch_lines(["*neurospec: 3 claim checks: 2 pass · 1 expected fail*"])
     doc = json.loads((pytester.path / "out/run.json").read_text())
-    assert doc["schema"] == "neurospec.results/1"
+    assert doc["schema"] == "neurospec.results/2"
     env = doc["meta"]["environment"]
     assert env["torch"] == torch.__version__ and env["transformers"] == transformers.__version__
     assert (env["device"], env["dtype"]) == ("cpu", "float32") and env["transformer_lens"]

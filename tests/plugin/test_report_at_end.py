@@ -42,17 +42,19 @@ def test_holm_demoted_claim_is_a_failure_in_every_view(pytester):
         "*neurospec: 3 claim checks: 1 fail \u00b7 1 pass \u00b7 1 expected fail \u00b7 "
         "1 skipped*", "FAILED after Holm correction: *claim 1*"])
     doc = json.loads((pytester.path / "run.json").read_text())
-    verdicts = {r["claim"]: (r["verdict"], r["outcome"]) for r in doc["records"]}
+    verdicts = {r["claim"]: (r["verdict"], r["outcome"]) for r in doc["records"]
+                if r["kind"] != "test_outcome"}
     assert verdicts == {"claim 0": ("pass", "passed"), "claim 1": ("fail", "passed"),
                         "claim 2": ("fail", "xfailed")}
-    assert doc["meta"]["skipped"] == [{"test": "test_inner.py::test_needs_hub",
-                                       "reason": "pythia-70m is not cached"}]
+    assert [(r["test"], r["missed"]) for r in doc["records"] if r["verdict"] == "skipped"] == [
+        ("test_inner.py::test_needs_hub", "pythia-70m is not cached")]
     html = (pytester.path / "run.html").read_text()
     cards = re.findall(r'<div class="ns-card ns-([\w-]+)"[^>]*id="ns-card-(\d+)">.*?'
                        r'class="ns-claim">([^<]*)<', html, re.S)
-    # attention order: the demoted claim first, then the pass, the expected failure last
-    assert [(c, s) for s, _, c in cards] == [("claim 1", "fail"), ("claim 0", "pass"),
-                                            ("claim 2", "expected-fail")]
+    # attention order: the demoted claim first, the skipped test, the pass, the expected
+    # failure last
+    assert [(c, s) for s, _, c in cards] == [("claim 1", "fail"), ("test_needs_hub", "skipped"),
+                                            ("claim 0", "pass"), ("claim 2", "expected-fail")]
     assert 'ns-badge-skipped">skipped' in html and "pythia-70m is not cached" in html
     # pytest-html's row of the expected failure: one line, not the traceback
     assert "expected failure (xfail: deliberately false)" in html

@@ -54,10 +54,10 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
 def test_compare_refuses_another_schema(tmp_path, capsys):
     ok, other = tmp_path / "ok.json", tmp_path / "new.json"
     write_results(ok, [_record()])
-    other.write_text(json.dumps({"schema": "neurospec.results/2", "records": []}))
+    other.write_text(json.dumps({"schema": "neurospec.results/99", "records": []}))
     assert main(["compare", str(other), str(ok)]) == 2
-    assert ("has schema 'neurospec.results/2', but this neurospec reads 'neurospec.results/1'"
-            in capsys.readouterr().err)
+    assert ("has schema 'neurospec.results/99', but this neurospec reads "
+            "'neurospec.results/1' and 'neurospec.results/2'" in capsys.readouterr().err)
     assert main(["compare", str(ok), str(ok)]) == 0
     assert "0 newly failing" in capsys.readouterr().out
 

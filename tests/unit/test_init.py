@@ -1,9 +1,8 @@
 """``neurospec init``: writes the starter project, never overwrites, refuses a file as folder.
 (That the starter's claims pass, from an installed wheel, is tests/integration/test_wheel.py.)"""
 
-import tomllib
-
 import pytest
+import tomllib
 
 from neurospec.cli import main
 from neurospec.data.corpus import load_corpus

@@ -3,7 +3,9 @@
 An AST scan of every module of ``neurospec/`` for the calls that can run code from a file:
 ``pickle``-family loads, ``torch.load`` without ``weights_only=True`` outside a function that
 takes ``trust_pickle``, ``numpy.load(allow_pickle=True)``, ``trust_remote_code`` other than
-False, and model ``from_pretrained`` calls that do not say ``use_safetensors``.  The scanner
+False (or than the user's own choice passed on: a ``trust_remote_code`` parameter whose
+default is False, or the pytest option that sets it), and model ``from_pretrained`` calls
+that do not say ``use_safetensors``.  The scanner
 is itself checked on a module full of such calls.
 """
 
@@ -43,6 +45,7 @@ class Scanner(ast.NodeVisitor):
         self.where = where
         self.aliases: dict[str, str] = {}
         self.trusted_scopes: list[bool] = [False]
+        self.code_scopes: list[bool] = [False]  # a trust_remote_code=False parameter is in scope
         self.problems: list[str] = []
 
     def _flag(self, node: ast.AST, what: str) -> None:
@@ -64,8 +67,18 @@ class Scanner(ast.NodeVisitor):
     def visit_FunctionDef(self, node) -> None:
         params = {a.arg for a in node.args.args + node.args.kwonlyargs}
         self.trusted_scopes.append(self.trusted_scopes[-1] or "trust_pickle" in params)
+        args = node.args.args + node.args.kwonlyargs
+        defaults = dict(zip([a.arg for a in node.args.args][::-1], node.args.defaults[::-1]))
+        defaults.update({a.arg: d for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults)})
+        code = any(a.arg == "trust_remote_code" for a in args)
+        default = defaults.get("trust_remote_code")
+        if code and default is not None and not (isinstance(default, ast.Constant)
+                                                 and default.value is False):
+            self._flag(node, "a trust_remote_code parameter whose default is not False")
+        self.code_scopes.append(self.code_scopes[-1] or code)
         self.generic_visit(node)
         self.trusted_scopes.pop()
+        self.code_scopes.pop()
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -81,7 +94,13 @@ class Scanner(ast.NodeVisitor):
         if last == "load" and root in ("numpy", "np") and _is_true(_kw(node, "allow_pickle")):
             self._flag(node, f"{name}(allow_pickle=True)")
         remote = _kw(node, "trust_remote_code")
-        if remote is not None and not (isinstance(remote, ast.Constant) and remote.value is False):
+        passed_on = (isinstance(remote, ast.Name) and remote.id == "trust_remote_code"
+                     and self.code_scopes[-1])
+        option = (isinstance(remote, ast.Call) and _dotted(remote.func, self.aliases)
+                  .endswith("getoption") and len(remote.args) == 1
+                  and _dotted(remote.args[0], self.aliases).endswith("TRUST_CODE_OPTION"))
+        if remote is not None and not (isinstance(remote, ast.Constant) and remote.value is False
+                                       or passed_on or option):
             self._flag(node, "trust_remote_code is not False")
         if last == "from_pretrained" and "Tokenizer" not in name and "Config" not in name \
                 and _kw(node, "use_safetensors") is None:
@@ -120,12 +139,21 @@ def test_the_scanner_finds_every_kind_of_unguarded_load():
             e = AutoModelForCausalLM.from_pretrained(path)
             f = AutoModelForCausalLM.from_pretrained(path, use_safetensors=True,
                                                      trust_remote_code=True)
+            g = AutoTokenizer.from_pretrained(path, trust_remote_code=path != "")
+
+        def opted_in(path, trust_remote_code=True):
+            return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+
+        def elsewhere(path, trust=False):
+            return AutoTokenizer.from_pretrained(path, trust_remote_code=trust)
     ''')
     found = scan(bad)
     for what in ("imports pickle", "calls pickle.load", "torch.load without", "allow_pickle",
-                 "without use_safetensors", "trust_remote_code"):
+                 "without use_safetensors", "trust_remote_code is not False",
+                 "trust_remote_code parameter whose default is not False"):
         assert any(what in p for p in found), (what, found)
     assert sum("torch.load without" in p for p in found) == 2
+    assert sum("trust_remote_code is not False" in p for p in found) == 3
 
 
 def test_the_scanner_accepts_guarded_loads():
@@ -144,5 +172,11 @@ def test_the_scanner_accepts_guarded_loads():
             AutoTokenizer.from_pretrained(path)
             return AutoModelForCausalLM.from_pretrained(path, use_safetensors=not pickles,
                                                         trust_remote_code=False)
+
+        def chosen(path, *, trust_remote_code=False):
+            return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+
+        def fixture(config, path):
+            return load_model(path, trust_remote_code=config.getoption(o.TRUST_CODE_OPTION))
     ''')
     assert scan(good) == []

@@ -1,6 +1,5 @@
 """Every results file records what produced it; compare warns when two runs differ in it."""
 
-import json
 import platform
 
 from neurospec.cli import main

@@ -108,7 +108,7 @@ def test_normalisation_round_trips(tmp_path):
 @pytest.mark.parametrize("cfg,match", [
     ({"architecture": "matryoshka"}, "architecture 'matryoshka' is not supported"),
     ({"normalize_activations": "expected_average_only_in"}, "normalize_activations"),
-    ({"architecture": "topk"}, "positive integer k"),
+    ({"architecture": "topk"}, "whole number k in 1..10"),
 ])
 def test_unknown_architectures_and_options_are_errors(tmp_path, cfg, match):
     _save(tmp_path, cfg)

@@ -109,3 +109,30 @@ def test_a_zero_effect_bar_carries_the_band_and_the_verdict_chart_shows_it_at_it
     bars = [c for c in charts if "against what the claim needs" not in c]
     assert len(charts) == 2 and len(bars) == 1
     assert 'class="tolerance"' in bars[0] and 'class="threshold"' in bars[0]
+
+
+def test_the_random_unit_chart_draws_the_percentile_the_claim_asked_for():
+    # beats_random_units(percentile=80) writes details.required_percentile; the report once
+    # read that key while nothing wrote it, and always drew the 95th percentile
+    values = [float(v) for v in range(100)]
+    base = replace(sample_record(0), charts={"null": {
+        "title": "random units", "unit_value": 99.0, "values": values,
+        "units": [f"L0N{i}" for i in range(100)]}}, details={"units_label": "(x)"})
+    asked = replace(base, details={**base.details, "required_percentile": 80.0})
+    assert "80th percentile of the random units" in render_record(asked)
+    assert "95th percentile of the random units" in render_record(base)  # nothing asked
+    assert "0th percentile" in render_record(
+        replace(base, details={**base.details, "required_percentile": 0.0}))
+
+
+def test_beats_random_units_records_the_percentile_it_asked_for(tmp_path):
+    from neurospec import corpus, expect, load_model
+    from neurospec.evidence.sink import collecting
+
+    model = load_model("tiny-bilingual")
+    with collecting():
+        r = expect("L0N125", model=model).activates_more(
+            on=corpus("german").subset(12), than=corpus("english").subset(12),
+            by_at_least=0.1).beats_random_units(k=9, percentile=80)
+    assert r.record.details["required_percentile"] == 80.0
+    assert "80th percentile of the random units" in render_record(r.record)

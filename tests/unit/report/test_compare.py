@@ -13,6 +13,7 @@ def run(*records):
 
 
 def rec(i, verdict="pass", effect=0.06, ci=(0.05, 0.07), **kw):
+    kw.setdefault("outcome", "passed" if verdict == "pass" else "failed")
     return replace(sample_record(i), verdict=verdict, effect=effect, ci=ci, **kw)
 
 
@@ -40,9 +41,11 @@ def test_categories_and_exit_codes():
 def test_markdown_lists_each_category():
     base, head = run(rec(0), rec(1)), run(rec(0, "fail", 0.0, (-0.01, 0.01)), rec(2))
     md = compare_markdown(compare(base, head), base, head, "main.json", "pr.json")
-    assert md.startswith("### :x: neurospec: 1 newly failing, 0 newly passing, 1 new, 1 removed")
-    assert "#### Newly failing (1)" in md and "#### New claims (1)" in md
-    assert "#### Removed claims (1)" in md and "| main.json | pr.json |" in md
+    assert md.startswith("### :x: neurospec: 1 newly failing, 0 not run, 0 broken on the head, "
+                         "0 newly passing, 1 new, 1 removed")
+    assert "#### Newly failing (passed on the base) (1)" in md and "#### New claims (1)" in md
+    assert "#### Removed claims (tests removed from the suite) (1)" in md
+    assert "base `main.json`:" in md and "head `pr.json`:" in md
     assert "pass +0.06 [+0.05, +0.07]" in md and "fail +0 [-0.01, +0.01]" in md
 
 
@@ -52,6 +55,7 @@ def test_vacuity_changes_are_read_when_records_have_the_field():
             self.__dict__.update(r.__dict__, vacuous=vacuous)
             self.passed = r.passed
             self.column = r.column
+            self.is_claim = r.is_claim
 
     base = [WithVacuous(rec(0), False)]
     head = [WithVacuous(rec(0), True)]
@@ -80,7 +84,13 @@ def test_compare_outputs_cannot_be_injected_into():
     assert "%0A::warning::forged" in lines[0] and "100%25" in lines[0]
     assert "\u202e" not in lines[0] and "\x00" not in lines[0]
     md = compare_markdown(c, base, head)
-    assert "<img" not in md and "<!--" not in md and "\u202e" not in md and "\x00" not in md
+    import re
+
+    # the hostile text shows as text: every "<" it holds is escaped, none opens a tag
+    assert not re.search(r"(?<!\\)<img", md) and "\\<img" in md
+    assert not re.search(r"(?<!\\)<!-- 100", md)
+    assert "\u202e" not in md and "\x00" not in md
+    assert not any(line.startswith("::") for line in md.splitlines())
 
 
 def test_failure_messages_show_control_characters_as_escapes():
@@ -103,8 +113,8 @@ def test_agreement_of_two_runs_of_the_same_claims():
     moved = [rec(0, effect=0.061), rec(1, "fail", details={"auroc": 0.9,
                                                          "sets": {"de": [0.1, 0.25]}})]
     paths = {(m.claim_id.split("_")[-1], m.path) for m in agreement(base, moved)}
-    assert paths == {("0", "effect"), ("1", "verdict"), ("1", "details.sets.de[1]"),
-                     ("2", "(record)")}
+    assert paths == {("0", "effect"), ("1", "verdict"), ("1", "outcome"),
+                     ("1", "details.sets.de[1]"), ("2", "(record)")}
 
 
 def test_agreement_edge_cases():

@@ -8,7 +8,8 @@ from neurospec.report.samples import sample_record
 def at(i, label, verdict, effect=0.05):
     r = sample_record(i)
     return replace(r, test=f"{r.test}[{label}]", checkpoint=label, verdict=verdict,
-                   effect=effect, ci=(effect - 0.01, effect + 0.01))
+                   effect=effect, ci=(effect - 0.01, effect + 0.01),
+                   outcome="passed" if verdict == "pass" else "failed")
 
 
 def test_columns_in_training_order_and_holds_from():

@@ -1,7 +1,8 @@
 """Measurements that several claims of a run share, kept in the model's cache.
 
-Every cache key of the claims layer is built here, by :func:`_key`: the measurement's name,
-the data's hash, the model's ``prepend_bos`` and the measurement's own arguments.
+The measurement functions themselves compute afresh (benchmarks time them); claims ask for
+these shared versions.  Every key is built by :func:`_key`: the measurement's name, the data's
+hash, the model's ``prepend_bos`` and the measurement's own arguments.
 """
 
 from __future__ import annotations

@@ -1,0 +1,129 @@
+"""Claims about ablating a unit read as one coordinate of a hook (a neuron, a residual
+direction, any registered kind with ``ablation="column"``): the loss change on a corpus,
+the off-target change, and which components the effect runs through (path patching).
+
+The ablation replaces the unit's coordinate at every counted position by zero, its mean over
+a reference corpus, values resampled from it, or a number
+(:func:`neurospec.measure.ablation.make_ablation`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurospec.claims import checks
+from neurospec.claims.ablation_base import AblatedUnit
+from neurospec.claims.charts import null_chart, top_deltas
+from neurospec.claims.expectation import Expectation
+from neurospec.claims.path_claims import PathClaims
+from neurospec.claims.rerun import check_k, random_p, random_units, unit_claim
+from neurospec.claims.verdict import decide
+from neurospec.data.corpus import Corpus
+from neurospec.data.near_duplicates import corpus_groups
+from neurospec.evidence.payloads import Bar, Charts, Details
+from neurospec.evidence.record import Record
+from neurospec.measure.ablation import AblationEffect, ablation_effect, make_ablation
+from neurospec.stats.inference import Estimate, mean_ci, percentile_among
+from neurospec.units import Unit
+
+
+class ColumnAblated(AblatedUnit, PathClaims):
+    """Claims about what ablating a unit's coordinate of its hook does."""
+
+    def __init__(self, parent: Expectation, to: str | float, over: Corpus | None) -> None:
+        super().__init__(parent, to, over)
+        self.ablation = make_ablation(self.model, parent.unit, to, over, seed=parent.ctx.seed)
+        self.bars: list[Bar] = []
+
+    def _effect(self, corpus: Corpus) -> AblationEffect:
+        """The ablation's effect on ``corpus`` (a kind may read it from a shared
+        measurement: neurons' reruns read their row of a stacked replay)."""
+        return ablation_effect(self.model, self.ablation, corpus)
+
+    def _random_effects(self, corpus: Corpus, units: list[Unit]) -> list[float]:
+        """Mean loss change on ``corpus`` when each of ``units`` is ablated the same way
+        (one pass per unit; neurons stack them in one replay)."""
+        return [float(ablation_effect(self.model, make_ablation(
+            self.model, u, self.to, self.over, seed=self.scope.seed), corpus).delta.mean())
+            for u in units]
+
+    def _measure(self, corpus: Corpus, threshold: float, direction: str
+                 ) -> tuple[AblationEffect, Estimate]:
+        eff = self._effect(corpus)
+        est = mean_ci(eff.delta, seed=self.scope.seed, threshold=threshold,
+                      direction=direction, ids=corpus.ids, groups=corpus_groups(corpus))
+        self.bars.append({"set": corpus.name, "mean": est.estimate, "ci": list(est.ci),
+                          "n": est.n})
+        return eff, est
+
+    def _claim(self, corpus: Corpus, kind: str, claim: str, threshold: float, direction: str,
+               random_k: int = 0) -> Record:
+        data = checks.data_of(corpus, self.over)
+        weak = self.scope.underpowered(claim, kind, {corpus.name: len(corpus)}, data)
+        if weak:
+            return weak
+        eff, est = self._measure(corpus, threshold, direction)
+        verdict, missed = decide(est.ci, threshold, direction, est.undefined)
+        data["truncated"] = [eff.truncated]
+        details: Details = {
+            "units_label": "nats", "ablation": self.ablation.describe(),
+            "mode": self.ablation.mode, "value": self.ablation.value,
+            "clean_loss": float(eff.clean.mean()), "ablated_loss": float(eff.ablated.mean()),
+            "relative_change": float(eff.delta.mean() / eff.clean.mean()),
+            "hook": self.unit.hook,
+        }
+        charts: Charts = {
+            "bars": {"title": f"loss change when {self.ablation.describe()}", "unit": "nats",
+                     "items": [Bar(**b) for b in self.bars]},
+            "token_deltas": {"title": f"documents of {corpus.name} whose loss rose most "
+                                      f"(per-token loss change)",
+                             "items": [] if self.scope.rerun else top_deltas(self.model, eff, 3)}}
+        percentile = None
+        if random_k and not self.scope.rerun:
+            units = random_units(self.model, self.unit, random_k, self.scope.seed)
+            measured = [(u, x) for u, x in zip(units, self._random_effects(corpus, units))
+                        if np.isfinite(x)]
+            units, effects = [u for u, _ in measured], [x for _, x in measured]
+            percentile = percentile_among(est.estimate, effects)
+            details.update(random_k=len(effects), random_k_requested=random_k,
+                           random_percentile=percentile,
+                           random_p=random_p(est.estimate, effects),
+                           random_median=float(np.median(effects)) if effects else np.nan)
+            charts["null"] = null_chart(
+                f"mean loss change on {corpus.name}: {self.unit} vs {len(effects)} random "
+                f"{self.unit.kind.name}s of layer {self.unit.layer}", est.estimate, effects,
+                [u.name for u in units])
+        return self.scope.record(
+            claim=claim, kind=kind, data=data, n=est.n, effect=est.estimate, ci=est.ci,
+            p=est.p_value, threshold=threshold, direction=direction, metric="delta_loss",
+            verdict=verdict, method=est.method, missed=missed, details=details, charts=charts,
+            percentile=percentile)
+
+    @unit_claim
+    def raises_loss(self, on: Corpus | str, by_at_least: float, *,
+                    against_random: int = 0) -> Record:
+        """Claim the ablation raises the mean next-token loss on ``on`` by ``by_at_least``
+        nats or more (the CI's lower bound must reach it).
+
+        Args:
+            against_random: also ablate this many random units of the same layer the same
+                way and record the unit's percentile among them (shown in the report).
+        """
+        __tracebackhide__ = True
+        threshold = checks.threshold("by_at_least", by_at_least)
+        checks.count("against_random", against_random, minimum=0)
+        if against_random:
+            check_k(self.model, self.unit, against_random, what="against_random")
+        corpus = checks.as_corpus(on)
+        claim = f"{self.ablation.describe()} raises loss on {corpus.name} by >= {threshold:g} nats"
+        return self._claim(corpus, "ablation_loss", claim, threshold, ">=", against_random)
+
+    @unit_claim
+    def and_not_on(self, corpus: Corpus | str, tolerance: float) -> Record:
+        """Claim the ablation changes the loss on ``corpus`` by less than ``tolerance`` nats
+        either way (off-target damage): the whole CI must lie inside ±tolerance."""
+        __tracebackhide__ = True
+        tol = checks.threshold("tolerance", tolerance)
+        c = checks.as_corpus(corpus)
+        claim = f"{self.ablation.describe()} changes loss on {c.name} by less than ±{tol:g} nats"
+        return self._claim(c, "ablation_loss", claim, tol, "within")

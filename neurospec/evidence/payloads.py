@@ -1,0 +1,204 @@
+"""The shapes of what a record carries besides its numbers: chart data, the data sets it
+was measured on, and the details the report reads by name.
+
+Claims build these (``claims/``), the report reads them (``report/``): declaring them here
+as ``TypedDict`` lets a type checker hold both sides to one shape, and :func:`check` holds
+a results file read from disk to it (a damaged file is an error naming the field, never a
+traceback deep inside rendering).  Non-finite numbers are stored in JSON as the strings
+``"nan"``, ``"inf"``, ``"-inf"``; wherever a number is expected they count as one.
+"""
+
+
+import types
+import typing
+from typing import Any, NotRequired, TypedDict, Union
+
+
+class Bar(TypedDict):
+    set: str
+    mean: float
+    ci: list[float]
+    n: NotRequired[int]
+
+
+class Bars(TypedDict):
+    title: str
+    items: list[Bar]
+    unit: NotRequired[str]
+
+
+class Histogram(TypedDict):
+    title: str
+    sets: dict[str, list[float]]
+    n: NotRequired[dict[str, int]]
+    unit: NotRequired[str]
+
+
+class Null(TypedDict):
+    """Random units' effects with the claim's unit marked."""
+
+    title: str
+    unit_value: float
+    values: list[float]
+    units: list[str]
+
+
+class Attention(TypedDict):
+    title: str
+    tokens: list[str]
+    pattern: list[list[float]]
+
+
+class Strip(TypedDict):
+    """One document's tokens around a position, each with a value (a context strip)."""
+
+    set: str
+    doc: str | int
+    max: float
+    tokens: list[str]
+    values: list[float]
+
+
+class Strips(TypedDict):
+    title: str
+    items: list[Strip]
+
+
+class TokenRow(TypedDict):
+    token: str
+    value: float
+    in_set: NotRequired[bool]
+
+
+class TokenTable(TypedDict):
+    title: str
+    top: list[TokenRow]
+    bottom: list[TokenRow]
+    labels: NotRequired[list[str]]
+
+
+class Charts(TypedDict, total=False):
+    """Every chart a record may carry, by the name the report draws it under."""
+
+    histogram: Histogram
+    bars: Bars
+    null: Null
+    attention: Attention
+    contexts: Strips
+    token_deltas: Strips
+    token_table: TokenTable
+
+
+class FileOrigin(TypedDict):
+    file: str
+    sha256: str | None
+
+
+class Data(TypedDict, total=False):
+    """The data sets a claim was measured on."""
+
+    names: list[str]
+    hashes: list[str]
+    docs: list[int]
+    files: list[FileOrigin]
+    truncated: list[int]
+    duplicates_dropped: list[int]
+
+
+class Vacuity(TypedDict):
+    k: int
+    requested: int
+    passed: int
+    rate: float
+    rate_lower_bound: float
+    checked: bool
+    passing_units: list[str]
+    limit: float
+
+
+class MatchedNegative(TypedDict):
+    claim: str
+    effect: float
+    ci: list[float]
+    verdict: str
+    shown_not_to_hold: bool
+
+
+class Details(TypedDict, total=False):
+    """The details the report and failure messages read by name (a claim may add others,
+    shown as they are)."""
+
+    units_label: str
+    n_unit: str
+    random_k: int
+    random_k_requested: int
+    random_percentile: float
+    random_p: float
+    random_median: float
+    required_percentile: float
+    total_effect: float
+    vacuity: Vacuity
+    matched_negative: MatchedNegative
+
+
+def _is_number(v: Any) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) or v in ("nan", "inf", "-inf")
+
+
+def _name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def check(value: Any, hint: Any, path: str) -> None:
+    """Raise ``ValueError`` naming ``path`` when ``value`` does not have the shape ``hint``
+    (a ``TypedDict``, ``list[...]``, ``dict[str, ...]``, a union, or a plain type)."""
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return
+    if origin in (Union, types.UnionType):
+        for option in typing.get_args(hint):
+            try:
+                check(value, option, path)
+                return
+            except ValueError:
+                continue
+        raise ValueError(f"{path} is {value!r:.60}, not {' or '.join(map(_name, typing.get_args(hint)))}")
+    if origin is list:
+        if not isinstance(value, list):
+            raise ValueError(f"{path} is a {type(value).__name__}, not a list")
+        (item,) = typing.get_args(hint)
+        for i, v in enumerate(value):
+            check(v, item, f"{path}[{i}]")
+        return
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{path} is a {type(value).__name__}, not an object")
+        _, item = typing.get_args(hint)
+        for k, v in value.items():
+            check(v, item, f"{path}.{k}")
+        return
+    if typing.is_typeddict(hint):
+        if not isinstance(value, dict):
+            raise ValueError(f"{path} is a {type(value).__name__}, not an object")
+        hints = typing.get_type_hints(hint)
+        missing = sorted(hint.__required_keys__ - set(value))
+        if missing:
+            raise ValueError(f"{path} lacks {', '.join(missing)}")
+        for k, v in value.items():
+            if k in hints:
+                check(v, hints[k], f"{path}.{k}")
+        return
+    if hint is type(None):
+        if value is not None:
+            raise ValueError(f"{path} is {value!r:.60}, not null")
+        return
+    if hint is float:
+        if not _is_number(value):
+            raise ValueError(f"{path} is {value!r:.60}, not a number")
+        return
+    if hint is int:
+        if type(value) is not int:
+            raise ValueError(f"{path} is {value!r:.60}, not a whole number")
+        return
+    if not isinstance(value, hint) or (hint is not bool and isinstance(value, bool)):
+        raise ValueError(f"{path} is {value!r:.60}, not {_name(hint)}")
