@@ -135,7 +135,7 @@ def loss_changes(model, names: tuple[str, ...], unit: tuple[int, int], over: str
     """Per-document loss changes when ``unit`` is mean-ablated (mean over ``over``) on the
     corpora ``names`` (cached)."""
     from neurospec.data.corpus import load_corpus
-    from neurospec.measure.sweep import ablate_each
+    from neurospec.measure.ablate_each import ablate_each
 
     hashes = "-".join(load_corpus(n).hash[:8] for n in names)
     key = f"{model.fingerprint}-loss-{hashes}-L{unit[0]}N{unit[1]}-mean-{over}"

@@ -36,7 +36,7 @@ import numpy as np
 from scipy import stats
 
 from neurospec.stats.bootstrap import claim_p
-from neurospec.stats.cluster_t import satterthwaite_df
+from neurospec.stats.cluster_t import floor_scale, satterthwaite_df
 from neurospec.stats.estimate import Estimate
 from neurospec.stats.permutation import SKEW_LIMIT, SKEW_REFUSE
 
@@ -57,22 +57,30 @@ def _bounds_p(out: Estimate, bound: Callable[[str], float],
 
 def student_floor(out: Estimate, influence: list[np.ndarray], se: float,
                   confidence: float) -> Estimate:
-    """``out`` no narrower than Student's t with Satterthwaite df from ``influence`` (each
-    document's share of the estimate's deviation) or at one-sided ``alpha / 2`` with
-    ``n - 1`` df of the smallest set."""
+    """``out`` no narrower than Student's t with ``n - 1`` df of the smallest set; on the
+    side(s) the claim faces, also no narrower than Student's t with Satterthwaite df from
+    ``influence`` (each document's share of the estimate's deviation) and than the floor of
+    :func:`~neurospec.stats.cluster_t.floor_scale` (the two-sided 97.5% bound at the claims'
+    level)."""
     if out.undefined or not se > 0:
         return out
     alpha = (1 - confidence) / 2
     df = satterthwaite_df(influence)
-    n1 = max(min(len(p) for p in influence) - 1, 1)
-    q = max(float(stats.t.ppf(1 - alpha, df)), float(stats.t.ppf(1 - alpha / 2, n1)))
+    n = min(len(p) for p in influence)
+    n1, scale = max(n - 1, 1), floor_scale(n)
+    q_t = float(stats.t.ppf(1 - alpha, n1))
+    q = max(float(stats.t.ppf(1 - alpha, df)), scale * q_t)
+    facing = SIDES[out.recipe["direction"]]
+
+    def bound(s: str) -> float:
+        k = q if s in facing else q_t
+        return out.estimate - k * se if s == "lo" else out.estimate + k * se
 
     def p(th: float, side: str) -> float:
         z = (out.estimate - th) / se if side == "lo" else (th - out.estimate) / se
-        return float(max(stats.t.sf(z, df), min(1.0, 2 * stats.t.sf(z, n1))))
+        return float(max(stats.t.sf(z, df), stats.t.sf(z / scale, n1)))
 
-    return _bounds_p(out, lambda s: out.estimate - q * se if s == "lo"
-                     else out.estimate + q * se, p,
+    return _bounds_p(out, bound, p,
                      f"; no narrower than Student's t (Satterthwaite df {df:.1f}, or "
                      f"two-sided 97.5% with {n1} df)")
 

@@ -18,7 +18,7 @@ ENGLISH = ("english", "english_manpages", "english_manpages_unseen_pages")
 @pytest.fixture(scope="module")
 def changes(tiny):
     from neurospec.data.corpus import load_corpus
-    from neurospec.measure.sweep import ablate_each
+    from neurospec.measure.ablate_each import ablate_each
 
     over = load_corpus("english")
     return np.concatenate([ablate_each(tiny, load_corpus(n), 0, [125], to="mean", over=over)[0]
