@@ -37,7 +37,7 @@ def _contrast_rows(ups: list[cr.UnitPool], metrics: tuple[str, ...], sizes, reps
     return out
 
 
-def families(model, names: tuple[str, ...], count: int, seed: int) -> list[str]:
+def families(names: tuple[str, ...], count: int, seed: int) -> list[str]:
     """``count`` families of five versions of documents of ``names``: the text and four
     copies with one word each replaced by another word of the corpora (templated prompt
     sets, a text quoted with a word changed)."""
@@ -106,8 +106,8 @@ def family_rows(model, units, per_set: int, sizes, reps, log) -> tuple[list[Case
     from neurospec.data.near_duplicates import near_duplicate_groups
     from neurospec.stats.clustered import doc_sums, pair_counts
 
-    texts_a = families(model, cr.GERMAN, per_set, 0)
-    texts_b = families(model, cr.ENGLISH, per_set, 1)
+    texts_a = families(cr.GERMAN, per_set, 0)
+    texts_b = families(cr.ENGLISH, per_set, 1)
     ga, gb = near_duplicate_groups(texts_a), near_duplicate_groups(texts_b)
     found = sum(len(set(ga[i:i + 5])) == 1 for i in range(0, len(ga), 5)) + \
         sum(len(set(gb[i:i + 5])) == 1 for i in range(0, len(gb), 5))
