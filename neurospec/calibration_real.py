@@ -135,13 +135,17 @@ def loss_changes(model, names: tuple[str, ...], unit: tuple[int, int], over: str
     """Per-document loss changes when ``unit`` is mean-ablated (mean over ``over``) on the
     corpora ``names`` (cached)."""
     from neurospec.data.corpus import load_corpus
-    from neurospec.measure.ablate_each import ablate_each
+    from neurospec.measure.ablation import ablation_effect, make_ablation
+    from neurospec.units import Neuron
 
     hashes = "-".join(load_corpus(n).hash[:8] for n in names)
     key = f"{model.fingerprint}-loss-{hashes}-L{unit[0]}N{unit[1]}-mean-{over}"
-    return _cached(key, lambda: {"delta": np.concatenate([
-        ablate_each(model, load_corpus(n), unit[0], [unit[1]], to="mean",
-                    over=load_corpus(over))[0] for n in names])})["delta"]
+
+    def compute() -> dict:
+        ablation = make_ablation(model, Neuron(*unit), "mean", load_corpus(over))
+        return {"delta": np.concatenate([ablation_effect(model, ablation, load_corpus(n)).delta
+                                         for n in names])}
+    return _cached(key, compute)["delta"]
 
 
 def _passes(est, threshold: float, direction: str = ">=") -> bool:

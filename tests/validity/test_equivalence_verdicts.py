@@ -18,10 +18,11 @@ ENGLISH = ("english", "english_manpages", "english_manpages_unseen_pages")
 @pytest.fixture(scope="module")
 def changes(tiny):
     from neurospec.data.corpus import load_corpus
-    from neurospec.measure.ablate_each import ablate_each
+    from neurospec.measure.ablation import ablation_effect, make_ablation
+    from neurospec.units import neuron
 
-    over = load_corpus("english")
-    return np.concatenate([ablate_each(tiny, load_corpus(n), 0, [125], to="mean", over=over)[0]
+    ablation = make_ablation(tiny, neuron("L0N125"), "mean", load_corpus("english"))
+    return np.concatenate([ablation_effect(tiny, ablation, load_corpus(n)).delta
                            for n in ENGLISH])
 
 
