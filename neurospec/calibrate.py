@@ -254,11 +254,13 @@ def _markdown(rows: list[Row], power, sizes, quick, seed, elapsed, reps_power,
         f"Measured {time.strftime('%Y-%m-%d')} with `python -m neurospec.calibrate"
         f"{' --quick' if quick else ''} --seed {seed}` ({elapsed:.0f} s, 1 process). Every "
         "claim's true size sits exactly at its threshold, and it is decided as the claim "
-        "helpers decide (95% CI: the more conservative of bootstrap-t and Student's t for "
-        "means, Cantelli's bound when skewed against the claim; bootstrap-t and a "
-        "permutation test of the shift for differences of means of small sets; BCa for "
-        "Cohen's d; expanded percentile for token AUROC and token d; Clopper-Pearson for "
-        "shares; p = (1 + #as extreme) / (k + 1) for random-unit baselines; the whole CI "
+        "helpers decide (95% CI: for means, the most conservative of bootstrap-t, Student's t "
+        "with Satterthwaite df and the two-sided 97.5% Student bound, Cantelli's bound on a "
+        "side that faces a skewed tail; for differences of means of small sets also a "
+        "permutation test of the shift; BCa for Cohen's d; a studentized bootstrap over "
+        "documents with the same Student floors for token AUROC (logit scale) and token d; "
+        "Clopper-Pearson for shares; p = (1 + #as extreme) / (k + 1) for random-unit "
+        "baselines; the whole CI "
         "must clear the threshold; Holm: each claim's CI recomputed at its adjusted level).",
         "",
         f"## False passes (nominal one-sided {NOMINAL}; target: Clopper-Pearson upper bound "
