@@ -51,6 +51,16 @@ from neurospec.calibration_cases import Case, Pool, cases
 from neurospec.claims.verdict import decide
 from neurospec.stats.inference import mean_ci, two_sample
 
+REAL_INTRO = (
+    "The bundled model (tiny-bilingual) on the bundled corpora: a pool per set (German: the "
+    "German fortunes and man pages, 1000 documents; English likewise), the truth is the "
+    "statistic on the whole pools, and each claim \"statistic >= truth\" is decided on random "
+    "subsets of n documents per set (without replacement), by the same functions the claims "
+    "call; every pass is a false pass.  Units: L0N125 (the German neuron), L0N26 "
+    "(unselective: token AUROC 0.50), L1N221 (sparse, firing on a rare sub-genre of the "
+    "English fortunes), L0N20 (a skewed than set); other pools and units than these were "
+    "never used to choose a rule.  Near-copies: sets made of whole families of five versions "
+    "of a text (one word changed).")
 NOMINAL = 0.025  # what a 95% CI gives a one-sided claim
 BOUND = 0.05  # the most a case's Clopper-Pearson upper bound may reach
 
@@ -98,7 +108,7 @@ def _count(trial: Callable[[np.random.Generator, int], bool], reps: int, seed: i
 
 def misses_target(row: Row) -> bool:
     """A testable case whose interval is not wholly within the targets."""
-    return row.case.mean_testable and (row.invalid or row.hi > BOUND)
+    return row.case.mean_testable and row.case.target and (row.invalid or row.hi > BOUND)
 
 
 def decide_case(case: Case, reps: int, confirm_reps: int, seed: int) -> Row:
@@ -181,8 +191,11 @@ def run(quick: bool, seed: int, out: Path | None, log: Callable[[str], None] = p
     t0 = time.perf_counter()
     log(f"measuring per-document values on tiny-bilingual (seed {seed})")
     pools = collect(4 if quick else 16, seed, log)
+    from neurospec.calibration_real_cases import real_cases
+
+    real, notes = real_cases(quick, log)
     rows = []
-    for case in cases(pools):
+    for case in cases(pools) + real:
         t = time.perf_counter()
         row = decide_case(case, case.reps[0 if quick else 1], case.reps[1], seed)
         rows.append(row)
@@ -197,14 +210,15 @@ def run(quick: bool, seed: int, out: Path | None, log: Callable[[str], None] = p
             hits = _count(lambda rng, s, p=pool, n=n, d=d: _power_trial(p, rng, n, d, s),
                           reps_power, seed, f"power {pool.kind} {d} {n}")
             power[pool.kind, d, n] = (hits, reps_power)
-    testable = [r for r in rows if r.case.mean_testable]
+    testable = [r for r in rows if r.case.mean_testable and r.case.target]
     worst = max(testable, key=lambda r: r.rate)
     worst_hi = max(r.hi for r in testable)
     p08 = min(h / m for (k, d, n), (h, m) in power.items() if d == 0.8 and n == 100)
-    surprises = [r for r in rows if r.invalid != (not r.case.mean_testable)]
+    surprises = [r for r in rows if r.case.target and r.invalid != (not r.case.mean_testable)]
     ok = worst_hi <= BOUND and not [r for r in testable if r.invalid] \
         and p08 >= (0.9 if quick else 0.95)
-    table = _markdown(rows, power, sizes, quick, seed, time.perf_counter() - t0, reps_power)
+    table = _markdown(rows, power, sizes, quick, seed, time.perf_counter() - t0, reps_power,
+                      notes)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(table)
@@ -219,18 +233,34 @@ def run(quick: bool, seed: int, out: Path | None, log: Callable[[str], None] = p
             "kinds": len(rows), "ok": ok}
 
 
-def _markdown(rows: list[Row], power, sizes, quick, seed, elapsed, reps_power) -> str:
+def _row(r: Row) -> str:
+    if not r.case.target:
+        verdict = "shown for comparison, not a target"
+    elif not r.case.mean_testable:
+        verdict = "no valid mean test" + (" (detected)" if r.invalid else "")
+    else:
+        verdict = "INVALID" if r.invalid else ("ok" if r.hi <= BOUND else "above bound")
+    if r.screen:
+        verdict += f" (re-run; first run {r.screen[0]}/{r.screen[1]})"
+    return (f"| {r.case.group} | {r.case.name} | {r.hits}/{r.reps} | {r.rate:.3f} | "
+            f"[{r.lo:.3f}, {r.hi:.3f}] | {verdict} |")
+
+
+def _markdown(rows: list[Row], power, sizes, quick, seed, elapsed, reps_power,
+              notes: list[str] = ()) -> str:
     lines = [
         "# Calibration of neurospec verdicts",
         "",
         f"Measured {time.strftime('%Y-%m-%d')} with `python -m neurospec.calibrate"
         f"{' --quick' if quick else ''} --seed {seed}` ({elapsed:.0f} s, 1 process). Every "
         "claim's true size sits exactly at its threshold, and it is decided as the claim "
-        "helpers decide (95% CI: the more conservative of bootstrap-t and Student's t for "
-        "means, Cantelli's bound when skewed against the claim; bootstrap-t and a "
-        "permutation test of the shift for differences of means of small sets; BCa for "
-        "Cohen's d; expanded percentile for token AUROC and token d; Clopper-Pearson for "
-        "shares; p = (1 + #as extreme) / (k + 1) for random-unit baselines; the whole CI "
+        "helpers decide (95% CI: for means, the most conservative of bootstrap-t, Student's t "
+        "with Satterthwaite df and the two-sided 97.5% Student bound, Cantelli's bound on a "
+        "side that faces a skewed tail; for differences of means of small sets also a "
+        "permutation test of the shift; BCa for Cohen's d; a studentized bootstrap over "
+        "documents with the same Student floors for token AUROC (logit scale) and token d; "
+        "Clopper-Pearson for shares; p = (1 + #as extreme) / (k + 1) for random-unit "
+        "baselines; the whole CI "
         "must clear the threshold; Holm: each claim's CI recomputed at its adjusted level).",
         "",
         f"## False passes (nominal one-sided {NOMINAL}; target: Clopper-Pearson upper bound "
@@ -242,18 +272,18 @@ def _markdown(rows: list[Row], power, sizes, quick, seed, elapsed, reps_power) -
         "| group | case | false passes | rate | 95% CI (Clopper-Pearson) | verdict |",
         "|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        if not r.case.mean_testable:
-            verdict = "no valid mean test" + (" (detected)" if r.invalid else "")
-        else:
-            verdict = "INVALID" if r.invalid else ("ok" if r.hi <= BOUND else "above bound")
-        if r.screen:
-            verdict += f" (re-run; first run {r.screen[0]}/{r.screen[1]})"
-        lines.append(f"| {r.case.group} | {r.case.name} | {r.hits}/{r.reps} | {r.rate:.3f} | "
-                     f"[{r.lo:.3f}, {r.hi:.3f}] | {verdict} |")
-    notes = [r.case for r in rows if r.case.note]
-    if notes:
-        lines += [""] + [f"- *{c.name}*: {c.note}." for c in notes]
+    synthetic = [r for r in rows if not r.case.group.startswith(("real", "other pools"))]
+    real = [r for r in rows if r not in synthetic]
+    lines += [_row(r) for r in synthetic]
+    described = [r.case for r in synthetic if r.case.note]
+    if described:
+        lines += [""] + [f"- *{c.name}*: {c.note}." for c in described]
+    if real:
+        lines += ["", "## False passes on real activations", "", REAL_INTRO, "",
+                  "| group | case | false passes | rate | 95% CI (Clopper-Pearson) | verdict |",
+                  "|---|---|---|---|---|---|"] + [_row(r) for r in real]
+        seen = dict.fromkeys(r.case.note for r in real if r.case.note)
+        lines += [""] + [f"- {n}." for n in list(seen) + list(notes)]
     lines += ["", f"## Power for planted true effects ({reps_power} claims per cell)", "",
               "| kind | " + " | ".join(f"d={d}, n={n}" for d, n in sizes) + " |",
               "|---|" + "---|" * len(sizes)]

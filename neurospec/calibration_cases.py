@@ -34,6 +34,9 @@ class Case:
     # row is reported, marked, and left out of the worst rate
     mean_testable: bool = True
     note: str = ""
+    # False for a row shown for comparison (the behaviour a fix replaced, a test of something
+    # other than the false-pass promise): reported, never held to the targets
+    target: bool = True
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,14 @@ class AblatedUnit(Stated):
         self._last("beats_random_units").beats_random_units(k, percentile)
         return self
 
+    def beats_percentile_of_layer(self, percentile: float = 95.0, k: int | None = None
+                                  ) -> AblatedUnit:
+        """Require the last claim's unit to beat ``percentile`` % of its layer ablated the same
+        way (see :meth:`ClaimResult.beats_percentile_of_layer`)."""
+        __tracebackhide__ = True
+        self._last("beats_percentile_of_layer").beats_percentile_of_layer(percentile, k)
+        return self
+
     def but_not_when(self, **changes: Any) -> AblatedUnit:
         """A matched negative for the last claim (see :meth:`ClaimResult.but_not_when`)."""
         __tracebackhide__ = True

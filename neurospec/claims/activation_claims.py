@@ -19,6 +19,7 @@ from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.data.dedupe import require_disjoint
+from neurospec.data.near_duplicates import corpus_groups, group_summary
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.payloads import Charts, Details, Strip
 from neurospec.evidence.record import Record
@@ -66,13 +67,17 @@ def activates_more(self: ActivationSource, on: Corpus | str, than: Corpus | str,
     - ``auroc_at_least``: the token-level AUROC, the chance that a counted token of ``on``
       activates more than one of ``than`` (ties 1/2);
     - ``effect_size_at_least``: the token-level Cohen's d, the difference of token means
-      over the pooled token standard deviation (it does not grow with document length);
+      over the token standard deviation of the two sets weighted equally,
+      ``sqrt((var_on + var_than) / 2)`` (it does not grow with document length, nor change
+      with the sets' sizes);
     - ``by_at_least``: the difference of document means, in activation units.
 
     Passes when the 95% CI clears the size.  Tokens of one document are not independent:
-    the AUROC and d CIs resample whole documents (percentile bootstrap), the difference of
-    means uses a bootstrap-t over document means.  A CI that cannot be computed (a
-    resample without variance) fails the claim as undefined.
+    the AUROC and d CIs resample whole documents (studentized bootstrap with a Satterthwaite
+    and small-sample floor, :mod:`neurospec.stats.clustered`), the difference of means uses
+    a bootstrap-t over document means with the permutation and skew guards.  Near-copies and
+    declared groups of a corpus are resampled as one document.  A CI that cannot be
+    computed (no spread) fails the claim as undefined.
     """
     __tracebackhide__ = True
     unit = self.unit
@@ -84,6 +89,7 @@ def activates_more(self: ActivationSource, on: Corpus | str, than: Corpus | str,
     data = checks.data_of(a_set, b_set)
     data["docs"] = [len(a_set), len(b_set)]
     data["duplicates_dropped"] = [len(a_set.dropped), len(b_set.dropped)]
+    data["groups"] = [group_summary(a_set), group_summary(b_set)]
     weak = self.scope.underpowered(claim, kind, {a_set.name: len(a_set), b_set.name: len(b_set)},
                                  data)
     if weak:
@@ -91,12 +97,13 @@ def activates_more(self: ActivationSource, on: Corpus | str, than: Corpus | str,
     if (prefetch := getattr(self, "_prefetch", None)) is not None:
         prefetch([a_set, b_set])  # a remote model: both sets in one request
     a, b = self._acts(a_set), self._acts(b_set)
+    groups = (corpus_groups(a_set), corpus_groups(b_set))  # near-copies resample together
     if metric == "mean_diff":
         est = two_sample(a.doc_means, b.doc_means, measure=metric, seed=self.ctx.seed,
-                         threshold=threshold, ids=(a_set.ids, b_set.ids))
+                         threshold=threshold, ids=(a_set.ids, b_set.ids), groups=groups)
     else:
         fn = token_auroc_ci if metric == "token_auroc" else token_d_ci
-        est = fn(a.per_token, b.per_token, seed=self.ctx.seed, null=threshold)
+        est = fn(a.per_token, b.per_token, seed=self.ctx.seed, null=threshold, groups=groups)
     verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
     if not all(np.isfinite(est.ci)):
         verdict, missed = "fail", (f"undefined: the CI of the {_LABELS[metric]} could not be "
@@ -137,9 +144,10 @@ _LABELS = {"token_auroc": "token AUROC", "token_d": "token Cohen's d",
            "mean_diff": "activation"}
 _DEFINITIONS = {
     "token_auroc": "chance that a counted token of the first set activates more than one of "
-                   "the second (ties 1/2); 95% percentile CI resampling whole documents",
-    "token_d": "(mean of the first set's tokens - mean of the second's) / pooled token SD; "
-               "95% percentile CI resampling whole documents",
+                   "the second (ties 1/2); 95% studentized CI resampling whole documents",
+    "token_d": "(mean of the first set's tokens - mean of the second's) / sqrt((token variance "
+               "of the first + of the second) / 2); 95% studentized CI resampling whole "
+               "documents",
     "mean_diff": "difference of document means; 95% bootstrap-t CI over documents"}
 
 

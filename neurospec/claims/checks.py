@@ -117,8 +117,12 @@ def origin(corpus: Corpus) -> FileOrigin:
 
 
 def data_of(*corpora: Corpus | None) -> Data:
-    """The ``data`` field of a record: names and hashes of the sets, documents of the first,
-    and each set's file (relative path) with the sha256 of its bytes."""
+    """The ``data`` field of a record: names and hashes of the sets, documents of the first
+    and its resampling groups (near-copies, declared groups), and each set's file (relative
+    path) with the sha256 of its bytes."""
+    from neurospec.data.near_duplicates import group_summary
+
     sets = [c for c in corpora if c is not None]
     return {"names": [c.name for c in sets], "hashes": [c.hash for c in sets],
-            "docs": [len(sets[0])], "files": [origin(c) for c in sets]}
+            "docs": [len(sets[0])], "groups": [group_summary(sets[0])],
+            "files": [origin(c) for c in sets]}

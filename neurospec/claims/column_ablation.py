@@ -19,6 +19,7 @@ from neurospec.claims.path_claims import PathClaims
 from neurospec.claims.rerun import Call, call_corpus, check_k, random_p, random_units, unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
+from neurospec.data.near_duplicates import corpus_groups
 from neurospec.errors import NeurospecError
 from neurospec.evidence.payloads import Bar, Charts, Details
 from neurospec.evidence.record import Record
@@ -85,7 +86,7 @@ class ColumnAblated(AblatedUnit, PathClaims):
                  ) -> tuple[AblationEffect, Estimate]:
         eff = self._effect(corpus)
         est = mean_ci(eff.delta, seed=self.scope.seed, threshold=threshold,
-                      direction=direction, ids=corpus.ids)
+                      direction=direction, ids=corpus.ids, groups=corpus_groups(corpus))
         self.bars.append({"set": corpus.name, "mean": est.estimate, "ci": list(est.ci),
                           "n": est.n})
         return eff, est

@@ -17,6 +17,7 @@ from neurospec.claims.expectation import Expectation, stating
 from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
+from neurospec.data.near_duplicates import corpus_groups
 from neurospec.evidence.payloads import Charts
 from neurospec.evidence.record import Record
 from neurospec.models.protocol import ModelBackend
@@ -71,7 +72,7 @@ class HeadAblated(AblatedUnit):
             return weak
         eff = head_ablation(self.model, h, c, self.to, self.over)
         est = mean_ci(eff.delta, seed=self.scope.seed, threshold=threshold, direction=direction,
-                      ids=c.ids)
+                      ids=c.ids, groups=corpus_groups(c))
         verdict, missed = decide(est.ci, threshold, direction, est.undefined)
         charts = _head_charts(self.model, eff, self.scope.rerun)
         charts["bars"] = {"title": f"loss change when {h} is {eff.how}", "unit": "nats",

@@ -13,6 +13,7 @@ from neurospec.claims.expectation import Expectation
 from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
+from neurospec.data.near_duplicates import corpus_groups
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
 from neurospec.measure.activations import UnitActivations
@@ -69,7 +70,8 @@ class FeatureExpectation(Expectation):
             return weak
         attr = feature_attribution(self.model, early_sae, self.sae, c, self.unit)
         mine = attr[:, f0.index]
-        est = mean_ci(mine, seed=self.ctx.seed, threshold=threshold, ids=c.ids)
+        est = mean_ci(mine, seed=self.ctx.seed, threshold=threshold, ids=c.ids,
+                      groups=corpus_groups(c))
         verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
         means = attr.mean(0)
         rank = int(1 + (means > mine.mean()).sum())

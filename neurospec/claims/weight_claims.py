@@ -16,6 +16,7 @@ from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.data.dedupe import require_disjoint
+from neurospec.data.near_duplicates import corpus_groups, group_summary
 from neurospec.errors import InvalidArgument
 from neurospec.evidence.payloads import TokenRow
 from neurospec.evidence.record import Record
@@ -50,6 +51,7 @@ class NeuronWeightClaims(Scoped):
         data = checks.data_of(a_set, b_set)
         data["docs"] = [len(a_set), len(b_set)]
         data["duplicates_dropped"] = [len(a_set.dropped), len(b_set.dropped)]
+        data["groups"] = [group_summary(a_set), group_summary(b_set)]
         weak = self.scope.underpowered(claim, "weight_gradients",
                                      {a_set.name: len(a_set), b_set.name: len(b_set)}, data)
         if weak:
@@ -63,7 +65,8 @@ class NeuronWeightClaims(Scoped):
         na, nb = norms(a_set), norms(b_set)
         a, b = na[:, unit.index], nb[:, unit.index]
         est = two_sample(a, b, measure=metric, seed=self.ctx.seed, threshold=threshold,
-                         ids=(a_set.ids, b_set.ids))
+                         ids=(a_set.ids, b_set.ids),
+                         groups=(corpus_groups(a_set), corpus_groups(b_set)))
         verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
         rank = int(1 + (na.mean(0) > a.mean()).sum())
         return self.scope.record(

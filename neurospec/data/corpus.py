@@ -1,6 +1,8 @@
 """Named text sets: documents loaded from JSON-lines or plain-text files, with a hash.
 
-A corpus file ``<name>.jsonl`` holds one document per line: ``{"text": ..., "id": ...}``.
+A corpus file ``<name>.jsonl`` holds one document per line: ``{"text": ..., "id": ...}``,
+optionally with ``"group": ...`` (a template id, a source): documents of one group are
+resampled together by every CI, as near-copies are (:mod:`neurospec.data.near_duplicates`).
 A ``<name>.txt`` file holds documents separated by blank lines.  No torch here.
 """
 
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neurospec.bundled import bundled
-from neurospec.data.dedupe import drop_duplicates
+from neurospec.data.dedupe import first_occurrences
 from neurospec.errors import DatasetError
 
 
@@ -22,7 +24,11 @@ class Corpus:
     """An ordered, immutable set of distinct documents with a content hash.
 
     Repeated documents (equal after whitespace / Unicode normalisation) are kept once;
-    ``dropped`` pairs each removed id with the id it repeats.
+    ``dropped`` pairs each removed id with the id it repeats.  ``groups`` (empty, or one
+    label per document, None for a document of no group) declares documents that are not
+    independent -- prompts made from one template, paragraphs of one source: statistics
+    resample each group as one unit (:func:`~neurospec.data.near_duplicates.corpus_groups`
+    adds the near-copies it finds).
 
     Example:
         >>> Corpus.from_texts(["Der Hund bellt.", "Die Katze schläft."], name="tiny-de").hash
@@ -33,6 +39,7 @@ class Corpus:
     ids: tuple[str, ...] = ()
     source: str = ""
     file_hash: str = ""  # sha256 of the file's bytes (16 hex digits) when loaded from a file
+    groups: tuple[str | None, ...] = ()
     hash: str = field(init=False)
     dropped: tuple[tuple[str, str], ...] = field(init=False, default=())
 
@@ -46,9 +53,11 @@ class Corpus:
                                f"remove them from {self.source or 'the list'}", value=self.name)
         if not self.ids:
             object.__setattr__(self, "ids", tuple(str(i) for i in range(len(self.texts))))
-        texts, ids, dropped = drop_duplicates(self.texts, self.ids)
-        object.__setattr__(self, "texts", texts)
-        object.__setattr__(self, "ids", ids)
+        groups = _checked_groups(self.name, self.groups, len(self.texts))
+        keep, dropped = first_occurrences(self.texts, self.ids)
+        object.__setattr__(self, "texts", tuple(self.texts[k] for k in keep))
+        object.__setattr__(self, "ids", tuple(self.ids[k] for k in keep))
+        object.__setattr__(self, "groups", tuple(groups[k] for k in keep) if groups else ())
         object.__setattr__(self, "dropped", dropped)
         digest = hashlib.sha256(json.dumps(self.texts, ensure_ascii=False).encode()).hexdigest()
         object.__setattr__(self, "hash", digest[:16])
@@ -60,12 +69,20 @@ class Corpus:
         return f"Corpus({self.name!r}, {len(self)} docs, hash={self.hash})"
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str], name: str = "inline") -> Corpus:
-        """A corpus from a list of strings."""
+    def from_texts(cls, texts: Iterable[str], name: str = "inline",
+                   groups: Iterable[str] | None = None) -> Corpus:
+        """A corpus from a list of strings; ``groups``: one label per text (e.g. the
+        template each prompt was made from), resampled as one unit by every CI.
+
+        Example:
+            >>> Corpus.from_texts(["Paris is in", "Rome is in", "Berlin lies in"],
+            ...                   groups=["t1", "t1", "t2"])
+        """
         if isinstance(texts, str):
             raise DatasetError(f"dataset {name!r}: expected a list of documents, got one string; "
                                f"wrap it in a list: [{texts[:30]!r}...]", value=name)
-        return cls(name=name, texts=tuple(texts), source="inline")
+        return cls(name=name, texts=tuple(texts), source="inline",
+                   groups=() if groups is None else tuple(groups))
 
     @classmethod
     def from_file(cls, path: Path, name: str | None = None) -> Corpus:
@@ -96,6 +113,7 @@ class Corpus:
         if suffix == ".jsonl":
             texts: list[str] = []
             ids: list[str] = []
+            groups: list[str | None] = []
             for lineno, line in enumerate(raw.splitlines(), 1):
                 if not line.strip():
                     continue
@@ -108,8 +126,15 @@ class Corpus:
                         f"({type(exc).__name__}: {exc}); each line must be like "
                         f'{{"text": "..."}}', value=name) from exc
                 ids.append(str(row.get("id", len(ids))))
+                group = row.get("group")
+                if group is not None and not isinstance(group, (str, int)):
+                    raise DatasetError(f"{path}:{lineno}: 'group' must be a string or a "
+                                       f"number (a template id, a source), got {group!r}",
+                                       value=name)
+                groups.append(None if group is None else str(group))
             return cls(name=name, texts=tuple(texts), ids=tuple(ids), source=_shown(path),
-                       file_hash=digest)
+                       file_hash=digest,
+                       groups=tuple(groups) if any(g is not None for g in groups) else ())
         lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         docs: list[str] = []
         current: list[str] = []
@@ -135,12 +160,28 @@ class Corpus:
         name = f"{self.name}[:{n}]" if start == 0 else f"{self.name}[{start}:{start + n}]"
         return Corpus(name=name, texts=self.texts[start:start + n],
                       ids=self.ids[start:start + n], source=self.source,
-                      file_hash=self.file_hash)
+                      file_hash=self.file_hash, groups=self.groups[start:start + n])
 
     def origin(self) -> dict[str, str | None]:
         """Where the documents came from, for a record: the file (relative to the working
         folder when under it) and the sha256 of its bytes; inline corpora say "inline"."""
         return {"file": self.source or "inline", "sha256": self.file_hash or None}
+
+
+def _checked_groups(name: str, groups, n: int) -> tuple:
+    """``groups`` as a tuple of labels (str or None), one per document, or ()."""
+    if groups is None or len(groups) == 0:
+        return ()
+    if isinstance(groups, str) or len(groups) != n:
+        raise DatasetError(f"dataset {name!r}: groups= needs one label per document ({n}), got "
+                           f"{len(groups) if not isinstance(groups, str) else 'one string'}; "
+                           f"e.g. groups=['t1', 't1', 't2'] for three prompts of two "
+                           f"templates", value=name)
+    bad = [g for g in groups if g is not None and not isinstance(g, (str, int))]
+    if bad:
+        raise DatasetError(f"dataset {name!r}: group labels are strings or numbers, got "
+                           f"{bad[0]!r}", value=name)
+    return tuple(None if g is None else str(g) for g in groups)
 
 
 def _shown(path: Path) -> str:

@@ -46,17 +46,24 @@ def drop_duplicates(texts: tuple[str, ...], ids: tuple[str, ...]
     Returns:
         (texts, ids, dropped): ``dropped`` pairs each removed id with the id it repeats.
     """
+    keep, dropped = first_occurrences(texts, ids)
+    return tuple(texts[k] for k in keep), tuple(ids[k] for k in keep), dropped
+
+
+def first_occurrences(texts: tuple[str, ...], ids: tuple[str, ...]
+                      ) -> tuple[list[int], tuple[tuple[str, str], ...]]:
+    """The positions of each distinct document's first occurrence, and (removed id, id it
+    repeats) for the others."""
     seen: dict[str, str] = {}
-    keep_t, keep_i, dropped = [], [], []
-    for text, i in zip(texts, ids):
+    keep, dropped = [], []
+    for k, (text, i) in enumerate(zip(texts, ids)):
         key = text_key(text)
         if key in seen:
             dropped.append((i, seen[key]))
             continue
         seen[key] = i
-        keep_t.append(text)
-        keep_i.append(i)
-    return tuple(keep_t), tuple(keep_i), tuple(dropped)
+        keep.append(k)
+    return keep, tuple(dropped)
 
 
 _KEYS: OrderedDict[tuple[str, int], tuple[str, ...]] = OrderedDict()

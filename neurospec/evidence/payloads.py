@@ -94,6 +94,16 @@ class FileOrigin(TypedDict):
     sha256: str | None
 
 
+class GroupSummary(TypedDict):
+    """How a set's documents are resampled: ``groups`` units (near-copies and declared groups
+    count once), of which ``docs_in_shared_groups`` documents share a group."""
+
+    groups: int
+    docs_in_shared_groups: int
+    largest_group: int
+    declared: bool
+
+
 class Data(TypedDict, total=False):
     """The data sets a claim was measured on."""
 
@@ -103,6 +113,7 @@ class Data(TypedDict, total=False):
     files: list[FileOrigin]
     truncated: list[int]
     duplicates_dropped: list[int]
+    groups: list[GroupSummary]  # per set: its resampling groups (near-copies, declared)
 
 
 class Vacuity(TypedDict):

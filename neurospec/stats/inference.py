@@ -3,7 +3,10 @@
 - Means and differences of means (paired changes, ``mean_diff`` of two sets) get a
   studentized bootstrap CI (bootstrap-t, Welch standard error for two sets).  Measured on
   the bundled model's skewed per-document values (``python -m neurospec.calibrate``), BCa
-  let 4-5% of one-sided null claims pass at 30 documents where 2.5% is nominal.
+  let 4-5% of one-sided null claims pass at 30 documents where 2.5% is nominal.  The
+  guards of :mod:`neurospec.stats.guards` widen it: no narrower than Student's t
+  (Satterthwaite df, or the two-sided 97.5% level), Cantelli's bound on a side that faces a
+  long tail; differences of small sets also clear a permutation test of the shift.
 - Other statistics (Cohen's d) get a BCa bootstrap (plain percentile where BCa is not
   defined).  See :mod:`neurospec.stats.bootstrap` for how resamples without spread are
   handled: they widen a CI or leave it undefined, never shrink it.
@@ -18,7 +21,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,34 +29,17 @@ import numpy as np
 from neurospec.errors import InvalidArgument, NumericalError
 from neurospec.stats.bootstrap import claim_p, percentile, resamples_for, studentized
 from neurospec.stats.effects import cohens_d, cohens_d_leave_one_out, mean_diff
+from neurospec.stats.estimate import CONFIDENCE, DIRECTIONS, Estimate
+from neurospec.stats.grouping import group_means
+from neurospec.stats.guards import skew_guard, student_floor
 from neurospec.stats.permutation import (
     GUARD_BELOW,
     SKEW_LIMIT,
-    SKEW_REFUSE,
+    SKEW_LIMIT_TWO,
     shift_test,
-    skew_against,
+    skewness_of_difference,
+    skewness_of_mean,
 )
-
-CONFIDENCE = 0.95
-DIRECTIONS = (">=", "<=", "within")
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with its CI and its p-value against the claim's threshold.
-
-    ``undefined`` says why no CI could be computed ("" when it could): such a claim fails.
-    ``recipe`` holds the call's inputs so that :func:`reestimate` can redo it at another
-    confidence level (Holm).
-    """
-
-    estimate: float
-    ci: tuple[float, float]
-    p_value: float
-    n: int
-    method: str
-    undefined: str = ""
-    recipe: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def check_finite(values: np.ndarray, ids: tuple[str, ...] | list[str] | None = None,
@@ -115,107 +101,50 @@ def _without_spread(estimate: float, sets: tuple[np.ndarray, ...], recipe: dict)
 
 def mean_ci(x: np.ndarray, *, seed: int = 0, confidence: float = CONFIDENCE,
             threshold: float = 0.0, direction: str = ">=",
-            ids: tuple[str, ...] | list[str] | None = None) -> Estimate:
+            ids: tuple[str, ...] | list[str] | None = None, groups=None) -> Estimate:
     """Mean of per-document values with a studentized bootstrap CI and the p-value of the
     claim "mean ``direction`` ``threshold``" (``direction`` '>=', '<=' or 'within' ±threshold).
+
+    ``groups`` (a group id per document): each group's documents count as one observation,
+    their mean (near-copies, prompts of one template); ``n`` counts groups.
 
     Raises:
         NumericalError: a value is NaN or infinite (named by ``ids``).
     """
-    x = check_finite(x, ids)
+    x = group_means(check_finite(x, ids), groups)
     recipe = {"fn": "mean_ci", "x": x.tolist(), "seed": seed, "threshold": threshold,
               "direction": _direction(direction)}
     est = float(x.mean()) if len(x) else math.nan
     engine = studentized(x, None, seed, resamples_for((1 - confidence) / 2))
     if engine is None:
         return _without_spread(est, (x,), recipe)
-    out = _with_student(_decided(engine, est, len(x), "bootstrap-t (studentized)",
-                                 confidence, threshold, direction, recipe), x, confidence)
-    raw = skew_against(x, direction)
-    if out.undefined or not raw > SKEW_LIMIT:
-        return out
-    g1 = raw * math.sqrt(len(x))
-    if raw > SKEW_REFUSE:  # no level at which it could pass
-        return replace(out, p_value=1.0, undefined=_too_skewed(x, g1, raw))
-    return _cantelli(out, x, g1, raw, confidence)
-
-
-def _with_student(out: Estimate, x: np.ndarray, confidence: float) -> Estimate:
-    """``out`` widened to Student's t bounds where those are wider, p the larger of the two:
-    the bootstrap-t alone is too narrow in the far tails at small n (Holm's levels: 20 claims
-    of 20 documents each at their threshold passed 3.5-5.3% of the time, 1.8% with both)."""
-    from scipy.stats import t
-
-    if out.undefined:
-        return out
-    n, alpha = len(x), (1 - confidence) / 2
-    se = float(np.std(x, ddof=1)) / math.sqrt(n)
-    q = float(t.ppf(1 - alpha, n - 1))
-    threshold, direction = out.recipe["threshold"], out.recipe["direction"]
-
-    def p(th: float, side: str) -> float:
-        z = (out.estimate - th) / se
-        return float(t.sf(z, n - 1) if side == "lo" else t.cdf(z, n - 1))
-
-    pt = claim_p(p, threshold, direction)
-    ci = (min(out.ci[0], out.estimate - q * se), max(out.ci[1], out.estimate + q * se))
-    return replace(out, ci=ci, p_value=max(out.p_value, pt),
-                   method=f"{out.method} and Student's t")
-
-
-def _too_skewed(x: np.ndarray, g1: float, skew: float) -> str:
-    return (f"no test of the mean is valid here: the {len(x)} per-document values have a long "
-            f"tail against the claim (sample skewness {g1:.2g}; the mean's sampling "
-            f"distribution has skewness {skew:.2g} > {SKEW_REFUSE}), so the rare large values "
-            f"that carry the mean are missing from most samples of this size; measure more "
-            f"documents (about {math.ceil(25 * g1 * g1)} for this skewness)")
-
-
-def _cantelli(out: Estimate, x: np.ndarray, g1: float, skew: float, confidence: float
-              ) -> Estimate:
-    """``out`` with the bound(s) facing the claim's threshold replaced by Cantelli's
-    one-sided bound ``mean -/+ sqrt((1 - a) / a) se`` where that is wider: the mean's
-    sampling distribution is too skewed against the claim (:data:`SKEW_LIMIT`) for any
-    bootstrap or t bound to keep its level, and Cantelli's inequality holds for every
-    distribution with that variance."""
-    alpha = (1 - confidence) / 2
+    out = _decided(engine, est, len(x), "bootstrap-t (studentized)", confidence, threshold,
+                   direction, recipe)
     se = float(np.std(x, ddof=1)) / math.sqrt(len(x))
-    k = math.sqrt((1 - alpha) / alpha)
-    threshold, direction = out.recipe["threshold"], out.recipe["direction"]
-    lo, hi = out.ci
-    if direction in (">=", "within"):
-        lo = min(lo, out.estimate - k * se)
-    if direction in ("<=", "within"):
-        hi = max(hi, out.estimate + k * se)
-
-    def p(t: float, side: str) -> float:
-        z = (out.estimate - t) / se if side == "lo" else (t - out.estimate) / se
-        return 1.0 if z <= 0 else 1 / (1 + z * z)
-
-    pc = claim_p(p, threshold, direction)
-    return replace(out, ci=(lo, hi), p_value=max(out.p_value, pc), method=(
-        f"{out.method}; skewed against the claim (sample skewness {g1:.2g}, skewness of the "
-        f"mean {skew:.2g} > {SKEW_LIMIT}: no bootstrap or t bound keeps its level, so the "
-        f"bound facing the threshold is Cantelli's, mean -/+ {k:.2f} SE; about "
-        f"{math.ceil(25 * g1 * g1)} documents would make the bootstrap bound valid)"))
+    out = student_floor(out, [(x - est) / len(x)], se, confidence)
+    n = len(x)
+    return skew_guard(out, skewness_of_mean(x), se, confidence,
+                      lambda g: math.ceil(n * (g / SKEW_LIMIT) ** 2))
 
 
 def two_sample(a: np.ndarray, b: np.ndarray, *, measure: str = "mean_diff", seed: int = 0,
                confidence: float = CONFIDENCE, threshold: float = 0.0, direction: str = ">=",
-               ids: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> Estimate:
+               ids: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+               groups=None) -> Estimate:
     """Difference between two independent sets of documents.
 
     Args:
         measure: ``mean_diff`` (in the values' units; bootstrap-t, Welch) or ``cohens_d``
             (standardised; BCa bootstrap).
         threshold, direction: the claim the p-value tests (see :func:`mean_ci`).
+        groups: (A's, B's) group id per document; a group counts as one observation.
     """
     fn = {"mean_diff": mean_diff, "cohens_d": cohens_d}.get(measure)
     if fn is None:
         raise InvalidArgument(f"measure={measure!r}: use 'mean_diff' or 'cohens_d'",
                               value=measure)
-    a = check_finite(a, ids[0] if ids else None)
-    b = check_finite(b, ids[1] if ids else None)
+    a = group_means(check_finite(a, ids[0] if ids else None), groups and groups[0])
+    b = group_means(check_finite(b, ids[1] if ids else None), groups and groups[1])
     recipe = {"fn": "two_sample", "a": a.tolist(), "b": b.tolist(), "measure": measure,
               "seed": seed, "threshold": threshold, "direction": _direction(direction)}
     n = len(a) + len(b)
@@ -228,7 +157,13 @@ def two_sample(a: np.ndarray, b: np.ndarray, *, measure: str = "mean_diff", seed
             return _without_spread(est, (a, b), recipe)
         out = _decided(engine, est, n, "bootstrap-t (studentized, Welch)", confidence,
                        threshold, direction, recipe)
-        return _guarded(out, a, b, 1.0, confidence, seed, b_resamples)
+        out = _guarded(out, a, b, 1.0, confidence, seed, b_resamples)
+        out = student_floor(out, [(a - a.mean()) / len(a), (b.mean() - b) / len(b)],
+                            engine.se, confidence)
+        n = min(len(a), len(b))
+        return skew_guard(out, skewness_of_difference(a, b), engine.se, confidence,
+                          lambda g: math.ceil(n * (g / SKEW_LIMIT_TWO) ** 2),
+                          "the difference of means", SKEW_LIMIT_TWO)
     if not math.isfinite(est):
         return _undefined(est, n, "bootstrap BCa", _no_spread(a, b))
     engine = percentile(lambda x, y: fn(x, y, axis=-1), (a, b), seed, b_resamples,

@@ -32,6 +32,7 @@ import numpy as np
 from neurospec.stats.bootstrap import claim_p
 
 SKEW_LIMIT = 0.2  # skewness of the mean's sampling distribution a bootstrap bound can bear
+SKEW_LIMIT_TWO = 0.15  # the same for a difference of two sets' means (see guards.py)
 SKEW_REFUSE = 0.35  # beyond: not even Cantelli's bound (its SE is underestimated), no verdict
 GUARD_BELOW = 200  # the permutation guard runs when the smaller set has fewer documents
 CHUNK = 1 << 22
@@ -60,6 +61,25 @@ def skew_against(x: np.ndarray, direction: str) -> float:
     if not math.isfinite(g):
         return math.nan
     return {">=": -g, "<=": g}.get(direction, abs(g))
+
+
+def skewness_of_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Estimated skewness of the sampling distribution of ``mean(a) - mean(b)`` (independent
+    sets): ``(k3_a / n_a^2 - k3_b / n_b^2) / se^3`` with unbiased third cumulants and the
+    Welch ``se``; NaN for fewer than 3 values in a set or no spread.  A long right tail in
+    ``b`` (a rare kind of document in the "than" set) makes it negative."""
+    parts = []
+    for x in (a, b):
+        n = len(x)
+        if n < 3:
+            return math.nan
+        d = x - x.mean()
+        m2, m3 = float(np.dot(d, d)) / n, float(np.dot(d * d, d)) / n
+        parts.append((n * n / ((n - 1) * (n - 2)) * m3 / (n * n), m2 * n / (n - 1) / n))
+    var = parts[0][1] + parts[1][1]
+    if not var > 0:
+        return math.nan
+    return (parts[0][0] - parts[1][0]) / var ** 1.5
 
 
 def _critical_shifts(a: np.ndarray, b: np.ndarray, seed: int, n_perm: int) -> np.ndarray:
