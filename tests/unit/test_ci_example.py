@@ -68,3 +68,23 @@ def test_no_step_hides_its_exit_status():
     assert not [s for s in steps if s.get("continue-on-error")]
     assert any("--neurospec-checkpoint-verdict=no-regression" in " ".join(s.get("run", "").split())
                for s in steps)
+
+
+def test_the_ndif_workflow_commands_parse_and_collect(tmp_path):
+    """examples/ci/ndif.yml: the simulated job's and the NDIF job's pytest commands collect
+    (the NDIF claims skip here, offline, with their reason)."""
+    yaml = pytest.importorskip("yaml")
+    doc = yaml.safe_load((ROOT / "examples/ci/ndif.yml").read_text())
+    runs = [" ".join(step["run"].split()) for job in doc["jobs"].values()
+            for step in job["steps"] if "run" in step and "-m pytest" in step["run"]]
+    assert len(runs) == 2 and any("--neurospec-remote local" in r for r in runs)
+    for command in runs:
+        # its outputs go to a temporary folder, not into the checkout's reports/
+        args = [a for a in shlex.split(command)[3:]
+                if not a.startswith(("--neurospec-json", "--html"))]
+        args += [f"--neurospec-json={tmp_path / 'run.json'}", f"--html={tmp_path / 'run.html'}"]
+        proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                               "-p", "no:cacheprovider", *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert "tests collected" in proc.stdout or "test collected" in proc.stdout

@@ -151,3 +151,17 @@ def test_a_ci_of_rounding_width_reads_exact_and_a_narrow_real_one_does_not():
     assert ci_text(replace(r, effect=1.0, ci=(0.9999, 1.0001))) == "[+0.9999, +1]"
     assert ci_text(replace(r, effect=2.0, ci=(1.0, 1.0))) != "exact"  # effect outside
     assert ci_text(replace(r, effect=float("nan"), ci=(1.0, 1.0))) != "exact"
+
+
+def test_a_record_measured_through_nnsight_says_where_its_traces_ran():
+    model = {"name": "meta-llama/Llama-3.1-8B", "fingerprint": "abc", "prepend_bos": True,
+             "dtype": "bfloat16", "compatibility_mode": False, "checkpoint": None,
+             "backend": "nnsight", "remote": f"https://ndif{EVIL}.example", "revision": "0e9e39f",
+             "nnsight": "0.8.1"}
+    html = render_record(record(model=model))
+    assert "nnsight 0.8.1, traces run on https://ndif&lt;script&gt;" in html
+    assert "at hub revision 0e9e39f" in html and EVIL not in html
+    local = render_record(record(model={**model, "remote": None, "revision": None}))
+    assert "nnsight 0.8.1, here" in local
+    bridge = render_record(record())
+    assert ">backend<" not in bridge
