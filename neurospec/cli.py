@@ -121,6 +121,28 @@ def _compare(args: argparse.Namespace) -> int:
     return result.exit_code(args.fail_on)
 
 
+def _agree(args: argparse.Namespace) -> int:
+    """Same claims, same numbers: every disagreement between two runs of one suite (two
+    backends, devices or dtypes), exit 1 when a claim or a number differs."""
+    from neurospec.evidence.jsonio import read_results
+    from neurospec.report.agreement import agreement, disagreements
+
+    base, head = read_results(args.base), read_results(args.head)
+    found = agreement(list(base), list(head), atol=args.atol, rtol=args.atol,
+                      p_atol=args.p_atol)
+    failing = disagreements(found)
+    claims = {m.claim_id for m in failing}
+    print(f"{len(base)} and {len(head)} records; {len(claims)} claims disagree "
+          f"({len(failing)} differences; {len(found) - len(failing)} of order or at rounding "
+          f"level, not counted)")
+    for m in failing[:50]:
+        print(f"  {terminal(str(m))}")
+    if not base or not head:
+        print("neurospec: error: a run with no records agrees with nothing", file=sys.stderr)
+        return 1
+    return 1 if failing else 0
+
+
 def _count(text: str) -> int:
     """An argparse type: a whole number >= 0."""
     if not (text.isascii() and text.isdigit()):
@@ -170,6 +192,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fail-on", choices=("regression", "change", "never"), default="regression",
                    help="exit 1 when a passing claim now fails (default), on any change, or never")
     p.set_defaults(fn=_compare)
+    p = sub.add_parser("agree", help="the same claims on two backends/devices: every number "
+                                     "that differs (exit 1 if any)")
+    p.add_argument("base", type=Path, help="results of one run (e.g. the TransformerLens one)")
+    p.add_argument("head", type=Path, help="results of the other (e.g. nnsight's)")
+    p.add_argument("--atol", type=float, default=1e-4,
+                   help="numbers agree within atol + atol * |base| (default 1e-4)")
+    p.add_argument("--p-atol", type=float, default=1e-3,
+                   help="p-values agree within this (default 1e-3: a resampling step)")
+    p.set_defaults(fn=_agree)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)

@@ -431,8 +431,11 @@ def test_underpowered_is_a_recorded_verdict(env):
 
 
 def test_long_documents_are_truncated_with_a_warning_and_counted(env):
-    long = Corpus.from_texts([f"{i} " + "Der Hund bellt und die Katze schläft. " * 60
-                              for i in range(12)], name="long")
+    from neurospec.data.corpus import load_corpus
+
+    german = load_corpus("german").texts  # distinct documents (near-copies would be one unit)
+    long = Corpus.from_texts([" ".join(german[8 * i:8 * i + 8]) * 3 for i in range(12)],
+                             name="long")
     with collecting() as records, pytest.warns(NeurospecWarning,
                                                match=r"12 of 12 documents are longer than "
                                                      r"tiny-bilingual's context of 128"):
