@@ -22,14 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import InvalidArgument
-from neurospec.measure.ablation import Ablation, set_column
-from neurospec.measure.forward import token_losses
-from neurospec.models.protocol import Hook, HookFn, ModelBackend
+from neurospec.measure.ablation import Ablation
+from neurospec.models.passes import Job, Pass, Put, Read, SetColumn
+from neurospec.models.protocol import ModelBackend
 
 
 @dataclass(frozen=True)
@@ -59,33 +58,16 @@ def downstream_components(model: ModelBackend, layer: int) -> list[str]:
             for h in ("hook_attn_out", "hook_mlp_out")]
 
 
-def _save(store: dict[str, Tensor], name: str) -> HookFn:
-    """A hook keeping a copy of its activation in ``store[name]``."""
-    def fn(act: Tensor, hook: object = None) -> None:
-        store[name] = act.detach().clone()
-    return fn
-
-
-def _put(value: Tensor) -> HookFn:
-    """A hook replacing its activation by ``value``."""
-    def fn(act: Tensor, hook: object = None) -> Tensor:
-        return value
-    return fn
-
-
-def _losses(model: ModelBackend, ids: Tensor, mask: Tensor, hooks: Sequence[Hook]
-            ) -> np.ndarray:
-    """Mean next-token loss of each document of the batch ``ids`` under ``hooks`` (``mask``
-    ``[b, pos - 1]``: 1.0 at each document's real positions)."""
-    tl = token_losses(model.logits(ids, hooks), ids).cpu()
-    losses: np.ndarray = ((tl * mask).sum(1) / mask.sum(1)).numpy()
-    return losses
-
-
 @torch.no_grad()
 def path_patching(model: ModelBackend, ablation: Ablation, corpus: Corpus,
                   through: Sequence[str]) -> PathEffect:
-    """Run the four passes and return the per-document losses."""
+    """Run the four passes and return the per-document losses.
+
+    Per batch: (1) clean; (2) ablated, keeping every downstream component's output; (3) the
+    clean model with the components not patched frozen at their ablated outputs, keeping the
+    ``through`` components' outputs; (4) ablated, with the others frozen at their ablated
+    outputs and ``through`` at (3)'s.  All four are one call of ``run_passes``: a remote model
+    runs them as one request, and the kept outputs never leave the server."""
     unit = ablation.unit
     comps = downstream_components(model, unit.layer)
     through = tuple(through)
@@ -99,22 +81,26 @@ def path_patching(model: ModelBackend, ablation: Ablation, corpus: Corpus,
         raise InvalidArgument("path patching needs a fixed ablation value (zero, mean or a "
                               "number)", value=ablation.mode)
     tc = tokenize(model, corpus)
-
-    ablate = set_column(unit.index, ablation.value, tc.first)
+    ablate = SetColumn(unit.hook, unit.index, ablation.value, tc.first)
+    others = [c for c in comps if c not in through]
+    passes = (
+        Pass(),
+        Pass(edits=(ablate,), reads=tuple(Read(c, keep=f"ablated {c}") for c in comps)),
+        Pass(edits=tuple(Put(c, f"ablated {c}") for c in others),
+             reads=tuple(Read(c, keep=f"clean {c}") for c in through), losses=False),
+        Pass(edits=(ablate, *(Put(c, f"ablated {c}") for c in others),
+                    *(Put(c, f"clean {c}") for c in through))),
+    )
+    jobs, batches = [], []
+    for docs, ids, lengths in tc.batches(model.batch_tokens):
+        jobs.append(Job(ids, lengths, tc.first, passes))
+        batches.append((docs, lengths))
     n = len(tc.docs)
     out = {k: np.zeros(n) for k in ("clean", "ablated", "path")}
-    for docs, ids, lengths in tc.batches(model.batch_tokens):
-        mask = (torch.arange(ids.shape[1] - 1)[None] < (lengths[:, None] - 1)).double()
-        abl_cache: dict[str, Tensor] = {}
-        act_cache: dict[str, Tensor] = {}
-        clean = _losses(model, ids, mask, [])
-        ablated = _losses(model, ids, mask, [(unit.hook, ablate)]
-                          + [(c, _save(abl_cache, c)) for c in comps])
-        others = [c for c in comps if c not in through]
-        model.logits(ids, [(c, _put(abl_cache[c])) for c in others]
-                     + [(c, _save(act_cache, c)) for c in through])
-        path = _losses(model, ids, mask, [(unit.hook, ablate)]
-                       + [(c, _put(abl_cache[c])) for c in others]
-                       + [(c, _put(act_cache[c])) for c in through])
-        out["clean"][docs], out["ablated"][docs], out["path"][docs] = clean, ablated, path
+    for (docs, lengths), (clean, ablated, _, path) in zip(batches,
+                                                         model.run_passes(jobs, "path patching")):
+        for key, run in (("clean", clean), ("ablated", ablated), ("path", path)):
+            assert run.losses is not None
+            pieces = torch.split(run.losses, (lengths - 1).tolist())
+            out[key][docs] = [float(p.mean()) for p in pieces]
     return PathEffect(ablation, through, corpus, out["clean"], out["ablated"], out["path"])

@@ -41,6 +41,7 @@ from neurospec.models.ndif import Remote, RequestLog
 from neurospec.models.passes import (
     Job,
     PassOutput,
+    Put,
     SetColumn,
     SetHead,
     never_fired,
@@ -174,7 +175,7 @@ class NNsightModel(HFTokens):
         except Exception as exc:
             points = [r.point for job in jobs for p in job.passes for r in p.reads]
             points += [e.point for job in jobs for p in job.passes for e in p.edits
-                       if isinstance(e, (SetColumn, SetHead))]
+                       if isinstance(e, (SetColumn, SetHead, Put))]
             raise self._never_fired(exc, points) from None
         return _unflatten(jobs, work, names, flat)
 
@@ -183,7 +184,7 @@ class NNsightModel(HFTokens):
         each with its edits and reads (tensors, numbers and strings only)."""
         work: list[tuple[Any, ...]] = []
         names: list[list[str]] = []
-        for job in jobs:
+        for j, job in enumerate(jobs):
             ids = job.ids.to(self.device)
             lengths = job.lengths.to(self.device)
             batch, pos = int(ids.shape[0]), int(ids.shape[1])
@@ -192,35 +193,37 @@ class NNsightModel(HFTokens):
                 order: dict[tuple[str, str], int] = {}
                 for e in p.edits:
                     op: tuple[Any, ...]
-                    if isinstance(e, SetColumn):
-                        kind, where = "col", e.index
-                    elif isinstance(e, SetHead):
-                        kind, where = "head", e.head
+                    pt = self._writable(e.point)
+                    if isinstance(e, Put):
+                        op = ("put", pt.view, pt.lo, pt.hi, None, None, 0, e.slot)
+                    elif isinstance(e, (SetColumn, SetHead)):
+                        where = e.index if isinstance(e, SetColumn) else e.head
+                        value = e.value.to(self.device) if isinstance(e.value, Tensor) \
+                            else float(e.value)
+                        kind = "col" if isinstance(e, SetColumn) else "head"
+                        op = (kind, pt.view, pt.lo, pt.hi, int(where), value, int(e.first), "")
                     else:  # pragma: no cover - Python hooks were sent to run_by_hooks
                         raise TypeError(type(e).__name__)
-                    pt = self._writable(e.point)
-                    value = e.value.to(self.device) if isinstance(e.value, Tensor) \
-                        else float(e.value)
-                    op = (kind, pt.view, pt.lo, pt.hi, int(where), value, int(e.first))
                     by_site.setdefault(pt.site, []).append((op, None))
                     order[pt.site] = pt.order
                 for r in p.reads:
                     pt = self.points.point(r.point)
                     cols = None if r.columns is None else list(r.columns)
-                    kind = "whole" if r.whole else "read"
+                    kind = "keep" if r.keep else "whole" if r.whole else "read"
                     if r.head is not None:  # one head of a per-head point, then the columns
                         kind += f"@{int(r.head)}"
-                    op = (kind, pt.view, pt.lo, pt.hi, cols, self._eps(pt), self._centred(pt))
-                    by_site.setdefault(pt.site, []).append((op, r.point))
+                    op = (kind, pt.view, pt.lo, pt.hi, cols, self._eps(pt), self._centred(pt),
+                          r.keep or "")
+                    by_site.setdefault(pt.site, []).append((op, None if r.keep else r.point))
                     order[pt.site] = pt.order
                 sites = []
                 read_names = []
                 for site in sorted(by_site, key=lambda s: order[s]):
                     ops = [op for op, _ in by_site[site]]
                     read_names += [name for _, name in by_site[site] if name is not None]
-                    edited = any(op[0] in ("col", "head") for op in ops)
+                    edited = any(op[0] in ("col", "head", "put") for op in ops)
                     sites.append((self._envoy(site[0]), site[1], ops, edited))
-                work.append((ids, lengths, int(job.first), batch, pos, self.n_heads, sites,
+                work.append((j, ids, lengths, int(job.first), batch, pos, self.n_heads, sites,
                              bool(p.losses), bool(p.stops_early)))
                 names.append(read_names)
         return work, names
@@ -483,7 +486,12 @@ def _session(nn: Any, backend: Any, work: list[tuple[Any, ...]]) -> list[Any]:
     ``with`` by its source line)."""
     with nn.session(backend=backend):
         results = list()
-        for ids, lengths, first, B, P, H, sites, want_losses, stop in work:
+        slots = dict()
+        current = -1
+        for job, ids, lengths, first, B, P, H, sites, want_losses, stop in work:
+            if job != current:
+                slots = dict()
+                current = job
             with nn.trace(ids) as tracer:
                 pos = torch.arange(P, device=ids.device)[None, :]
                 keep = (pos >= first) & (pos < lengths[:, None])
@@ -491,7 +499,7 @@ def _session(nn: Any, backend: Any, work: list[tuple[Any, ...]]) -> list[Any]:
                 for env, io, ops, edited in sites:
                     raw = env.input if io == "input" else env.output
                     x = raw.clone() if edited else raw
-                    for kind, view, lo, hi, a, b, c in ops:
+                    for kind, view, lo, hi, a, b, c, slot in ops:
                         if view == "pattern":
                             v = raw[1]
                         elif view == "heads":
@@ -513,6 +521,10 @@ def _session(nn: Any, backend: Any, work: list[tuple[Any, ...]]) -> list[Any]:
                             v[:, c:, a] = b.to(v)
                         elif kind == "head":
                             v[:, c:, a] = b
+                        elif kind == "put":
+                            v[...] = slots[slot].reshape(v.shape).to(v)
+                        elif kind.startswith("keep"):
+                            slots[slot] = v.detach().clone()
                         else:
                             w = v
                             if "@" in kind:

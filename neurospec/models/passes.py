@@ -77,17 +77,43 @@ class SetHead:
         return act
 
 
-Edit = SetColumn | SetHead
+@dataclass(frozen=True, eq=False)
+class Put:
+    """Replace the value of hook ``point`` by the one an earlier pass of the same job kept
+    under ``slot`` (a :class:`Read` with ``keep=slot``): path patching's frozen components.
+    On a remote backend the value never leaves the server."""
+
+    point: str
+    slot: str
+
+
+Edit = SetColumn | SetHead | Put
 
 
 def is_edit(x: Any) -> bool:
     """Whether ``x`` is an edit stated as data (else a ``(hook name, fn)`` Python hook)."""
-    return isinstance(x, (SetColumn, SetHead))
+    return isinstance(x, (SetColumn, SetHead, Put))
 
 
-def as_hooks(items: Sequence[Any]) -> list[Hook]:
-    """Edits and ``(hook name, fn)`` pairs as hooks (an edit is its own hook function)."""
-    return [(x.point, x) if is_edit(x) else x for x in items]
+def as_hooks(items: Sequence[Any], slots: dict[str, Tensor] | None = None) -> list[Hook]:
+    """Edits and ``(hook name, fn)`` pairs as hooks (an edit is its own hook function; a
+    :class:`Put` takes its value from ``slots``)."""
+    out: list[Hook] = []
+    for x in items:
+        if isinstance(x, Put):
+            if slots is None or x.slot not in slots:
+                raise ValueError(f"Put({x.point!r}, {x.slot!r}): no earlier pass of the job "
+                                 f"kept a value under {x.slot!r}")
+            out.append((x.point, _putter(slots[x.slot])))
+        else:
+            out.append((x.point, x) if is_edit(x) else x)
+    return out
+
+
+def _putter(value: Tensor) -> HookFn:
+    def fn(act: Tensor, hook: Any = None) -> Tensor:
+        return value.to(act)
+    return fn
 
 
 @dataclass(frozen=True)
@@ -101,6 +127,7 @@ class Read:
     columns: tuple[int, ...] | None = None
     whole: bool = False  # the whole value ``[batch, ...]`` (every position; a pattern's shape)
     head: int | None = None  # of a per-head hook (``attn.hook_z``): that head only
+    keep: str | None = None  # kept for a later pass's Put under this slot, not returned
 
 
 @dataclass(frozen=True)
@@ -173,7 +200,7 @@ def _reader(store: dict[str, Tensor], read: Read, stop_at: int
     def fn(act: Tensor, hook: Any = None) -> None:
         value = act if read.head is None else act[..., read.head, :]
         value = value if read.columns is None else value[..., list(read.columns)]
-        store[read.point] = value.detach().clone()
+        store[read.keep or read.point] = value.detach().clone()
         if stop_at and len(store) == stop_at:
             raise _ReadsDone
     return fn
@@ -185,12 +212,14 @@ def run_by_hooks(model: RunsHooks, jobs: Sequence[Job]) -> list[list[PassOutput]
     results: list[list[PassOutput]] = []
     for job in jobs:
         outs: list[PassOutput] = []
+        slots: dict[str, Tensor] = {}  # values kept for later passes of this job
         for p in job.passes:
             store: dict[str, Tensor] = {}
             names = [r.point for r in p.reads]
             stop_at = len(names) if p.stops_early else 0
-            hooks = as_hooks(p.edits)
-            hooks += [(r.point, _reader(store, r, stop_at)) for r in p.reads]
+            hooks = as_hooks(p.edits, slots)
+            hooks += [(r.point, _reader(slots if r.keep else store, r, stop_at))
+                      for r in p.reads]
             try:
                 logits: Tensor | None = model.run(job.ids, hooks)
             except _ReadsDone:
@@ -202,7 +231,7 @@ def run_by_hooks(model: RunsHooks, jobs: Sequence[Job]) -> list[list[PassOutput]
                 losses = losses[..., 0].cpu()
             reads = {r.point: (store[r.point].float().cpu() if r.whole else
                                counted(store[r.point], job.lengths, job.first).float().cpu())
-                     for r in p.reads}
+                     for r in p.reads if r.keep is None}
             outs.append(PassOutput(losses, reads))
         results.append(outs)
     return results

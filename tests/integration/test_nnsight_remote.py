@@ -59,6 +59,8 @@ REMOTE = {
         to="resample", over=en).raises_loss(on=de, by_at_least=0.0),
     "and_not_on + random": lambda m, de, en: expect(N, model=m).ablated(to="zero")
     .and_not_on(en, 0.5).beats_random_units(k=3, percentile=10),
+    "runs_through": lambda m, de, en: expect(N, model=m).ablated(to="zero").runs_through(
+        ["blocks.1.hook_mlp_out"], on=de, share_at_least=0.0),
     "head ablation_raises_loss": lambda m, de, en: expect(head("L1H2"), model=m)
     .ablation_raises_loss(on=de, by_at_least=0.0),
     "head ablated(mean).and_not_on": lambda m, de, en: expect(head("L1H2"), model=m)
@@ -73,8 +75,6 @@ LOCAL_ONLY = {
     .deboosts_tokens([" und"], on=de, top_k=50),
     "ranks_in_top": lambda m, de, en: expect(N, model=m).ablated(to="zero").ranks_in_top(
         10, on=de),
-    "runs_through": lambda m, de, en: expect(N, model=m).ablated(to="zero").runs_through(
-        ["blocks.1.hook_mlp_out"], on=de, share_at_least=0.0),
     "top_neurons_carry": lambda m, de, en: expect_layer(0, model=m).top_neurons_carry(
         3, share_at_least=0.1, on=de, over=en),
     "updates_more": lambda m, de, en: expect(N, model=m).updates_more(on=de, than=en,
