@@ -28,8 +28,9 @@ CLAIMS = textwrap.dedent('''
 
     def test_tokens_escaped(model, corpus):
         from neurospec import Corpus
-        evil = Corpus.from_texts([f"<script>alert({{i}})</script> und die Katze"
-                                  for i in range(12)],
+        german = corpus("german").subset(12).texts  # distinct: near-copies are one unit
+        evil = Corpus.from_texts([f"<script>alert({{i}})</script> und die Katze " + t
+                                  for i, t in enumerate(german)],
                                  name="evil")
         expect(UNIT).activates_more(on=evil, than=corpus("english").subset(12), by_at_least=0.0)
 ''')

@@ -81,5 +81,6 @@ def test_same_seed_gives_identical_results(pytester):
     assert [x for i, x in enumerate(a) if i not in timing] == \
         [x for i, x in enumerate(b) if i not in timing]
     pytester.runpytest("--neurospec-json=c.json", "--neurospec-seed=4", "-p", "no:cacheprovider")
-    c = _records(pytester.path / "c.json")
-    assert c["test_sharp"]["ci"] != _records(pytester.path / "a.json")["test_sharp"]["ci"]
+    c, a = _records(pytester.path / "c.json"), _records(pytester.path / "a.json")
+    # another seed resamples differently (a CI at its Student floor does not move: some do)
+    assert any(c[t]["ci"] != a[t]["ci"] for t in c if t in a)
