@@ -18,6 +18,7 @@ from neurospec.errors import InvalidArgument
 from neurospec.evidence.record import Record
 from neurospec.measure.activations import UnitActivations
 from neurospec.stats.inference import mean_ci
+from neurospec.stats.resample import rank_of
 from neurospec.units import parse_unit
 
 
@@ -74,7 +75,7 @@ class FeatureExpectation(Expectation):
                       groups=corpus_groups(c))
         verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
         means = attr.mean(0)
-        rank = int(1 + (means > mine.mean()).sum())
+        rank = int(rank_of(f0.index)(means))
         order = np.argsort(-means)[:12]
         claim = (f"{self.unit} depends on {f0}: mean gradient x activation attribution on "
                  f"{c.name} >= {threshold:g}")

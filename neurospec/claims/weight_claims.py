@@ -22,6 +22,7 @@ from neurospec.evidence.payloads import TokenRow
 from neurospec.evidence.record import Record
 from neurospec.measure import shared
 from neurospec.stats.inference import mean_ci, two_sample
+from neurospec.stats.resample import rank_of
 from neurospec.units import neuron
 
 
@@ -68,7 +69,9 @@ class NeuronWeightClaims(Scoped):
                          ids=(a_set.ids, b_set.ids),
                          groups=(corpus_groups(a_set), corpus_groups(b_set)))
         verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
-        rank = int(1 + (na.mean(0) > a.mean()).sum())
+        # Ranked within the one vector of layer means: a column's own mean computed apart can
+        # differ from its entry there in the last bit, and the unit would outrank itself.
+        rank = int(rank_of(unit.index)(na.mean(0)))
         return self.scope.record(
             claim=claim, kind="weight_gradients", data=data, n=est.n, effect=est.estimate,
             ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
