@@ -39,7 +39,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +98,13 @@ def _power_trial(pool: Pool, rng: np.random.Generator, n: int, d: float, seed: i
         a, b = rng.choice(values, size=n), rng.choice(values, size=n)
     est = two_sample(a + d * values.std(ddof=1), b, seed=seed)
     return decide(est.ci, 0.0, ">=", est.undefined)[0] == "pass"
+
+
+def _power(pool: Pool, n: int, d: float) -> Callable[[np.random.Generator, int], bool]:
+    """:func:`_power_trial` on ``pool`` at size ``n`` and effect ``d``, as ``_count`` runs it."""
+    def trial(rng: np.random.Generator, seed: int) -> bool:
+        return _power_trial(pool, rng, n, d, seed)
+    return trial
 
 
 def _count(trial: Callable[[np.random.Generator, int], bool], reps: int, seed: int,
@@ -207,8 +214,7 @@ def run(quick: bool, seed: int, out: Path | None, log: Callable[[str], None] = p
     power = {}
     for pool in pools.values():
         for d, n in sizes:
-            hits = _count(lambda rng, s, p=pool, n=n, d=d: _power_trial(p, rng, n, d, s),
-                          reps_power, seed, f"power {pool.kind} {d} {n}")
+            hits = _count(_power(pool, n, d), reps_power, seed, f"power {pool.kind} {d} {n}")
             power[pool.kind, d, n] = (hits, reps_power)
     testable = [r for r in rows if r.case.mean_testable and r.case.target]
     worst = max(testable, key=lambda r: r.rate)
@@ -247,7 +253,7 @@ def _row(r: Row) -> str:
 
 
 def _markdown(rows: list[Row], power, sizes, quick, seed, elapsed, reps_power,
-              notes: list[str] = ()) -> str:
+              notes: Sequence[str] = ()) -> str:
     lines = [
         "# Calibration of neurospec verdicts",
         "",

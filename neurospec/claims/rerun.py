@@ -78,8 +78,10 @@ def unit_claim(fn: Callable[Concatenate[C, P], Record]) -> Callable[Concatenate[
     def method(self: C, /, *args: P.args, **kwargs: P.kwargs) -> Any:
         __tracebackhide__ = True
         record = fn(self, *args, **kwargs)
+        # C is any claim class; each defines concluded() (Expectation, AblatedUnit)
         return self.concluded(record, Call(self, fn, args, kwargs))  # type: ignore[attr-defined]
     functools.update_wrapper(method, fn)
+    # an attribute on the function object, which typeshed's Callable does not declare
     method.measure = fn  # type: ignore[attr-defined]
     return method
 

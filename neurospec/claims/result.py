@@ -11,7 +11,7 @@ from neurospec.claims import checks
 from neurospec.claims.rerun import Call, baseline
 from neurospec.claims.scope import Scope, conclude_followup
 from neurospec.errors import InvalidArgument, Underpowered
-from neurospec.evidence.payloads import MatchedNegative
+from neurospec.evidence.payloads import Details, MatchedNegative
 from neurospec.evidence.record import Record
 
 
@@ -174,9 +174,12 @@ class ClaimResult:
         elif not test.passed:
             why = (f"{test.not_below} of {k} random units are not shown below {new.unit}: "
                    f"binomial p = {test.p_value:.3g} > {test.level:g} for percentile {pct:g}")
-        details = {**new.details, "required_percentile": pct, "percentile_test": {
-            "percentile": pct, "k": k, "not_shown_below": test.not_below, "p": test.p_value,
-            "level": test.level, "min_k": need}}
+        # "percentile_test" is not yet a key of evidence.payloads.Details: declare it there
+        # (a TypedDict of these six numbers) and this ignore goes
+        details: Details = {  # type: ignore[typeddict-unknown-key]
+            **new.details, "required_percentile": pct, "percentile_test": {
+                "percentile": pct, "k": k, "not_shown_below": test.not_below,
+                "p": test.p_value, "level": test.level, "min_k": need}}
         new = replace(new, details=details, claim=f"{new.claim}; and beats {pct:g}% of its "
                                                  f"layer (noise-aware percentile test)")
         if why:

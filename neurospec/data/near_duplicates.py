@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 THRESHOLD = 0.6  # Jaccard similarity of character 5-gram sets to a group's first document
 SHINGLE = 5  # characters per shingle
@@ -72,7 +73,8 @@ def _jaccard(x: np.ndarray, y: np.ndarray) -> float:
     return inter / (len(x) + len(y) - inter)
 
 
-def near_duplicate_groups(texts: Sequence[str], threshold: float = THRESHOLD) -> np.ndarray:
+def near_duplicate_groups(texts: Sequence[str], threshold: float = THRESHOLD
+                          ) -> NDArray[np.int64]:
     """A group id per document (0.. in order of first appearance).  Documents are taken in
     order; each joins the group of the first earlier *group leader* (a document that opened a
     group) whose 5-gram set it shares a Jaccard similarity >= ``threshold`` with, else opens
@@ -113,7 +115,7 @@ def near_duplicate_groups(texts: Sequence[str], threshold: float = THRESHOLD) ->
     return group
 
 
-def merge_groups(*labels: Sequence) -> np.ndarray:
+def merge_groups(*labels: Sequence[Hashable | None] | NDArray[np.int64]) -> NDArray[np.int64]:
     """Group ids of the finest grouping that keeps together every pair of documents that
     any of ``labels`` (one label per document each; None: no group) puts together; ids 0..
     in order."""
@@ -127,7 +129,7 @@ def merge_groups(*labels: Sequence) -> np.ndarray:
         return i
 
     for lab in labels:
-        first: dict = {}
+        first: dict[Hashable, int] = {}
         for i, g in enumerate(lab):
             if g is None:
                 continue
@@ -138,11 +140,11 @@ def merge_groups(*labels: Sequence) -> np.ndarray:
     return np.array([ids.setdefault(find(i), len(ids)) for i in range(n)], dtype=np.int64)
 
 
-_GROUPS: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_GROUPS: OrderedDict[tuple[str, tuple[str | None, ...]], NDArray[np.int64]] = OrderedDict()
 _HELD = 64  # corpora whose groups are kept (random-unit reruns ask about the same corpus)
 
 
-def corpus_groups(corpus) -> np.ndarray:
+def corpus_groups(corpus: Any) -> NDArray[np.int64]:
     """The resampling group of each document of ``corpus``: its declared group
     (``Corpus.groups``) joined with its near-copies (:func:`near_duplicate_groups`);
     remembered by the corpus's content hash."""

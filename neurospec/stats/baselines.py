@@ -59,6 +59,8 @@ def min_units(percentile: float, alpha: float) -> int:
     if q <= 0:
         return 1
     if q >= 1:
+        # no number of units can show the 100th percentile; typed int for the callers, which
+        # take percentiles strictly below 100 (beats_percentile_of_layer checks it first)
         return math.inf  # type: ignore[return-value]
     return math.ceil(math.log(alpha / 2) / math.log(q))
 

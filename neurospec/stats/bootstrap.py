@@ -19,10 +19,11 @@ bound still clears ``t``, so a claim passes at level ``alpha`` exactly when ``p 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
 N_RESAMPLES = 4000
@@ -34,12 +35,12 @@ def resamples_for(alpha: float) -> int:
     return max(N_RESAMPLES, math.ceil(20 / max(alpha, 1e-9)))
 
 
-def _side(values: np.ndarray, side: str) -> np.ndarray:
+def _side(values: NDArray[np.float64], side: str) -> NDArray[np.float64]:
     """NaN pushed to the end that works against a bound on ``side`` ('lo' or 'hi')."""
     return np.where(np.isnan(values), -np.inf if side == "lo" else np.inf, values)
 
 
-def _tail(values: np.ndarray, q: float) -> float:
+def _tail(values: NDArray[np.float64], q: float) -> float:
     """The ``q`` quantile by the 'lower' order statistic rule, infinities kept."""
     s = np.sort(values)
     i = min(len(s) - 1, max(0, int(math.floor(q * len(s)))))
@@ -52,8 +53,8 @@ class Studentized:
 
     estimate: float
     se: float
-    t: np.ndarray  # resampled (estimate* - estimate) / se*, infinite where se* = 0
-    shifted: np.ndarray  # resampled estimate*: the percentile fallback
+    t: NDArray[np.float64]  # resampled (estimate* - estimate) / se*, infinite where se* = 0
+    shifted: NDArray[np.float64]  # resampled estimate*: the percentile fallback
     df: int
 
     def bound(self, side: str, alpha: float) -> float:
@@ -65,7 +66,7 @@ class Studentized:
         return self._fallback(side, alpha)
 
     def _fallback(self, side: str, alpha: float) -> float:
-        student = stats.t.ppf(1 - alpha, self.df) * self.se
+        student: float = stats.t.ppf(1 - alpha, self.df) * self.se  # scipy is untyped
         if side == "lo":
             return min(_tail(self.shifted, alpha), self.estimate - student)
         return max(_tail(self.shifted, 1 - alpha), self.estimate + student)
@@ -93,7 +94,7 @@ class Percentile:
     """Percentile / BCa bootstrap of a general statistic."""
 
     estimate: float
-    values: np.ndarray  # resampled statistic
+    values: NDArray[np.float64]  # resampled statistic
     z0: float = 0.0
     accel: float = 0.0
     bca: bool = False
@@ -145,7 +146,7 @@ def _clears(bound: float, threshold: float, side: str) -> bool:
     return bound >= threshold if side == "lo" else bound <= threshold
 
 
-def studentized(a: np.ndarray, b: np.ndarray | None, seed: int,
+def studentized(a: NDArray[np.float64], b: NDArray[np.float64] | None, seed: int,
                 n_resamples: int = N_RESAMPLES) -> Studentized | None:
     """Bootstrap-t of ``mean(a)`` or ``mean(a) - mean(b)``; None when the data have no spread
     or fewer than 3 values per set."""
@@ -180,15 +181,17 @@ def studentized(a: np.ndarray, b: np.ndarray | None, seed: int,
                        df)
 
 
-def _var(x: np.ndarray) -> np.ndarray:
+def _var(x: NDArray[np.float64]) -> NDArray[np.float64]:
     """Two-pass variance (ddof=1) along the last axis: no s2 - s1^2/n cancellation."""
     d = x - x.mean(-1, keepdims=True)
-    return np.einsum("...i,...i->...", d, d) / (x.shape[-1] - 1)
+    # einsum is Any in numpy's stubs (an array, or a scalar for a 1-d ``x``)
+    var: NDArray[np.float64] = np.einsum("...i,...i->...", d, d) / (x.shape[-1] - 1)
+    return var
 
 
-def percentile(statistic: Callable[..., np.ndarray], sets: Sequence[np.ndarray], seed: int,
-               n_resamples: int = N_RESAMPLES,
-               jackknife: Callable[..., np.ndarray] | None = None) -> Percentile:
+def percentile(statistic: Callable[..., NDArray[np.float64]],
+               sets: Sequence[NDArray[np.float64]], seed: int, n_resamples: int = N_RESAMPLES,
+               jackknife: Callable[..., NDArray[np.float64]] | None = None) -> Percentile:
     """Bootstrap of ``statistic(*sets)`` resampling each set's documents (its first axis)
     independently; ``statistic`` takes arrays with a leading batch axis ``[B, n, ...]``.
     BCa (bias and jackknife acceleration) when both are finite, else plain percentile.
@@ -199,11 +202,11 @@ def percentile(statistic: Callable[..., np.ndarray], sets: Sequence[np.ndarray],
         est = float(statistic(*[s[None] for s in sets])[0])
         rng = np.random.default_rng(seed)
         step = max(1, CHUNK // sum(s.size for s in sets))
-        values = []
+        chunks = []
         for start in range(0, n_resamples, step):
             m = min(step, n_resamples - start)
-            values.append(statistic(*[s[rng.integers(0, len(s), (m, len(s)))] for s in sets]))
-        values = np.concatenate(values).astype(np.float64)
+            chunks.append(statistic(*[s[rng.integers(0, len(s), (m, len(s)))] for s in sets]))
+        values = np.concatenate(chunks).astype(np.float64)
         if not math.isfinite(est) or not np.all(np.isfinite(values)):
             return Percentile(est, values)
         jack = (jackknife(*sets) if jackknife is not None else np.concatenate(
@@ -217,7 +220,8 @@ def percentile(statistic: Callable[..., np.ndarray], sets: Sequence[np.ndarray],
     return Percentile(est, values, float(stats.norm.ppf(below)), accel, True)
 
 
-def _leave_one_out(sets: list[np.ndarray], k: int):
+def _leave_one_out(sets: list[NDArray[np.float64]], k: int
+                   ) -> Iterator[list[NDArray[np.float64]]]:
     """Batches ``[rows, ...]`` of the sets with one document of set ``k`` left out per row,
     a chunk of rows at a time (at most ``CHUNK`` values held)."""
     n = len(sets[k])

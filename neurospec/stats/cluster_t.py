@@ -36,9 +36,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
-StatSE = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+# resample weights ``wa [m, n_a]``, ``wb [m, n_b]`` -> the statistic ``[m]`` and its SE ``[m]``
+StatSE = Callable[[NDArray[np.float64], NDArray[np.float64]],
+                  tuple[NDArray[np.float64], NDArray[np.float64]]]
+# each set's documents' influence values on the statistic (on the data themselves)
+Influence = Callable[[], list[NDArray[np.float64]]]
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,9 @@ class Scale:
     """A monotone transform and its derivative (the scale the t interval is built on)."""
 
     name: str
-    g: Callable[[np.ndarray], np.ndarray]
-    dg: Callable[[np.ndarray], np.ndarray]
-    inverse: Callable[[np.ndarray], np.ndarray]
+    g: Callable[[NDArray[np.float64]], NDArray[np.float64]]
+    dg: Callable[[NDArray[np.float64]], NDArray[np.float64]]
+    inverse: Callable[[NDArray[np.float64]], NDArray[np.float64]]
 
 
 IDENTITY = Scale("identity", lambda x: x, lambda x: np.ones_like(x), lambda y: y)
@@ -56,13 +61,13 @@ IDENTITY = Scale("identity", lambda x: x, lambda x: np.ones_like(x), lambda y: y
 
 def logit_scale(eps: float) -> Scale:
     """The logit, with values clipped to ``[eps, 1 - eps]`` (an AUROC of exactly 0 or 1)."""
-    def clip(x):
+    def clip(x: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.clip(x, eps, 1 - eps)
     return Scale("logit", lambda x: np.log(clip(x) / (1 - clip(x))),
                  lambda x: 1 / (clip(x) * (1 - clip(x))), lambda y: 1 / (1 + np.exp(-y)))
 
 
-def counts(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
+def counts(rng: np.random.Generator, m: int, n: int) -> NDArray[np.float64]:
     """``[m, n]`` how often each of ``n`` documents is drawn in each of ``m`` resamples."""
     idx = rng.integers(0, n, (m, n)) + n * np.arange(m)[:, None]
     return np.bincount(idx.ravel(), minlength=m * n).reshape(m, n).astype(np.float64)
@@ -79,7 +84,7 @@ def floor_scale(n: int) -> float:
     return float(stats.t.ppf(1 - NOMINAL_ALPHA / 2, df) / stats.t.ppf(1 - NOMINAL_ALPHA, df))
 
 
-def satterthwaite_df(influence: list[np.ndarray]) -> float:
+def satterthwaite_df(influence: list[NDArray[np.float64]]) -> float:
     """``(sum u)^2 / sum u^2 - 1`` over every document's ``u = psi^2 n / (n - 1)``: the
     degrees of freedom of a cluster-robust variance whose terms are each one document's;
     at least 1."""
@@ -88,7 +93,7 @@ def satterthwaite_df(influence: list[np.ndarray]) -> float:
     return max(1.0, total * total / square - 1) if square > 0 else 1.0
 
 
-def statistic_skewness(influence: list[np.ndarray]) -> float:
+def statistic_skewness(influence: list[NDArray[np.float64]]) -> float:
     """Estimated skewness of the statistic's sampling distribution from its documents'
     influence values (the unbiased third and second moments, sets added): ``k3 / se^3``;
     NaN without spread."""
@@ -108,7 +113,7 @@ class ClusterT:
 
     estimate: float
     se: float  # on the statistic's own scale
-    t: np.ndarray  # bootstrap-t values on the transformed scale
+    t: NDArray[np.float64]  # bootstrap-t values on the transformed scale
     df: float  # Satterthwaite degrees of freedom
     n_min: int  # documents (groups) in the smaller set
     scale: Scale
@@ -152,12 +157,12 @@ class ClusterT:
         return float(max(p_boot, p_satt, p_floor))
 
 
-def cluster_t(stat_se: StatSE, influence: Callable[[], list[np.ndarray]], n_a: int, n_b: int,
-              *, seed: int, n_resamples: int, scale: Scale = IDENTITY) -> ClusterT | None:
+def cluster_t(stat_se: StatSE, influence: Influence, n_a: int, n_b: int, *, seed: int,
+              n_resamples: int, scale: Scale = IDENTITY) -> ClusterT | None:
     """Resample the documents of both sets ``n_resamples`` times (seeded) and studentize;
     None when the statistic or its SE is not finite and positive on the data themselves."""
-    est, se = stat_se(np.ones((1, n_a)), np.ones((1, n_b)))
-    est, se = float(est[0]), float(se[0])
+    th0, se0 = stat_se(np.ones((1, n_a)), np.ones((1, n_b)))
+    est, se = float(th0[0]), float(se0[0])
     if not (math.isfinite(est) and math.isfinite(se) and se > 0):
         return None
     rng = np.random.default_rng([seed, 13])

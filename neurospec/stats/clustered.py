@@ -22,20 +22,30 @@ separated gets the exact bound of :func:`_separated`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from neurospec.errors import InvalidArgument
 from neurospec.stats.bootstrap import claim_p
-from neurospec.stats.cluster_t import IDENTITY, ClusterT, cluster_t, logit_scale
+from neurospec.stats.cluster_t import (
+    IDENTITY,
+    ClusterT,
+    Influence,
+    StatSE,
+    cluster_t,
+    logit_scale,
+)
+from neurospec.stats.grouping import GroupIds
 from neurospec.stats.inference import CONFIDENCE, Estimate
 
 N_RESAMPLES = 2000
-Groups = tuple[Sequence[int], Sequence[int]] | None
+Groups = tuple[GroupIds, GroupIds] | None  # a group id per document of A and of B
 
 
-def _flat(docs: Sequence[np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray]:
+def _flat(docs: Sequence[NDArray[np.float64]], name: str
+          ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     docs = [np.asarray(d, dtype=np.float64).ravel() for d in docs]
     sizes = np.array([len(d) for d in docs])
     if len(docs) == 0 or sizes.sum() == 0:
@@ -43,8 +53,8 @@ def _flat(docs: Sequence[np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray
     return np.concatenate(docs), np.repeat(np.arange(len(docs)), sizes)
 
 
-def pool_groups(docs: Sequence[np.ndarray], groups: Sequence[int] | None
-                ) -> list[np.ndarray]:
+def pool_groups(docs: Sequence[NDArray[np.float64]], groups: GroupIds | None
+                ) -> list[NDArray[np.float64]]:
     """The documents' token arrays with each group's documents concatenated (groups in order
     of first appearance); the documents themselves when ``groups`` is None."""
     docs = [np.asarray(d, dtype=np.float64).ravel() for d in docs]
@@ -53,14 +63,15 @@ def pool_groups(docs: Sequence[np.ndarray], groups: Sequence[int] | None
     if len(groups) != len(docs):
         raise InvalidArgument(f"{len(groups)} group ids for {len(docs)} documents",
                               value=len(groups))
-    out: dict = {}
+    out: dict[Hashable, list[NDArray[np.float64]]] = {}
     for d, g in zip(docs, groups):
         out.setdefault(g, []).append(d)
     return [np.concatenate(v) for v in out.values()]
 
 
-def _pair_counts(a: np.ndarray, da: np.ndarray, n_a: int, b: np.ndarray, db: np.ndarray,
-                 n_b: int, group: int = 64) -> np.ndarray:
+def _pair_counts(a: NDArray[np.float64], da: NDArray[np.int64], n_a: int,
+                 b: NDArray[np.float64], db: NDArray[np.int64], n_b: int, group: int = 64
+                 ) -> NDArray[np.float64]:
     """``[n_a, n_b]``: for A's document i and B's document j, the pairs of a token of i above
     a token of j (ties 1/2).  With ``C[k, i]`` = tokens of document i among the k smallest of
     A, a token y of B is below ``n_i - C[right(y), i]`` tokens of i and ties
@@ -85,8 +96,8 @@ def _pair_counts(a: np.ndarray, da: np.ndarray, n_a: int, b: np.ndarray, db: np.
     return out
 
 
-def pair_counts(a_docs: Sequence[np.ndarray], b_docs: Sequence[np.ndarray]
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pair_counts(a_docs: Sequence[NDArray[np.float64]], b_docs: Sequence[NDArray[np.float64]]
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """(pairs ``[n_a, n_b]``, A's token counts, B's token counts) of two sets of documents:
     everything the token AUROC of any subsets of them needs (:func:`auroc_from_pairs`)."""
     a, da = _flat(a_docs, "A")
@@ -98,11 +109,13 @@ def pair_counts(a_docs: Sequence[np.ndarray], b_docs: Sequence[np.ndarray]
             np.bincount(db, minlength=len(b_docs)).astype(np.float64))
 
 
-def _auc_se(pairs: np.ndarray, na: np.ndarray, nb: np.ndarray):
+def _auc_se(pairs: NDArray[np.float64], na: NDArray[np.float64], nb: NDArray[np.float64]
+            ) -> tuple[StatSE, Influence]:
     """The closed forms of the AUROC and its cluster-robust SE for document weights."""
     n_a, n_b = pairs.shape
 
-    def parts(wa: np.ndarray, wb: np.ndarray):
+    def parts(wa: NDArray[np.float64], wb: NDArray[np.float64]
+              ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         rows, cols = wb @ pairs.T, wa @ pairs  # [m, n_a], [m, n_b]
         ta, tb = wa @ na, wb @ nb
         th = np.einsum("mi,mi->m", wa, rows) / (ta * tb)
@@ -110,19 +123,21 @@ def _auc_se(pairs: np.ndarray, na: np.ndarray, nb: np.ndarray):
         ib = (cols / ta[:, None] - th[:, None] * nb[None]) / tb[:, None]
         return th, ia, ib
 
-    def stat_se(wa: np.ndarray, wb: np.ndarray):
+    def stat_se(wa: NDArray[np.float64], wb: NDArray[np.float64]
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         th, ia, ib = parts(wa, wb)
         var = (np.einsum("mi,mi->m", wa, ia * ia) * n_a / max(n_a - 1, 1)
                + np.einsum("mi,mi->m", wb, ib * ib) * n_b / max(n_b - 1, 1))
         return th, np.sqrt(var)
 
-    def influence():
+    def influence() -> list[NDArray[np.float64]]:
         _, ia, ib = parts(np.ones((1, n_a)), np.ones((1, n_b)))
         return [ia[0], ib[0]]
     return stat_se, influence
 
 
-def auroc_from_pairs(pairs: np.ndarray, na: np.ndarray, nb: np.ndarray, *, seed: int = 0,
+def auroc_from_pairs(pairs: NDArray[np.float64], na: NDArray[np.float64],
+                     nb: NDArray[np.float64], *, seed: int = 0,
                      n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE,
                      null: float = 0.5, direction: str = ">=") -> Estimate:
     """:func:`token_auroc_ci` from :func:`pair_counts` (of these documents, or rows and
@@ -140,8 +155,8 @@ def auroc_from_pairs(pairs: np.ndarray, na: np.ndarray, nb: np.ndarray, *, seed:
     return _decided(engine, est, n_a, n_b, confidence, null, direction, what)
 
 
-def token_auroc_ci(a_docs: Sequence[np.ndarray], b_docs: Sequence[np.ndarray], *,
-                   seed: int = 0, n_resamples: int = N_RESAMPLES,
+def token_auroc_ci(a_docs: Sequence[NDArray[np.float64]], b_docs: Sequence[NDArray[np.float64]],
+                   *, seed: int = 0, n_resamples: int = N_RESAMPLES,
                    confidence: float = CONFIDENCE, null: float = 0.5, direction: str = ">=",
                    groups: Groups = None) -> Estimate:
     """Token AUROC of A over B with a studentized CI resampling whole documents of each set.
@@ -175,7 +190,8 @@ def _separated(est: float, n_a: int, n_b: int, confidence: float, null: float,
     at least ``(a / 2) ** (1 / n)`` (exact binomial bound at level a / 2 per set), and a
     document that does not separate counts as an inversion of all its pairs."""
     def bound(alpha: float) -> float:
-        miss = sum(1 - (alpha / 2) ** (1 / n) for n in (n_a, n_b))
+        # float ** float is Any in typeshed (complex for a negative base; alpha > 0 here)
+        miss: float = sum(1 - (alpha / 2) ** (1 / n) for n in (n_a, n_b))
         return max(0.0, 1 - miss) if est == 1.0 else min(1.0, miss)
 
     alpha = (1 - confidence) / 2
@@ -185,7 +201,8 @@ def _separated(est: float, n_a: int, n_b: int, confidence: float, null: float,
         if (side == "lo") != (est == 1.0):  # the bound on the other side is the estimate
             return 1.0 if (t > est if side == "lo" else t < est) else 1 / (1 + N_RESAMPLES)
         lo, hi = 1e-12, 1.0  # the smallest level whose bound clears t (bound is monotone)
-        clears = (lambda a: bound(a) >= t) if side == "lo" else (lambda a: bound(a) <= t)
+        clears: Callable[[float], bool] = ((lambda a: bound(a) >= t) if side == "lo"
+                                           else (lambda a: bound(a) <= t))
         if not clears(hi):
             return 1.0
         for _ in range(60):
@@ -198,18 +215,19 @@ def _separated(est: float, n_a: int, n_b: int, confidence: float, null: float,
                     "share of separating documents")
 
 
-def doc_sums(docs: Sequence[np.ndarray], centre: float) -> np.ndarray:
+def doc_sums(docs: Sequence[NDArray[np.float64]], centre: float) -> NDArray[np.float64]:
     """``[3, docs]``: token count, sum and sum of squares (values minus ``centre``) of each
     document: everything the token d of any subset needs (:func:`d_from_sums`)."""
     return np.array([[len(d), float(np.sum(d - centre)), float(np.sum((d - centre) ** 2))]
                      for d in docs], dtype=np.float64).T.reshape(3, len(docs))
 
 
-def _d_se(sa: np.ndarray, sb: np.ndarray):
+def _d_se(sa: NDArray[np.float64], sb: NDArray[np.float64]) -> tuple[StatSE, Influence]:
     """Closed forms of the token d and its cluster-robust SE for document weights."""
     n_a, n_b = sa.shape[1], sb.shape[1]
 
-    def parts(wa: np.ndarray, wb: np.ndarray):
+    def parts(wa: NDArray[np.float64], wb: NDArray[np.float64]
+              ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         out = []
         for w, (n, x, q) in ((wa, sa), (wb, sb)):
             tot = w @ n
@@ -228,20 +246,21 @@ def _d_se(sa: np.ndarray, sb: np.ndarray):
             ib = -mub / s[:, None] - d[:, None] * vrb / (4 * s2[:, None])
         return np.where(s > 0, d, np.nan), ia, ib
 
-    def stat_se(wa: np.ndarray, wb: np.ndarray):
+    def stat_se(wa: NDArray[np.float64], wb: NDArray[np.float64]
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         d, ia, ib = parts(wa, wb)
         with np.errstate(invalid="ignore"):
             var = (np.einsum("mi,mi->m", wa, ia * ia) * n_a / max(n_a - 1, 1)
                    + np.einsum("mi,mi->m", wb, ib * ib) * n_b / max(n_b - 1, 1))
         return d, np.sqrt(var)
 
-    def influence():
+    def influence() -> list[NDArray[np.float64]]:
         _, ia, ib = parts(np.ones((1, n_a)), np.ones((1, n_b)))
         return [ia[0], ib[0]]
     return stat_se, influence
 
 
-def d_from_sums(sa: np.ndarray, sb: np.ndarray, *, seed: int = 0,
+def d_from_sums(sa: NDArray[np.float64], sb: NDArray[np.float64], *, seed: int = 0,
                 n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE,
                 null: float = 0.0, direction: str = ">=") -> Estimate:
     """:func:`token_d_ci` from :func:`doc_sums` of the two sets (one common centre)."""
@@ -255,8 +274,8 @@ def d_from_sums(sa: np.ndarray, sb: np.ndarray, *, seed: int = 0,
     return _decided(engine, est, n_a, n_b, confidence, null, direction, what)
 
 
-def token_d_ci(a_docs: Sequence[np.ndarray], b_docs: Sequence[np.ndarray], *, seed: int = 0,
-               n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE,
+def token_d_ci(a_docs: Sequence[NDArray[np.float64]], b_docs: Sequence[NDArray[np.float64]], *,
+               seed: int = 0, n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE,
                null: float = 0.0, direction: str = ">=", groups: Groups = None) -> Estimate:
     """``(mean of A's tokens - mean of B's tokens) / sqrt((var_A + var_B) / 2)`` with a
     studentized CI resampling whole documents (or ``groups``) of each set; NaN CI when the

@@ -11,19 +11,21 @@ resamples the documents of each half and repeats selection and estimate in every
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from neurospec.errors import InvalidArgument
 
 N_RESAMPLES = 2000
 
 
-def halves(n_docs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def halves(n_docs: int, seed: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Two disjoint, seeded halves of ``range(n_docs)``."""
     order = np.random.default_rng([seed, 7]).permutation(n_docs)
     return np.sort(order[: n_docs // 2]), np.sort(order[n_docs // 2:])
 
 
-def _top_share(select: np.ndarray, measure: np.ndarray, k: int) -> np.ndarray:
+def _top_share(select: NDArray[np.float64], measure: NDArray[np.float64], k: int
+               ) -> NDArray[np.float64]:
     """``[..., units]`` means: the share of ``sum |measure|`` carried by the k largest of
     ``select`` (measured in ``measure``)."""
     top = np.argpartition(-select, k - 1, axis=-1)[..., :k]
@@ -32,15 +34,17 @@ def _top_share(select: np.ndarray, measure: np.ndarray, k: int) -> np.ndarray:
     return np.where(total > 0, carried / np.where(total > 0, total, 1), 0.0)
 
 
-def _resampled_means(matrix: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
+def _resampled_means(matrix: NDArray[np.float64], rng: np.random.Generator, n: int
+                     ) -> NDArray[np.float64]:
     docs = matrix.shape[1]
     counts = rng.multinomial(docs, np.full(docs, 1 / docs), size=n)  # [B, docs]
-    return counts @ matrix.T / docs
+    means: NDArray[np.float64] = counts @ matrix.T / docs  # int @ float: Any in numpy's stubs
+    return means
 
 
-def cross_fit_top_k_share(matrix: np.ndarray, k: int, *, seed: int = 0,
+def cross_fit_top_k_share(matrix: NDArray[np.float64], k: int, *, seed: int = 0,
                           n_resamples: int = N_RESAMPLES, confidence: float = 0.95
-                          ) -> tuple[float, tuple[float, float], np.ndarray]:
+                          ) -> tuple[float, tuple[float, float], NDArray[np.float64]]:
     """Share of the summed absolute effect carried by the k largest effects, selected on one
     half of the documents and measured on the other (average of both ways).
 

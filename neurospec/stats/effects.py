@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.stats import rankdata
 
 
-def mean_diff(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
-    """``mean(a) - mean(b)``."""
-    return np.mean(a, axis=axis) - np.mean(b, axis=axis)
+def mean_diff(a: NDArray[np.float64], b: NDArray[np.float64], axis: int = -1
+              ) -> NDArray[np.float64]:
+    """``mean(a) - mean(b)`` along ``axis`` (a numpy scalar for 1-d sets)."""
+    # numpy types a reduction along an axis as Any (array or scalar, by the input's rank)
+    diff: NDArray[np.float64] = np.mean(a, axis=axis) - np.mean(b, axis=axis)
+    return diff
 
 
-def cohens_d(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+def cohens_d(a: NDArray[np.float64], b: NDArray[np.float64], axis: int = -1
+             ) -> NDArray[np.float64]:
     """Standardised mean difference with the pooled standard deviation (ddof=1)."""
     na, nb = np.shape(a)[axis], np.shape(b)[axis]
     va, vb = np.var(a, axis=axis, ddof=1), np.var(b, axis=axis, ddof=1)
@@ -21,7 +26,8 @@ def cohens_d(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
             mean_diff(a, b, axis)))
 
 
-def cohens_d_leave_one_out(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def cohens_d_leave_one_out(a: NDArray[np.float64], b: NDArray[np.float64]
+                           ) -> NDArray[np.float64]:
     """:func:`cohens_d` with each document left out in turn (``a``'s, then ``b``'s): the
     jackknife of a BCa interval in O(n) from leave-one-out sums, where recomputing it
     n times would take O(n^2) time (and, vectorised, memory).
@@ -44,7 +50,7 @@ def cohens_d_leave_one_out(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
-def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
+def auroc(pos: NDArray[np.float64], neg: NDArray[np.float64]) -> float:
     """Probability that a random element of ``pos`` exceeds one of ``neg`` (ties count 1/2)."""
     pos, neg = np.asarray(pos, float), np.asarray(neg, float)
     ranks = rankdata(np.concatenate([pos, neg]))

@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from neurospec.errors import InvalidArgument
 
+GroupIds = Sequence[int] | NDArray[np.int64]  # a group id per document
 
-def group_means(values: np.ndarray, groups: Sequence[int] | np.ndarray | None) -> np.ndarray:
+
+def group_means(values: NDArray[np.float64], groups: GroupIds | None) -> NDArray[np.float64]:
     """The mean of ``values`` over each group (groups in order of first appearance); the
     values themselves when ``groups`` is None or every group has one document.
 

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
 from neurospec.stats.bootstrap import claim_p
@@ -56,7 +57,7 @@ def _bounds_p(out: Estimate, bound: Callable[[str], float],
                    method=f"{out.method}{label}")
 
 
-def student_floor(out: Estimate, influence: list[np.ndarray], se: float,
+def student_floor(out: Estimate, influence: list[NDArray[np.float64]], se: float,
                   confidence: float) -> Estimate:
     """``out`` no narrower than Student's t with ``n - 1`` df of the smallest set; on the
     side(s) the claim faces, also no narrower than Student's t with Satterthwaite df from

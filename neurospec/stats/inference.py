@@ -25,12 +25,20 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from neurospec.errors import InvalidArgument, NumericalError
-from neurospec.stats.bootstrap import claim_p, percentile, resamples_for, studentized
+from neurospec.stats.bootstrap import (
+    Percentile,
+    Studentized,
+    claim_p,
+    percentile,
+    resamples_for,
+    studentized,
+)
 from neurospec.stats.effects import cohens_d, cohens_d_leave_one_out, mean_diff
 from neurospec.stats.estimate import CONFIDENCE, DIRECTIONS, Estimate
-from neurospec.stats.grouping import group_means
+from neurospec.stats.grouping import GroupIds, group_means
 from neurospec.stats.guards import skew_guard, student_floor
 from neurospec.stats.permutation import (
     GUARD_BELOW,
@@ -41,9 +49,14 @@ from neurospec.stats.permutation import (
     skewness_of_mean,
 )
 
+# Estimate and CONFIDENCE are part of this module's interface (its functions return and take
+# them); they live in stats.estimate so that stats.guards can use them without a cycle.
+__all__ = ["CONFIDENCE", "Estimate", "check_finite", "mean_ci", "percentile_among",
+           "permutation_p", "reestimate", "sign_flip_p", "studentized_ci", "two_sample"]
 
-def check_finite(values: np.ndarray, ids: tuple[str, ...] | list[str] | None = None,
-                 what: str = "per-document values") -> np.ndarray:
+
+def check_finite(values: NDArray[np.float64], ids: tuple[str, ...] | list[str] | None = None,
+                 what: str = "per-document values") -> NDArray[np.float64]:
     """``values`` as float64, or :class:`NumericalError` naming the non-finite documents."""
     x = np.asarray(values, dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(x))
@@ -65,8 +78,9 @@ def _direction(direction: str) -> str:
     return direction
 
 
-def _decided(engine, estimate: float, n: int, method: str, confidence: float,
-             threshold: float, direction: str, recipe: dict) -> Estimate:
+def _decided(engine: Studentized | Percentile, estimate: float, n: int, method: str,
+             confidence: float, threshold: float, direction: str, recipe: dict[str, Any]
+             ) -> Estimate:
     alpha = (1 - confidence) / 2
     lo, hi = engine.bound("lo", alpha), engine.bound("hi", alpha)
     p = claim_p(engine.p_value, threshold, direction)
@@ -82,7 +96,8 @@ def _undefined(estimate: float, n: int, method: str, why: str) -> Estimate:
     return Estimate(float(estimate), (math.nan, math.nan), math.nan, n, method, why)
 
 
-def _without_spread(estimate: float, sets: tuple[np.ndarray, ...], recipe: dict) -> Estimate:
+def _without_spread(estimate: float, sets: tuple[NDArray[np.float64], ...],
+                    recipe: dict[str, Any]) -> Estimate:
     """Sets with no spread (every document of a set has one value, e.g. an exact zero
     change on a model built by hand): the CI is that value, and counts only where it
     clears the threshold strictly; too few documents, or a value on the threshold, leave
@@ -99,9 +114,10 @@ def _without_spread(estimate: float, sets: tuple[np.ndarray, ...], recipe: dict)
                     "no spread: every document of each set has the same value", "", recipe)
 
 
-def mean_ci(x: np.ndarray, *, seed: int = 0, confidence: float = CONFIDENCE,
+def mean_ci(x: NDArray[np.float64], *, seed: int = 0, confidence: float = CONFIDENCE,
             threshold: float = 0.0, direction: str = ">=",
-            ids: tuple[str, ...] | list[str] | None = None, groups=None) -> Estimate:
+            ids: tuple[str, ...] | list[str] | None = None, groups: GroupIds | None = None
+            ) -> Estimate:
     """Mean of per-document values with a studentized bootstrap CI and the p-value of the
     claim "mean ``direction`` ``threshold``" (``direction`` '>=', '<=' or 'within' ±threshold).
 
@@ -127,10 +143,10 @@ def mean_ci(x: np.ndarray, *, seed: int = 0, confidence: float = CONFIDENCE,
                       lambda g: math.ceil(n * (g / SKEW_LIMIT) ** 2))
 
 
-def two_sample(a: np.ndarray, b: np.ndarray, *, measure: str = "mean_diff", seed: int = 0,
-               confidence: float = CONFIDENCE, threshold: float = 0.0, direction: str = ">=",
-               ids: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
-               groups=None) -> Estimate:
+def two_sample(a: NDArray[np.float64], b: NDArray[np.float64], *, measure: str = "mean_diff",
+               seed: int = 0, confidence: float = CONFIDENCE, threshold: float = 0.0,
+               direction: str = ">=", ids: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+               groups: tuple[GroupIds | None, GroupIds | None] | None = None) -> Estimate:
     """Difference between two independent sets of documents.
 
     Args:
@@ -166,17 +182,17 @@ def two_sample(a: np.ndarray, b: np.ndarray, *, measure: str = "mean_diff", seed
                           "the difference of means", SKEW_LIMIT_TWO)
     if not math.isfinite(est):
         return _undefined(est, n, "bootstrap BCa", _no_spread(a, b))
-    engine = percentile(lambda x, y: fn(x, y, axis=-1), (a, b), seed, b_resamples,
-                        jackknife=cohens_d_leave_one_out)
-    method = "bootstrap BCa" if engine.bca else "bootstrap percentile"
-    out = _decided(engine, est, n, method, confidence, threshold, direction, recipe)
+    boot = percentile(lambda x, y: fn(x, y, axis=-1), (a, b), seed, b_resamples,
+                      jackknife=cohens_d_leave_one_out)
+    method = "bootstrap BCa" if boot.bca else "bootstrap percentile"
+    out = _decided(boot, est, n, method, confidence, threshold, direction, recipe)
     sd = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1))
                    / (len(a) + len(b) - 2))
     return _guarded(out, a, b, sd, confidence, seed, b_resamples)
 
 
-def _guarded(out: Estimate, a: np.ndarray, b: np.ndarray, scale: float, confidence: float,
-             seed: int, n_perm: int) -> Estimate:
+def _guarded(out: Estimate, a: NDArray[np.float64], b: NDArray[np.float64], scale: float,
+             confidence: float, seed: int, n_perm: int) -> Estimate:
     """``out`` widened to the permutation bounds of the shift (in units of ``scale``) when
     the smaller set has fewer than :data:`GUARD_BELOW` documents: the claim must clear both
     the bootstrap and the permutation test (p is the larger of the two)."""
@@ -190,7 +206,7 @@ def _guarded(out: Estimate, a: np.ndarray, b: np.ndarray, scale: float, confiden
                    method=f"{out.method} and permutation test of a shift")
 
 
-def _no_spread(*sets: np.ndarray) -> str:
+def _no_spread(*sets: NDArray[np.float64]) -> str:
     sizes = " and ".join(str(len(s)) for s in sets)
     return (f"no CI can be computed from {sizes} documents: too few (3 per set at least), or "
             f"all equal and not clearly past the threshold")
@@ -208,7 +224,7 @@ def reestimate(recipe: dict[str, Any], confidence: float) -> Estimate:
     raise InvalidArgument(f"cannot re-estimate {recipe.get('fn')!r}", value=recipe)
 
 
-def studentized_ci(a: np.ndarray, b: np.ndarray | None = None, *, seed: int = 0,
+def studentized_ci(a: NDArray[np.float64], b: NDArray[np.float64] | None = None, *, seed: int = 0,
                    confidence: float = CONFIDENCE) -> tuple[float, float] | None:
     """Bootstrap-t CI of ``mean(a)`` (or ``mean(a) - mean(b)``); None without spread."""
     a = np.asarray(a, dtype=np.float64)
@@ -220,7 +236,7 @@ def studentized_ci(a: np.ndarray, b: np.ndarray | None = None, *, seed: int = 0,
     return engine.bound("lo", alpha), engine.bound("hi", alpha)
 
 
-def _hits(null: np.ndarray, obs: float, alternative: str, scale: float) -> int:
+def _hits(null: NDArray[np.float64], obs: float, alternative: str, scale: float) -> int:
     # a tolerance relative to the values' scale: ties up to float residue count as extreme
     eps = 1e-9 * scale
     if alternative == "greater":
@@ -230,7 +246,7 @@ def _hits(null: np.ndarray, obs: float, alternative: str, scale: float) -> int:
     return int(np.sum(np.abs(null) >= abs(obs) - eps))
 
 
-def sign_flip_p(d: np.ndarray, alternative: str = "greater", seed: int = 0,
+def sign_flip_p(d: NDArray[np.float64], alternative: str = "greater", seed: int = 0,
                 n_resamples: int = 9999) -> float:
     """Permutation p-value for mean(d) under the null that each d is symmetric about 0.
 
@@ -247,8 +263,8 @@ def sign_flip_p(d: np.ndarray, alternative: str = "greater", seed: int = 0,
     return float((1 + _hits(null, d.mean(), alternative, scale)) / (1 + n_resamples))
 
 
-def permutation_p(a: np.ndarray, b: np.ndarray, alternative: str = "greater", seed: int = 0,
-                  n_resamples: int = 9999) -> float:
+def permutation_p(a: NDArray[np.float64], b: NDArray[np.float64], alternative: str = "greater",
+                  seed: int = 0, n_resamples: int = 9999) -> float:
     """Unpaired permutation p-value for ``mean(a) - mean(b)``: the documents' set labels are
     shuffled ``n_resamples`` times; ``p = (1 + #{permuted as extreme}) / (1 + n_resamples)``."""
     a, b = check_finite(a), check_finite(b)
@@ -260,7 +276,7 @@ def permutation_p(a: np.ndarray, b: np.ndarray, alternative: str = "greater", se
     return float((1 + _hits(null, a.mean() - b.mean(), alternative, scale)) / (1 + n_resamples))
 
 
-def percentile_among(value: float, null: np.ndarray) -> float:
+def percentile_among(value: float, null: NDArray[np.float64]) -> float:
     """Percent of ``null`` values strictly below ``value``, ties counted half (0..100)."""
     null = np.asarray(null, dtype=np.float64)
     if len(null) == 0:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from numpy.typing import NDArray
 
 from neurospec.evidence.record import Record
 
 
-def holm(p_values: np.ndarray | list[float]) -> np.ndarray:
+def holm(p_values: NDArray[np.float64] | list[float]) -> NDArray[np.float64]:
     """Holm-adjusted p-values (family-wise error control, any dependence between claims).
 
     Sorted ascending, ``p_(i)`` becomes ``max_{j <= i} min(1, (m - j + 1) p_(j))``; a claim
@@ -34,7 +35,8 @@ def holm(p_values: np.ndarray | list[float]) -> np.ndarray:
     return out
 
 
-def holm_levels(p_values: np.ndarray | list[float], alpha: float) -> np.ndarray:
+def holm_levels(p_values: NDArray[np.float64] | list[float], alpha: float
+                ) -> NDArray[np.float64]:
     """The level each claim is tested at in Holm's step-down: the claim with the j-th
     smallest p (0-based) of ``m`` gets ``alpha / (m - j)``; NaN for claims without a p."""
     p = np.asarray(p_values, dtype=np.float64)
@@ -45,8 +47,8 @@ def holm_levels(p_values: np.ndarray | list[float], alpha: float) -> np.ndarray:
     return out
 
 
-def holm_decisions(p_values: np.ndarray | list[float], holds: np.ndarray | list[bool]
-                   ) -> np.ndarray:
+def holm_decisions(p_values: NDArray[np.float64] | list[float],
+                   holds: NDArray[np.bool_] | list[bool]) -> NDArray[np.bool_]:
     """Step-down: a claim holds after correction iff it holds at its :func:`holm_levels`
     level and so does every claim with a smaller p.  Claims without a p keep ``holds``.
 

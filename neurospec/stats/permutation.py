@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import NDArray
 
 from neurospec.stats.bootstrap import claim_p
 
@@ -38,7 +39,7 @@ GUARD_BELOW = 200  # the permutation guard runs when the smaller set has fewer d
 CHUNK = 1 << 22
 
 
-def skewness_of_mean(x: np.ndarray) -> float:
+def skewness_of_mean(x: NDArray[np.float64]) -> float:
     """Estimated skewness of the sampling distribution of ``mean(x)``: the unbiased third
     cumulant over ``n^2 se^3`` (NaN for fewer than 3 values or no spread)."""
     n = len(x)
@@ -50,10 +51,11 @@ def skewness_of_mean(x: np.ndarray) -> float:
         return math.nan
     k3 = n * n / ((n - 1) * (n - 2)) * m3
     var = m2 * n / (n - 1)
-    return k3 / (n * n * (var / n) ** 1.5)
+    se3: float = (var / n) ** 1.5  # float ** float is Any in typeshed (complex below 0)
+    return k3 / (n * n * se3)
 
 
-def skew_against(x: np.ndarray, direction: str) -> float:
+def skew_against(x: NDArray[np.float64], direction: str) -> float:
     """:func:`skewness_of_mean` signed towards failing a claim ``mean direction threshold``:
     a long low tail works against '>=', a long high tail against '<=', either against
     'within'."""
@@ -63,7 +65,7 @@ def skew_against(x: np.ndarray, direction: str) -> float:
     return {">=": -g, "<=": g}.get(direction, abs(g))
 
 
-def skewness_of_difference(a: np.ndarray, b: np.ndarray) -> float:
+def skewness_of_difference(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
     """Estimated skewness of the sampling distribution of ``mean(a) - mean(b)`` (independent
     sets): ``(k3_a / n_a^2 - k3_b / n_b^2) / se^3`` with unbiased third cumulants and the
     Welch ``se``; NaN for fewer than 3 values in a set or no spread.  A long right tail in
@@ -79,10 +81,12 @@ def skewness_of_difference(a: np.ndarray, b: np.ndarray) -> float:
     var = parts[0][1] + parts[1][1]
     if not var > 0:
         return math.nan
-    return (parts[0][0] - parts[1][0]) / var ** 1.5
+    se3: float = var ** 1.5  # float ** float is Any in typeshed (complex below 0)
+    return (parts[0][0] - parts[1][0]) / se3
 
 
-def _critical_shifts(a: np.ndarray, b: np.ndarray, seed: int, n_perm: int) -> np.ndarray:
+def _critical_shifts(a: NDArray[np.float64], b: NDArray[np.float64], seed: int, n_perm: int
+                     ) -> NDArray[np.float64]:
     """For each random relabelling of the pooled documents, the shift ``delta`` at which its
     difference of means equals the observed one once ``delta`` is taken off ``a``:
     ``+inf`` for relabellings that keep every document of ``a`` in group one."""
@@ -111,8 +115,8 @@ def _critical_shifts(a: np.ndarray, b: np.ndarray, seed: int, n_perm: int) -> np
     return np.concatenate(out)
 
 
-def shift_test(a: np.ndarray, b: np.ndarray, *, alpha: float, seed: int, n_perm: int,
-               threshold: float, direction: str) -> tuple[float, float, float]:
+def shift_test(a: NDArray[np.float64], b: NDArray[np.float64], *, alpha: float, seed: int,
+               n_perm: int, threshold: float, direction: str) -> tuple[float, float, float]:
     """One-sided ``alpha`` lower and upper bounds on the shift between ``a`` and ``b``
     (``mean(a) - mean(b)`` under the shift model) by inverting a permutation test, and the
     permutation p of the claim "shift ``direction`` ``threshold``" ('>=', '<=', or 'within'
