@@ -174,9 +174,7 @@ class ClaimResult:
         elif not test.passed:
             why = (f"{test.not_below} of {k} random units are not shown below {new.unit}: "
                    f"binomial p = {test.p_value:.3g} > {test.level:g} for percentile {pct:g}")
-        # "percentile_test" is not yet a key of evidence.payloads.Details: declare it there
-        # (a TypedDict of these six numbers) and this ignore goes
-        details: Details = {  # type: ignore[typeddict-unknown-key]
+        details: Details = {
             **new.details, "required_percentile": pct, "percentile_test": {
                 "percentile": pct, "k": k, "not_shown_below": test.not_below,
                 "p": test.p_value, "level": test.level, "min_k": need}}

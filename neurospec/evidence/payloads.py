@@ -135,13 +135,26 @@ class MatchedNegative(TypedDict):
     shown_not_to_hold: bool
 
 
+class PercentileTest(TypedDict):
+    """``beats_percentile_of_layer``: the noise-aware percentile test against k random
+    units of the layer."""
+
+    percentile: float
+    k: int
+    not_shown_below: int
+    p: float
+    level: float
+    min_k: int
+
+
 # The details claims write, by name (the report and failure messages read some of them; the
 # card lists the rest).  Declared in the functional form because one key is ``from``.
 Details = TypedDict("Details", {
     # read by the report and failure messages
     "units_label": str, "n_unit": str, "random_k": int, "random_k_requested": int,
     "random_percentile": float, "random_p": float, "random_median": float,
-    "required_percentile": float, "total_effect": float, "vacuity": Vacuity,
+    "required_percentile": float, "percentile_test": PercentileTest, "total_effect": float,
+    "vacuity": Vacuity,
     "matched_negative": MatchedNegative,
     # activation contrasts
     "definition": str, "token_auroc": float, "doc_auroc": float,

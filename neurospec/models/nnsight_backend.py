@@ -193,17 +193,17 @@ class NNsightModel(HFTokens):
                 order: dict[tuple[str, str], int] = {}
                 for e in p.edits:
                     op: tuple[Any, ...]
+                    if not isinstance(e, (Put, SetColumn, SetHead)):  # pragma: no cover
+                        raise TypeError(f"{e!r} is a Python hook: run_by_hooks runs those")
                     pt = self._writable(e.point)
                     if isinstance(e, Put):
                         op = ("put", pt.view, pt.lo, pt.hi, None, None, 0, e.slot)
-                    elif isinstance(e, (SetColumn, SetHead)):
+                    else:
                         where = e.index if isinstance(e, SetColumn) else e.head
                         value = e.value.to(self.device) if isinstance(e.value, Tensor) \
                             else float(e.value)
                         kind = "col" if isinstance(e, SetColumn) else "head"
                         op = (kind, pt.view, pt.lo, pt.hi, int(where), value, int(e.first), "")
-                    else:  # pragma: no cover - Python hooks were sent to run_by_hooks
-                        raise TypeError(type(e).__name__)
                     by_site.setdefault(pt.site, []).append((op, None))
                     order[pt.site] = pt.order
                 for r in p.reads:
@@ -486,7 +486,7 @@ def _session(nn: Any, backend: Any, work: list[tuple[Any, ...]]) -> list[Any]:
     ``with`` by its source line)."""
     with nn.session(backend=backend):
         results = list()
-        slots = dict()
+        slots: dict[int, Any] = dict()
         current = -1
         for job, ids, lengths, first, B, P, H, sites, want_losses, stop in work:
             if job != current:
