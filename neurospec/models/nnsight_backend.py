@@ -2,8 +2,8 @@
 locally or on NDIF (``remote=True``), or through nnsight's local simulation of a remote run
 (``remote="local"``).
 
-With :mod:`neurospec.models.ndif` and :mod:`neurospec.models.hf_layout`, the only code that
-touches nnsight.  It implements :class:`~neurospec.models.protocol.ModelBackend`:
+With :mod:`~neurospec.models.nnsight_sites`, :mod:`~neurospec.models.ndif` and
+:mod:`~neurospec.models.hf_layout`, the only code that touches nnsight.  It implements :class:`~neurospec.models.protocol.ModelBackend`:
 
 - hook names are TransformerLens's, located in the Hugging Face model by
   :class:`~neurospec.models.hf_layout.PointMap` (an unmapped name is refused by name);
@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -33,6 +32,7 @@ from neurospec.errors import (
     RemoteUnsupported,
     UnsupportedArchitecture,
 )
+from neurospec.models import nnsight_sites as sites
 from neurospec.models.architecture import Architecture, Norm, identify_norm
 from neurospec.models.bridge import _as_in_out, default_batch_tokens
 from neurospec.models.cache import ByteLRU
@@ -49,13 +49,6 @@ from neurospec.models.passes import (
 )
 from neurospec.models.protocol import Hook
 from neurospec.models.tokenizer import HFTokens
-
-
-@dataclass
-class HookRef:
-    """What a hook function receives as ``hook`` (TransformerLens passes its HookPoint)."""
-
-    name: str
 
 
 class NNsightModel(HFTokens):
@@ -151,7 +144,7 @@ class NNsightModel(HFTokens):
         self.points.point(name)
         return name
 
-    def _envoy(self, path: str) -> Any:
+    def envoy(self, path: str) -> Any:
         return self.nn.get(path) if path else self.nn
 
     # -- corpus passes (local and remote) ------------------------------------------------
@@ -166,69 +159,20 @@ class NNsightModel(HFTokens):
             raise self._no_python(python)
         if python:  # Python hook functions: one trace per pass, here
             return run_by_hooks(self, jobs)
-        work, names = self._plan(jobs)
+        work, names = sites.plan(self, jobs)
         if not work:
             return [[] for _ in jobs]
         try:
             with ndif.running(self, what, traces=len(work)) as backend:
-                flat = _session(self.nn, backend, work)
+                flat = sites.session(self.nn, backend, work)
         except Exception as exc:
             points = [r.point for job in jobs for p in job.passes for r in p.reads]
             points += [e.point for job in jobs for p in job.passes for e in p.edits
                        if isinstance(e, (SetColumn, SetHead, Put))]
             raise self._never_fired(exc, points) from None
-        return _unflatten(jobs, work, names, flat)
+        return sites.unflatten(jobs, work, names, flat)
 
-    def _plan(self, jobs: Sequence[Job]) -> tuple[list[tuple[Any, ...]], list[list[str]]]:
-        """Each pass as plain data the session block interprets: sites in forward order,
-        each with its edits and reads (tensors, numbers and strings only)."""
-        work: list[tuple[Any, ...]] = []
-        names: list[list[str]] = []
-        for j, job in enumerate(jobs):
-            ids = job.ids.to(self.device)
-            lengths = job.lengths.to(self.device)
-            batch, pos = int(ids.shape[0]), int(ids.shape[1])
-            for p in job.passes:
-                by_site: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
-                order: dict[tuple[str, str], int] = {}
-                for e in p.edits:
-                    op: tuple[Any, ...]
-                    if not isinstance(e, (Put, SetColumn, SetHead)):  # pragma: no cover
-                        raise TypeError(f"{e!r} is a Python hook: run_by_hooks runs those")
-                    pt = self._writable(e.point)
-                    if isinstance(e, Put):
-                        op = ("put", pt.view, pt.lo, pt.hi, None, None, 0, e.slot)
-                    else:
-                        where = e.index if isinstance(e, SetColumn) else e.head
-                        value = e.value.to(self.device) if isinstance(e.value, Tensor) \
-                            else float(e.value)
-                        kind = "col" if isinstance(e, SetColumn) else "head"
-                        op = (kind, pt.view, pt.lo, pt.hi, int(where), value, int(e.first), "")
-                    by_site.setdefault(pt.site, []).append((op, None))
-                    order[pt.site] = pt.order
-                for r in p.reads:
-                    pt = self.points.point(r.point)
-                    cols = None if r.columns is None else list(r.columns)
-                    kind = "keep" if r.keep else "whole" if r.whole else "read"
-                    if r.head is not None:  # one head of a per-head point, then the columns
-                        kind += f"@{int(r.head)}"
-                    op = (kind, pt.view, pt.lo, pt.hi, cols, self._eps(pt), self._centred(pt),
-                          r.keep or "")
-                    by_site.setdefault(pt.site, []).append((op, None if r.keep else r.point))
-                    order[pt.site] = pt.order
-                sites = []
-                read_names = []
-                for site in sorted(by_site, key=lambda s: order[s]):
-                    ops = [op for op, _ in by_site[site]]
-                    read_names += [name for _, name in by_site[site] if name is not None]
-                    edited = any(op[0] in ("col", "head", "put") for op in ops)
-                    sites.append((self._envoy(site[0]), site[1], ops, edited))
-                work.append((j, ids, lengths, int(job.first), batch, pos, self.n_heads, sites,
-                             bool(p.losses), bool(p.stops_early)))
-                names.append(read_names)
-        return work, names
-
-    def _writable(self, name: str) -> Point:
+    def writable(self, name: str) -> Point:
         pt = self.points.point(name)
         if not pt.writable:
             raise InvalidArgument(f"{name} is read-only on the nnsight backend (it is computed "
@@ -236,13 +180,13 @@ class NNsightModel(HFTokens):
                                   f"the point it is computed from", value=name)
         return pt
 
-    def _eps(self, pt: Point) -> float:
+    def eps(self, pt: Point) -> float:
         if pt.view != "scale":
             return 0.0
         norm = self.hf.get_submodule(pt.module)
         return float(getattr(norm, "eps", getattr(norm, "variance_epsilon", 0.0)))
 
-    def _centred(self, pt: Point) -> bool:
+    def centred(self, pt: Point) -> bool:
         if pt.view != "scale":
             return False
         norm = self.architecture.final_norm
@@ -264,12 +208,12 @@ class NNsightModel(HFTokens):
         for name, fn in hooks:
             pt = self.points.point(name)
             plan.setdefault(pt.site, []).append((pt, fn))
-        sites = sorted(plan.items(), key=lambda kv: kv[1][0][0].order)
+        by_site = sorted(plan.items(), key=lambda kv: kv[1][0][0].order)
         ids = tokens.to(self.device)
         batch, pos = int(ids.shape[0]), int(ids.shape[1])
         n_heads = self.n_heads
-        steps = [(self._envoy(site[0]), site[1], fns) for site, fns in sites]
-        views = _Views(batch, pos, n_heads, self)
+        steps = [(self.envoy(site[0]), site[1], fns) for site, fns in by_site]
+        views = sites.Views(batch, pos, n_heads, self)
         with torch.set_grad_enabled(grad):
             try:
                 with self.nn.trace(ids):
@@ -427,144 +371,6 @@ class NNsightModel(HFTokens):
             f"remotely are the activation and ablation claims (their passes are declared as "
             f"data). Run this claim on a local copy of the model (remote=False)",
             value=where)
-
-
-class _Views:
-    """Applies Python hook functions to one site's value, in TransformerLens's shapes."""
-
-    def __init__(self, batch: int, pos: int, n_heads: int, model: NNsightModel) -> None:
-        self.batch, self.pos, self.n_heads, self.model = batch, pos, n_heads, model
-
-    def apply(self, raw: Any, fns: list[tuple[Point, Callable[..., Any]]]) -> Tensor | None:
-        x = raw
-        changed = False
-        for pt, fn in fns:
-            view = self._view(x, raw, pt)
-            out = fn(view, HookRef(pt.name))
-            if out is None:
-                continue
-            if not pt.writable:
-                raise InvalidArgument(f"a hook at {pt.name} returned a replacement, but that "
-                                      f"point is read-only on the nnsight backend", pt.name)
-            x = self._put(x, out, pt)
-            changed = True
-        return x if changed else None
-
-    def _view(self, x: Any, raw: Any, pt: Point) -> Tensor:
-        if pt.view == "pattern":
-            pattern = raw[1]
-            if pattern is None:
-                raise UnsupportedArchitecture(
-                    f"{pt.name}: the attention weights are not returned by this attention "
-                    f"implementation; load the model with attn_implementation='eager'")
-            return pattern  # type: ignore[no-any-return]
-        if pt.view == "heads":
-            return x.reshape(self.batch, self.pos, self.n_heads, -1)  # type: ignore[no-any-return]
-        if pt.view == "slice":
-            return x[..., pt.lo:pt.hi]  # type: ignore[no-any-return]
-        if pt.view == "scale":
-            v = x.float()
-            if self.model._centred(pt):
-                v = v - v.mean(-1, keepdim=True)
-            return (v.pow(2).mean(-1, keepdim=True) + self.model._eps(pt)).sqrt().to(x.dtype)  # type: ignore[no-any-return]
-        return x  # type: ignore[no-any-return]
-
-    def _put(self, x: Tensor, out: Tensor, pt: Point) -> Tensor:
-        if pt.view == "heads":
-            return out.reshape(x.shape)
-        if pt.view == "slice":
-            whole = torch.cat([x[..., :pt.lo], out.to(x), x[..., pt.hi:]], dim=-1)
-            return whole
-        return out
-
-
-def _session(nn: Any, backend: Any, work: list[tuple[Any, ...]]) -> list[Any]:
-    """Run every pass of ``work`` in one nnsight session; return, per pass, its per-token
-    losses (or None) and its reads.  The block below uses only torch, numbers, strings and
-    envoys: it is what NDIF runs (and the simulation checks).  Statements inside the
-    session body stay one per line before the nested trace (nnsight locates a nested
-    ``with`` by its source line)."""
-    with nn.session(backend=backend):
-        results = list()
-        slots: dict[int, Any] = dict()
-        current = -1
-        for job, ids, lengths, first, B, P, H, sites, want_losses, stop in work:
-            if job != current:
-                slots = dict()
-                current = job
-            with nn.trace(ids) as tracer:
-                pos = torch.arange(P, device=ids.device)[None, :]
-                keep = (pos >= first) & (pos < lengths[:, None])
-                reads = list()
-                for env, io, ops, edited in sites:
-                    raw = env.input if io == "input" else env.output
-                    x = raw.clone() if edited else raw
-                    for kind, view, lo, hi, a, b, c, slot in ops:
-                        if view == "pattern":
-                            v = raw[1]
-                        elif view == "heads":
-                            v = x.reshape(B, P, H, -1)
-                        elif view == "slice":
-                            v = x[..., lo:hi]
-                        elif view == "scale":
-                            s = x.float()
-                            if c:
-                                s = s - s.mean(-1, keepdim=True)
-                            v = (s.pow(2).mean(-1, keepdim=True) + b).sqrt().to(x.dtype)
-                        else:
-                            v = x.reshape(B, P, -1)
-                        if kind == "col" and isinstance(b, torch.Tensor):
-                            v[:, c:, a] = b[:, c:P].to(v)
-                        elif kind == "col":
-                            v[:, c:, a] = b
-                        elif kind == "head" and isinstance(b, torch.Tensor):
-                            v[:, c:, a] = b.to(v)
-                        elif kind == "head":
-                            v[:, c:, a] = b
-                        elif kind == "put":
-                            v[...] = slots[slot].reshape(v.shape).to(v)
-                        elif kind.startswith("keep"):
-                            slots[slot] = v.detach().clone()
-                        else:
-                            w = v
-                            if "@" in kind:
-                                w = w[..., int(kind.split("@")[1]), :]
-                            if a is not None:
-                                w = w[..., a]
-                            if kind.startswith("whole"):
-                                reads.append(w.detach().float().cpu())
-                            else:
-                                reads.append(w[keep].detach().float().cpu())
-                    if edited and io == "input":
-                        env.input = x.reshape(raw.shape)
-                    elif edited:
-                        env.output = x.reshape(raw.shape)
-                if want_losses:
-                    lg = nn.output.logits.reshape(B, P, -1)[:, :-1].float()
-                    tgt = ids[:, 1:, None]
-                    tl = (torch.logsumexp(lg, -1) - lg.gather(-1, tgt)[..., 0]).double()
-                    valid = pos[:, :-1] < (lengths[:, None] - 1)
-                    results.append((tl[valid].detach().cpu(), reads))
-                else:
-                    results.append((None, reads))
-                if stop:
-                    tracer.stop()
-        results.save()  # type: ignore[attr-defined]  # nnsight gives every object .save
-    return results
-
-
-def _unflatten(jobs: Sequence[Job], work: list[tuple[Any, ...]], names: list[list[str]],
-               flat: list[Any]) -> list[list[PassOutput]]:
-    out: list[list[PassOutput]] = []
-    k = 0
-    for job in jobs:
-        row = []
-        for _ in job.passes:
-            losses, reads = flat[k]
-            row.append(PassOutput(losses, dict(zip(names[k], reads))))
-            k += 1
-        out.append(row)
-    return out
 
 
 __all__ = ["NNsightModel", "Remote", "RequestLog", "token_losses"]
