@@ -3,7 +3,8 @@ locally or on NDIF (``remote=True``), or through nnsight's local simulation of a
 (``remote="local"``).
 
 With :mod:`~neurospec.models.nnsight_sites`, :mod:`~neurospec.models.ndif` and
-:mod:`~neurospec.models.hf_layout`, the only code that touches nnsight.  It implements :class:`~neurospec.models.protocol.ModelBackend`:
+:mod:`~neurospec.models.hf_layout`, the only code that touches nnsight.  It implements
+:class:`~neurospec.models.protocol.ModelBackend`:
 
 - hook names are TransformerLens's, located in the Hugging Face model by
   :class:`~neurospec.models.hf_layout.PointMap` (an unmapped name is refused by name);
