@@ -24,6 +24,7 @@ from neurospec.claims.head_claims import HeadAblated, HeadExpectation
 from neurospec.claims.hooked import HookedExpectation
 from neurospec.claims.layer import LayerExpectation
 from neurospec.claims.neuron_ablation import Ablated
+from neurospec.claims.replacement_claims import ReplacementExpectation
 from neurospec.claims.result import ClaimResult
 from neurospec.claims.sae_claims import FeatureExpectation
 from neurospec.claims.weight_claims import NeuronWeightClaims
@@ -31,13 +32,20 @@ from neurospec.errors import InvalidArgument
 from neurospec.units import Unit, kind_of, parse_unit
 
 __all__ = ["Ablated", "ClaimResult", "FeatureExpectation", "HeadAblated", "HeadExpectation",
-           "HookedExpectation", "LayerExpectation", "NeuronExpectation", "expect",
-           "expect_layer"]
+           "HookedExpectation", "LayerExpectation", "NeuronExpectation",
+           "ReplacementExpectation", "expect", "expect_layer", "expect_replacement"]
 
 
 def expect_layer(layer: int, model: Any = None) -> LayerExpectation:
     """Start a claim about MLP ``layer`` as a whole (e.g. how concentrated an effect is)."""
     return stating(LayerExpectation(layer, model), f"expect_layer({layer})")
+
+
+def expect_replacement(transcoder: Any, model: Any = None) -> ReplacementExpectation:
+    """Start a claim about transcoders standing in for the MLPs (a path, as for
+    ``expect(..., transcoder=...)``, or a loaded transcoder or set)."""
+    name = transcoder if isinstance(transcoder, str) else type(transcoder).__name__
+    return stating(ReplacementExpectation(transcoder, model), f"expect_replacement({name!r})")
 
 
 def expect(unit: str | Unit, model: Any = None, *, sae: Any = None,

@@ -24,15 +24,16 @@ from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import CheckpointError, InvalidArgument, UnitOutOfRange
 from neurospec.measure.activations import UnitActivations, counted_tokens, hook_pass, split_docs
-from neurospec.measure.forward import clean_and
+from neurospec.measure.forward import CorpusRun, clean_and, clean_key, run_corpus
 from neurospec.measure.transcoder_files import TranscoderLike, load_transcoder
 from neurospec.measure.transcoder_formats import Transcoder, TranscoderSet
 from neurospec.models.protocol import Hook, ModelBackend
 from neurospec.units import Unit
 
 __all__ = ["Quality", "ReplacementAblation", "ReplacementEffect", "Transcoder",
-           "TranscoderSet", "check_transcoder", "load_transcoder", "make_replacement_ablation",
-           "replacement_effects", "replacement_quality", "transcoder_activations"]
+           "TranscoderSet", "check_transcoder", "explained", "load_transcoder",
+           "make_replacement_ablation", "replacement_effects", "replacement_quality",
+           "transcoder_activations"]
 
 
 def _check_one(model: ModelBackend, tc: Transcoder) -> None:
@@ -188,23 +189,41 @@ class Quality:
     """How well a set of transcoders stands in for the MLPs on a corpus.
 
     Attributes:
-        variance_explained: per block, ``1 - sum |T(x) - y|^2 / sum |y - mean y|^2`` of the
-            MLP output ``y`` on the clean model's inputs.
         clean, replaced, zero: per-document mean losses of the model, of the model with every
             covered MLP's output replaced by the transcoders' prediction (no error term), and
             with those outputs zeroed.
+        sse, sum_sq, sums: per block, per document: the squared error of the prediction of the
+            MLP output ``y`` (on the clean model's inputs), ``sum |y|^2`` and ``sum y``
+            (``[docs, d_model]``); ``tokens``: counted positions per document.
     """
 
-    variance_explained: dict[int, float]
     clean: np.ndarray
     replaced: np.ndarray
     zero: np.ndarray
+    sse: dict[int, np.ndarray]
+    sum_sq: dict[int, np.ndarray]
+    sums: dict[int, np.ndarray]
+    tokens: np.ndarray
 
     @property
     def loss_recovered(self) -> float:
         """``(zero - replaced) / (zero - clean)``, of the corpus means."""
         return float((self.zero.mean() - self.replaced.mean())
                      / (self.zero.mean() - self.clean.mean()))
+
+    @property
+    def variance_explained(self) -> dict[int, float]:
+        """Per block, ``1 - sum |T(x) - y|^2 / sum |y - mean y|^2`` over all counted tokens."""
+        return {layer: float(explained(self.sse[layer].sum(), self.sum_sq[layer].sum(),
+                                       self.sums[layer].sum(0), float(self.tokens.sum())))
+                for layer in self.sse}
+
+
+def explained(sse: float | np.ndarray, sum_sq: float | np.ndarray, sums: np.ndarray,
+              n: float | np.ndarray) -> np.ndarray | float:
+    """``1 - sse / (sum_sq - |sums|^2 / n)`` (vectorised over leading dimensions)."""
+    out: np.ndarray | float = 1.0 - sse / (sum_sq - (sums ** 2).sum(-1) / n)
+    return out
 
 
 def _predict(tcs: TranscoderSet, xs: dict[int, Tensor], target: int) -> Tensor:
@@ -227,13 +246,21 @@ def replacement_quality(model: ModelBackend, tcs: TranscoderLike, corpus: Corpus
     if any(t not in layers for one in tcs.layers for t in one.targets):
         raise InvalidArgument(f"the transcoders from {tcs.source} write to blocks they do not "
                               f"read; the replacement needs a transcoder for each", value=layers)
-    xs = {t.layer: hook_pass(model, tcz, t.hook_in)[0] for t in tcs.layers}
-    explained = {}
+    # one clean pass reads every block's MLP input and output, and gives the clean losses
+    points = [p for t in tcs.layers for p in (t.hook_in, t.hook_out())]
+    run = run_corpus(model, tcz, capture=points, losses=True)
+    model.cache.put(clean_key(model, tcz), CorpusRun(run.token_losses, {}))
+    xs = {t.layer: torch.cat(run.captured[t.hook_in]) for t in tcs.layers}
+    sizes = [len(a) for a in run.captured[points[0]]]
+    sse, sum_sq, sums = {}, {}, {}
     with torch.no_grad():
         for t in tcs.layers:
-            y = hook_pass(model, tcz, t.hook_out())[0]
-            err = float(((_predict(tcs, xs, t.layer) - y) ** 2).sum())
-            explained[t.layer] = 1.0 - err / float(((y - y.mean(0)) ** 2).sum())
+            y = torch.cat(run.captured[t.hook_out()])
+            err = ((_predict(tcs, xs, t.layer) - y) ** 2).sum(-1).double()
+            sse[t.layer] = np.array([float(e.sum()) for e in torch.split(err, sizes)])
+            yd = y.double()
+            sum_sq[t.layer] = np.array([float((c ** 2).sum()) for c in torch.split(yd, sizes)])
+            sums[t.layer] = torch.stack([c.sum(0) for c in torch.split(yd, sizes)]).numpy()
 
     def replaced(docs: list[int], lengths: Tensor) -> list[Hook]:
         store: dict[int, Tensor] = {}
@@ -262,5 +289,6 @@ def replacement_quality(model: ModelBackend, tcs: TranscoderLike, corpus: Corpus
         return [(tcs.at(layer).hook_out(), fn) for layer in layers]
 
     clean, rep, zero = clean_and(model, tcz, replaced, zeroed, what="transcoder replacement")
-    return Quality(explained, clean.doc_losses, rep.doc_losses, zero.doc_losses)
+    return Quality(clean.doc_losses, rep.doc_losses, zero.doc_losses, sse, sum_sq, sums,
+                   np.array(sizes, dtype=np.float64))
 
