@@ -47,6 +47,7 @@ class TranscoderExpectation(Expectation):
                                   f"expect({str(unit)!r}, transcoder='tiny-bilingual/L0')",
                                   value=unit)
         tc = load_transcoder(sae, search=context.current().sae_dirs)
+        self.loaded = tc  # a set: the blocks of later features drives() may name
         super().__init__(unit, model, tc)
         # the transcoder of the feature's block: random features are drawn from it
         self.scope = replace(self.scope, sae=check_transcoder(self.model, tc, self.unit))
@@ -57,6 +58,96 @@ class TranscoderExpectation(Expectation):
         return transcoder_activations(self.model, self.sae, corpus, self.unit)
 
     activates_more = activation_claims.activates_more
+
+    def for_unit(self, unit: Any) -> TranscoderExpectation:
+        other = type(self)(unit, self.model, sae=self.loaded)
+        other.scope = other.scope.for_rerun()
+        return other
+
+    @unit_claim
+    def drives(self, target: str, *, on: Corpus | str, by_at_least: float,
+               transcoder: Any = None, against_random: int = 0) -> Record:
+        """Claim that this feature drives the later feature ``target`` directly: the mean over
+        the counted tokens of ``on`` of its direct linear effect on ``target``'s
+        pre-activation (attention patterns, norm scales and the MLP outputs in between frozen;
+        :mod:`neurospec.measure.transcoder_edges`) is at least ``by_at_least``.  The CI
+        resamples documents (the tokens of one document are not independent).
+
+        Args:
+            transcoder: the transcoder of ``target``'s block, if the one given to ``expect``
+                (a set, or a cross-layer transcoder) does not hold it.
+            against_random: also measure this many random features of this feature's
+                transcoder as sources (one backward pass for all) and record the percentile.
+
+        The record also gives the total effect (``details["total_effect"]``): the change of
+        ``target``'s pre-activation per token when this feature is zero-ablated in the
+        replacement with nothing frozen (indirect paths included), for comparison.
+        """
+        __tracebackhide__ = True
+        from neurospec.measure.transcoder import (
+            check_transcoder,
+            load_transcoder,
+            make_replacement_ablation,
+        )
+        from neurospec.measure.transcoder_edges import direct_effects, total_effect
+        from neurospec.stats.resample import bootstrap_rows
+        from neurospec.units import TranscoderFeature, parse_unit
+
+        threshold = checks.threshold("by_at_least", by_at_least)
+        checks.count("against_random", against_random, minimum=0)
+        b = parse_unit(target)
+        if not isinstance(b, TranscoderFeature):
+            raise InvalidArgument(f"drives({target!r}): expected a transcoder feature of a later "
+                                  f"block, e.g. 'L1T3'", value=target)
+        dst = check_transcoder(self.model, load_transcoder(
+            self.loaded if transcoder is None else transcoder,
+            search=self.ctx.sae_dirs), b)
+        c = checks.as_corpus(on)
+        claim = (f"{self.unit} drives {b} directly: mean direct effect on its pre-activation "
+                 f"per token of {c.name} >= {threshold:g}")
+        data = checks.data_of(c)
+        if weak := self.scope.underpowered(claim, "transcoder_edge", {c.name: len(c)}, data):
+            return weak
+        randoms = []
+        if against_random and not self.scope.rerun:
+            check_k(self.model, self.unit, against_random, self.sae, "against_random")
+            randoms = random_units(self.model, self.unit, against_random, self.scope.seed,
+                                   self.sae)
+        sums, tokens = direct_effects(self.model, self.sae, [self.unit.index] +
+                                      [u.index for u in randoms], dst, b.index, c)
+
+        def per_token(means: np.ndarray) -> np.ndarray:
+            out: np.ndarray = means[..., 0] / means[..., 1]
+            return out
+
+        est, ci, boot = bootstrap_rows(np.vstack([sums[0], tokens]), per_token,
+                                       seed=self.scope.seed)
+        verdict, missed = decide(ci, threshold, ">=")
+        details: Details = {"units_label": "(pre-activation)", "transcoder": self.sae.source,
+                            "late_sae": dst.source}
+        charts: Charts = {}
+        percentile = None
+        if randoms:
+            effects = [float(x) for x in sums[1:].sum(1) / tokens.sum()]
+            percentile = percentile_among(est, np.array(effects))
+            details.update({"random_k": len(effects), "random_k_requested": against_random,
+                            "random_percentile": percentile, "random_p": random_p(est, effects),
+                            "random_median": float(np.median(effects))})
+            charts["null"] = null_chart(f"direct effect on {b} per token of {c.name}: "
+                                        f"{self.unit} vs {len(effects)} random sources", est,
+                                        effects, [u.name for u in randoms])
+        if not self.scope.rerun:
+            tsum, ttok = total_effect(self.model, make_replacement_ablation(
+                self.model, self.sae, self.unit, "zero"), dst, b.index, c)
+            details["total_effect"] = float(tsum.sum() / ttok.sum())
+        return self.scope.record(
+            claim=claim, kind="transcoder_edge", data=data, n=len(c), effect=est, ci=ci,
+            p=float((1 + (boot < threshold).sum()) / (1 + len(boot))), threshold=threshold,
+            direction=">=", metric="direct_effect", verdict=verdict, missed=missed,
+            method="direct linear effect (attention patterns, norm scales and the MLP outputs "
+                   "between frozen), summed over source positions, per target token; "
+                   "percentile bootstrap over documents", details=details, charts=charts,
+            percentile=percentile)
 
     def ablated(self, to: str | float = "zero", over: Corpus | str | None = None
                 ) -> TranscoderAblated:
