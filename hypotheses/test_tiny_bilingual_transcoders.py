@@ -23,8 +23,8 @@ def test_the_transcoders_recover_most_of_the_loss(corpus):
 
 @pytest.mark.parametrize("layer", [0, 1])
 def test_the_transcoders_explain_most_mlp_variance(corpus, layer):
-    # measured on the fortunes: 0.92 (block 0), 0.85 (block 1)
-    expect_replacement(TRANSCODERS).explains_mlp_variance(layer, on=corpus("english"),
+    # one measurement with the claim above (cached); on the English fortunes 0.91 and 0.85
+    expect_replacement(TRANSCODERS).explains_mlp_variance(layer, on=corpus("german"),
                                                           at_least=0.75)
 
 
