@@ -23,8 +23,7 @@ Layouts read here (anything else that changes the numbers is refused with the fi
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +135,7 @@ class Transcoder:
         return out
 
     def to(self, device: Any) -> Transcoder:
-        from dataclasses import fields, replace
-
+        """The same transcoder with its tensors on ``device`` (itself where they are)."""
         device = torch.device(device)
         moved: dict[str, Any] = {f.name: v.to(device) for f in fields(self)
                                  if isinstance(v := getattr(self, f.name), Tensor)
@@ -285,10 +283,11 @@ def read_plain(path: Path, hook_in: str | None, hook_out: str | None,
     from the arguments or a ``cfg.json`` beside it."""
     from safetensors.torch import load_file
 
-    from neurospec.models.checkpoint import check_safetensors
+    from neurospec.models.checkpoint import check_safetensors, read_settings
 
     side = path.with_name("cfg.json")
-    cfg = json.loads(side.read_text("utf-8")) if side.is_file() else {}
+    cfg = read_settings(side, "fix or remove the cfg.json beside the transcoder file") \
+        if side.is_file() else {}
     hook_in = hook_in or cfg.get("hook_name")
     if not hook_in:
         raise InvalidArgument(f"{path}: say which hook the transcoder reads, e.g. "
