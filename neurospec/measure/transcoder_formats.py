@@ -253,6 +253,10 @@ def read_saelens(path: Path, hook_in: str | None = None, hook_out: str | None = 
         raise CheckpointError(f"{path}: normalize_activations={norm!r}: SAELens applies it to "
                               f"the input only, with a factor the files do not hold; fold it into "
                               f"W_enc / W_dec and save with 'none'", value=norm)
+    if str(cfg.get("reshape_activations") or "none") != "none":
+        raise CheckpointError(f"{path}: reshape_activations={cfg['reshape_activations']!r}: "
+                              f"a transcoder reads the MLP's input as one vector per token; "
+                              f"save it with 'none'", value=cfg["reshape_activations"])
     hook_in = hook_in or cfg.get("hook_name") or meta.get("hook_name")
     hook_out = hook_out or cfg.get("hook_name_out") or meta.get("hook_name_out")
     if not isinstance(hook_in, str):

@@ -63,6 +63,7 @@ def _saelens(tmp_path, **cfg_changes):
     ({"metadata": {"hook_name": "blocks.0.hook_mlp_in"}}, "never calls it"),
     ({"metadata": {}}, "pass hook_in="),
     ({"d_sae": 99}, "cfg.json says d_sae=99"),
+    ({"reshape_activations": "hook_z"}, "save it with 'none'"),
     ({"metadata": {"hook_name": "blocks.0.mlp.hook_in", "hook_name_out": "blocks.1.hook_mlp_out"}},
      "predicts its own block"),
 ])
