@@ -98,3 +98,12 @@ def test_misuse_is_refused_by_name(tiny):
         expect("L0T5", model=tiny, transcoder=L0).ablated(to="mean")
     with pytest.raises(InvalidUnit, match="L<layer>T<feature>"):
         parse_unit("L0X5")
+
+
+def test_a_claim_spec_names_the_transcoder_as_its_sae(tiny):
+    from neurospec.claims.spec import run_spec
+
+    r = run_spec({"unit": "L0T212", "sae": "fixtures/transcoders/tiny-bilingual/L0",
+                  "chain": [["activates_more", {"on": "german", "than": "english",
+                                                "auroc_at_least": 0.5}]]}, model=tiny, root=ROOT)
+    assert r.record.verdict == "pass" and r.details["hook"] == "blocks.0.mlp.hook_in"
