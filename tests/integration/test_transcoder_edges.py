@@ -129,3 +129,76 @@ def test_the_nnsight_backend_refuses_the_direct_effect_by_name(small_sets):
     tcs = load_transcoder("tiny-bilingual")
     with pytest.raises(UnsupportedArchitecture, match="freezes attention patterns"):
         direct_effects(model, tcs.at(0), [SRC], tcs.at(1), DST, small_sets[0].subset(2))
+
+
+def test_a_cross_layer_source_two_blocks_back_equals_the_paths_by_hand(tmp_path, small_sets):
+    """Three blocks, a CLT feature of block 0 and a feature of block 2: the residual path, every
+    head path of blocks 1 and 2 (their composition included), and the CLT's own write into
+    block 1's MLP output; block 1's MLP output otherwise frozen."""
+    import transformers as T
+    from tc_files import write
+
+    from neurospec.data.tokens import tokenize
+    from neurospec.measure.transcoder import load_transcoder
+    from neurospec.measure.transcoder_edges import direct_effects
+    from neurospec.models import load_model
+
+    torch.manual_seed(0)
+    d = 32
+    hf = T.GPTNeoXForCausalLM(T.GPTNeoXConfig(
+        vocab_size=4096, hidden_size=d, intermediate_size=24, num_hidden_layers=3,
+        num_attention_heads=4, max_position_embeddings=128, bos_token_id=0, eos_token_id=0,
+        pad_token_id=0, use_parallel_residual=False, rotary_pct=0.25))
+    with torch.no_grad():
+        for name, p in hf.named_parameters():
+            if "norm" in name:
+                p.add_(torch.randn_like(p) * 0.3)
+    hf.save_pretrained(tmp_path / "m")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / "m" / name).write_bytes((ROOT / "fixtures/models/tiny-bilingual" / name)
+                                            .read_bytes())
+    hf = T.GPTNeoXForCausalLM.from_pretrained(tmp_path / "m", attn_implementation="eager").eval()
+    model = load_model(str(tmp_path / "m"), device="cpu")
+    path, kwargs, ws = write("clt", tmp_path / "clt", d, 16, 3)
+    tcs = load_transcoder(path, **kwargs)
+    de = small_sets[0].subset(2)
+    sums, _ = direct_effects(model, tcs.at(0), [3], tcs.at(2), 5, de)
+    layers = hf.gpt_neox.layers
+    for k, ids in enumerate(tokenize(model, de).docs):
+        keep: dict[str, torch.Tensor] = {}
+        hooks = [layers[0].mlp.register_forward_hook(lambda m, a, o: keep.update(x0=a[0][0]))]
+        for i in (1, 2):
+            hooks += [layers[i].input_layernorm.register_forward_pre_hook(
+                          lambda m, a, i=i: keep.update({f"r{i}": a[0][0]})),
+                      layers[i].post_attention_layernorm.register_forward_pre_hook(
+                          lambda m, a, i=i: keep.update({f"m{i}": a[0][0]}))]
+        try:
+            with torch.no_grad():
+                out = hf(ids[None], output_attentions=True)
+        finally:
+            for h in hooks:
+                h.remove()
+
+        def ln_linear(x, ln, ref):
+            sigma = torch.sqrt(ref.var(-1, unbiased=False, keepdim=True) + ln.eps)
+            return (x - x.mean(-1, keepdim=True)) / sigma * ln.weight
+
+        def attn(i, x):
+            block, pattern = layers[i], out.attentions[i][0]
+            u = ln_linear(x, block.input_layernorm, keep[f"r{i}"])
+            hs, w = d // pattern.shape[0], block.attention.query_key_value.weight
+            heads = [pattern[h] @ (u @ w[h * 3 * hs + 2 * hs:(h + 1) * 3 * hs].T)
+                     for h in range(pattern.shape[0])]
+            return torch.cat(heads, -1) @ block.attention.dense.weight.T
+
+        w = ws[0]
+        a = torch.relu(keep["x0"] @ w["W_enc"][:, 3] + w["b_enc"][3])
+        a[0] = 0.0
+        with torch.no_grad():
+            r = a[:, None] * w["W_dec"][3, 0]  # after block 0
+            r = r + attn(1, r)  # block 1's middle
+            r = r + a[:, None] * w["W_dec"][3, 1]  # its MLP output: the CLT's write only
+            r = r + attn(2, r)
+            delta = ln_linear(r, layers[2].post_attention_layernorm, keep["m2"])
+            want = float((delta @ ws[2]["W_enc"][:, 5])[1:].double().sum())
+        assert sums[0, k] == pytest.approx(want, rel=1e-4, abs=1e-5)
