@@ -166,12 +166,13 @@ def test_a_cross_layer_source_two_blocks_back_equals_the_paths_by_hand(tmp_path,
     layers = hf.gpt_neox.layers
     for k, ids in enumerate(tokenize(model, de).docs):
         keep: dict[str, torch.Tensor] = {}
-        hooks = [layers[0].mlp.register_forward_hook(lambda m, a, o: keep.update(x0=a[0][0]))]
+        hooks = [layers[0].mlp.register_forward_hook(
+            lambda m, a, o, keep=keep: keep.update(x0=a[0][0]))]
         for i in (1, 2):
             hooks += [layers[i].input_layernorm.register_forward_pre_hook(
-                          lambda m, a, i=i: keep.update({f"r{i}": a[0][0]})),
+                          lambda m, a, i=i, keep=keep: keep.update({f"r{i}": a[0][0]})),
                       layers[i].post_attention_layernorm.register_forward_pre_hook(
-                          lambda m, a, i=i: keep.update({f"m{i}": a[0][0]}))]
+                          lambda m, a, i=i, keep=keep: keep.update({f"m{i}": a[0][0]}))]
         try:
             with torch.no_grad():
                 out = hf(ids[None], output_attentions=True)
@@ -183,7 +184,7 @@ def test_a_cross_layer_source_two_blocks_back_equals_the_paths_by_hand(tmp_path,
             sigma = torch.sqrt(ref.var(-1, unbiased=False, keepdim=True) + ln.eps)
             return (x - x.mean(-1, keepdim=True)) / sigma * ln.weight
 
-        def attn(i, x):
+        def attn(i, x, out=out, keep=keep):
             block, pattern = layers[i], out.attentions[i][0]
             u = ln_linear(x, block.input_layernorm, keep[f"r{i}"])
             hs, w = d // pattern.shape[0], block.attention.query_key_value.weight
