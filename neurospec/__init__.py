@@ -24,7 +24,7 @@ from neurospec.units import (
 
 if TYPE_CHECKING:
     from neurospec.claims.context import configure
-    from neurospec.claims.expect import expect, expect_layer
+    from neurospec.claims.expect import expect, expect_layer, expect_replacement
     from neurospec.data.corpus import Corpus, load_corpus
     from neurospec.evidence.jsonio import read_frame, read_results
     from neurospec.evidence.sink import session_records
@@ -37,6 +37,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "expect": "neurospec.claims.expect",
     "expect_layer": "neurospec.claims.expect",
+    "expect_replacement": "neurospec.claims.expect",
     "configure": "neurospec.claims.context",
     "load_model": "neurospec.models.loading",
     "Model": "neurospec.models.bridge",
@@ -49,9 +50,9 @@ _LAZY = {
 }
 
 __all__ = ["ClaimFailed", "Corpus", "HookedUnit", "Model", "ModelBackend", "NeurospecError",
-           "Unit", "UnitKind", "configure", "corpus", "expect", "expect_layer", "head",
-           "load_corpus", "load_model", "neuron", "parse_unit", "read_frame", "read_results",
-           "register_unit_kind", "session_records", "unit_kinds"]
+           "Unit", "UnitKind", "configure", "corpus", "expect", "expect_layer",
+           "expect_replacement", "head", "load_corpus", "load_model", "neuron", "parse_unit",
+           "read_frame", "read_results", "register_unit_kind", "session_records", "unit_kinds"]
 
 
 def corpus(name: str) -> Corpus:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
-KINDS = ("models", "data", "saes")
+KINDS = ("models", "data", "saes", "transcoders")
 
 
 def fixtures_root() -> Path:
@@ -21,7 +21,7 @@ def fixtures_root() -> Path:
 
 
 def bundled(kind: str) -> Path:
-    """The folder of bundled ``models``, ``data`` or ``saes``."""
+    """The folder of bundled ``models``, ``data``, ``saes`` or ``transcoders``."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     return fixtures_root() / kind

@@ -1,5 +1,6 @@
 """Unit names and unit kinds: ``L3N669`` (MLP neuron), ``L10H7`` (attention head),
-``L1F880`` (SAE feature), and any kind registered with :func:`register_unit_kind`.
+``L1F880`` (SAE feature), ``L0T12`` (transcoder feature), and any kind registered with
+:func:`register_unit_kind`.
 
 A unit kind is declared once, as a :class:`UnitKind`: its letter, the class of its units,
 the hook it is read at, how many units a layer has, the class of claims about it, and how it
@@ -92,6 +93,14 @@ class Feature(Unit):
     LETTER: ClassVar[str] = "F"
 
 
+@dataclass(frozen=True, order=True)
+class TranscoderFeature(Unit):
+    """Feature ``index`` of the transcoder of block ``layer`` (it reads that block's MLP input
+    and writes to its MLP output, and to later blocks' for a cross-layer transcoder)."""
+
+    LETTER: ClassVar[str] = "T"
+
+
 class HasShape(Protocol):
     n_layers: int
     d_model: int
@@ -111,7 +120,8 @@ class UnitKind:
         expectation: the class of claims about such units, or its ``"module:Class"`` path
             (imported when first used, so that parsing a name loads no torch).
         ablation: how a unit is ablated: ``"column"`` (its coordinate of the hook is set),
-            ``"head"`` (its slice of ``hook_z``), ``"sae"`` (through its SAE), or ``""``
+            ``"head"`` (its slice of ``hook_z``), ``"sae"`` (through its SAE),
+            ``"transcoder"`` (inside the transcoder replacement), or ``""``
             (no ablation claims).
         needs_sae: claims about it need an SAE (``expect(unit, sae=...)``).
         example: a name for messages ("L3N669").
@@ -272,3 +282,7 @@ FEATURE = register_unit_kind(UnitKind(
     name="feature", unit_class=Feature, size=lambda model, sae: sae.d_sae,
     expectation="neurospec.claims.sae_claims:FeatureExpectation", ablation="sae",
     needs_sae=True, example="L1F880"))
+TRANSCODER_FEATURE = register_unit_kind(UnitKind(
+    name="transcoder feature", unit_class=TranscoderFeature, size=lambda model, tc: tc.d_tc,
+    expectation="neurospec.claims.transcoder_claims:TranscoderExpectation",
+    ablation="transcoder", needs_sae=True, example="L0T12"))

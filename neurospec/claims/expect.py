@@ -24,14 +24,16 @@ from neurospec.claims.head_claims import HeadAblated, HeadExpectation
 from neurospec.claims.hooked import HookedExpectation
 from neurospec.claims.layer import LayerExpectation
 from neurospec.claims.neuron_ablation import Ablated
+from neurospec.claims.replacement_claims import ReplacementExpectation
 from neurospec.claims.result import ClaimResult
 from neurospec.claims.sae_claims import FeatureExpectation
 from neurospec.claims.weight_claims import NeuronWeightClaims
+from neurospec.errors import InvalidArgument
 from neurospec.units import Unit, kind_of, parse_unit
 
 __all__ = ["Ablated", "ClaimResult", "FeatureExpectation", "HeadAblated", "HeadExpectation",
-           "HookedExpectation", "LayerExpectation", "NeuronExpectation", "expect",
-           "expect_layer"]
+           "HookedExpectation", "LayerExpectation", "NeuronExpectation",
+           "ReplacementExpectation", "expect", "expect_layer", "expect_replacement"]
 
 
 def expect_layer(layer: int, model: Any = None) -> LayerExpectation:
@@ -39,7 +41,15 @@ def expect_layer(layer: int, model: Any = None) -> LayerExpectation:
     return stating(LayerExpectation(layer, model), f"expect_layer({layer})")
 
 
-def expect(unit: str | Unit, model: Any = None, *, sae: Any = None) -> Any:
+def expect_replacement(transcoder: Any, model: Any = None) -> ReplacementExpectation:
+    """Start a claim about transcoders standing in for the MLPs (a path, as for
+    ``expect(..., transcoder=...)``, or a loaded transcoder or set)."""
+    name = transcoder if isinstance(transcoder, str) else type(transcoder).__name__
+    return stating(ReplacementExpectation(transcoder, model), f"expect_replacement({name!r})")
+
+
+def expect(unit: str | Unit, model: Any = None, *, sae: Any = None,
+           transcoder: Any = None) -> Any:
     """Start a claim about ``unit`` (a name such as ``'L1N417'``, ``'L1H3'``, ``'L0F26'``, or
     a parsed unit; any registered kind, see :mod:`neurospec.units`).
 
@@ -47,6 +57,8 @@ def expect(unit: str | Unit, model: Any = None, *, sae: Any = None) -> Any:
         unit: the unit the claim is about.
         model: the model; under pytest the plugin supplies the test's model.
         sae: for an SAE feature, the SAE (``load_sae(path)``) or its path.
+        transcoder: for a transcoder feature (``'L0T12'``), the transcoder
+            (``load_transcoder(path)``) or its path (``'tiny-bilingual/L0'``).
 
     Returns:
         the claims of the unit's kind: a :class:`NeuronExpectation`,
@@ -55,7 +67,11 @@ def expect(unit: str | Unit, model: Any = None, *, sae: Any = None) -> Any:
         kind names.
     """
     parsed = parse_unit(unit)
-    built: Expectation = kind_of(parsed).expectation_class()(parsed, model, sae)
+    if sae is not None and transcoder is not None:
+        raise InvalidArgument(f"expect({parsed.name!r}): give sae= or transcoder=, not both",
+                              value=parsed.name)
+    dictionary = transcoder if transcoder is not None else sae
+    built: Expectation = kind_of(parsed).expectation_class()(parsed, model, dictionary)
     return stating(built, f"expect({parsed.name!r})")
 
 

@@ -181,6 +181,9 @@ Details = TypedDict("Details", {
     # SAE features
     "rank_among_early_features": int, "early_features": int, "early_sae": str,
     "late_sae": str,
+    # transcoder features
+    "transcoder": str, "targets": list[int], "replaced_loss": float, "zero_mlp_loss": float,
+    "variance_explained": dict[str, float],
 }, total=False)
 
 

@@ -120,10 +120,30 @@ def test_the_default_command_builds_the_shipped_model_s_recipe():
 
 
 def test_builders_refuse_to_overwrite_the_shipped_fixtures():
-    for name, _fixture in [("build_tiny_bilingual", "models"), ("build_tiny_saes", "saes")]:
+    for name, _fixture in [("build_tiny_bilingual", "models"), ("build_tiny_saes", "saes"),
+                           ("build_tiny_transcoders", "transcoders")]:
         module = _load(name)
         with pytest.raises(SystemExit):
             module.main(["--out", str(module.FIXTURE), "--steps", "1"])
+
+
+@pytest.mark.slow
+def test_the_transcoders_rebuild_byte_identically(tmp_path):
+    """The shipped transcoders (weights, configs and manifest with its quality numbers) are
+    what their build script writes: about 40 s on one core (seeded, one thread, CPU)."""
+    import torch
+
+    module = _load("build_tiny_transcoders")
+    threads = torch.get_num_threads()
+    try:
+        assert module.main(["--out", str(tmp_path)]) == 0
+    finally:
+        torch.set_num_threads(threads)  # the script runs on one thread
+    shipped = sorted(p.relative_to(module.FIXTURE) for p in module.FIXTURE.rglob("*")
+                     if p.is_file())
+    assert shipped == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    for rel in shipped:
+        assert (tmp_path / rel).read_bytes() == (module.FIXTURE / rel).read_bytes(), rel
 
 
 @pytest.fixture(scope="module")

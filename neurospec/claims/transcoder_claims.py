@@ -1,0 +1,251 @@
+"""Claims about transcoder features (``L0T12``: feature 12 of the transcoder of block 0): how a
+feature fires (:func:`~neurospec.claims.activation_claims.activates_more`), and what ablating
+it inside the transcoder replacement does to the loss, with the error term kept so that the
+model is unchanged until the ablation (:mod:`neurospec.measure.transcoder`).
+
+Example::
+
+    expect("L0T12", transcoder="tiny-bilingual/L0").activates_more(
+        on=corpus("german"), than=corpus("english"), auroc_at_least=0.9)
+    (expect("L0T12", transcoder="tiny-bilingual/L0").ablated(to="zero")
+        .raises_loss(on=corpus("german"), by_at_least=0.001, against_random=8))
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from neurospec.claims import activation_claims, checks, context
+from neurospec.claims.ablation_base import AblatedUnit
+from neurospec.claims.charts import null_chart, top_deltas
+from neurospec.claims.expectation import Expectation, stating
+from neurospec.claims.rerun import check_k, random_p, random_units, unit_claim
+from neurospec.claims.verdict import decide
+from neurospec.data.corpus import Corpus
+from neurospec.data.near_duplicates import corpus_groups
+from neurospec.errors import InvalidArgument
+from neurospec.evidence.payloads import Bar, Charts, Details
+from neurospec.evidence.record import Record
+from neurospec.measure.activations import UnitActivations
+from neurospec.stats.inference import mean_ci, percentile_among
+
+
+class TranscoderExpectation(Expectation):
+    """Claims about one transcoder feature (``expect("L0T12", transcoder=path)``)."""
+
+    kind = "transcoder feature"
+
+    def __init__(self, unit: Any, model: Any = None, sae: Any = None) -> None:
+        from neurospec.measure.transcoder import check_transcoder, load_transcoder
+
+        if sae is None:
+            raise InvalidArgument(f"{unit} is a transcoder feature: pass transcoder=<path> (or "
+                                  f"load_transcoder(path)) to expect(), e.g. "
+                                  f"expect({str(unit)!r}, transcoder='tiny-bilingual/L0')",
+                                  value=unit)
+        tc = load_transcoder(sae, search=context.current().sae_dirs)
+        self.loaded = tc  # a set: the blocks of later features drives() may name
+        super().__init__(unit, model, tc)
+        # the transcoder of the feature's block: random features are drawn from it
+        self.scope = replace(self.scope, sae=check_transcoder(self.model, tc, self.unit))
+
+    def _acts(self, corpus: Corpus) -> UnitActivations:
+        from neurospec.measure.transcoder import transcoder_activations
+
+        return transcoder_activations(self.model, self.sae, corpus, self.unit)
+
+    activates_more = activation_claims.activates_more
+
+    def for_unit(self, unit: Any) -> TranscoderExpectation:
+        other = type(self)(unit, self.model, sae=self.loaded)
+        other.scope = other.scope.for_rerun()
+        return other
+
+    @unit_claim
+    def drives(self, target: str, *, on: Corpus | str, by_at_least: float,
+               transcoder: Any = None, against_random: int = 0) -> Record:
+        """Claim that this feature drives the later feature ``target`` directly: the mean over
+        the counted tokens of ``on`` of its direct linear effect on ``target``'s
+        pre-activation (attention patterns, norm scales and the MLP outputs in between frozen;
+        :mod:`neurospec.measure.transcoder_edges`) is at least ``by_at_least``.  The CI
+        resamples documents (the tokens of one document are not independent).
+
+        Args:
+            transcoder: the transcoder of ``target``'s block, if the one given to ``expect``
+                (a set, or a cross-layer transcoder) does not hold it.
+            against_random: also measure this many random features of this feature's
+                transcoder as sources (one backward pass for all) and record the percentile.
+
+        The record also gives the total effect (``details["total_effect"]``): the change of
+        ``target``'s pre-activation per token when this feature is zero-ablated in the
+        replacement with nothing frozen (indirect paths included), for comparison.
+        """
+        __tracebackhide__ = True
+        from neurospec.measure.transcoder import (
+            check_transcoder,
+            load_transcoder,
+            make_replacement_ablation,
+        )
+        from neurospec.measure.transcoder_edges import direct_effects, total_effect
+        from neurospec.stats.resample import bootstrap_rows
+        from neurospec.units import TranscoderFeature, parse_unit
+
+        threshold = checks.threshold("by_at_least", by_at_least)
+        checks.count("against_random", against_random, minimum=0)
+        b = parse_unit(target)
+        if not isinstance(b, TranscoderFeature):
+            raise InvalidArgument(f"drives({target!r}): expected a transcoder feature of a later "
+                                  f"block, e.g. 'L1T3'", value=target)
+        dst = check_transcoder(self.model, load_transcoder(
+            self.loaded if transcoder is None else transcoder,
+            search=self.ctx.sae_dirs), b)
+        c = checks.as_corpus(on)
+        claim = (f"{self.unit} drives {b} directly: mean direct effect on its pre-activation "
+                 f"per token of {c.name} >= {threshold:g}")
+        data = checks.data_of(c)
+        if weak := self.scope.underpowered(claim, "transcoder_edge", {c.name: len(c)}, data):
+            return weak
+        randoms = []
+        if against_random and not self.scope.rerun:
+            check_k(self.model, self.unit, against_random, self.sae, "against_random")
+            randoms = random_units(self.model, self.unit, against_random, self.scope.seed,
+                                   self.sae)
+        sums, tokens = direct_effects(self.model, self.sae, [self.unit.index] +
+                                      [u.index for u in randoms], dst, b.index, c)
+
+        def per_token(means: np.ndarray) -> np.ndarray:
+            out: np.ndarray = means[..., 0] / means[..., 1]
+            return out
+
+        est, ci, boot = bootstrap_rows(np.vstack([sums[0], tokens]), per_token,
+                                       seed=self.scope.seed)
+        verdict, missed = decide(ci, threshold, ">=")
+        details: Details = {"units_label": "(pre-activation)", "transcoder": self.sae.source,
+                            "late_sae": dst.source}
+        charts: Charts = {}
+        percentile = None
+        if randoms:
+            effects = [float(x) for x in sums[1:].sum(1) / tokens.sum()]
+            percentile = percentile_among(est, np.array(effects))
+            details.update({"random_k": len(effects), "random_k_requested": against_random,
+                            "random_percentile": percentile, "random_p": random_p(est, effects),
+                            "random_median": float(np.median(effects))})
+            charts["null"] = null_chart(f"direct effect on {b} per token of {c.name}: "
+                                        f"{self.unit} vs {len(effects)} random sources", est,
+                                        effects, [u.name for u in randoms])
+        if not self.scope.rerun:
+            tsum, ttok = total_effect(self.model, make_replacement_ablation(
+                self.model, self.sae, self.unit, "zero"), dst, b.index, c)
+            details["total_effect"] = float(tsum.sum() / ttok.sum())
+        return self.scope.record(
+            claim=claim, kind="transcoder_edge", data=data, n=len(c), effect=est, ci=ci,
+            p=float((1 + (boot < threshold).sum()) / (1 + len(boot))), threshold=threshold,
+            direction=">=", metric="direct_effect", verdict=verdict, missed=missed,
+            method="direct linear effect (attention patterns, norm scales and the MLP outputs "
+                   "between frozen), summed over source positions, per target token; "
+                   "percentile bootstrap over documents", details=details, charts=charts,
+            percentile=percentile)
+
+    def ablated(self, to: str | float = "zero", over: Corpus | str | None = None
+                ) -> TranscoderAblated:
+        """Ablate the feature inside the transcoder replacement (error term kept):
+        ``to='zero'``, ``'mean'`` (over a reference corpus) or a number; then state what that
+        does (``raises_loss``, ``and_not_on``)."""
+        ref = checks.maybe_corpus(over)
+        return stating(TranscoderAblated(self, to, ref), AblatedUnit._said(to, ref), parent=self)
+
+
+class TranscoderAblated(AblatedUnit):
+    """Claims about ablating a transcoder feature inside the replacement."""
+
+    def __init__(self, parent: Expectation, to: str | float, over: Corpus | None) -> None:
+        from neurospec.measure.transcoder import make_replacement_ablation
+
+        super().__init__(parent, to, over)
+        self.ablation = make_replacement_ablation(self.model, parent.sae, parent.unit, to, over)
+        self.bars: list[Bar] = []
+
+    def _effects(self, corpus: Corpus, units: list[Any]) -> list[Any]:
+        from neurospec.measure.transcoder import make_replacement_ablation, replacement_effects
+
+        abls = [make_replacement_ablation(self.model, self.scope.sae, u, self.to, self.over)
+                for u in units]
+        return replacement_effects(self.model, abls, corpus)
+
+    def _claim(self, corpus: Corpus, claim: str, threshold: float, direction: str,
+               random_k: int = 0) -> Record:
+        data = checks.data_of(corpus, self.over)
+        if weak := self._too_few(corpus, "ablation_loss", claim):
+            return weak
+        eff = self._effects(corpus, [self.unit])[0]
+        est = mean_ci(eff.delta, seed=self.scope.seed, threshold=threshold,
+                      direction=direction, ids=corpus.ids, groups=corpus_groups(corpus))
+        self.bars.append({"set": corpus.name, "mean": est.estimate, "ci": list(est.ci),
+                          "n": est.n})
+        verdict, missed = decide(est.ci, threshold, direction, est.undefined)
+        data["truncated"] = [eff.truncated]
+        tc = self.scope.sae
+        details: Details = {
+            "units_label": "nats", "ablation": self.ablation.describe(),
+            "mode": self.ablation.mode, "value": self.ablation.value,
+            "clean_loss": float(eff.clean.mean()), "ablated_loss": float(eff.ablated.mean()),
+            "relative_change": float(eff.delta.mean() / eff.clean.mean()),
+            "hook": tc.hook_in, "transcoder": tc.source, "targets": list(tc.targets)}
+        charts: Charts = {
+            "bars": {"title": f"loss change when {self.ablation.describe()}", "unit": "nats",
+                     "items": [Bar(**b) for b in self.bars]},
+            "token_deltas": {"title": f"documents of {corpus.name} whose loss rose most "
+                                      f"(per-token loss change)",
+                             "items": [] if self.scope.rerun else top_deltas(self.model, eff, 3)}}
+        percentile = None
+        if random_k and not self.scope.rerun:
+            units = random_units(self.model, self.unit, random_k, self.scope.seed, tc)
+            effects = [float(e.delta.mean()) for e in self._effects(corpus, units)]
+            percentile = percentile_among(est.estimate, np.array(effects))
+            details.update({"random_k": len(effects), "random_k_requested": random_k,
+                            "random_percentile": percentile,
+                            "random_p": random_p(est.estimate, effects),
+                            "random_median": float(np.median(effects))})
+            charts["null"] = null_chart(
+                f"mean loss change on {corpus.name}: {self.unit} vs {len(effects)} random "
+                f"features of the same transcoder", est.estimate, effects,
+                [u.name for u in units])
+        return self.scope.record(
+            claim=claim, kind="ablation_loss", data=data, n=est.n, effect=est.estimate,
+            ci=est.ci, p=est.p_value, threshold=threshold, direction=direction,
+            metric="delta_loss", verdict=verdict, method=est.method + "; feature ablated in "
+            "the transcoder replacement, error term kept", missed=missed, details=details,
+            charts=charts, percentile=percentile)
+
+    @unit_claim
+    def raises_loss(self, on: Corpus | str, by_at_least: float, *,
+                    against_random: int = 0) -> Record:
+        """Claim the ablation raises the mean next-token loss on ``on`` by ``by_at_least``
+        nats or more (the CI's lower bound must reach it).
+
+        Args:
+            against_random: also ablate this many random features of the same transcoder
+                the same way and record the feature's percentile among them.
+        """
+        __tracebackhide__ = True
+        threshold = checks.threshold("by_at_least", by_at_least)
+        checks.count("against_random", against_random, minimum=0)
+        if against_random:
+            check_k(self.model, self.unit, against_random, self.scope.sae, "against_random")
+        corpus = checks.as_corpus(on)
+        claim = f"{self.ablation.describe()} raises loss on {corpus.name} by >= {threshold:g} nats"
+        return self._claim(corpus, claim, threshold, ">=", against_random)
+
+    @unit_claim
+    def and_not_on(self, corpus: Corpus | str, tolerance: float) -> Record:
+        """Claim the ablation changes the loss on ``corpus`` by less than ``tolerance`` nats
+        either way (the whole CI inside ±tolerance)."""
+        __tracebackhide__ = True
+        tol = checks.threshold("tolerance", tolerance)
+        c = checks.as_corpus(corpus)
+        claim = f"{self.ablation.describe()} changes loss on {c.name} by less than ±{tol:g} nats"
+        return self._claim(c, claim, tol, "within")
+

@@ -1,0 +1,205 @@
+"""Edges between transcoder features on tiny-bilingual (GPT-NeoX, sequential residual): the
+direct effect equals the linear path computed by hand from the weights, the clean attention
+patterns and the clean norm scales (the residual path and each head's OV circuit, plain
+torch); the total effect equals the replacement ablation by hand; the claim records both."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from neurospec.claims.expect import expect
+from neurospec.errors import InvalidArgument
+from neurospec.units import TranscoderFeature
+
+ROOT = Path(__file__).resolve().parents[2]
+TCS = ROOT / "fixtures/transcoders/tiny-bilingual"
+SRC, DST = 212, 166  # L0T212 (German) and the L1 feature its decoder aims at most
+pytestmark = pytest.mark.filterwarnings("ignore:.*were truncated", "ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def hf():
+    from transformers import GPTNeoXForCausalLM
+
+    return GPTNeoXForCausalLM.from_pretrained(ROOT / "fixtures/models/tiny-bilingual",
+                                              attn_implementation="eager").eval()
+
+
+def _by_hand(hf, ids: torch.Tensor, src: int, dst: int) -> tuple[float, float]:
+    """(direct, total) effect of L0T{src} on L1T{dst}'s pre-activation, summed over target
+    tokens 1.. (sources at positions 1..)."""
+    w0 = load_file(TCS / "L0/sae_weights.safetensors")
+    w1 = load_file(TCS / "L1/sae_weights.safetensors")
+    block = hf.gpt_neox.layers[1]
+    keep: dict[str, torch.Tensor] = {}
+    hooks = [hf.gpt_neox.layers[0].mlp.register_forward_hook(
+                 lambda m, a, o: keep.update(x0=a[0][0])),
+             block.input_layernorm.register_forward_pre_hook(
+                 lambda m, a: keep.update(r1=a[0][0])),
+             block.post_attention_layernorm.register_forward_pre_hook(
+                 lambda m, a: keep.update(m1=a[0][0])),
+             block.mlp.register_forward_pre_hook(lambda m, a: keep.update(x1=a[0][0]))]
+    try:
+        with torch.no_grad():
+            out = hf(ids[None], output_attentions=True)
+    finally:
+        for h in hooks:
+            h.remove()
+    pattern = out.attentions[1][0]  # [heads, q, p]
+    a = torch.relu(keep["x0"] @ w0["W_enc"][:, src] + w0["b_enc"][src])  # [pos]
+    a[0] = 0.0  # BOS is not a counted source position
+    v = a[:, None] * w0["W_dec"][src]  # what the source adds to the residual, [pos, d]
+
+    def ln_linear(x, ln, ref):  # LayerNorm with the clean scale of ref, linear part
+        sigma = torch.sqrt(ref.var(-1, unbiased=False, keepdim=True) + ln.eps)
+        return (x - x.mean(-1, keepdim=True)) / sigma * ln.weight
+
+    with torch.no_grad():
+        u = ln_linear(v, block.input_layernorm, keep["r1"])
+        heads, hs = pattern.shape[0], v.shape[1] // pattern.shape[0]
+        w_qkv = block.attention.query_key_value.weight
+        per_head = []
+        for h in range(heads):
+            w_v = w_qkv[h * 3 * hs + 2 * hs:(h + 1) * 3 * hs]  # [hs, d]
+            per_head.append(pattern[h] @ (u @ w_v.T))  # [q, hs]
+        attn = torch.cat(per_head, -1) @ block.attention.dense.weight.T
+        delta = ln_linear(v + attn, block.post_attention_layernorm, keep["m1"])
+        direct = float((delta @ w1["W_enc"][:, dst])[1:].double().sum())
+    # total: the source zeroed in the replacement (error kept), nothing frozen
+    pre = []
+    for edit in (False, True):
+        def hook(m, args, o, edit=edit):
+            if not edit:
+                return None
+            f = torch.relu(args[0] @ w0["W_enc"][:, src] + w0["b_enc"][src])
+            new = o - f[..., None] * w0["W_dec"][src]
+            return torch.cat([o[:, :1], new[:, 1:]], 1)
+        hs_ = [hf.gpt_neox.layers[0].mlp.register_forward_hook(hook),
+               block.mlp.register_forward_pre_hook(lambda m, a: keep.update(x1=a[0][0]))]
+        try:
+            with torch.no_grad():
+                hf(ids[None])
+        finally:
+            for h in hs_:
+                h.remove()
+        pre.append(keep["x1"] @ w1["W_enc"][:, dst] + w1["b_enc"][dst])
+    return direct, float((pre[0] - pre[1])[1:].double().sum())
+
+
+def test_direct_and_total_effects_equal_by_hand(tiny, small_sets, hf):
+    from neurospec.data.tokens import tokenize
+    from neurospec.measure.transcoder import load_transcoder, make_replacement_ablation
+    from neurospec.measure.transcoder_edges import direct_effects, total_effect
+
+    de = small_sets[0].subset(4)
+    tcs = load_transcoder("tiny-bilingual")
+    sums, tokens = direct_effects(tiny, tcs.at(0), [SRC, 5], tcs.at(1), DST, de)
+    tot, _ = total_effect(tiny, make_replacement_ablation(tiny, tcs, TranscoderFeature(0, SRC)),
+                          tcs.at(1), DST, de)
+    for k, ids in enumerate(tokenize(tiny, de).docs):
+        direct, total = _by_hand(hf, ids, SRC, DST)
+        assert sums[0, k] == pytest.approx(direct, rel=1e-4, abs=1e-5)
+        assert tot[k] == pytest.approx(total, rel=1e-4, abs=1e-5)
+        assert tokens[k] == len(ids) - 1
+    assert abs(sums[0]).sum() > 10 * abs(sums[1]).sum()  # the chosen pair, not any feature
+
+
+def test_the_edge_claim_records_its_baseline_and_total_effect(tiny, small_sets):
+    de = small_sets[0]
+    r = expect(f"L0T{SRC}", model=tiny, transcoder="tiny-bilingual").drives(
+        f"L1T{DST}", on=de, by_at_least=0.05, against_random=6)
+    assert r.kind == "transcoder_edge" and r.details["random_k"] == 6
+    assert r.details["random_percentile"] == 100.0
+    assert 0.5 < r.details["total_effect"] / r.effect < 1.5
+    with pytest.raises(InvalidArgument, match="later blocks only"):
+        expect("L1T3", model=tiny, transcoder="tiny-bilingual").drives("L0T2", on=de,
+                                                                      by_at_least=0.0)
+
+
+def test_the_nnsight_backend_refuses_the_direct_effect_by_name(small_sets):
+    pytest.importorskip("nnsight")
+    from neurospec.errors import UnsupportedArchitecture
+    from neurospec.measure.transcoder import load_transcoder
+    from neurospec.measure.transcoder_edges import direct_effects
+    from neurospec.models import load_model
+
+    model = load_model("tiny-bilingual", device="cpu", backend="nnsight")
+    tcs = load_transcoder("tiny-bilingual")
+    with pytest.raises(UnsupportedArchitecture, match="freezes attention patterns"):
+        direct_effects(model, tcs.at(0), [SRC], tcs.at(1), DST, small_sets[0].subset(2))
+
+
+def test_a_cross_layer_source_two_blocks_back_equals_the_paths_by_hand(tmp_path, small_sets):
+    """Three blocks, a CLT feature of block 0 and a feature of block 2: the residual path, every
+    head path of blocks 1 and 2 (their composition included), and the CLT's own write into
+    block 1's MLP output; block 1's MLP output otherwise frozen."""
+    import transformers as T
+    from tc_files import write
+
+    from neurospec.data.tokens import tokenize
+    from neurospec.measure.transcoder import load_transcoder
+    from neurospec.measure.transcoder_edges import direct_effects
+    from neurospec.models import load_model
+
+    torch.manual_seed(0)
+    d = 32
+    hf = T.GPTNeoXForCausalLM(T.GPTNeoXConfig(
+        vocab_size=4096, hidden_size=d, intermediate_size=24, num_hidden_layers=3,
+        num_attention_heads=4, max_position_embeddings=128, bos_token_id=0, eos_token_id=0,
+        pad_token_id=0, use_parallel_residual=False, rotary_pct=0.25))
+    with torch.no_grad():
+        for name, p in hf.named_parameters():
+            if "norm" in name:
+                p.add_(torch.randn_like(p) * 0.3)
+    hf.save_pretrained(tmp_path / "m")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / "m" / name).write_bytes((ROOT / "fixtures/models/tiny-bilingual" / name)
+                                            .read_bytes())
+    hf = T.GPTNeoXForCausalLM.from_pretrained(tmp_path / "m", attn_implementation="eager").eval()
+    model = load_model(str(tmp_path / "m"), device="cpu")
+    path, kwargs, ws = write("clt", tmp_path / "clt", d, 16, 3)
+    tcs = load_transcoder(path, **kwargs)
+    de = small_sets[0].subset(2)
+    sums, _ = direct_effects(model, tcs.at(0), [3], tcs.at(2), 5, de)
+    layers = hf.gpt_neox.layers
+    for k, ids in enumerate(tokenize(model, de).docs):
+        keep: dict[str, torch.Tensor] = {}
+        hooks = [layers[0].mlp.register_forward_hook(
+            lambda m, a, o, keep=keep: keep.update(x0=a[0][0]))]
+        for i in (1, 2):
+            hooks += [layers[i].input_layernorm.register_forward_pre_hook(
+                          lambda m, a, i=i, keep=keep: keep.update({f"r{i}": a[0][0]})),
+                      layers[i].post_attention_layernorm.register_forward_pre_hook(
+                          lambda m, a, i=i, keep=keep: keep.update({f"m{i}": a[0][0]}))]
+        try:
+            with torch.no_grad():
+                out = hf(ids[None], output_attentions=True)
+        finally:
+            for h in hooks:
+                h.remove()
+
+        def ln_linear(x, ln, ref):
+            sigma = torch.sqrt(ref.var(-1, unbiased=False, keepdim=True) + ln.eps)
+            return (x - x.mean(-1, keepdim=True)) / sigma * ln.weight
+
+        def attn(i, x, out=out, keep=keep):
+            block, pattern = layers[i], out.attentions[i][0]
+            u = ln_linear(x, block.input_layernorm, keep[f"r{i}"])
+            hs, w = d // pattern.shape[0], block.attention.query_key_value.weight
+            heads = [pattern[h] @ (u @ w[h * 3 * hs + 2 * hs:(h + 1) * 3 * hs].T)
+                     for h in range(pattern.shape[0])]
+            return torch.cat(heads, -1) @ block.attention.dense.weight.T
+
+        w = ws[0]
+        a = torch.relu(keep["x0"] @ w["W_enc"][:, 3] + w["b_enc"][3])
+        a[0] = 0.0
+        with torch.no_grad():
+            r = a[:, None] * w["W_dec"][3, 0]  # after block 0
+            r = r + attn(1, r)  # block 1's middle
+            r = r + a[:, None] * w["W_dec"][3, 1]  # its MLP output: the CLT's write only
+            r = r + attn(2, r)
+            delta = ln_linear(r, layers[2].post_attention_layernorm, keep["m2"])
+            want = float((delta @ ws[2]["W_enc"][:, 5])[1:].double().sum())
+        assert sums[0, k] == pytest.approx(want, rel=1e-4, abs=1e-5)
