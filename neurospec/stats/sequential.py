@@ -230,3 +230,42 @@ def schedule(n_max: int, first: int, ratio: float) -> list[int]:
         n = max(n + 1, int(math.ceil(n * ratio)))
     sizes.append(n_max)
     return sizes
+
+
+def anytime_p(looks: Sequence[Look], n_max: int, threshold: float, direction: str,
+              logit: bool = False) -> float:
+    """The p-value of the claim at the last look, in the fixed-n convention (the claim
+    passes its 95% sequence exactly when p <= 0.025): half the smallest level ``alpha`` at
+    which the running sequence at this look clears the threshold.  Valid at any stopping
+    time, so Holm may use it."""
+    def clears(alpha: float) -> bool:
+        lo, hi = at_level(looks, n_max, alpha, logit)
+        return decision(lo, hi, threshold, direction) == "pass"
+
+    if not looks or not clears(1 - 1e-9):
+        return 1.0
+    lo_a, hi_a = 1e-12, 1 - 1e-9
+    if clears(lo_a):
+        return lo_a / 2
+    for _ in range(50):
+        mid = math.sqrt(lo_a * hi_a)
+        lo_a, hi_a = (lo_a, mid) if clears(mid) else (mid, hi_a)
+    return hi_a / 2
+
+
+def betting_p(x: NDArray[np.float64], threshold: float) -> float:
+    """The anytime p-value of "the mean of ``x`` exceeds ``threshold``" from the betting
+    sequence's capital on the threshold (``1 / max capital``: each side of
+    :func:`betting_bounds` bets at level 0.025, so a pass is p <= 0.025)."""
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) == 0:
+        return 1.0
+    m = min(max(threshold, 1e-9), 1 - 1e-9)
+    t = np.arange(1, len(x) + 1, dtype=np.float64)
+    mu_all = np.concatenate([[0.5], (0.5 + np.cumsum(x)) / (t + 1)])
+    dev = np.concatenate([[0.0], np.cumsum((x - mu_all[:-1]) ** 2)[:-1]])
+    var = (0.25 + dev) / t
+    # the bets of betting_bounds at level 0.05 (they do not depend on the level tested)
+    lam = np.minimum(np.sqrt(2 * math.log(1 / (ALPHA / 2)) / (var * t * np.log(t + 1))), 0.5 / m)
+    log_cap = np.cumsum(np.log1p(lam * (x - m)))
+    return float(min(1.0, math.exp(-max(0.0, float(log_cap.max())))))
