@@ -98,6 +98,9 @@ def make_record(s: list[str], verdict: str = "fail") -> Record:
             "token_table": {"title": s[40], "labels": [s[41], s[42]],
                             "top": [{"token": s[43], "value": 1.0, "in_set": True}],
                             "bottom": [{"token": s[44], "value": -1.0, "in_set": False}]},
+            "sequence": {"title": s[21], "threshold": 0.2, "n_max": 100, "stopped": 45,
+                         "points": [{"n": 20, "estimate": 0.3, "lo": float("-inf"), "hi": 0.9},
+                                    {"n": 45, "estimate": 0.25, "lo": 0.21, "hi": 0.3}]},
         })
 
 
