@@ -43,7 +43,7 @@ def _peek(metric: str, a: list | np.ndarray, b: list | np.ndarray | None, t: flo
             est = two_sample(np.asarray(pa), np.asarray(pb), seed=seed, threshold=t)
         else:
             fn = token_auroc_ci if metric == "token_auroc" else token_d_ci
-            est = fn(list(pa), list(pb), seed=seed, null=t, n_resamples=500)
+            est = fn(list(pa), list(pb or []), seed=seed, null=t, n_resamples=500)
         if _passes(est, t):
             return True
     return False

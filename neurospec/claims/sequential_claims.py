@@ -6,7 +6,7 @@ note "stopped after n of N" and the sequence's chart."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -17,9 +17,6 @@ from neurospec.evidence.payloads import Charts, Data, Details
 from neurospec.evidence.record import Record
 from neurospec.measure.ablation import AblationEffect
 from neurospec.measure.activations import UnitActivations
-
-if TYPE_CHECKING:
-    from neurospec.claims.column_ablation import ColumnAblated
 
 __all__ = ["contrast", "loss_change", "merged_acts", "read_shares", "sequential_on",
            "sequential_record"]
@@ -50,9 +47,11 @@ def contrast(owner: Any, sets: tuple[Corpus, Corpus], metric: str, threshold: fl
     return out, a, b
 
 
-def loss_change(owner: ColumnAblated, corpus: Corpus, threshold: float, direction: str
+def loss_change(owner: Any, corpus: Corpus, threshold: float, direction: str
                 ) -> tuple[Outcome, AblationEffect]:
-    """Read ``corpus`` sequentially for the ablation's paired loss change per document."""
+    """Read ``corpus`` sequentially for the ablation's paired loss change per document
+    (``owner``: a chain of ablation claims, :class:`~neurospec.claims.column_ablation.
+    ColumnAblated`, which imports this module)."""
     parts: list[AblationEffect] = []
 
     def measure(i: int, batch: Corpus) -> list[Any]:
@@ -80,7 +79,8 @@ def sequential_record(owner: Any, out: Outcome, *, claim: str, kind: str, data: 
     details["sequential"] = out.note()
     charts["sequence"] = out.chart(what)
     method = r.method + (f"; {method_note}" if method_note else "")
-    return owner.scope.record(
+    record: Record = owner.scope.record(
         claim=claim, kind=kind, data=data, n=k.n, effect=k.estimate, ci=(k.lo, k.hi),
         p=out.p, threshold=r.threshold, direction=direction, metric=metric, verdict=verdict,
         method=method, missed=out.missed(), details=details, charts=charts)
+    return record

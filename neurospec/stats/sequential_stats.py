@@ -98,8 +98,8 @@ def estimate_se(metric: str, a: Sequence[NDArray[np.float64]] | NDArray[np.float
         flat = np.concatenate([np.concatenate(da), np.concatenate(db)])
         centre = float(flat.mean())
         stat_se, _ = _d_se(doc_sums(da, centre), doc_sums(db, centre))
-    th, se = stat_se(_ones(n_a), _ones(n_b))
-    est, s = float(th[0]), float(se[0])
+    th_se = stat_se(_ones(n_a), _ones(n_b))
+    est, s = float(th_se[0][0]), float(th_se[1][0])
     ok = min(n_a, n_b) >= MIN_UNITS and math.isfinite(s) and s > 0
     return est, s, n_a + n_b, ok
 
