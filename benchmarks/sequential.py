@@ -50,12 +50,15 @@ def suite(files: list[str], json_path: Path, *extra: str) -> float:
     return time.perf_counter() - t
 
 
-def compare_suite(files: list[str]) -> tuple[list[str], float, int, int]:
+def compare_suite(files: list[str], keep: Path | None = None
+                  ) -> tuple[list[str], float, int, int]:
     from neurospec.evidence.jsonio import read_results
     from neurospec.evidence.results import claim_ids
 
     with tempfile.TemporaryDirectory() as tmp:
-        fixed_path, seq_path = Path(tmp) / "fixed.json", Path(tmp) / "seq.json"
+        folder = keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        fixed_path, seq_path = folder / "fixed.json", folder / "seq.json"
         t_fixed = suite(files, fixed_path)
         t_seq = suite(files, seq_path, "--neurospec-sequential")
         fixed, seq = list(read_results(fixed_path)), list(read_results(seq_path))
@@ -127,9 +130,11 @@ def grid(reps: int, n: int = 200) -> list[str]:
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true", help="two hypotheses files, fewer draws")
+    p.add_argument("--keep", type=Path, default=None,
+                   help="keep the two results files (fixed.json, seq.json) in this folder")
     args = p.parse_args()
     files = QUICK if args.quick else ["hypotheses/"]
-    lines, saved, changed, clear = compare_suite(files)
+    lines, saved, changed, clear = compare_suite(files, args.keep)
     lines += grid(50 if args.quick else 200)
     print("\n".join(lines))
     print(f"name=sequential docs_saved={saved:.2f} verdicts_changed={changed} "
