@@ -28,7 +28,7 @@ from neurospec.report.svg_sequence import confidence_sequence
 __all__ = ["fmt", "render_fragment", "render_page", "render_record", "stylesheet",
            "summary_table"]
 
-_SKIP_DETAILS = {"units_label", "vacuity", "matched_negative"}  # these have their own rows
+_SKIP_DETAILS = {"units_label", "vacuity", "matched_negative", "sequential"}  # own rows
 
 
 @lru_cache(maxsize=1)

@@ -150,3 +150,10 @@ def test_a_sequential_claim_draws_its_sequence_with_threshold_and_stop():
     assert len(seq) == 1
     assert 'class="threshold"' in seq[0] and 'class="ns-stop"' in seq[0]
     assert "stopped after 89 of 790" in seq[0] and "<b>" not in seq[0]
+    details = {**r.details, "sequential": {
+        "mode": "sequential", "stopped_after": 89, "of": 790, "documents": 89,
+        "documents_of": 800, "looks": 3, "bounds": [0.873, 0.946], "verdict": "pass",
+        "sequence": "asymptotic <i>"}}
+    html = render_record(replace(r, charts=charts, details=details), with_style=False)
+    assert "stopped after 89 of 790 units (89 of 800 documents read, 3 looks)" in html
+    assert "<i>" not in html

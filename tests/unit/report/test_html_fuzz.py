@@ -81,7 +81,10 @@ def make_record(s: list[str], verdict: str = "fail") -> Record:
         n=s[11], effect=0.25, ci=(0.1, 0.4), p=0.01, threshold=0.2, direction=s[12],
         metric=s[13], verdict=verdict, seed=0, method=s[14], missed=s[15], test=s[16],
         details={"units_label": s[17], "note": s[18], "by_set": {s[19]: 0.5, "x": s[20]},
-                 "random_percentile": 90.0, "random_k": 3, "random_median": 0.01},
+                 "random_percentile": 90.0, "random_k": 3, "random_median": 0.01,
+                 "sequential": {"mode": "sequential", "stopped_after": 45, "of": 100,
+                                "documents": 45, "documents_of": 100, "looks": 2,
+                                "bounds": [0.21, 0.3], "verdict": "pass", "sequence": s[14]}},
         charts={
             "histogram": {"title": s[21], "sets": {s[7]: [0.1, 0.3], s[8] + "\u0001": [0.0]}},
             "bars": {"title": s[22], "unit": s[23],
