@@ -8,19 +8,37 @@ Power is measured beside the fixed-n test's at the same maximum n (:func:`power_
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy.stats import norm
 
 from neurospec.calibration_cases import Case, Pool, _centred, _passes, _split, _token_docs
 from neurospec.claims.sequential import FIRST, RATIO
-from neurospec.stats.clustered import token_auroc_ci, token_d_ci
+from neurospec.stats.cluster_t import satterthwaite_df
+from neurospec.stats.clustered import _auc_se, _d_se, token_auroc_ci, token_d_ci
 from neurospec.stats.inference import mean_ci, two_sample
 from neurospec.stats.multiple import holm_levels
 from neurospec.stats.proportion import share_ci
-from neurospec.stats.sequential import anytime_p, betting_bounds, decision, schedule
-from neurospec.stats.sequential_stats import sequence_on
+from neurospec.stats.sequential import (
+    Look,
+    SequenceResult,
+    anytime_p,
+    betting_bounds,
+    decision,
+    normal_bounds,
+    running,
+    schedule,
+)
+from neurospec.stats.sequential_stats import (
+    MIN_UNITS,
+    decided,
+    estimate_se,
+    sequence_on,
+    student_factor,
+)
 
 Trial = Callable[[np.random.Generator, int], bool]
 GROUP = "sequential (look after every batch)"
@@ -168,3 +186,64 @@ def power_rows(pools: dict[str, Pool], reps: int, seed: int, d: float = 0.5, n: 
             fixed += _passes(est, 0.0)
         out.append((kind, seq / reps, fixed / reps, float(np.mean(used))))
     return out
+
+
+def _pool_look(up: Any, metric: str, ia: np.ndarray, ib: np.ndarray
+               ) -> tuple[float, float, bool]:
+    """(estimate, se, decidable) of ``metric`` on documents ``ia`` / ``ib`` of a real pool
+    (:class:`neurospec.calibration_real.UnitPool`), from its pair counts and sums."""
+    if metric == "mean_diff":
+        a, b = up.means
+        est, se, _, ok = estimate_se("mean_diff", a[ia], b[ib])
+        return est, se, ok
+    if metric == "token_auroc":
+        stat_se, influence = _auc_se(up.pairs[np.ix_(ia, ib)], up.na[ia], up.nb[ib])
+    else:
+        stat_se, influence = _d_se(up.sa[:, ia], up.sb[:, ib])
+    th_se = stat_se(np.ones((1, len(ia))), np.ones((1, len(ib))))
+    est = float(th_se[0][0])
+    se = float(th_se[1][0]) * student_factor(satterthwaite_df(influence()))
+    return est, se, min(len(ia), len(ib)) >= MIN_UNITS and math.isfinite(se) and se > 0
+
+
+def real_contrast_case(up: Any, metric: str, n: int) -> Trial:
+    """"``up``'s unit activates more on A than on B with ``metric`` >= its pool value",
+    read sequentially from random orders of ``n`` documents per set."""
+    truth = up.truth(metric)
+
+    def trial(rng: np.random.Generator, seed: int) -> bool:
+        ia = rng.choice(len(up.na), size=n, replace=False)
+        ib = rng.choice(len(up.nb), size=n, replace=False)
+        looks: tuple[Look, ...] = ()
+        for size in schedule(n, FIRST, RATIO):
+            est, se, ok = _pool_look(up, metric, ia[:size], ib[:size])
+            lo, hi = normal_bounds(est, se, 2 * size, 2 * n, logit=metric == "token_auroc")
+            looks = running(looks, 2 * size, est, se, lo, hi, ok)
+            if decided(looks, truth, ">="):
+                break
+        return SequenceResult(looks, 2 * n, truth, ">=", "").verdict == "pass"
+    return trial
+
+
+def real_loss_case(delta: np.ndarray, n: int) -> Trial:
+    """"Raises loss by >= its pool mean", read sequentially from ``n`` random documents."""
+    truth = float(delta.mean())
+
+    def trial(rng: np.random.Generator, seed: int) -> bool:
+        x = delta[rng.choice(len(delta), size=n, replace=False)]
+        return sequence_on("mean", x, threshold=truth, first=FIRST, ratio=RATIO
+                           ).verdict == "pass"
+    return trial
+
+
+def real_sequential_rows(ups: list[Any], delta: np.ndarray, reps: tuple[int, int]
+                         ) -> list[Case]:
+    """Sequential rows on the bundled model's real activations and loss changes."""
+    group = "real: sequential (look after every batch)"
+    label = {"token_auroc": "token AUROC", "token_d": "token d", "mean_diff": "difference of means"}
+    rows = [Case(f"{up.name}, {label[m]}, n={n} per set", f"{group}: {up.pool}",
+                 real_contrast_case(up, m, n), reps)
+            for up in ups for m in ("token_auroc", "token_d", "mean_diff") for n in (30, 100)]
+    rows += [Case(f"L0N125 mean-ablated, raises loss by >= its pool mean, German, n={n}",
+                  group, real_loss_case(delta, n), reps) for n in (30, 100)]
+    return rows

