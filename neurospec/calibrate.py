@@ -242,13 +242,14 @@ def run(quick: bool, seed: int, out: Path | None, log: Callable[[str], None] = p
             "kinds": len(rows), "ok": ok}
 
 
-def _seq_power(rows: list[tuple[str, float, float, float]], reps: int) -> str:
+def _seq_power(rows: list[tuple[str, float, float, float, float]], reps: int) -> str:
     lines = [f"## Power of sequential mode beside fixed-n ({reps} claims per cell)", "",
-             "A planted effect of d = 0.5 SD, at most 100 documents per set; the sequence "
-             "looks after every batch (first 20 groups per set, batches x1.5).", "",
-             "| kind | sequential power | fixed-n power | share of documents read (sequential) |",
-             "|---|---|---|---|"]
-    lines += [f"| {k} | {s:.2f} | {f:.2f} | {u:.2f} |" for k, s, f, u in rows]
+             "A planted effect of d SDs of the pool's per-document values, at most 100 "
+             "documents per set (the fixed-n test's n); the sequence looks after every batch "
+             "(first 20 groups per set, batches x1.5).", "",
+             "| kind | d | sequential power | fixed-n power | share of documents read "
+             "(sequential) |", "|---|---|---|---|---|"]
+    lines += [f"| {k} | {d} | {s:.2f} | {f:.2f} | {u:.2f} |" for k, d, s, f, u in rows]
     return "\n".join(lines + [""])
 
 

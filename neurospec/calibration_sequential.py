@@ -165,14 +165,14 @@ def sequential_cases(pools: dict[str, Pool]) -> list[Case]:
     return rows
 
 
-def power_rows(pools: dict[str, Pool], reps: int, seed: int, d: float = 0.5, n: int = 100
-               ) -> list[tuple[str, float, float, float]]:
-    """(kind, sequential power, fixed-n power, mean share of documents read by sequential
-    claims) at a planted effect of ``d`` SDs and at most ``n`` documents per set."""
+def power_rows(pools: dict[str, Pool], reps: int, seed: int, ds: tuple[float, ...] = (0.5, 0.8),
+               n: int = 100) -> list[tuple[str, float, float, float, float]]:
+    """(kind, d, sequential power, fixed-n power, mean share of documents read by sequential
+    claims) at planted effects of ``ds`` SDs and at most ``n`` documents per set."""
     out = []
-    for kind in ("activation_contrast", "ablation_loss"):
+    for kind, d in ((k, d) for k in ("activation_contrast", "ablation_loss") for d in ds):
         pool = pools[kind]
-        rng = np.random.default_rng([seed, 77, len(kind)])
+        rng = np.random.default_rng([seed, 77, len(kind), int(100 * d)])
         seq = fixed = 0
         used = []
         for i in range(reps):
@@ -184,7 +184,7 @@ def power_rows(pools: dict[str, Pool], reps: int, seed: int, d: float = 0.5, n: 
             est = (mean_ci(np.asarray(a), seed=i) if b is None
                    else two_sample(np.asarray(a), np.asarray(b), seed=i))
             fixed += _passes(est, 0.0)
-        out.append((kind, seq / reps, fixed / reps, float(np.mean(used))))
+        out.append((kind, d, seq / reps, fixed / reps, float(np.mean(used))))
     return out
 
 
