@@ -148,11 +148,13 @@ def _finite(x: float) -> float:
 
 
 def read_sets(sets: list[Corpus], measure: Callable[[int, Corpus], list[Any]], metric: str,
-              threshold: float, direction: str, seed: int, remote: bool = False
-              ) -> Outcome:
+              threshold: float, direction: str, seed: int, remote: bool = False,
+              prefetch: Callable[[list[Corpus]], None] | None = None) -> Outcome:
     """Read ``sets`` (one, or two compared) batch by batch, measuring each new batch with
     ``measure(set_index, batch) -> one item per document`` (a number, or a token array for
-    token metrics), and look after each batch; stop once the sequence decides."""
+    token metrics), and look after each batch; stop once the sequence decides.
+    ``prefetch(batches)``: measure a look's new batches of every set at once first (a remote
+    model: one request per look)."""
     readings = [reading(c, seed, i) for i, c in enumerate(sets)]
     big = max(r.n_groups for r in readings)
     n_max = sum(r.n_groups for r in readings)
@@ -160,12 +162,17 @@ def read_sets(sets: list[Corpus], measure: Callable[[int, Corpus], list[Any]], m
     done = [0 for _ in sets]  # documents read per set
     looks: tuple[Look, ...] = ()
     for size in schedule(big, FIRST, RATIO_REMOTE if remote else RATIO):
+        batches: dict[int, Corpus] = {}
         for i, r in enumerate(readings):
             groups = r.n_groups if size >= big else max(1, round(r.n_groups * size / big))
             upto = r.docs_after(min(groups, r.n_groups))
             if upto > done[i]:
-                items[i].extend(measure(i, r.batch(done[i], upto)))
+                batches[i] = r.batch(done[i], upto)
                 done[i] = upto
+        if prefetch is not None and len(batches) > 1:
+            prefetch(list(batches.values()))
+        for i, batch in batches.items():
+            items[i].extend(measure(i, batch))
         gs = [r.groups[:d] for r, d in zip(readings, done)]
         looks = look_at(looks, metric, items[0], items[1] if len(sets) > 1 else None,
                         (gs[0], gs[1] if len(sets) > 1 else None), n_max, ALPHA, direction)

@@ -42,7 +42,8 @@ def contrast(owner: Any, sets: tuple[Corpus, Corpus], metric: str, threshold: fl
         return list(acts.doc_means) if metric == "mean_diff" else list(acts.per_token)
 
     out = read_sets(list(sets), measure, metric, threshold, ">=", owner.ctx.seed,
-                    remote=bool(owner.model.narrow_reads))
+                    remote=bool(owner.model.narrow_reads),
+                    prefetch=getattr(owner, "_prefetch", None))  # remote: one request a look
     a, b = (merged_acts(p, r) for p, r in zip(parts, out.read))
     return out, a, b
 
