@@ -50,21 +50,25 @@ def suite(files: list[str], json_path: Path, *extra: str) -> float:
     return time.perf_counter() - t
 
 
-def compare_suite(files: list[str], keep: Path | None = None
+def compare_suite(files: list[str], keep: Path | None = None, reuse: Path | None = None
                   ) -> tuple[list[str], float, int, int]:
     from neurospec.evidence.jsonio import read_results
     from neurospec.evidence.results import claim_ids
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = keep or Path(tmp)
+        folder = reuse or keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         fixed_path, seq_path = folder / "fixed.json", folder / "seq.json"
-        t_fixed = suite(files, fixed_path)
-        t_seq = suite(files, seq_path, "--neurospec-sequential")
+        if reuse is None:
+            t_fixed = suite(files, fixed_path)
+            t_seq = suite(files, seq_path, "--neurospec-sequential")
+            timing = (f"fixed-n {t_fixed:.1f} s, sequential {t_seq:.1f} s (one process each, "
+                      f"2 threads)")
+        else:
+            timing = f"results read from {reuse}"
         fixed, seq = list(read_results(fixed_path)), list(read_results(seq_path))
     by_id = dict(zip(claim_ids(fixed), fixed))
-    lines = [f"suite: {len(files)} files, fixed-n {t_fixed:.1f} s, sequential {t_seq:.1f} s "
-             f"(one process each, 2 threads)", "",
+    lines = [f"suite: {', '.join(files)}; {timing}; {len(seq)} sequential-run records", "",
              "| claim | kind | verdict fixed / seq | documents seq / fixed | forward passes "
              "seq / fixed | saved | stopped after (units) | sequence | fixed-n CI |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -132,9 +136,11 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="two hypotheses files, fewer draws")
     p.add_argument("--keep", type=Path, default=None,
                    help="keep the two results files (fixed.json, seq.json) in this folder")
+    p.add_argument("--reuse", type=Path, default=None,
+                   help="compare the results files a --keep run left in this folder")
     args = p.parse_args()
     files = QUICK if args.quick else ["hypotheses/"]
-    lines, saved, changed, clear = compare_suite(files, args.keep)
+    lines, saved, changed, clear = compare_suite(files, args.keep, args.reuse)
     lines += grid(50 if args.quick else 200)
     print("\n".join(lines))
     print(f"name=sequential docs_saved={saved:.2f} verdicts_changed={changed} "
