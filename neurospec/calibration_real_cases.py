@@ -230,6 +230,11 @@ def real_cases(quick: bool, log: Callable[[str], None]) -> tuple[list[Case], lis
         ups += other
     notes += [cr.pool_summary(up) for up in ups]
     rows += _loss_rows(model, quick, notes)
+    from neurospec.calibration_sequential import real_sequential_rows
+
+    rows += real_sequential_rows([up for up in ups if up.pool == MIXED][:2],
+                                 cr.loss_changes(model, cr.GERMAN, (0, 125), "english"),
+                                 (300, 1000) if quick else (1000, 2000))
     fam, fam_notes = family_rows(model, [(0, 125)] if quick else [(0, 125), (0, 26)],
                                  120 if quick else 200, (6,) if quick else (2, 6, 20),
                                  (300, 1000) if quick else (1000, 2000), log)

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from neurospec.claims import checks
+from neurospec.claims import sequential_claims as sq
 from neurospec.claims.charts import TOP_CONTEXTS, peak_context, top_contexts
+from neurospec.claims.contrast_sizes import DEFINITIONS, LABELS, contrast_size
 from neurospec.claims.expectation import Scoped
 from neurospec.claims.rerun import unit_claim
 from neurospec.claims.verdict import decide
@@ -61,7 +63,8 @@ class ActivationSource(Protocol):
 @unit_claim
 def activates_more(self: ActivationSource, on: Corpus | str, than: Corpus | str, *,
                    auroc_at_least: float | None = None, by_at_least: float | None = None,
-                   effect_size_at_least: float | None = None) -> Record:
+                   effect_size_at_least: float | None = None,
+                   sequential: bool | None = None) -> Record:
     """Claim the unit activates more on ``on`` than on ``than``.  Give exactly one size:
 
     - ``auroc_at_least``: the token-level AUROC, the chance that a counted token of ``on``
@@ -77,12 +80,13 @@ def activates_more(self: ActivationSource, on: Corpus | str, than: Corpus | str,
     and small-sample floor, :mod:`neurospec.stats.clustered`), the difference of means uses
     a bootstrap-t over document means with the permutation and skew guards.  Near-copies and
     declared groups of a corpus are resampled as one document.  A CI that cannot be
-    computed (no spread) fails the claim as undefined.
+    computed (no spread) fails the claim as undefined.  ``sequential``: stop once a
+    confidence sequence decides (:mod:`neurospec.claims.sequential`).
     """
     __tracebackhide__ = True
     unit = self.unit
     kind = "sae_feature" if self.sae is not None else "activation_contrast"
-    metric, threshold, size = _contrast_size(auroc_at_least, by_at_least, effect_size_at_least)
+    metric, threshold, size = contrast_size(auroc_at_least, by_at_least, effect_size_at_least)
     a_set, b_set = checks.as_corpus(on), checks.as_corpus(than)
     require_disjoint(a_set, b_set)
     claim = f"{unit} activates more on {a_set.name} than on {b_set.name} {size}"
@@ -94,32 +98,36 @@ def activates_more(self: ActivationSource, on: Corpus | str, than: Corpus | str,
                                  data)
     if weak:
         return weak
-    if (prefetch := getattr(self, "_prefetch", None)) is not None:
-        prefetch([a_set, b_set])  # a remote model: both sets in one request
-    a, b = self._acts(a_set), self._acts(b_set)
-    groups = (corpus_groups(a_set), corpus_groups(b_set))  # near-copies resample together
-    if metric == "mean_diff":
-        est = two_sample(a.doc_means, b.doc_means, measure=metric, seed=self.ctx.seed,
-                         threshold=threshold, ids=(a_set.ids, b_set.ids), groups=groups)
+    if seq := sq.sequential_on(self.scope, sequential):
+        out, a, b = sq.contrast(self, (a_set, b_set), metric, threshold)
     else:
-        fn = token_auroc_ci if metric == "token_auroc" else token_d_ci
-        est = fn(a.per_token, b.per_token, seed=self.ctx.seed, null=threshold, groups=groups)
-    verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
-    if not all(np.isfinite(est.ci)):
-        verdict, missed = "fail", (f"undefined: the CI of the {_LABELS[metric]} could not be "
-                                   f"computed (a resample without variance)")
+        if (prefetch := getattr(self, "_prefetch", None)) is not None:
+            prefetch([a_set, b_set])  # a remote model: both sets in one request
+        a, b = self._acts(a_set), self._acts(b_set)
+        groups = (corpus_groups(a_set), corpus_groups(b_set))  # near-copies resample together
+        if metric == "mean_diff":
+            est = two_sample(a.doc_means, b.doc_means, measure=metric, seed=self.ctx.seed,
+                             threshold=threshold, ids=(a_set.ids, b_set.ids), groups=groups)
+        else:
+            fn = token_auroc_ci if metric == "token_auroc" else token_d_ci
+            est = fn(a.per_token, b.per_token, seed=self.ctx.seed, null=threshold,
+                     groups=groups)
+        verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
+        if not all(np.isfinite(est.ci)):
+            verdict, missed = "fail", (f"undefined: the CI of the {LABELS[metric]} could not "
+                                       f"be computed (a resample without variance)")
     ta, tb = a.all_tokens, b.all_tokens
     data["truncated"] = [a.truncated, b.truncated]
     # a rerun (random-unit baseline, vacuity) keeps only the verdict and the effect
     details: Details = {
-        "units_label": f"({_LABELS[metric]})", "definition": _DEFINITIONS[metric],
+        "units_label": f"({LABELS[metric]})", "definition": DEFINITIONS[metric],
         "token_auroc": float("nan") if self.scope.rerun else auroc(ta, tb),
         "doc_auroc": float("nan") if self.scope.rerun else auroc(a.doc_means, b.doc_means),
         "token_mean": {a_set.name: float(ta.mean()), b_set.name: float(tb.mean())},
         "doc_mean": {a_set.name: float(a.doc_means.mean()), b_set.name: float(b.doc_means.mean())},
         "frac_tokens_above_0": {a_set.name: float((ta > 0).mean()),
                                 b_set.name: float((tb > 0).mean())},
-        "n_docs": {a_set.name: len(a_set), b_set.name: len(b_set)},
+        "n_docs": {a_set.name: len(a.corpus), b_set.name: len(b.corpus)},
         "n_tokens": {a_set.name: int(ta.size), b_set.name: int(tb.size)},
         "hook": self.sae.hook if self.sae is not None else unit.hook,
     }
@@ -134,41 +142,13 @@ def activates_more(self: ActivationSource, on: Corpus | str, than: Corpus | str,
                      top_contexts(self.model, a, a_set.name, TOP_CONTEXTS)
                      + top_contexts(self.model, b, b_set.name, 3)},
     }
+    if seq:
+        return sq.sequential_record(self, out, claim=claim, kind=kind, data=data, metric=metric,
+                                 what=LABELS[metric], details=details, charts=charts)
     return self.scope.record(
         claim=claim, kind=kind, data=data, n=est.n, effect=est.estimate,
         ci=est.ci, p=est.p_value, threshold=threshold, direction=">=", metric=metric,
         verdict=verdict, method=est.method, missed=missed, details=details, charts=charts)
-
-
-_LABELS = {"token_auroc": "token AUROC", "token_d": "token Cohen's d",
-           "mean_diff": "activation"}
-_DEFINITIONS = {
-    "token_auroc": "chance that a counted token of the first set activates more than one of "
-                   "the second (ties 1/2); 95% studentized CI resampling whole documents",
-    "token_d": "(mean of the first set's tokens - mean of the second's) / sqrt((token variance "
-               "of the first + of the second) / 2); 95% studentized CI resampling whole "
-               "documents",
-    "mean_diff": "difference of document means; 95% bootstrap-t CI over documents"}
-
-
-def _contrast_size(auroc_at_least: Any, by_at_least: Any, effect_size_at_least: Any
-                   ) -> tuple[str, float, str]:
-    """The metric, threshold and wording of ``activates_more`` given exactly one size."""
-    given = [(n, v) for n, v in (("auroc_at_least", auroc_at_least),
-                                 ("by_at_least", by_at_least),
-                                 ("effect_size_at_least", effect_size_at_least)) if v is not None]
-    if len(given) != 1:
-        raise InvalidArgument("activates_more: give exactly one of auroc_at_least= (token "
-                              "AUROC), effect_size_at_least= (token Cohen's d) or by_at_least= "
-                              "(difference of document means)")
-    name, value = given[0]
-    if name == "auroc_at_least":
-        t = checks.share(name, value)
-        return "token_auroc", t, f"with token AUROC >= {t:g}"
-    t = checks.threshold(name, value)
-    if name == "by_at_least":
-        return "mean_diff", t, f"by >= {t:g}"
-    return "token_d", t, f"with token Cohen's d >= {t:g}"
 
 
 class NeuronActivationClaims(Scoped):
@@ -322,7 +302,8 @@ class NeuronActivationClaims(Scoped):
 
     @unit_claim
     def fires_on(self, strategy: Any, *, above: float, share_at_least: float = 0.95,
-                 n: int = 200, name: str = "generated prompts") -> Record:
+                 n: int = 200, name: str = "generated prompts",
+                 sequential: bool | None = None) -> Record:
         """Claim the neuron's activation at the last token exceeds ``above`` on at least
         ``share_at_least`` of prompts drawn from ``strategy`` (a prompt strategy of
         :mod:`neurospec.strategies`).
@@ -332,6 +313,8 @@ class NeuronActivationClaims(Scoped):
         Clopper-Pearson bound.  Then hypothesis searches for a counterexample and shrinks it:
         the minimal prompt on which the neuron stays at or below ``above`` is shown in the
         report (a claim for all prompts, ``share_at_least=1``, fails when one is found).
+        ``sequential`` (a share claim): draw in batches, stop once a betting confidence
+        sequence of the share decides (default: the run's ``--neurospec-sequential``).
         """
         __tracebackhide__ = True
         from hypothesis import HealthCheck, Phase, find, settings
@@ -353,8 +336,18 @@ class NeuronActivationClaims(Scoped):
                 "favour simple examples and are not a sample of it", value=strategy)
         rng = np.random.default_rng([self.ctx.seed, unit.layer, unit.index])
         drawn = [draw(rng) for _ in range(n)]
-        acts = np.concatenate([last_token_activation(self.model, unit, drawn[i:i + 256])
-                               for i in range(0, len(drawn), 256)])
+        parts: list[np.ndarray] = []
+
+        def measured(start: int, stop: int) -> np.ndarray:
+            parts.extend(last_token_activation(self.model, unit, drawn[i:min(i + 256, stop)])
+                         for i in range(start, stop, 256))
+            return np.concatenate(parts)[start:stop] > above
+        seq = None  # a share claim in sequential mode stops once its sequence decides
+        if share < 1 and sq.sequential_on(self.scope, sequential):
+            seq = sq.read_shares(measured, n, share, bool(self.model.narrow_reads))
+        else:
+            measured(0, n)
+        acts = np.concatenate(parts)
         hits = int((acts > above).sum())
         est = share_ci(hits, len(acts), max(share, 1e-9) if share < 1 else 0.5)
         minimal: list[int] | None = None
@@ -387,6 +380,14 @@ class NeuronActivationClaims(Scoped):
                                   "items": [{"set": "counterexample", "doc": "-", "max": value,
                                              "tokens": self.model.str_tokens(minimal),
                                              "values": [0.0] * (len(minimal) - 1) + [value]}]}
+        if seq:
+            return sq.sequential_record(
+                self, seq, claim=claim, kind="property", data={"names": [name], "hashes": [
+                    "generated"]}, metric="share", what="share of prompts", charts=charts,
+                details={"units_label": "(share)", "n_unit": "prompts", "above": above,
+                         "mean_activation": float(acts.mean()), "counterexample": None
+                         if minimal is None else self.model.str_tokens(minimal)},
+                method_note="hypothesis counterexample search with shrinking")
         return self.scope.record(
             claim=claim, kind="property", data={"names": [name], "hashes": ["generated"]},
             n=len(acts), effect=est.estimate, ci=est.ci, p=est.p_value,

@@ -17,6 +17,8 @@ from neurospec.claims.charts import null_chart, top_deltas
 from neurospec.claims.expectation import Expectation
 from neurospec.claims.path_claims import PathClaims
 from neurospec.claims.rerun import Call, call_corpus, check_k, random_p, random_units, unit_claim
+from neurospec.claims.sequential import is_on as sequential_on
+from neurospec.claims.sequential_claims import loss_change, sequential_record
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.data.near_duplicates import corpus_groups
@@ -92,12 +94,19 @@ class ColumnAblated(AblatedUnit, PathClaims):
         return eff, est
 
     def _claim(self, corpus: Corpus, kind: str, claim: str, threshold: float, direction: str,
-               random_k: int = 0) -> Record:
+               random_k: int = 0, sequential: bool = False) -> Record:
         data = checks.data_of(corpus, self.over)
         weak = self.scope.underpowered(claim, kind, {corpus.name: len(corpus)}, data)
         if weak:
             return weak
-        eff, est = self._measure(corpus, threshold, direction)
+        if sequential:
+            out, eff = loss_change(self, corpus, threshold, direction)
+            k = out.result.last
+            est = Estimate(k.estimate, (k.lo, k.hi), out.p, k.n, out.result.method)
+            self.bars.append({"set": corpus.name, "mean": k.estimate, "ci": [k.lo, k.hi],
+                              "n": k.n})
+        else:
+            eff, est = self._measure(corpus, threshold, direction)
         verdict, missed = decide(est.ci, threshold, direction, est.undefined)
         data["truncated"] = [eff.truncated]
         details: Details = {
@@ -128,6 +137,10 @@ class ColumnAblated(AblatedUnit, PathClaims):
                 f"mean loss change on {corpus.name}: {self.unit} vs {len(effects)} random "
                 f"{self.unit.kind.name}s of layer {self.unit.layer}", est.estimate, effects,
                 [u.name for u in units])
+        if sequential:
+            return sequential_record(self, out, claim=claim, kind=kind, data=data,
+                                     metric="delta_loss", what="mean loss change (nats)",
+                                     details=details, charts=charts, direction=direction)
         return self.scope.record(
             claim=claim, kind=kind, data=data, n=est.n, effect=est.estimate, ci=est.ci,
             p=est.p_value, threshold=threshold, direction=direction, metric="delta_loss",
@@ -136,13 +149,16 @@ class ColumnAblated(AblatedUnit, PathClaims):
 
     @unit_claim
     def raises_loss(self, on: Corpus | str, by_at_least: float, *,
-                    against_random: int = 0) -> Record:
+                    against_random: int = 0, sequential: bool | None = None) -> Record:
         """Claim the ablation raises the mean next-token loss on ``on`` by ``by_at_least``
         nats or more (the CI's lower bound must reach it).
 
         Args:
             against_random: also ablate this many random units of the same layer the same
                 way and record the unit's percentile among them (shown in the report).
+            sequential: read ``on`` in batches and stop once a confidence sequence of the
+                mean change decides (default: the run's ``--neurospec-sequential``); a claim
+                with ``against_random`` stays fixed-n (units ranked on the same documents).
         """
         __tracebackhide__ = True
         threshold = checks.threshold("by_at_least", by_at_least)
@@ -151,7 +167,8 @@ class ColumnAblated(AblatedUnit, PathClaims):
             check_k(self.model, self.unit, against_random, what="against_random")
         corpus = checks.as_corpus(on)
         claim = f"{self.ablation.describe()} raises loss on {corpus.name} by >= {threshold:g} nats"
-        return self._claim(corpus, "ablation_loss", claim, threshold, ">=", against_random)
+        seq = sequential_on(self.scope, sequential) and not against_random
+        return self._claim(corpus, "ablation_loss", claim, threshold, ">=", against_random, seq)
 
     @unit_claim
     def and_not_on(self, corpus: Corpus | str, tolerance: float) -> Record:

@@ -27,6 +27,7 @@ class Context:
     test: str = ""
     vacuity: int = 0  # re-run passing unit claims on this many random units (0: off)
     strict: bool = False  # vacuous claims fail
+    sequential: bool = False  # claims that have a confidence sequence stop once it decides
 
 
 _current: contextvars.ContextVar[Context] = contextvars.ContextVar(

@@ -159,14 +159,19 @@ def baseline(record: Record, call: Call, k: int, seed: int, model: Any,
     unit = call.owner.unit
     runs = rerun_many(call, random_units(model, unit, check_k(model, unit, k, sae), seed, sae))
     values = [r.effect for _, r in runs]
-    pct = percentile_of(record, values)
+    focal = record
+    if record.details.get("sequential", {}).get("mode") == "sequential":
+        # a rank test compares units on the same fixed documents: the reruns read every
+        # document (fixed-n), so the unit itself is measured again the same way
+        focal = call.record_for(unit) or record
+    pct = percentile_of(focal, values)
     charts = record.charts.copy()
     charts["null"] = null_chart(
         f"{record.metric or 'effect'} of {unit} vs {len(values)} random units of layer "
-        f"{unit.layer}, measured the same way", record.effect, values, [u.name for u, _ in runs])
+        f"{unit.layer}, measured the same way", focal.effect, values, [u.name for u, _ in runs])
     details = record.details.copy()
     details.update({"random_k": len(values), "random_k_requested": k, "random_percentile": pct,
-                    "random_p": random_p(record.effect, values, record.direction),
+                    "random_p": random_p(focal.effect, values, record.direction),
                     "random_median": float(np.median(values)) if values else float("nan")})
     return replace(record, percentile=pct, details=details, charts=charts), runs
 

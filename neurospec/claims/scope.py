@@ -49,10 +49,15 @@ class Scope:
                unit: str | None = None, percentile: float | None = None) -> Record:
         """The claim's record, with the unit, model, seed and test filled in."""
         name = unit or str(getattr(self.unit, "name", self.unit))
+        details = details or Details()
+        if self.ctx.sequential and not self.rerun and "sequential" not in details:
+            from neurospec.claims.sequential import fixed_n
+
+            details["sequential"] = fixed_n()  # a claim without a sequence says so
         return Record(claim=claim, kind=kind, unit=name, model=cast(ModelInfo, self.model.info()),
                       data=data, n=n, effect=effect, ci=ci, p=p, threshold=threshold,
                       direction=direction, metric=metric, verdict=verdict, seed=self.ctx.seed,
-                      method=method, missed=missed, details=details or Details(),
+                      method=method, missed=missed, details=details,
                       charts=charts or Charts(), test=self.ctx.test, percentile=percentile)
 
     def underpowered(self, claim: str, kind: str, sets: dict[str, int], data: Data,

@@ -59,6 +59,11 @@ def failure_message(r: Record) -> str:
         f"  missed: {_one_line(r.missed)}; to see whether the verdict depends on the resampling, "
         f"rerun with another seed, e.g. --neurospec-seed={r.seed + 1}",
     ]
+    seq = r.details.get("sequential")
+    if seq is not None and seq.get("mode") == "sequential":
+        lines.insert(2, f"  sequential: stopped after {seq['stopped_after']} of {seq['of']} units "
+                        f"({seq['documents']} of {seq['documents_of']} documents read), "
+                        f"{seq['verdict']}; the CI is the 95% confidence sequence's bounds")
     vac = r.details.get("vacuity")
     if r.vacuous and vac is not None:
         lines.insert(2, f"  vacuous: also holds for {vac['passed']} of {vac['k']} random units "

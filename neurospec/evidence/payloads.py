@@ -77,6 +77,42 @@ class TokenTable(TypedDict):
     labels: NotRequired[list[str]]
 
 
+class SequencePoint(TypedDict):
+    """One look of a sequential claim: units seen (documents or groups), estimate, bounds."""
+
+    n: int
+    estimate: float
+    lo: float
+    hi: float
+
+
+class SequenceChart(TypedDict):
+    """A confidence sequence drawn against the units processed, with threshold and stop."""
+
+    title: str
+    points: list[SequencePoint]
+    threshold: float
+    n_max: int
+    stopped: int
+
+
+class Sequential(TypedDict, total=False):
+    """How a claim read its documents under sequential mode: ``mode`` "sequential" (with
+    where it stopped and the sequence's bounds) or "fixed-n" (with ``why``)."""
+
+    mode: str
+    why: str
+    stopped_after: int  # units (documents or groups, both sets) when it stopped
+    of: int  # units in all
+    documents: int  # documents read (both sets), the forward passes' measure
+    documents_of: int
+    looks: int
+    bounds: list[float]
+    verdict: str  # pass, fail or undecided (the documents ran out first)
+    sequence: str  # which confidence sequence
+    alpha: float
+
+
 class Charts(TypedDict, total=False):
     """Every chart a record may carry, by the name the report draws it under."""
 
@@ -87,6 +123,7 @@ class Charts(TypedDict, total=False):
     contexts: Strips
     token_deltas: Strips
     token_table: TokenTable
+    sequence: SequenceChart
 
 
 class FileOrigin(TypedDict):
@@ -184,6 +221,8 @@ Details = TypedDict("Details", {
     # transcoder features
     "transcoder": str, "targets": list[int], "replaced_loss": float, "zero_mlp_loss": float,
     "variance_explained": dict[str, float],
+    # sequential mode
+    "sequential": Sequential,
 }, total=False)
 
 

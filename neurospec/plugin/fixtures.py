@@ -193,7 +193,7 @@ def _neurospec_claims(request: pytest.FixtureRequest, neurospec_checkpoint: str 
     with _progress_lines(config), collecting(records), tracking() as said, using(
             model=m, seed=o.seed(config), data_dirs=o.data_dirs(config), sae_dirs=sae_dirs,
             min_docs=min_docs if min_docs is not None else 10, test=item.nodeid,
-            vacuity=vacuity, strict=strict):
+            vacuity=vacuity, strict=strict, sequential=o.sequential(config)):
         item.stash[STATEMENTS] = said
         yield
     if m is None or before is None:

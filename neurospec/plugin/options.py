@@ -33,6 +33,7 @@ CACHE_OPTION = "--neurospec-cache-mb"
 VACUITY_OPTION = "--neurospec-vacuity"
 STRICT_OPTION = "--neurospec-strict"
 CORRECT_OPTION = "--neurospec-correct"
+SEQUENTIAL_OPTION = "--neurospec-sequential"
 CHECKPOINT_OPTION = "--checkpoint"
 REQUIRE_OPTION = "--neurospec-require-models"
 CHECKPOINT_VERDICT_OPTION = "--neurospec-checkpoint-verdict"
@@ -114,6 +115,11 @@ def add_options(parser: pytest.Parser) -> None:
                          "pass too (default 0: off)")
     group.addoption(STRICT_OPTION, action="store_true", default=False,
                     help="vacuous claims fail (with --neurospec-vacuity)")
+    group.addoption(SEQUENTIAL_OPTION, action="store_true", default=None,
+                    help="claims with a confidence sequence (activates_more, raises_loss, "
+                         "fires_on) read their documents in a seeded random order, in growing "
+                         "batches, and stop once the sequence decides (a claim's own "
+                         "sequential= wins; ini: neurospec_sequential)")
     group.addoption(CORRECT_OPTION, default="none", choices=("none", "holm"),
                     help="correct the claims' p-values for their number (Holm); a passing "
                          "claim whose adjusted p exceeds 0.05 fails the run")
@@ -124,6 +130,8 @@ def add_options(parser: pytest.Parser) -> None:
                     help="evidence cards in pytest-html's page, what needs attention first "
                          f"(default {HTML_CARDS}; 0: all); the summary lists every claim and "
                          "the results JSON keeps every record")
+    parser.addini("neurospec_sequential", "as --neurospec-sequential", type="bool",
+                  default=False)
     parser.addini("neurospec_require_models", "as --neurospec-require-models", type="bool",
                   default=False)
     parser.addini("neurospec_model", "default model (as --model)", default=None)
@@ -224,3 +232,9 @@ def require_models(config: pytest.Config) -> bool:
     """``--neurospec-require-models`` or its ini value."""
     flag = config.getoption(REQUIRE_OPTION)
     return bool(flag) if flag is not None else bool(config.getini("neurospec_require_models"))
+
+
+def sequential(config: pytest.Config) -> bool:
+    """Sequential mode from ``--neurospec-sequential`` or the ``neurospec_sequential`` ini."""
+    value = config.getoption(SEQUENTIAL_OPTION)
+    return bool(config.getini("neurospec_sequential") if value is None else value)

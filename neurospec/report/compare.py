@@ -97,9 +97,27 @@ def _keyed(records: list[Record], by_column: bool) -> dict[tuple[str, str], Reco
             for cid, r in zip(claim_ids(records), records)}
 
 
+def sequential(r: Record) -> bool:
+    """The claim stopped on its confidence sequence (``--neurospec-sequential``)."""
+    note = r.details.get("sequential") if isinstance(r.details, dict) else None
+    return isinstance(note, dict) and note.get("mode") == "sequential"
+
+
 def moved_beyond_ci(base: Record, head: Record) -> bool:
     """The head's effect lies outside the base run's 95% CI (a measured change, not noise
-    the base run already allowed for)."""
+    the base run already allowed for).
+
+    A sequential run and a fixed-n run of the same claim are comparable: they measure the
+    same quantity on the same corpus, the sequential one on fewer documents with a wider
+    interval.  Their effects differ by the noise of those fewer documents, so the pair
+    counts as moved only when the two intervals share no value (no effect size is
+    consistent with both runs); the same verdict is expected, and a different one is listed
+    as newly failing or passing as for any pair."""
+    if sequential(base) or sequential(head):
+        blo, bhi, hlo, hhi = (_num(x) for x in (*base.ci, *head.ci))
+        if None in (blo, bhi, hlo, hhi):
+            return False
+        return bool(hhi < blo or hlo > bhi)  # type: ignore[operator]
     e, lo, hi = _num(head.effect), _num(base.ci[0]), _num(base.ci[1])
     if e is None or lo is None or hi is None:
         return False

@@ -23,11 +23,12 @@ from neurospec.report.escape import html as html_text
 from neurospec.report.matrix import build_matrix, matrix_html, needs_matrix
 from neurospec.report.safe import displayable
 from neurospec.report.summary import badges, summary_table
+from neurospec.report.svg_sequence import confidence_sequence
 
 __all__ = ["fmt", "render_fragment", "render_page", "render_record", "stylesheet",
            "summary_table"]
 
-_SKIP_DETAILS = {"units_label", "vacuity", "matched_negative"}  # these have their own rows
+_SKIP_DETAILS = {"units_label", "vacuity", "matched_negative", "sequential"}  # own rows
 
 
 @lru_cache(maxsize=1)
@@ -181,6 +182,11 @@ def _charts(r: Record) -> list[Markup]:
     if "attention" in c:
         a = c["attention"]
         out.append(svg.attention_heatmap(a["tokens"], a["pattern"], a["title"]))
+    if "sequence" in c:
+        q = c["sequence"]
+        out.insert(0, confidence_sequence(
+            [{k: _f(v) for k, v in p.items()} for p in q["points"]], _f(q["threshold"]),
+            int(_f(q["n_max"])), int(_f(q["stopped"])), q["title"], unit))
     if "null" in c:
         n = c["null"]
         out.append(svg.null_distribution(

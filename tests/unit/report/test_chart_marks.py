@@ -136,3 +136,24 @@ def test_beats_random_units_records_the_percentile_it_asked_for(tmp_path):
             by_at_least=0.1).beats_random_units(k=9, percentile=80)
     assert r.record.details["required_percentile"] == 80.0
     assert "80th percentile of the random units" in render_record(r.record)
+
+
+def test_a_sequential_claim_draws_its_sequence_with_threshold_and_stop():
+    r = sample_record(KINDS.index("activation_contrast"))
+    charts = dict(r.charts)
+    charts["sequence"] = {"title": "95% confidence sequence <b>", "threshold": 0.85,
+                          "n_max": 790, "stopped": 89,
+                          "points": [{"n": 40, "estimate": 0.93, "lo": 0.5, "hi": 1.0},
+                                     {"n": 89, "estimate": 0.917, "lo": 0.873, "hi": 0.946}]}
+    html = render_record(replace(r, charts=charts), with_style=False)
+    seq = [s for s in _svgs(html) if "ns-sequence" in s]
+    assert len(seq) == 1
+    assert 'class="threshold"' in seq[0] and 'class="ns-stop"' in seq[0]
+    assert "stopped after 89 of 790" in seq[0] and "<b>" not in seq[0]
+    details = {**r.details, "sequential": {
+        "mode": "sequential", "stopped_after": 89, "of": 790, "documents": 89,
+        "documents_of": 800, "looks": 3, "bounds": [0.873, 0.946], "verdict": "pass",
+        "sequence": "asymptotic <i>"}}
+    html = render_record(replace(r, charts=charts, details=details), with_style=False)
+    assert "stopped after 89 of 790 units (89 of 800 documents read, 3 looks)" in html
+    assert "<i>" not in html

@@ -185,3 +185,22 @@ def test_agreement_kinds_tell_ties_and_rounding_from_disagreement():
     real = replace(tiny, effect=0.05, ci=(0.04, 0.06))
     assert {m.kind for m in agreement([real], [replace(zero, effect=0.05)])} == {"number"}
     assert [m.kind for m in agreement([tiny], [replace(tiny, verdict="fail")])] == ["claim"]
+
+
+def test_a_sequential_and_a_fixed_n_run_of_a_claim_are_comparable():
+    from dataclasses import replace
+
+    from neurospec.report.compare import compare, moved_beyond_ci
+    from neurospec.report.samples import sample_record
+
+    fixed = replace(sample_record(0), verdict="pass", effect=0.904, ci=(0.896, 0.912))
+    seq = replace(fixed, effect=0.917, ci=(0.873, 0.946), n=89,
+                  details={**fixed.details, "sequential": {"mode": "sequential",
+                                                           "stopped_after": 89, "of": 790}})
+    assert not moved_beyond_ci(fixed, seq) and not moved_beyond_ci(seq, fixed)
+    c = compare([fixed], [seq])
+    assert c.unchanged == 1 and not c.changed
+    far = replace(seq, effect=0.7, ci=(0.65, 0.75))
+    assert moved_beyond_ci(fixed, far)
+    failing = replace(seq, verdict="fail")
+    assert compare([fixed], [failing]).newly_failing

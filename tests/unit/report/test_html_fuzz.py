@@ -81,7 +81,10 @@ def make_record(s: list[str], verdict: str = "fail") -> Record:
         n=s[11], effect=0.25, ci=(0.1, 0.4), p=0.01, threshold=0.2, direction=s[12],
         metric=s[13], verdict=verdict, seed=0, method=s[14], missed=s[15], test=s[16],
         details={"units_label": s[17], "note": s[18], "by_set": {s[19]: 0.5, "x": s[20]},
-                 "random_percentile": 90.0, "random_k": 3, "random_median": 0.01},
+                 "random_percentile": 90.0, "random_k": 3, "random_median": 0.01,
+                 "sequential": {"mode": "sequential", "stopped_after": 45, "of": 100,
+                                "documents": 45, "documents_of": 100, "looks": 2,
+                                "bounds": [0.21, 0.3], "verdict": "pass", "sequence": s[14]}},
         charts={
             "histogram": {"title": s[21], "sets": {s[7]: [0.1, 0.3], s[8] + "\u0001": [0.0]}},
             "bars": {"title": s[22], "unit": s[23],
@@ -98,6 +101,9 @@ def make_record(s: list[str], verdict: str = "fail") -> Record:
             "token_table": {"title": s[40], "labels": [s[41], s[42]],
                             "top": [{"token": s[43], "value": 1.0, "in_set": True}],
                             "bottom": [{"token": s[44], "value": -1.0, "in_set": False}]},
+            "sequence": {"title": s[21], "threshold": 0.2, "n_max": 100, "stopped": 45,
+                         "points": [{"n": 20, "estimate": 0.3, "lo": float("-inf"), "hi": 0.9},
+                                    {"n": 45, "estimate": 0.25, "lo": 0.21, "hi": 0.3}]},
         })
 
 
