@@ -117,6 +117,8 @@ def test_the_edge_claim_records_its_baseline_and_total_effect(tiny, small_sets):
     assert len(per_doc) == len(de) and min(per_doc) < r.effect < max(per_doc)
     from neurospec.report.html import render_record
 
+    sets = {s["set"] for s in r.charts["contexts"]["items"]}
+    assert sets == {f"L0T{SRC} on {de.name}", f"L1T{DST} on {de.name}"}
     card = render_record(r.record)
     assert "threshold: the mean per token must reach 0.05" in card and "random" in card
     with pytest.raises(InvalidArgument, match="later blocks only"):
