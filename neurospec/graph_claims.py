@@ -20,7 +20,8 @@ from typing import Any
 
 from neurospec.errors import GraphFileError
 
-__all__ = ["Edge", "Graph", "claims_file", "feature_edges", "read_graph"]
+__all__ = ["Edge", "Graph", "Node", "claims_file", "default_model", "default_transcoder",
+           "feature_edges", "read_graph"]
 
 FEATURE, ERROR, EMBEDDING, LOGIT = ("cross layer transcoder", "mlp reconstruction error",
                                     "embedding", "logit")
@@ -55,6 +56,9 @@ class Edge:
 
 @dataclass(frozen=True)
 class Graph:
+    """What a claims file needs of a graph: its prompt, scan, transcoders, nodes and links
+    (``(source, target, weight)``, as circuit-tracer writes them)."""
+
     path: str
     prompt: str
     prompt_tokens: tuple[str, ...]
