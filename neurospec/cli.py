@@ -5,6 +5,7 @@
     neurospec summary reports/run.json    # markdown summary of a results file
     neurospec report reports/run.json -o reports/claims.html   # standalone HTML page
     neurospec compare base.json head.json # what changed, as markdown; exit 1 on a regression
+    neurospec graph-claims graph.json --on german --out hypotheses/test_graph.py
 """
 
 from __future__ import annotations
@@ -143,6 +144,43 @@ def _agree(args: argparse.Namespace) -> int:
     return 1 if failing else 0
 
 
+def _graph_claims(args: argparse.Namespace) -> int:
+    """The strongest feature -> feature edges of an attribution graph as drives() claims."""
+    import shlex
+
+    from neurospec.graph_claims import (
+        claims_file,
+        default_model,
+        default_transcoder,
+        feature_edges,
+        read_graph,
+    )
+
+    if not 0 < args.fraction:
+        raise OutputError(f"--fraction {args.fraction!r}: give a number > 0 (the threshold as "
+                          f"a fraction of each edge's graph weight, e.g. 0.15)",
+                          value=args.fraction)
+    graph = read_graph(args.graph)
+    edges = feature_edges(graph, args.top)
+    command = "neurospec graph-claims " + shlex.join(
+        [args.graph.name, "--on", args.on, "--top", str(args.top), "--fraction",
+         str(args.fraction)])
+    text = claims_file(graph, edges, corpus=args.on, model=default_model(graph, args.model),
+                       transcoder=default_transcoder(graph, args.transcoder),
+                       fraction=args.fraction, against_random=args.against_random,
+                       command=command)
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    if args.out.exists():
+        raise OutputError(f"{args.out} exists; remove it or choose another --out (a claims "
+                          f"file may hold your edits)", value=str(args.out))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"{args.out}: {len(edges)} claims from {len(graph.links)} links of {args.graph}")
+    return 0
+
+
 def _count(text: str) -> int:
     """An argparse type: a whole number >= 0."""
     if not (text.isascii() and text.isdigit()):
@@ -201,6 +239,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--p-atol", type=float, default=1e-3,
                    help="p-values agree within this (default 1e-3: a resampling step)")
     p.set_defaults(fn=_agree)
+    p = sub.add_parser("graph-claims", help="an attribution graph's strongest feature edges as "
+                                            "a pytest file of drives() claims")
+    p.add_argument("graph", type=Path, help="a circuit-tracer graph JSON")
+    p.add_argument("--on", required=True, metavar="CORPUS",
+                   help="the corpus each claim is tested on, e.g. german")
+    p.add_argument("--top", type=_count, default=6, metavar="N",
+                   help="how many of the strongest feature -> feature edges (default 6)")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="write here (never over an existing file); default: print")
+    p.add_argument("--fraction", type=float, default=0.15,
+                   help="by_at_least as a fraction of the edge's graph weight (default 0.15)")
+    p.add_argument("--against-random", type=_count, default=8, metavar="K",
+                   help="random source features per claim (default 8)")
+    p.add_argument("--model", default=None, help="the model (default: the graph's scan)")
+    p.add_argument("--transcoder", default=None, metavar="PATH",
+                   help="the transcoders (default: the bundled set named by the graph's scan)")
+    p.set_defaults(fn=_graph_claims)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)

@@ -62,6 +62,11 @@ class ResultsFileError(NeurospecError, ValueError):
     """A results JSON that cannot be read: missing, not JSON, or of another schema version."""
 
 
+class GraphFileError(NeurospecError, ValueError):
+    """An attribution graph file that is not circuit-tracer's graph JSON, or lacks what a claim
+    needs (the message names the field and the fix)."""
+
+
 class OutputError(NeurospecError):
     """An output (results JSON, HTML report) that cannot be written where it was asked for."""
 

@@ -136,7 +136,20 @@ class TranscoderExpectation(Expectation):
             charts["null"] = null_chart(f"direct effect on {b} per token of {c.name}: "
                                         f"{self.unit} vs {len(effects)} random sources", est,
                                         effects, [u.name for u in randoms])
-        if not self.scope.rerun:
+        if not self.scope.rerun:  # the edge card: how the effect spreads over documents
+            charts["histogram"] = {
+                "title": f"direct effect of {self.unit} on {b}: mean per token of each "
+                         f"document of {c.name}",
+                "sets": {c.name: [float(x) for x in sums[0] / np.maximum(tokens, 1)]},
+                "unit": "pre-activation"}
+            from neurospec.claims.charts import top_contexts
+            from neurospec.measure.transcoder import transcoder_activations
+
+            strips = [top_contexts(self.model, transcoder_activations(self.model, tc, c, u),
+                                   f"{u} on {c.name}", 2) for u, tc in ((self.unit, self.sae),
+                                                                        (b, dst))]
+            charts["contexts"] = {"title": f"top activating contexts of {self.unit} (source) "
+                                           f"and {b} (target)", "items": strips[0] + strips[1]}
             tsum, ttok = total_effect(self.model, make_replacement_ablation(
                 self.model, self.sae, self.unit, "zero"), dst, b.index, c)
             details["total_effect"] = float(tsum.sum() / ttok.sum())

@@ -79,6 +79,8 @@ def _histogram_marks(r: Record, sets: dict) -> svg.Marks | None:
     mean must reach, the second set's mean plus the threshold (for Cohen's d, plus the
     threshold times the pooled standard deviation of the shown values)."""
     t = number(r.threshold)
+    if t is not None and r.kind == "transcoder_edge":  # an edge card: per-document effects
+        return svg.Marks(lines=((t, f"threshold: the mean per token must reach {t:.4g}"),))
     if t is None or len(sets) != 2 or r.metric not in ("mean_diff", "cohens_d"):
         return None
     (on_name, on), (than_name, than) = ((k, np.asarray(v, float)) for k, v in sets.items())

@@ -113,6 +113,14 @@ def test_the_edge_claim_records_its_baseline_and_total_effect(tiny, small_sets):
     assert r.kind == "transcoder_edge" and r.details["random_k"] == 6
     assert r.details["random_percentile"] == 100.0
     assert 0.5 < r.details["total_effect"] / r.effect < 1.5
+    per_doc = r.charts["histogram"]["sets"][de.name]  # the edge card
+    assert len(per_doc) == len(de) and min(per_doc) < r.effect < max(per_doc)
+    from neurospec.report.html import render_record
+
+    sets = {s["set"] for s in r.charts["contexts"]["items"]}
+    assert sets == {f"L0T{SRC} on {de.name}", f"L1T{DST} on {de.name}"}
+    card = render_record(r.record)
+    assert "threshold: the mean per token must reach 0.05" in card and "random" in card
     with pytest.raises(InvalidArgument, match="later blocks only"):
         expect("L1T3", model=tiny, transcoder="tiny-bilingual").drives("L0T2", on=de,
                                                                       by_at_least=0.0)
