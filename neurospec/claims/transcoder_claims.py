@@ -216,12 +216,16 @@ class TranscoderAblated(AblatedUnit):
         percentile = None
         if random_k and not self.scope.rerun:
             units = random_units(self.model, self.unit, random_k, self.scope.seed, tc)
-            effects = [float(e.delta.mean()) for e in self._effects(corpus, units)]
+            # as for neurons: a random feature whose effect is not finite is not counted (the
+            # record then has fewer than requested, which the baseline's check reports)
+            measured = [(u, float(e.delta.mean())) for u, e in
+                        zip(units, self._effects(corpus, units)) if np.isfinite(e.delta.mean())]
+            units, effects = [u for u, _ in measured], [x for _, x in measured]
             percentile = percentile_among(est.estimate, np.array(effects))
             details.update({"random_k": len(effects), "random_k_requested": random_k,
                             "random_percentile": percentile,
                             "random_p": random_p(est.estimate, effects),
-                            "random_median": float(np.median(effects))})
+                            "random_median": float(np.median(effects)) if effects else np.nan})
             charts["null"] = null_chart(
                 f"mean loss change on {corpus.name}: {self.unit} vs {len(effects)} random "
                 f"features of the same transcoder", est.estimate, effects,
