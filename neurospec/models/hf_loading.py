@@ -151,3 +151,29 @@ def _load_hub(source: ModelSource, dtype: torch.dtype, trust_remote_code: bool
                                f"({type(exc).__name__}: {text.splitlines()[0][:200]})",
                                value=source.name) from exc
     return hf, tok, hub_id
+
+
+def load_hf(source: ModelSource, name: str, *, trust_pickle: bool, dtype: str,
+            trust_remote_code: bool) -> tuple[Any, Any, str, Any, dict[str, torch.Tensor]]:
+    """The Hugging Face model and tokenizer of ``source`` (a folder or a hub name) as both
+    backends load them: checked to fit each other, fingerprinted, and the weights held for
+    later edit checks.  Returns (model, tokenizer, where it came from, fingerprint, tensors)."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    from neurospec.models.fingerprint import check_tokenizer_fits, fingerprint
+
+    # one bar per load floods CI logs
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # unannotated upstream
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if source.folder is not None:
+            hf, tok, where = _load_folder(source.folder, trust_pickle, DTYPES[dtype],
+                                          trust_remote_code)
+        else:
+            hf, tok, where = _load_hub(source, DTYPES[dtype], trust_remote_code)
+        check_tokenizer_fits(tok, hf, name, where)
+        prints = fingerprint(hf, tok)
+    return hf, tok, where, prints, hf.state_dict(keep_vars=True)
+

@@ -21,7 +21,7 @@ from neurospec.models.checkpoint import (
     check_config_values,
 )
 from neurospec.models.fingerprint import check_tokenizer_fits, fingerprint
-from neurospec.models.hf_loading import DTYPES, _load_folder, _load_hub, pick_device
+from neurospec.models.hf_loading import DTYPES, load_hf, pick_device
 from neurospec.models.registry import resolve
 
 if TYPE_CHECKING:
@@ -92,26 +92,15 @@ def load_model(name: Any, *, checkpoint: str | None = None, device: str = "auto"
                               value=dtype)
     device = pick_device(device)
     source = resolve(str(name), checkpoint, model_dirs)
-    from transformers.utils import logging as hf_logging
-
-    # one bar per load floods CI logs
-    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # unannotated upstream
+    hf, tok, where, prints, tensors = load_hf(source, str(name), trust_pickle=trust_pickle,
+                                              dtype=dtype, trust_remote_code=trust_remote_code)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if source.folder is not None:
-            hf, tok, where = _load_folder(source.folder, trust_pickle, DTYPES[dtype],
-                                          trust_remote_code)
-        else:
-            hf, tok, where = _load_hub(source, DTYPES[dtype], trust_remote_code)
-        check_tokenizer_fits(tok, hf, str(name), where)
-        prints = fingerprint(hf, tok)
-        tensors = hf.state_dict(keep_vars=True)
         from transformer_lens.model_bridge import TransformerBridge
 
         # boot_transformers leaves a model passed as hf_model= where it is (its device= only
         # moves a model it loads itself): place it on the device before booting
-        # transformers wraps Module.to with functools.wraps, whose type wants `self` first
-        hf = hf.to(device)  # type: ignore[arg-type]
+        hf = hf.to(device)
         bridge = TransformerBridge.boot_transformers(
             where, hf_model=hf, tokenizer=tok, device=device, dtype=DTYPES[dtype])
     return _finish(bridge, name=source.name, source=where, prints=prints, tensors=tensors,

@@ -18,7 +18,7 @@ from neurospec.models.fingerprint import (
     fingerprint,
     tokenizer_digest,
 )
-from neurospec.models.hf_loading import DTYPES, _load_folder, _load_hub, pick_device
+from neurospec.models.hf_loading import DTYPES, load_hf, pick_device
 from neurospec.models.nnsight_backend import NNsightModel, Remote
 from neurospec.models.registry import resolve
 
@@ -69,20 +69,9 @@ def load_nnsight(name: Any, *, checkpoint: str | None = None, device: str = "aut
         return _remote(source.name, source.hub_id, source.revision, dtype, prepend_bos,
                        max_context, trust_remote_code)
     device = pick_device(device)
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if source.folder is not None:
-            hf, tok, where = _load_folder(source.folder, trust_pickle, DTYPES[dtype],
-                                          trust_remote_code)
-        else:
-            hf, tok, where = _load_hub(source, DTYPES[dtype], trust_remote_code)
-    check_tokenizer_fits(tok, hf, str(name), where)
-    prints = fingerprint(hf, tok)
-    tensors = hf.state_dict(keep_vars=True)
-    hf = hf.to(device)  # type: ignore[arg-type]
+    hf, tok, where, prints, tensors = load_hf(source, str(name), trust_pickle=trust_pickle,
+                                              dtype=dtype, trust_remote_code=trust_remote_code)
+    hf = hf.to(device)
     return _finish(hf, tok, name=source.name, source=where, prints=prints, tensors=tensors,
                    prepend_bos=prepend_bos, dtype=dtype, device=device,
                    checkpoint=source.revision, remote=remote, max_context=max_context)
