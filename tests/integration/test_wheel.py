@@ -25,16 +25,18 @@ def test_wheel_in_a_fresh_venv_runs_a_new_project(tmp_path):
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
           "-w", str(wheels), str(ROOT)], timeout=600)
     wheel = next(wheels.glob("neurospec-*.whl"))
+    # The new venv must not see this checkout: with PYTHONPATH pointing at a source tree, pip
+    # would take neurospec as installed already and skip the wheel.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", str(venv)], timeout=300)
+    _run([sys.executable, "-m", "venv", str(venv)], timeout=300, env=env)
     py = venv / "bin" / "python"
     pip = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    _run(pip + ["torch==2.13.0"], timeout=900)
-    _run(pip + ["-c", str(ROOT / "constraints.txt"), str(wheel)], timeout=900)
+    _run(pip + ["torch==2.13.0"], timeout=900, env=env)
+    _run(pip + ["-c", str(ROOT / "constraints.txt"), str(wheel)], timeout=900, env=env)
 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env.update(HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
     where = _run([str(py), "-c", "import neurospec; print(neurospec.__file__)"],
                  cwd=outside, env=env).stdout.strip()
