@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = Path(os.environ.get("NEUROSPEC_SCREENSHOTS", ROOT / "reports" / "screenshots"))
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -58,7 +59,7 @@ def _open(browser, url: str):
     return driver
 
 
-def test_tutorial_page_renders_with_code_and_navigation(browser, site, tmp_path):
+def test_tutorial_page_renders_with_code_and_navigation(browser, site):
     driver = _open(browser, f"{site}/tutorial.html")
     assert driver.title.startswith("Tutorial")
     heading = browser.css("article h1")
@@ -70,7 +71,8 @@ def test_tutorial_page_renders_with_code_and_navigation(browser, site, tmp_path)
     assert {"Tutorial", "How-to guides", "Reference", "Explanation"} <= nav
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
-    assert browser.screenshot(tmp_path / "tutorial.png") > 50  # a rendered page, not blank
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assert browser.screenshot(SCREENSHOTS / "docs-tutorial.png") > 50  # rendered, not blank
 
 
 def test_search_finds_pages_offline(browser, site):
@@ -91,3 +93,4 @@ def test_search_finds_pages_offline(browser, site):
     box.send_keys("zqxjkwv")  # a word no page holds: no result
     WebDriverWait(driver, 10).until(
         lambda d: not d.find_elements(By.CSS_SELECTOR, ".md-search-result__item"))
+    assert "No matching documents" in browser.css(".md-search-result__meta")[0].text
