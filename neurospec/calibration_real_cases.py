@@ -92,7 +92,8 @@ def family_case(pa, pb, groups_a, groups_b, metric: str, n_families: int, how: s
                 ) -> Callable[[np.random.Generator, int], bool]:
     """Sets of ``n_families`` whole families each (five versions of a text, the shape of a
     templated prompt set); the claim "metric >= its value on the pools" decided with the
-    detected groups resampled as one (``how`` 'grouped'), every version as a document
+    detected groups resampled as one (``how`` 'grouped'), the true families declared as
+    groups ('declared'), every version as a document
     ('versions'), or on the first version of each family alone ('texts': as many
     independent texts as there are families, no copies; truth on the pools of first
     versions)."""
@@ -120,8 +121,8 @@ def family_case(pa, pb, groups_a, groups_b, metric: str, n_families: int, how: s
         ia, ib = docs(rng, len(na)), docs(rng, len(nb))
         p, ca, cb = pairs[np.ix_(ia, ib)], na[ia], nb[ib]
         xa, xb = sa[:, ia], sb[:, ib]
-        if how == "grouped":
-            ga, gb = groups_a[ia], groups_b[ib]
+        if how in ("grouped", "declared"):
+            ga, gb = (groups_a[ia], groups_b[ib]) if how == "grouped" else (ia // 5, ib // 5)
             p = pooled(pooled(p, ga, 0), gb, 1)
             ca, cb = pooled(ca, ga, 0), pooled(cb, gb, 0)
             xa, xb = pooled(xa, ga, 1), pooled(xb, gb, 1)
@@ -134,12 +135,14 @@ def family_case(pa, pb, groups_a, groups_b, metric: str, n_families: int, how: s
 
 
 HOW = {"versions": "versions as documents", "grouped": "grouped near-copies",
-       "texts": "one version per family"}
+       "declared": "families declared as groups", "texts": "one version per family"}
 HOW_NOTE = {"versions": "every version counted as an independent document: the behaviour "
                         "before grouping",
             "texts": "one version per family: as many independent texts as the grouped row "
                      "has groups, no copies (the same claim on the first versions' pools); "
-                     "what the grouped row can at best reach"}
+                     "what the grouped row can at best reach",
+            "declared": "the true families declared as groups (a template id): what the "
+                        "grouped row would be if the MinHash grouping were exact"}
 
 
 def family_rows(model, units, per_set: int, sizes, reps, log) -> tuple[list[Case], list[str]]:
@@ -165,15 +168,15 @@ def family_rows(model, units, per_set: int, sizes, reps, log) -> tuple[list[Case
         pa, pb = pair_counts(a, b), (doc_sums(a, centre), doc_sums(b, centre))
         for metric in ("token_auroc", "token_d"):
             for k in sizes:
-                for how in ("versions", "grouped", "texts"):
-                    if how == "texts" and k != max(sizes):
+                for how in ("versions", "grouped", "declared", "texts"):
+                    if how in ("declared", "texts") and k != max(sizes):
                         continue
                     n = k if how == "texts" else 5 * k
                     out.append(Case(
                         f"L{u[0]}N{u[1]}, {LABEL[metric]}, {k} families (n={n}), "
                         f"{HOW[how]}", "real: near-copies",
                         family_case(pa, pb, ga, gb, metric, k, how), reps,
-                        target=how == "grouped", note=HOW_NOTE.get(how, "")))
+                        target=how in ("grouped", "declared"), note=HOW_NOTE.get(how, "")))
     log("  real activations: families of near-copies")
     return out, notes
 
