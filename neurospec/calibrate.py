@@ -238,7 +238,9 @@ def run(quick: bool, seed: int, out: Path | None, log: Callable[[str], None] = p
                 f" --seed {seed} " + " ".join(f"--only '{p}'" for p in only)
             seen = dict.fromkeys(r.case.note for r in rows if r.case.note)
             tails = {r.case.group.split(": ")[-1] for r in rows}
-            picked = [n for n in notes if n.split(":")[0] in tails]  # e.g. near-copies found
+            units = tuple(f"{r.case.name.split(' ')[0]} on {r.case.group.split(': ')[-1]}"
+                          for r in rows)  # the notes on a re-run row's unit and pools
+            picked = [n for n in notes if n.split(":")[0] in tails or n.startswith(units)]
             update.write_text(update_table(update.read_text(), [(r.case, _row(r)) for r in rows],
                                            command, time.perf_counter() - t0,
                                            [f"{n}." for n in list(seen) + picked]))
