@@ -191,20 +191,28 @@ def _ci(hits: int, n: int) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
-def run(quick: bool, seed: int, out: Path | None, log: Callable[[str], None] = print) -> dict:
+def run(quick: bool, seed: int, out: Path | None, log: Callable[[str], None] = print,
+        only: Sequence[str] = (), update: Path | None = None) -> dict:
+    """Every case (or those matching ``only``), power unless ``only`` is given; the table
+    written to ``out``, or the re-run rows written into the table ``update``."""
     sizes = [(0.8, 50), (0.8, 100)] if quick else \
         [(0.5, 25), (0.5, 100), (0.8, 25), (0.8, 50), (0.8, 100), (1.2, 25)]
     reps_power = 40 if quick else 200
     t0 = time.perf_counter()
-    log(f"measuring per-document values on tiny-bilingual (seed {seed})")
-    pools = collect(4 if quick else 16, seed, log)
     from neurospec.calibration_real_cases import real_cases
+    from neurospec.calibration_sequential import power_rows, sequential_cases
+    from neurospec.calibration_update import selected, update_table
 
     real, notes = real_cases(quick, log)
-    from neurospec.calibration_sequential import power_rows, sequential_cases
-
+    chosen = [c for c in real if selected(c, only)] if only else real
+    pools: dict[str, Pool] = {}
+    if not only or any(not any(selected(c, [p]) for c in real) for p in only):
+        log(f"measuring per-document values on tiny-bilingual (seed {seed})")
+        pools = collect(4 if quick else 16, seed, log)
+        synthetic = cases(pools) + sequential_cases(pools)
+        chosen = ([c for c in synthetic if selected(c, only)] if only else synthetic) + chosen
     rows = []
-    for case in cases(pools) + sequential_cases(pools) + real:
+    for case in chosen:
         t = time.perf_counter()
         row = decide_case(case, case.reps[0 if quick else 1], case.reps[1], seed)
         rows.append(row)
@@ -213,19 +221,38 @@ def run(quick: bool, seed: int, out: Path | None, log: Callable[[str], None] = p
         log(f"  {case.group:<27} {case.name:<42} {first}{row.hits:>3}/{row.reps:<4} = "
             f"{row.rate:.3f} [{row.lo:.3f}, {row.hi:.3f}] {flag} "
             f"({time.perf_counter() - t:.0f} s)")
+    testable = [r for r in rows if r.case.mean_testable and r.case.target]
+    worst = max(testable, key=lambda r: r.rate, default=None)
+    worst_hi = max((r.hi for r in testable), default=0.0)
+    surprises = [r for r in rows if r.case.target and r.invalid != (not r.case.mean_testable)]
+    for r in surprises:
+        log(f"note: {r.case.name}: " + ("detected invalid (more false passes than nominal)"
+                                        if r.invalid else "held its level although no mean "
+                                                          "test is expected to"))
+    result = {"false_pass_rate": worst.rate if worst else 0.0, "false_pass_upper": worst_hi,
+              "power": float("nan"), "kinds": len(rows),
+              "ok": worst_hi <= BOUND and not [r for r in testable if r.invalid]}
+    if only:
+        if update is not None:
+            command = "python -m neurospec.calibrate" + " --quick" * quick + \
+                f" --seed {seed} " + " ".join(f"--only '{p}'" for p in only)
+            seen = dict.fromkeys(r.case.note for r in rows if r.case.note)
+            tails = {r.case.group.split(": ")[-1] for r in rows}
+            units = tuple(f"{r.case.name.split(' ')[0]} on {r.case.group.split(': ')[-1]}"
+                          for r in rows)  # the notes on a re-run row's unit and pools
+            picked = [n for n in notes if n.split(":")[0] in tails or n.startswith(units)]
+            update.write_text(update_table(update.read_text(), [(r.case, _row(r)) for r in rows],
+                                           command, time.perf_counter() - t0,
+                                           [f"{n}." for n in list(seen) + picked]))
+            log(f"rows written into {update}")
+        return result
     power = {}
     for pool in pools.values():
         for d, n in sizes:
             hits = _count(_power(pool, n, d), reps_power, seed, f"power {pool.kind} {d} {n}")
             power[pool.kind, d, n] = (hits, reps_power)
     seq_power = power_rows(pools, reps_power * 2, seed)
-    testable = [r for r in rows if r.case.mean_testable and r.case.target]
-    worst = max(testable, key=lambda r: r.rate)
-    worst_hi = max(r.hi for r in testable)
     p08 = min(h / m for (k, d, n), (h, m) in power.items() if d == 0.8 and n == 100)
-    surprises = [r for r in rows if r.case.target and r.invalid != (not r.case.mean_testable)]
-    ok = worst_hi <= BOUND and not [r for r in testable if r.invalid] \
-        and p08 >= (0.9 if quick else 0.95)
     table = _markdown(rows, power, sizes, quick, seed, time.perf_counter() - t0, reps_power,
                       notes) + _seq_power(seq_power, reps_power * 2)
     if out is not None:
@@ -234,12 +261,9 @@ def run(quick: bool, seed: int, out: Path | None, log: Callable[[str], None] = p
         log(f"table written to {out}")
     else:
         log(table)
-    for r in surprises:
-        log(f"note: {r.case.name}: " + ("detected invalid (more false passes than nominal)"
-                                        if r.invalid else "held its level although no mean "
-                                                          "test is expected to"))
-    return {"false_pass_rate": worst.rate, "false_pass_upper": worst_hi, "power": p08,
-            "kinds": len(rows), "ok": ok}
+    result["power"] = p08
+    result["ok"] = result["ok"] and p08 >= (0.9 if quick else 0.95)
+    return result
 
 
 def _seq_power(rows: list[tuple[str, float, float, float, float]], reps: int) -> str:
@@ -335,11 +359,18 @@ def main(argv: list[str] | None = None) -> int:
                    help="fewer claims per case (a few minutes)")
     p.add_argument("--seed", type=_seed, default=0, help="seed, 0 .. 2**32-1 (default 0)")
     p.add_argument("--out", type=Path, default=None, help="write the markdown table here")
+    p.add_argument("--only", action="append", default=[], metavar="TEXT",
+                   help="run only the false-pass rows whose 'group: case' contains TEXT "
+                        "(repeatable; no power table)")
+    p.add_argument("--update", type=Path, default=None, metavar="TABLE",
+                   help="with --only: write the re-run rows into this table (in place)")
     args = p.parse_args(argv)
+    if args.update is not None and not args.only:
+        p.error("--update writes re-run rows: give the rows with --only TEXT")
     import torch
 
     torch.set_num_threads(1)
-    res = run(args.quick, args.seed, args.out)
+    res = run(args.quick, args.seed, args.out, only=args.only, update=args.update)
     print(f"false_pass_rate={res['false_pass_rate']:.4f} power_d0.8_n100={res['power']:.3f} "
           f"kinds={res['kinds']}")
     return 0 if res["ok"] else 1

@@ -223,3 +223,25 @@ def pool_summary(up: UnitPool) -> str:
             f"{up.truth('token_auroc'):.3f}, token d {up.truth('token_d'):.3f}, difference of "
             f"document means {up.truth('mean_diff'):.3f}; skewness of document means "
             f"{skew(a):.1f} / {skew(b):.1f}")
+
+
+def rare_in_passes(up: UnitPool, metric: str, n: int, reps: int, seed: int
+                   ) -> tuple[int, int, float]:
+    """For "``metric`` >= its pool value" on random subsets of ``n`` documents per set: (false
+    passes, false passes whose "than" subset holds one of the top 1% of its pool's documents
+    by distance of their mean from the median, share of all subsets that hold one).  Whether
+    a guard on the sample could see the documents that carry the mean: only if they are in
+    the samples that pass."""
+    trial = contrast_case(up, metric, n)
+    b = up.means[1]
+    top = np.argsort(-np.abs(b - np.median(b)))[:max(1, len(b) // 100)]
+    passes = with_top = holding = 0
+    for i in range(reps):
+        rng = np.random.default_rng([seed, 29, i])
+        _draw(rng, len(up.na), n)
+        held = bool(np.isin(_draw(rng, len(up.nb), n), top).any())
+        passed = trial(np.random.default_rng([seed, 29, i]), i)
+        passes += passed
+        with_top += passed and held
+        holding += held
+    return passes, with_top, holding / reps
