@@ -14,8 +14,8 @@ KINDS = ("models", "data", "saes", "transcoders", "graphs")
 
 
 def fixtures_root() -> Path:
-    """The folder holding ``models/``, ``data/``, ``saes/``, ``transcoders/`` and ``graphs/``: the wheel's package data if
-    installed, else the source tree's ``fixtures/``."""
+    """The folder holding ``models/``, ``data/``, ``saes/``, ``transcoders/`` and ``graphs/``:
+    the wheel's package data if installed, else the source tree's ``fixtures/``."""
     installed = _PACKAGE / "_fixtures"
     return installed if installed.is_dir() else _PACKAGE.parent / "fixtures"
 

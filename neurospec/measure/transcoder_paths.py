@@ -247,7 +247,7 @@ def path_effects(model: ModelBackend, steps: Sequence[Step], target: Step | int,
         if isinstance(target, Step):
             hooks.append((target.tc.hook_in, read_target))
         out = model.run(ids, hooks, grad=True)
-        if to_logit:
+        if not isinstance(target, Step):  # the token's logit
             store[f"y{len(steps) - 1}"] = out[..., target]
         mask = torch.arange(ids.shape[1])[None] < lengths[:, None]
         mask[:, :tcz.first] = False

@@ -4,10 +4,10 @@ layout (neurospec/_fixtures) is where bundled() looks first.  (The wheel itself,
 installed in a fresh venv, is tests/integration/test_wheel.py.)"""
 
 import shutil
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 import neurospec.bundled as b
 from neurospec.graph_claims import find_graph, read_graph
