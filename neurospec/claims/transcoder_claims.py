@@ -101,7 +101,6 @@ class TranscoderExpectation(Expectation):
             make_replacement_ablation,
         )
         from neurospec.measure.transcoder_edges import direct_effects, total_effect
-        from neurospec.stats.resample import bootstrap_rows
         from neurospec.units import TranscoderFeature, parse_unit
 
         threshold = checks.threshold("by_at_least", by_at_least)
@@ -136,13 +135,10 @@ class TranscoderExpectation(Expectation):
         sums, tokens = direct_effects(self.model, self.sae, [self.unit.index] +
                                       [u.index for u in randoms], dst, b.index, c)
 
-        def per_token(means: np.ndarray) -> np.ndarray:
-            out: np.ndarray = means[..., 0] / means[..., 1]
-            return out
+        from neurospec.claims.transcoder_paths import decide_part
 
-        est, ci, boot = bootstrap_rows(np.vstack([sums[0], tokens]), per_token,
-                                       seed=self.scope.seed)
-        verdict, missed = decide(ci, threshold, ">=")
+        part = decide_part(claim, sums[0], tokens, threshold, self.scope.seed)
+        est, ci, verdict, missed = part.estimate, part.ci, part.verdict, part.missed
         details: Details = {"units_label": "(pre-activation)", "transcoder": self.sae.source,
                             "late_sae": dst.source}
         charts: Charts = {}
@@ -175,11 +171,11 @@ class TranscoderExpectation(Expectation):
             details["total_effect"] = float(tsum.sum() / ttok.sum())
         return self.scope.record(
             claim=claim, kind="transcoder_edge", data=data, n=len(c), effect=est, ci=ci,
-            p=float((1 + (boot < threshold).sum()) / (1 + len(boot))), threshold=threshold,
+            p=part.p, threshold=threshold,
             direction=">=", metric="direct_effect", verdict=verdict, missed=missed,
             method="direct linear effect (attention patterns, norm scales and the MLP outputs "
                    "between frozen), summed over source positions, per target token; "
-                   "percentile bootstrap over documents", details=details, charts=charts,
+                   "studentized bootstrap over documents with Student floors", details=details, charts=charts,
             percentile=percentile)
 
     def ablated(self, to: str | float = "zero", over: Corpus | str | None = None

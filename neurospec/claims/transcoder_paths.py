@@ -10,13 +10,15 @@ whose own thresholds hold do not make a path: A may drive B where B is shut, or 
 effect on T is small, so the path is measured and decided by itself.
 
 Every part is decided on the same document resamples (one seed): the mean per token of the
-corpus's summed effects, percentile bootstrap over documents.  The claim passes only when
+corpus's summed effects, a studentized bootstrap over documents with Student floors
+(:mod:`neurospec.stats.ratio`).  The claim passes only when
 every edge and the path pass (an intersection of claims: its p-value is the largest part's);
 a part whose CI cannot be computed fails it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,18 +58,14 @@ def per_token(means: np.ndarray) -> np.ndarray:
 def decide_part(name: str, sums: np.ndarray, tokens: np.ndarray, threshold: float,
                 seed: int) -> Part:
     """The mean per token of ``sums`` (per document) against ``threshold`` (``>=``); the CI
-    resamples documents (``seed`` fixes the resamples, shared by the parts of one claim)."""
-    from neurospec.stats.resample import bootstrap_rows
+    resamples documents (:func:`~neurospec.stats.ratio.ratio_ci`; ``seed`` fixes the
+    resamples, shared by the parts of one claim).  An undefined CI fails with p = 1."""
+    from neurospec.stats.ratio import ratio_ci
 
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        est, ci, boot = bootstrap_rows(np.vstack([sums, tokens]), per_token, seed=seed)
-    verdict, missed = decide(ci, threshold, ">=")
-    if not np.isfinite(est) and verdict == "pass":  # a CI from finite resamples of a NaN
-        verdict, missed = "fail", "the estimate is not finite"
-    p = float((1 + np.sum(~(boot >= threshold))) / (1 + len(boot)))  # NaN counts against
-    if not np.isfinite([est, *ci]).all():
-        p = 1.0  # an undefined part shows nothing (inf resamples would count as above)
-    return Part(name, est, ci, p, threshold, verdict, missed)
+    est = ratio_ci(sums, tokens, seed=seed, threshold=threshold)
+    verdict, missed = decide(est.ci, threshold, ">=", est.undefined)
+    p = est.p_value if math.isfinite(est.p_value) and not est.undefined else 1.0
+    return Part(name, est.estimate, est.ci, p, threshold, verdict, missed)
 
 
 def decide_path(edges: Sequence[Part], path: Part) -> tuple[str, str, float]:
@@ -210,5 +208,6 @@ def path_claim(exp: Any, target: Any, via: Sequence[str], c: Corpus, threshold: 
         method="direct linear effects (attention patterns, norm scales and MLP outputs frozen "
                "after the source's block), summed over source positions, per target token"
                + ("; the path through each intermediate feature's gate" if is_path else "")
-               + "; percentile bootstrap over documents (one set of resamples for all parts)",
+               + "; studentized bootstrap over documents with Student floors (one set of "
+                 "resamples for all parts)",
         details=details, charts=charts, percentile=percentile)
