@@ -41,8 +41,12 @@ def path_sums(model, names: tuple[str, ...], limit: int | None) -> dict[str, np.
     key = f"{model.fingerprint}-path-{hashes}-L0T{SOURCE}-L1T{MIDDLE}-newline"
 
     def compute() -> dict:
+        from neurospec.measure.transcoder import check_transcoder
+        from neurospec.units import TranscoderFeature
+
         tcs = load_transcoder("tiny-bilingual")
-        steps = [Step(tcs.at(0), SOURCE), Step(tcs.at(1), MIDDLE)]
+        steps = [Step(check_transcoder(model, tcs, TranscoderFeature(layer, i)), i)
+                 for layer, i in ((0, SOURCE), (1, MIDDLE))]
         tok = token_id(model, logit(TOKEN))
         parts = [path_effects(model, steps, tok, c) for c in corpora]
         return {"edge0": np.concatenate([p.edges[0][0] for p in parts]),

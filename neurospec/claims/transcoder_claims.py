@@ -175,8 +175,8 @@ class TranscoderExpectation(Expectation):
             direction=">=", metric="direct_effect", verdict=verdict, missed=missed,
             method="direct linear effect (attention patterns, norm scales and the MLP outputs "
                    "between frozen), summed over source positions, per target token; "
-                   "studentized bootstrap over documents with Student floors", details=details, charts=charts,
-            percentile=percentile)
+                   "studentized bootstrap over documents with Student floors", details=details,
+            charts=charts, percentile=percentile)
 
     def ablated(self, to: str | float = "zero", over: Corpus | str | None = None
                 ) -> TranscoderAblated:
