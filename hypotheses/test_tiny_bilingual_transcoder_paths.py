@@ -18,7 +18,7 @@ TRANSCODERS = "tiny-bilingual"
 
 
 def test_l0t341_raises_the_newline_logit_through_l1t109(corpus):
-    # measured on these 100 documents: path 0.0148 logits per token (CI [0.012, 0.017]);
+    # measured on these 100 documents: path 0.0148 logits per token (CI [0.012, 0.018]);
     # edges 0.132 (pre-activation) and 0.050 (logit); random sources' paths: median 0.0001
     expect("L0T341", transcoder=TRANSCODERS).drives(
         logit("\n"), via="L1T109", on=corpus("german").subset(100), by_at_least=0.005,
