@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from neurospec.data.corpus import Corpus, load_corpus
     from neurospec.evidence.jsonio import read_frame, read_results
     from neurospec.evidence.sink import session_records
+    from neurospec.measure.transcoder_paths import logit
     from neurospec.models.bridge import Model
     from neurospec.models.loading import load_model
     from neurospec.models.protocol import ModelBackend
@@ -47,11 +48,13 @@ _LAZY = {
     "read_results": "neurospec.evidence.jsonio",
     "read_frame": "neurospec.evidence.jsonio",
     "session_records": "neurospec.evidence.sink",
+    "logit": "neurospec.measure.transcoder_paths",
 }
 
 __all__ = ["ClaimFailed", "Corpus", "HookedUnit", "Model", "ModelBackend", "NeurospecError",
            "Unit", "UnitKind", "configure", "corpus", "expect", "expect_layer",
-           "expect_replacement", "head", "load_corpus", "load_model", "neuron", "parse_unit",
+           "expect_replacement", "head", "load_corpus", "load_model", "logit", "neuron",
+           "parse_unit",
            "read_frame", "read_results", "register_unit_kind", "session_records", "unit_kinds"]
 
 

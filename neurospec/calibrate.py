@@ -60,7 +60,9 @@ REAL_INTRO = (
     "(unselective: token AUROC 0.50), L1N221 (sparse, firing on a rare sub-genre of the "
     "English fortunes), L0N20 (a skewed than set); other pools and units than these were "
     "never used to choose a rule.  Near-copies: sets made of whole families of five versions "
-    "of a text (one word changed).")
+    "of a text (one word changed).  Transcoder edges and paths (drives()): the bundled "
+    "graph's path L0T341 -> L1T109 -> logit('\\n') on the German pool, per-document direct "
+    "effects, one set of documents per claim.")
 NOMINAL = 0.025  # what a 95% CI gives a one-sided claim
 BOUND = 0.05  # the most a case's Clopper-Pearson upper bound may reach
 

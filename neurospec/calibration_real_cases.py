@@ -262,7 +262,11 @@ def real_cases(quick: bool, log: Callable[[str], None]) -> tuple[list[Case], lis
                                  120 if quick else 200, (6,) if quick else (2, 6, 20),
                                  (300, 1000) if quick else (1000, 2000), log)
     pct, _ = percentile_row(model, 100, 39, (300, 1000) if quick else (2000, 2000))
-    return rows + fam + pct, notes + fam_notes
+    from neurospec.calibration_edges import edge_rows
+
+    edges = edge_rows(model, quick, notes)
+    log("  real direct effects: transcoder edges and paths")
+    return rows + fam + pct + edges, notes + fam_notes
 
 
 def _loss_rows(model, quick: bool, notes: list[str]) -> list[Case]:

@@ -21,7 +21,7 @@ from typing import Any
 from neurospec.errors import GraphFileError
 
 __all__ = ["Edge", "Graph", "Node", "claims_file", "default_model", "default_transcoder",
-           "feature_edges", "read_graph"]
+           "feature_edges", "find_graph", "read_graph"]
 
 FEATURE, ERROR, EMBEDDING, LOGIT = ("cross layer transcoder", "mlp reconstruction error",
                                     "embedding", "logit")
@@ -103,14 +103,28 @@ def _node(raw: Any, k: int, path: str) -> Node:
     return Node(node_id, kind, layer, ctx, index)
 
 
+def find_graph(path: str | Path) -> Path:
+    """``path`` itself when it exists (or is absolute), else a bundled graph of that name
+    (``tiny-bilingual-german.json``, from an installed wheel too)."""
+    from neurospec.bundled import bundled
+
+    path = Path(path)
+    if path.exists() or path.is_absolute():
+        return path
+    found = bundled("graphs") / path
+    return found if found.is_file() else path
+
+
 def read_graph(path: str | Path) -> Graph:
     """The graph in ``path``, checked: every field a claim needs, known node types, links
     between listed nodes with finite weights."""
     shown = str(path)
+    path = find_graph(path)
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise GraphFileError(f"{shown}: no such file; give the path of a graph JSON",
+        raise GraphFileError(f"{shown}: no such file (nor a bundled graph of that name); give "
+                             f"the path of a graph JSON",
                              value=shown) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise GraphFileError(f"{shown} is not JSON ({exc}); {_FIX}", value=shown) from None

@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -65,8 +66,9 @@ class TranscoderExpectation(Expectation):
         return other
 
     @unit_claim
-    def drives(self, target: str, *, on: Corpus | str, by_at_least: float,
-               transcoder: Any = None, against_random: int = 0) -> Record:
+    def drives(self, target: Any, *, on: Corpus | str, by_at_least: float,
+               transcoder: Any = None, against_random: int = 0,
+               via: str | Sequence[str] = (), edges_at_least: Any = None) -> Record:
         """Claim that this feature drives the later feature ``target`` directly: the mean over
         the counted tokens of ``on`` of its direct linear effect on ``target``'s
         pre-activation (attention patterns, norm scales and the MLP outputs in between frozen;
@@ -82,6 +84,15 @@ class TranscoderExpectation(Expectation):
         The record also gives the total effect (``details["total_effect"]``): the change of
         ``target``'s pre-activation per token when this feature is zero-ablated in the
         replacement with nothing frozen (indirect paths included), for comparison.
+
+        Paths (:mod:`neurospec.claims.transcoder_paths`): ``target`` may be a token's logit
+        (``logit(" Berlin")``, from ``neurospec``), and ``via`` names features in between
+        (``via="L1T7"``, or a list by block): the claim is then that each edge holds (its
+        threshold in ``edges_at_least``, one per edge, each in its target's units) and that
+        the path's own effect (this feature's direct effect on the first ``via`` feature,
+        through its gate, times that feature's direct effect onward) reaches
+        ``by_at_least``; ``against_random`` draws random sources for every edge and for the
+        path.  A path decides no total effect.
         """
         __tracebackhide__ = True
         from neurospec.measure.transcoder import (
@@ -90,11 +101,19 @@ class TranscoderExpectation(Expectation):
             make_replacement_ablation,
         )
         from neurospec.measure.transcoder_edges import direct_effects, total_effect
-        from neurospec.stats.resample import bootstrap_rows
         from neurospec.units import TranscoderFeature, parse_unit
 
         threshold = checks.threshold("by_at_least", by_at_least)
         checks.count("against_random", against_random, minimum=0)
+        mids = [via] if isinstance(via, str) else list(via)
+        if mids or not isinstance(target, (str, TranscoderFeature)):
+            from neurospec.claims.transcoder_paths import path_claim
+
+            if edges_at_least is not None and not mids:
+                raise InvalidArgument("edges_at_least is for a path: name the features in "
+                                      "between with via=[...]", value=edges_at_least)
+            return path_claim(self, target, mids, checks.as_corpus(on), threshold,
+                              edges_at_least, transcoder, against_random)
         b = parse_unit(target)
         if not isinstance(b, TranscoderFeature):
             raise InvalidArgument(f"drives({target!r}): expected a transcoder feature of a later "
@@ -116,13 +135,10 @@ class TranscoderExpectation(Expectation):
         sums, tokens = direct_effects(self.model, self.sae, [self.unit.index] +
                                       [u.index for u in randoms], dst, b.index, c)
 
-        def per_token(means: np.ndarray) -> np.ndarray:
-            out: np.ndarray = means[..., 0] / means[..., 1]
-            return out
+        from neurospec.claims.transcoder_paths import decide_part
 
-        est, ci, boot = bootstrap_rows(np.vstack([sums[0], tokens]), per_token,
-                                       seed=self.scope.seed)
-        verdict, missed = decide(ci, threshold, ">=")
+        part = decide_part(claim, sums[0], tokens, threshold, self.scope.seed)
+        est, ci, verdict, missed = part.estimate, part.ci, part.verdict, part.missed
         details: Details = {"units_label": "(pre-activation)", "transcoder": self.sae.source,
                             "late_sae": dst.source}
         charts: Charts = {}
@@ -155,12 +171,12 @@ class TranscoderExpectation(Expectation):
             details["total_effect"] = float(tsum.sum() / ttok.sum())
         return self.scope.record(
             claim=claim, kind="transcoder_edge", data=data, n=len(c), effect=est, ci=ci,
-            p=float((1 + (boot < threshold).sum()) / (1 + len(boot))), threshold=threshold,
+            p=part.p, threshold=threshold,
             direction=">=", metric="direct_effect", verdict=verdict, missed=missed,
             method="direct linear effect (attention patterns, norm scales and the MLP outputs "
                    "between frozen), summed over source positions, per target token; "
-                   "percentile bootstrap over documents", details=details, charts=charts,
-            percentile=percentile)
+                   "studentized bootstrap over documents with Student floors", details=details,
+            charts=charts, percentile=percentile)
 
     def ablated(self, to: str | float = "zero", over: Corpus | str | None = None
                 ) -> TranscoderAblated:

@@ -32,6 +32,7 @@ class Histogram(TypedDict):
     sets: dict[str, list[float]]
     n: NotRequired[dict[str, int]]
     unit: NotRequired[str]
+    threshold: NotRequired[float]  # drawn as a line (an edge's own threshold on a path card)
 
 
 class Null(TypedDict):
@@ -124,6 +125,24 @@ class Charts(TypedDict, total=False):
     token_deltas: Strips
     token_table: TokenTable
     sequence: SequenceChart
+    edge_histograms: list[Histogram]  # a path card: each edge's per-document effects
+
+
+class PathEdge(TypedDict):
+    """One edge of a path claim, decided as ``drives()`` decides an edge."""
+
+    source: str
+    target: str
+    effect: float
+    ci: list[float]
+    threshold: float
+    verdict: str
+    missed: str
+    p: float
+    unit: str  # the target's units: pre-activation or logit
+    random_k: NotRequired[int]
+    random_percentile: NotRequired[float]
+    random_median: NotRequired[float]
 
 
 class FileOrigin(TypedDict):
@@ -221,6 +240,8 @@ Details = TypedDict("Details", {
     # transcoder features
     "transcoder": str, "targets": list[int], "replaced_loss": float, "zero_mlp_loss": float,
     "variance_explained": dict[str, float],
+    # paths through transcoder features: the nodes, each edge, a logit target's token id
+    "path": list[str], "path_edges": list[PathEdge], "target_token_id": int,
     # sequential mode
     "sequential": Sequential,
 }, total=False)

@@ -28,7 +28,8 @@ from neurospec.report.svg_sequence import confidence_sequence
 __all__ = ["fmt", "render_fragment", "render_page", "render_record", "stylesheet",
            "summary_table"]
 
-_SKIP_DETAILS = {"units_label", "vacuity", "matched_negative", "sequential"}  # own rows
+_SKIP_DETAILS = {"units_label", "vacuity", "matched_negative", "sequential",
+                 "path_edges"}  # own rows
 
 
 @lru_cache(maxsize=1)
@@ -79,7 +80,7 @@ def _histogram_marks(r: Record, sets: dict) -> svg.Marks | None:
     mean must reach, the second set's mean plus the threshold (for Cohen's d, plus the
     threshold times the pooled standard deviation of the shown values)."""
     t = number(r.threshold)
-    if t is not None and r.kind == "transcoder_edge":  # an edge card: per-document effects
+    if t is not None and r.kind in ("transcoder_edge", "transcoder_path"):  # per-document
         return svg.Marks(lines=((t, f"threshold: the mean per token must reach {t:.4g}"),))
     if t is None or len(sets) != 2 or r.metric not in ("mean_diff", "cohens_d"):
         return None
@@ -141,6 +142,10 @@ def _numeric(charts: Charts) -> dict[str, Any]:
         h = c["histogram"]
         c["histogram"] = {**h, "sets": {k: [_f(v) for v in vals]
                                         for k, vals in h["sets"].items()}}
+    if "edge_histograms" in c:
+        c["edge_histograms"] = [{**h, "sets": {k: [_f(v) for v in vals]
+                                               for k, vals in h["sets"].items()}}
+                                for h in c["edge_histograms"]]
     if "null" in c:
         n = c["null"]
         c["null"] = {**n, "values": [_f(v) for v in n["values"]],
@@ -173,6 +178,11 @@ def _charts(r: Record) -> list[Markup]:
         marked |= marks is not None
         out.append(svg.histogram(h["sets"], h["title"], marks=marks,
                                  unit=h.get("unit") or _histogram_unit(r)))
+    for h in c.get("edge_histograms", []):  # a path card: each edge against its threshold
+        t = number(h.get("threshold"))
+        out.append(svg.histogram(h["sets"], h["title"], unit=h.get("unit", ""), marks=svg.Marks(
+            lines=((t, f"edge threshold: the mean per token must reach {t:.4g}"),))
+            if t is not None else None))
     if "bars" in c:
         b = c["bars"]
         marks = _bars_marks(r, b["items"])

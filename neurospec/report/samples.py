@@ -17,7 +17,7 @@ WORDS = ["Der", " Hund", " und", " die", " Katze", " schlafen", " im", " Garten"
          " dog", " and", " the", " cat", " sleep", " in", " garden", ",", " ein", " ist",
          " <b>", " &amp;", "\n", " \"quoted\""]
 KINDS = ["activation_contrast", "ablation_loss", "logit_attribution", "head_direct_effect",
-         "top_examples", "weight_gradients", "path_patching", "neuron_sweep"]
+         "top_examples", "weight_gradients", "path_patching", "neuron_sweep", "transcoder_path"]
 
 
 def _tokens(rng: np.random.Generator, n: int) -> list[str]:
@@ -96,6 +96,29 @@ def sample_record(i: int, seed: int = 0, column: str = "") -> Record:
                           "items": [{"set": f"L{layer}N{j}", "mean": 0.1 / (j + 1),
                                      "ci": [0.08 / (j + 1), 0.12 / (j + 1)], "n": 400}
                                     for j in range(15)]}
+    elif kind == "transcoder_path":
+        unit, metric, threshold = f"L0T{idx}", "path_effect", 0.004
+        effect, ci = abs(effect) / 5, (abs(effect) / 5 - half / 5, abs(effect) / 5 + half / 5)
+        names = [unit, f"L1T{idx + 1}", "logit(' <b>&amp;')"]
+        details.update(units_label="(logit)", path=names, path_edges=[
+            {"source": a, "target": b, "effect": m, "ci": [m - 0.02, m + 0.02],
+             "threshold": t, "verdict": "pass" if m - 0.02 >= t else "fail", "missed": "",
+             "p": 0.001, "unit": u, "random_k": 8, "random_percentile": 100.0,
+             "random_median": 0.001}
+            for a, b, m, t, u in ((names[0], names[1], 0.13, 0.05, "pre-activation"),
+                                  (names[1], names[2], 0.05, 0.01, "logit"))])
+        charts["histogram"] = {"title": f"path effect of {' -> '.join(names)}",
+                               "sets": {"german": rng.normal(effect, 0.01, 400).tolist()},
+                               "unit": "logit"}
+        charts["edge_histograms"] = [
+            {"title": f"edge {a} -> {b}", "sets": {"german": rng.normal(m, 0.05, 400).tolist()},
+             "unit": u, "threshold": t}
+            for a, b, m, t, u in ((names[0], names[1], 0.13, 0.05, "pre-activation"),
+                                  (names[1], names[2], 0.05, 0.01, "logit"))]
+        null = rng.normal(0.0, 0.001, 8)
+        charts["null"] = {"title": f"{unit} vs 8 random sources", "values": null.tolist(),
+                          "unit_value": effect, "units": [f"L0T{j}" for j in range(8)]}
+        charts["contexts"] = _contexts(rng, 3, 12, "where the path's effect comes from")
     elif kind == "top_examples":
         charts["contexts"] = _contexts(rng, 12, 4, f"top activating contexts of {unit}")
     else:

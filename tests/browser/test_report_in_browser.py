@@ -195,7 +195,7 @@ def test_every_effect_chart_draws_its_threshold(browser, tmp_path):
         if card.find_elements("css selector", "svg.ns-chart"):
             marks = card.find_elements("css selector", "svg.ns-chart .threshold")
             kinds.setdefault(card.get_attribute("data-kind"), []).append(bool(marks))
-    assert {"path_patching", "neuron_sweep", "weight_gradients"} <= set(kinds)
+    assert {"path_patching", "neuron_sweep", "weight_gradients", "transcoder_path"} <= set(kinds)
     assert {k: v for k, v in kinds.items() if not all(v)} == {}
     zero = browser.css(".ns-card[data-kind='ablation_loss'] svg.ns-chart .zero")
     assert zero

@@ -37,7 +37,8 @@ def test_quick_calibration_covers_the_cases(tmp_path):
     real = [r for r in rows if r.startswith("| real")]
     targets = [r for r in real if "not a target" not in r]
     for what in ("token AUROC", "token d", "difference of means", "loss", "grouped near-copies",
-                 "beats_percentile_of_layer"):
+                 "beats_percentile_of_layer", "drives(): L0T341 -> L1T109",
+                 "path L0T341 -> L1T109 -> logit"):
         assert any(what in r for r in targets), what
     assert all(r.split("|")[-2].strip().startswith("ok") for r in targets), targets
     assert any("versions as documents" in r and "not a target" in r for r in real)

@@ -52,3 +52,8 @@ def test_wheel_in_a_fresh_venv_runs_a_new_project(tmp_path):
     assert (project / "reports" / "run.html").is_file()
     # the model came out of the wheel's package data
     assert all(r["model"]["name"] == "tiny-bilingual" for r in records)
+    # every bundled kind is in the wheel, the attribution graph found by its name
+    code = ("from neurospec.bundled import KINDS, bundled; from neurospec.graph_claims import "
+            "read_graph; print([k for k in KINDS if not any(bundled(k).iterdir())], "
+            "len(read_graph('tiny-bilingual-german.json').links) > 0)")
+    assert _run([str(py), "-c", code], cwd=outside, env=env).stdout.split() == ["[]", "True"]
