@@ -8,7 +8,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "${PYTHON:-python3}" -m venv "$tmp/venv"
 "$tmp/venv/bin/python" -m pip install -q --disable-pip-version-check "${NEUROSPEC_TORCH:-torch==2.13.0}"
-"$tmp/venv/bin/python" -m pip install -q --disable-pip-version-check ".[dev,nnsight]"
+"$tmp/venv/bin/python" -m pip install -q --disable-pip-version-check ".[dev,docs,nnsight]"
 {
   echo "# The exact versions neurospec's tests last passed with (Python 3.11, Linux, CPU)."
   echo "# scripts/setup.sh installs with these as pip constraints; torch is pinned by setup.sh itself"

@@ -19,4 +19,4 @@ fi
 pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 # A plain `torch` requirement would pull a multi-GB CUDA build: pin the CPU wheel first.
 "${pip[@]}" "${NEUROSPEC_TORCH:-torch==2.13.0}"
-"${pip[@]}" ${pin[@]+"${pin[@]}"} -e ".[dev,nnsight]"
+"${pip[@]}" ${pin[@]+"${pin[@]}"} -e ".[dev,docs,nnsight]"
