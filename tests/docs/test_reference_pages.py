@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import typing
+import warnings
 from pathlib import Path
 
 import pytest
@@ -122,7 +123,9 @@ def plugin_options() -> tuple[list[tuple[str, object]], list[str]]:
 
     from neurospec.plugin.options import add_options
 
-    parser = Parser()
+    with warnings.catch_warnings():  # building a Parser directly is pytest-internal
+        warnings.simplefilter("ignore", pytest.PytestDeprecationWarning)
+        parser = Parser()
     add_options(parser)
     options = [(name, opt.default) for group in parser._groups for opt in group.options
                for name in opt.names() if name.startswith("--")]
