@@ -7,8 +7,9 @@ Every fenced block is one of (the convention, issue 32):
   block with the same title replaces it);
 - PYTHON: ``python`` without a title: executed in one namespace per page, cwd = scratch project;
 - CONSOLE: ``console``: each ``$ `` line is a command run with bash in the scratch project (a
-  line ending in ``\\`` continues on the next; a ``cd`` carries over to the next command of the
-  page, an ``export`` does not); every command exits 0, unless ``exit=N`` marks the block: then
+  line ending in ``\\`` continues on the next; an ``export`` does not carry over, a ``cd`` does:
+  the page's later commands, python blocks and file blocks' paths start where it went, as for a
+  reader who typed it); every command exits 0, unless ``exit=N`` marks the block: then
   its last command must exit N. With ``check-output``, every other non-blank line of the block
   (but a bare ``...``) must appear in the block's real output (stdout and stderr), whitespace
   normalised, a number matching a real number equal to it at the digits shown;

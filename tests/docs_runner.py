@@ -49,7 +49,7 @@ def run_page(page: Path, scratch: Path, name: str | None = None) -> list[str]:
             skipped.append(f"{where}: {block.skip_reason}")
         elif block.kind == "file":
             assert block.title is not None
-            target = scratch / block.title
+            target = cwd / block.title  # the scratch project, or where a `cd` went
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(block.code, encoding="utf-8")
         elif block.kind == "python":

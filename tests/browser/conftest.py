@@ -52,6 +52,13 @@ class Browser:
         errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
         return Opened(dom, load, errors, d.get_screenshot_as_png())
 
+    def screenshot(self, path: Path) -> int:
+        """Save what the browser shows now to ``path``; how many colours it has (a blank page:
+        a handful)."""
+        png = self.driver.get_screenshot_as_png()
+        Path(path).write_bytes(png)
+        return png_colours(png)
+
     def js(self, script: str, *args):
         return self.driver.execute_script(script, *args)
 

@@ -1,10 +1,11 @@
 """The docs runner on real claims (the bundled tiny-bilingual): a page whose claim names a unit
-the model does not have, or whose quoted number differs from the run's, fails; the same page
+the model does not have, or that quotes a number the run did not measure, fails; the same page
 with the unit and the number right passes. (The parser and the runner's other rules:
 tests/unit/test_docs_examples_parser.py.)"""
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -21,23 +22,33 @@ pytestmark = pytest.mark.model("tiny-bilingual")
 
 def test_german(corpus):
     expect(neuron("{unit}")).activates_more(on=corpus("german"), than=corpus("english"),
-                                            by_at_least=1.0)
+                                            by_at_least=1)
 ```
 
 <!-- docs-test: check-output -->
 ```console
-$ pytest -q -p no:cacheprovider hypotheses
+$ pytest -q -p no:cacheprovider hypotheses --neurospec-json=reports/run.json
 {shown}
 ```
 '''
 
 
-def run(tmp_path, unit: str, shown: str) -> None:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    source = tmp_path / "page.md"
-    source.write_text(textwrap.dedent(CLAIM.format(unit=unit, shown=shown)))
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
+SUMMARY = """
+<!-- docs-test: check-output -->
+```console
+$ neurospec summary reports/run.json
+| pass | L0N125 activates more on german than on english by >= 1 | {effect} |
+```
+"""
+
+
+def run(folder, text: str, scratch=None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "page.md"
+    source.write_text(textwrap.dedent(text))
+    if scratch is None:
+        scratch = folder / "scratch"
+        scratch.mkdir()
     run_page(source, scratch, name="page.md")
 
 
@@ -45,11 +56,15 @@ def run(tmp_path, unit: str, shown: str) -> None:
 def test_a_claim_on_a_unit_that_does_not_exist_fails_the_page(tmp_path):
     with pytest.raises(DocsExampleError, match=r"exited 1, the page expects 0(.|\n)*"
                                                r"L0N9999: neuron 9999 does not exist"):
-        run(tmp_path, "L0N9999", "1 passed")
+        run(tmp_path, CLAIM.format(unit="L0N9999", shown="1 passed"))
 
 
 @pytest.mark.slow
-def test_a_shown_line_that_the_run_does_not_print_fails_the_page(tmp_path):
-    run(tmp_path, "L0N125", "1 passed")  # the same page, right: passes
-    with pytest.raises(DocsExampleError, match="not in the real output(.|\n)*2 passed"):
-        run(tmp_path / "again", "L0N125", "2 passed")
+def test_a_number_the_run_did_not_measure_fails_the_page(tmp_path):
+    # the right page passes: the claim runs, its effect is quoted at the digits shown ...
+    run(tmp_path, CLAIM.format(unit="L0N125", shown="1 passed") + SUMMARY.format(effect="+1.63"))
+    # ... and the same summary of the same run, quoted with a number it did not measure, fails
+    for wrong in ("+1.64", "+1.527"):
+        missing = r"not in the real output(.|\n)*" + re.escape(wrong)
+        with pytest.raises(DocsExampleError, match=missing):
+            run(tmp_path / wrong, SUMMARY.format(effect=wrong), scratch=tmp_path / "scratch")

@@ -212,12 +212,20 @@ def test_a_good_page_runs_files_python_and_commands_in_order(tmp_path):
     $ exit 3
     ```
 
+    ```text title="here.txt"
+    after the cd
+    ```
+
+    ```python
+    assert Path("here.txt").read_text() == "after the cd\\n" and Path.cwd().name == "sub"
+    ```
+
     <!-- docs-test: skip="needs the hub" -->
     ```console
     $ false
     ```
     """)
-    assert skipped == ["page.md:33: needs the hub"]
+    assert skipped == ["page.md:41: needs the hub"]
 
 
 @pytest.mark.parametrize("broken, message", [
