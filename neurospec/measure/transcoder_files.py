@@ -79,10 +79,15 @@ def load_transcoder(path: str | Path | TranscoderLike, *, hook_in: str | None = 
     transcoder) from any layout above; a loaded one is returned as it is.
 
     Args:
-        hook_in / hook_out: the hooks, where the files do not say them (a plain file; a CLT:
-            ``hook_in`` names the point within each block, e.g. ``"mlp.hook_in"``).
+        path: a folder, a ``.safetensors`` or ``.yaml`` file, a bundled name
+            (``"tiny-bilingual/L0"``), or a loaded transcoder (returned as it is).
+        hook_in: the hook it reads, where the files do not say it (a plain file; a CLT: the
+            point within each block, e.g. ``"mlp.hook_in"``).
+        hook_out: the hook it writes to, where the files do not say it.
         layer: the block of a circuit-tracer per-layer file.
-        activation / k: of a plain file (``"relu"``, ``"jumprelu"``, ``"topk"`` with ``k``).
+        activation: of a plain file: ``"relu"``, ``"jumprelu"`` or ``"topk"``.
+        k: of a plain ``"topk"`` file.
+        search: more folders to look in for a relative path.
 
     Example:
         >>> tc = load_transcoder("tiny-bilingual/L0")     # a bundled SAELens folder

@@ -122,7 +122,8 @@ def add_options(parser: pytest.Parser) -> None:
                          "sequential= wins; ini: neurospec_sequential)")
     group.addoption(CORRECT_OPTION, default="none", choices=("none", "holm"),
                     help="correct the claims' p-values for their number (Holm); a passing "
-                         "claim whose adjusted p exceeds 0.05 fails the run")
+                         "claim whose adjusted p exceeds 0.025 (the one-sided level of its 95%% "
+                         "CI) fails the run")
     group.addoption(REQUIRE_OPTION, action="store_true", default=None,
                     help="a model that cannot be loaded here (an offline hub model) fails its "
                          "tests instead of skipping them (use it in CI)")
