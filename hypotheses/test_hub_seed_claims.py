@@ -2,8 +2,9 @@
 or a local Hugging Face cache); here, offline, each skips with the command that makes it run.
 
 - seed 001: gelu-2l L1N298 writes month names (direct logit attribution);
-- seed 002: gpt2-small head L10H7 (copy suppression): needs the head claims, not yet in
-  neurospec, so only its ablation-free precondition is stated here;
+- seed 002: gpt2-small heads L10H7 and L11H10 (copy suppression): mean-ablating them raises
+  English loss (the precondition; the repeated-vs-new direct-effect claim, stated on the
+  bundled model, is in docs/how-to/copy-suppression.md);
 - seed 003: gpt2-small L4N1406, L7N1137, L8N1961 get larger gradient updates on capital-city
   prompts than on unrelated ones; L11N369 writes " Paris".
 """
