@@ -23,9 +23,13 @@ _TAIL = 4000
 
 def command_env() -> dict[str, str]:
     """The environment a console command runs in: this interpreter's bin first on PATH, this
-    checkout's neurospec first on the import path, no hub, and nothing of an enclosing pytest."""
+    checkout's neurospec first on the import path, no hub, nothing of an enclosing pytest, and
+    not marked as CI."""
+    # CI and BUILD_NUMBER: under them pytest stops cutting its summary lines, and the pages
+    # show what a reader's terminal shows (CI=true is set by .ci/run)
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTEST_", "NEUROSPEC_", "COV_"))}
+           if not k.startswith(("PYTEST_", "NEUROSPEC_", "COV_"))
+           and k not in ("CI", "BUILD_NUMBER")}
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     env["HF_HUB_OFFLINE"] = "1"

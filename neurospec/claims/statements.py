@@ -98,6 +98,9 @@ NOT_CLAIMS = ("for_unit", "concluded", "prefetch")  # the machinery every claims
 
 
 def claim_names(cls: type) -> tuple[str, ...]:
-    """The public methods of an expectation class that state a claim (or build one)."""
-    return tuple(sorted(n for n in dir(cls) if not n.startswith("_") and n not in FOLLOW_UPS
+    """The public methods of an expectation class that state a claim (or build one): those its
+    own classes define. ``dir(cls)`` would also list what a library mounts on ``object``
+    (nnsight puts a ``save`` method on every object once imported)."""
+    own = {n for klass in cls.__mro__ if klass is not object for n in vars(klass)}
+    return tuple(sorted(n for n in own if not n.startswith("_") and n not in FOLLOW_UPS
                         and n not in NOT_CLAIMS and inspect.isfunction(getattr(cls, n, None))))
