@@ -53,3 +53,14 @@ def test_images_and_relative_links_resolve(page: Path):
     missing = [t for t in _local_targets(page)
                if not (page.parent / t.split("#")[0]).exists()]
     assert missing == [], f"{page.relative_to(ROOT)} points at files that do not exist: {missing}"
+
+
+def test_the_readme_quotes_only_what_the_tutorial_checks():
+    # README.md is not run; the measurement it quotes must be one the tutorial's run checks
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quoted = re.findall(r"`(measured [^`]+)`", readme)
+    assert quoted, "README.md quotes no measurement: update this test"
+    tutorial = (DOCS / "tutorial.md").read_text(encoding="utf-8")
+    for line in quoted:
+        assert line in tutorial, f"README.md quotes {line!r}, which docs/tutorial.md does not show"
+    assert 'by_at_least=1.5' in readme and 'neuron("L0N125")' in readme
