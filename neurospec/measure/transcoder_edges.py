@@ -45,17 +45,31 @@ def _frozen(model: ModelBackend, src: Transcoder, dst: Transcoder) -> list[str]:
     return names
 
 
+def refuse_unfreezable(model: ModelBackend) -> None:
+    """Raise unless a direct effect between features can be made exactly linear on ``model``:
+    attention patterns and the pre-norm scales frozen (TransformerLens backend), and no
+    post-norm (Gemma 2/3, OLMo 2 normalise a block's outputs with scales nothing here
+    freezes, so the effect would not be the linear one an attribution graph defines)."""
+    if model.backend != "transformer_lens":
+        raise UnsupportedArchitecture(
+            f"the direct effect between transcoder features freezes attention patterns and norm "
+            f"scales, which the {model.backend} backend cannot write; use the default "
+            f"(TransformerLens) backend for drives()", value=model.backend)
+    arch = model.architecture
+    if arch.post_attn_norm or arch.post_mlp_norm:
+        raise UnsupportedArchitecture(
+            f"{model.name} ({arch.model_type}) normalises its blocks' outputs (post-norms) "
+            f"with scales drives() does not freeze, so the direct effect between features "
+            f"would not be linear; drives() supports pre-norm models", value=arch.model_type)
+
+
 def direct_effects(model: ModelBackend, src: Transcoder, sources: Sequence[int],
                    dst: Transcoder, target: int, corpus: Corpus
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Per source feature and document, the summed direct effect on the target's
     pre-activation over the counted tokens (``[len(sources), docs]``), and each document's
     counted tokens (``[docs]``)."""
-    if model.backend != "transformer_lens":
-        raise UnsupportedArchitecture(
-            f"the direct effect between transcoder features freezes attention patterns and norm "
-            f"scales, which the {model.backend} backend cannot write; use the default "
-            f"(TransformerLens) backend for drives()", value=model.backend)
+    refuse_unfreezable(model)
     if dst.layer <= src.layer:
         raise InvalidArgument(f"a feature of block {src.layer} reaches the features of later "
                               f"blocks only, not block {dst.layer}", value=dst.layer)

@@ -52,6 +52,7 @@ from neurospec.data.corpus import Corpus
 from neurospec.data.tokens import tokenize
 from neurospec.errors import InvalidArgument, UnsupportedArchitecture
 from neurospec.measure.transcoder import Transcoder
+from neurospec.measure.transcoder_edges import refuse_unfreezable
 from neurospec.models.protocol import Hook, ModelBackend
 
 __all__ = ["Logit", "PathEffects", "Step", "gate", "logit", "path_effects", "token_id"]
@@ -146,11 +147,7 @@ def gate(tc: Transcoder, x: Tensor, index: int) -> Tensor:
 
 def _check(model: ModelBackend, steps: Sequence[Step], target: Step | int) -> list[int]:
     """The blocks of the steps and the target (``n_layers`` for a logit), increasing."""
-    if model.backend != "transformer_lens":
-        raise UnsupportedArchitecture(
-            f"the direct effect between transcoder features freezes attention patterns and norm "
-            f"scales, which the {model.backend} backend cannot write; use the default "
-            f"(TransformerLens) backend for drives()", value=model.backend)
+    refuse_unfreezable(model)
     if not steps:
         raise InvalidArgument("a path starts at a transcoder feature", value=steps)
     ends = [s.tc.layer for s in steps]
