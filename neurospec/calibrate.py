@@ -283,7 +283,7 @@ def _row(r: Row) -> str:
     if not r.case.target:
         verdict = "shown for comparison, not a target"
     elif not r.case.mean_testable:
-        verdict = "no valid mean test" + (" (detected)" if r.invalid else "")
+        verdict = f"no valid {r.case.untestable} test" + (" (detected)" if r.invalid else "")
     else:
         verdict = "INVALID" if r.invalid else ("ok" if r.hi <= BOUND else "above bound")
     if r.screen:
@@ -304,7 +304,8 @@ def _markdown(rows: list[Row], power, sizes, quick, seed, elapsed, reps_power,
         "with Satterthwaite df and the two-sided 97.5% Student bound, Cantelli's bound on a "
         "side that faces a skewed tail; for differences of means of small sets also a "
         "permutation test of the shift; BCa for Cohen's d; a studentized bootstrap over "
-        "documents with the same Student floors for token AUROC (logit scale) and token d; "
+        "documents for token AUROC (logit scale) and token d, no narrower than Student's t "
+        "with Satterthwaite df and the two-sided 99% Student bound; "
         "Clopper-Pearson for shares; p = (1 + #as extreme) / (k + 1) for random-unit "
         "baselines; the whole CI "
         "must clear the threshold; Holm: each claim's CI recomputed at its adjusted level).",

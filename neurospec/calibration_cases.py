@@ -34,6 +34,8 @@ class Case:
     # row is reported, marked, and left out of the worst rate
     mean_testable: bool = True
     note: str = ""
+    # what has no valid test where mean_testable is False (the row's verdict names it)
+    untestable: str = "mean"
     # False for a row shown for comparison (the behaviour a fix replaced, a test of something
     # other than the false-pass promise): reported, never held to the targets
     target: bool = True

@@ -36,6 +36,17 @@ POOLS = {
     "Italian vs Spanish, fortunes + man pages": (("italian_fortunes", "italian_manpages"),
                                                  ("spanish_fortunes", "spanish_manpages")),
 }
+# chosen after the token floor (cluster_t.TOKEN_FLOOR_TAIL) was set, to check it on pools and
+# units no rule was chosen on: per pool the German neuron, the unit with the largest token
+# AUROC on the pool, and two units drawn with a fixed seed
+HELD_OUT = {
+    "German vs Italian fortunes": (("german",), ("italian_fortunes",)),
+    "Spanish vs English man pages": (("spanish_manpages",),
+                                     ("english_manpages", "english_manpages_unseen_pages")),
+    "French man pages vs Italian, fortunes + man pages": (
+        ("french_manpages",), ("italian_fortunes", "italian_manpages")),
+}
+HELD_OUT_SEED = (2026, 12, 7)
 # (unit, role): the German neuron, an unselective one (token AUROC 0.50 on the mixed pools),
 # a sparse one firing on a rare sub-genre (IRC logs among the English fortunes: skewness of the
 # English document means 5.8), one whose "than" set is skewed (2.9) with a modest effect
@@ -128,6 +139,33 @@ def measure(model, pools: dict[str, tuple], units: list[tuple[int, int]],
             out.append(UnitPool(unit, pool, z["pairs"], z["na"], z["nb"], z["sa"], z["sb"]))
         log(f"  real activations: {pool}")
     return out
+
+
+def held_out_units(model, pool: tuple, k: int = 2) -> list[tuple[int, int]]:
+    """The units the held-out rows check on ``pool``: the German neuron, the unit with the
+    largest token AUROC of A over B (every unit of every layer), and ``k`` units drawn with
+    :data:`HELD_OUT_SEED`."""
+    from scipy.stats import rankdata
+
+    from neurospec.data.corpus import load_corpus
+    from neurospec.data.tokens import tokenize
+    from neurospec.measure.activations import layer_activations
+
+    best, best_auc = (0, 125), -1.0
+    for layer in range(model.n_layers):
+        sets = [np.concatenate([a.double().numpy() for n in names for a in layer_activations(
+            model, tokenize(model, load_corpus(n)), layer)]) for names in pool]
+        both = np.concatenate(sets)
+        ranks = rankdata(both, axis=0)
+        na, nb = len(sets[0]), len(sets[1])
+        auc = (ranks[:na].sum(0) - na * (na + 1) / 2) / (na * nb)
+        i = int(np.argmax(auc))
+        if auc[i] > best_auc:
+            best, best_auc = (layer, i), float(auc[i])
+    rng = np.random.default_rng(HELD_OUT_SEED)
+    drawn = [(int(rng.integers(model.n_layers)), int(rng.integers(model.d_mlp)))
+             for _ in range(k)]
+    return list(dict.fromkeys([(0, 125), best, *drawn]))
 
 
 def loss_changes(model, names: tuple[str, ...], unit: tuple[int, int], over: str

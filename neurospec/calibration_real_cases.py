@@ -53,7 +53,7 @@ def _contrast_rows(ups: list[cr.UnitPool], metrics: tuple[str, ...], sizes, reps
                 out.append(Case(
                     f"{up.name}{f' ({role})' if role else ''}, {LABEL[metric]}, {n}",
                     f"{group}: {up.pool}", cr.contrast_case(up, metric, na, nb), reps,
-                    mean_testable=testable, note="" if testable else (
+                    mean_testable=testable, untestable="token d", note="" if testable else (
                         f"{up.name} on {up.pool}: the top 1% of a pool's documents carry "
                         f"{rare:.0%} of its spread (a rare sub-genre), so most samples of "
                         f"these sizes hold none of the documents that carry the mean and "
@@ -250,6 +250,11 @@ def real_cases(quick: bool, log: Callable[[str], None]) -> tuple[list[Case], lis
         rows += _contrast_rows(other, metrics, [(15, 15), (50, 50), (12, 60)], (300, 600),
                                "other pools and units")
         ups += other
+        for pool, names in cr.HELD_OUT.items():
+            held = cr.measure(model, {pool: names}, cr.held_out_units(model, names), log)
+            rows += _contrast_rows(held, metrics, [(12, 12), (20, 20), (50, 50), (12, 60)],
+                                   (300, 600), "held-out pools and units")
+            ups += held
         notes += [_rare_note(up) for up in ups if rare_share(up) > RARE_SHARE]
     notes += [cr.pool_summary(up) for up in ups]
     rows += _loss_rows(model, quick, notes)

@@ -304,7 +304,7 @@ def _decided(engine: ClusterT | None, est: float, n_a: int, n_b: int, confidence
     p = claim_p(engine.p_value, null, direction)
     scale = "" if engine.scale is IDENTITY else f" on the {engine.scale.name} scale"
     method = (f"{what}; studentized bootstrap over documents{scale}, bound no narrower than "
-              f"Student's t with Satterthwaite df ({engine.df:.1f}) or at the two-sided 97.5% "
+              f"Student's t with Satterthwaite df ({engine.df:.1f}) or at the two-sided 99% "
               f"level ({engine.n_min - 1} df)")
     undefined = "" if math.isfinite(lo) and math.isfinite(hi) else (
         f"the CI of the {what} is undefined: too many resamples without spread")
