@@ -61,7 +61,8 @@ class LayerExpectation(Stated):
             p=float((1 + (boot < share).sum()) / (1 + len(boot))), threshold=share,
             direction=">=", metric="top_k_share", verdict=verdict,
             method=f"sweep ({sweep.method}); top k selected on one half of the documents, "
-                   f"measured on the other (both ways); bootstrap percentile CI",
+                   f"measured on the other (both ways); bootstrap percentile CI (re-selecting "
+                   f"in every resample), widened to hold the estimate",
             missed=missed,
             details={"units_label": "(share)", "top": [f"L{self.layer}N{i}" for i in
                                                       sweep.ranking()[:k]],
