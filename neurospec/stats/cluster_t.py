@@ -1,5 +1,6 @@
-"""A studentized bootstrap over documents for two-set statistics of clustered tokens (token
-AUROC, token d): the engine behind :mod:`neurospec.stats.clustered`.
+"""A studentized bootstrap over documents for statistics of clustered tokens (token AUROC,
+token d; a corpus's mean direct effect per token): the engine behind
+:mod:`neurospec.stats.clustered` and :mod:`neurospec.stats.ratio`.
 
 A statistic is given as a closed form of the two sets' document weights: for resample weights
 ``wa [m, n_a]`` and ``wb [m, n_b]`` (how often each document is drawn) it returns the

@@ -5,9 +5,9 @@ path claims between transcoder features.
 
 The SE is cluster-robust (the delta method over documents): each document's influence is
 ``(s_d - R t_d) / sum t``.  The bound is no narrower than Student's t with Satterthwaite df or
-the two-sided 97.5% Student bound with ``n - 1`` df (the engine's floors): the percentile
-bootstrap it replaces passed 4.3% of claims set exactly at the pool value at n = 10
-(``python -m neurospec.calibrate``, transcoder edge rows).
+the two-sided 99% Student bound with ``n - 1`` df (the engine's floors, as for token
+statistics): the percentile bootstrap it replaces passed 4.3% of claims set exactly at the
+pool value at n = 10 (``python -m neurospec.calibrate``, transcoder edge rows).
 """
 
 from __future__ import annotations
