@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from neox_oracle import attn, clean_pass, to_logit, to_mlp_in
 from safetensors.torch import load_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,34 +26,7 @@ def by_hand():
     tok = AutoTokenizer.from_pretrained(path)
     ids = torch.tensor([tok.bos_token_id] + tok(GRAPH["metadata"]["prompt"])["input_ids"])
     w = [load_file(TCS / f"L{i}/sae_weights.safetensors") for i in (0, 1)]
-    block, final = hf.gpt_neox.layers[1], hf.gpt_neox.final_layer_norm
-    keep: dict[str, torch.Tensor] = {}
-    hooks = [hf.gpt_neox.layers[0].mlp.register_forward_pre_hook(
-                 lambda m, a: keep.update(x0=a[0][0])),
-             block.mlp.register_forward_pre_hook(lambda m, a: keep.update(x1=a[0][0])),
-             block.input_layernorm.register_forward_pre_hook(
-                 lambda m, a: keep.update(r1=a[0][0])),
-             block.post_attention_layernorm.register_forward_pre_hook(
-                 lambda m, a: keep.update(m1=a[0][0])),
-             final.register_forward_pre_hook(lambda m, a: keep.update(rf=a[0][0]))]
-    try:
-        with torch.no_grad():
-            out = hf(ids[None], output_attentions=True)
-    finally:
-        for h in hooks:
-            h.remove()
-    pattern = out.attentions[1][0]
-
-    def ln_linear(x, ln, ref):  # a LayerNorm with its clean scale: its linear part
-        sigma = torch.sqrt(ref.var(-1, unbiased=False, keepdim=True) + ln.eps)
-        return (x - x.mean(-1, keepdim=True)) / sigma * ln.weight
-
-    def attn(x):
-        u = ln_linear(x, block.input_layernorm, keep["r1"])
-        hs, wq = x.shape[1] // pattern.shape[0], block.attention.query_key_value.weight
-        heads = [pattern[h] @ (u @ wq[h * 3 * hs + 2 * hs:(h + 1) * 3 * hs].T)
-                 for h in range(pattern.shape[0])]
-        return torch.cat(heads, -1) @ block.attention.dense.weight.T
+    keep, patterns = clean_pass(hf, ids)
 
     def edge(source: str, target: str) -> float:
         layer, feat, pos = map(int, source.split("_"))
@@ -62,12 +36,12 @@ def by_hand():
         v[pos] = a * w[layer]["W_dec"][feat]  # what the source writes, at its position
         t_layer, t_feat, t_pos = map(int, target.split("_"))
         with torch.no_grad():
-            r = v + attn(v) if layer == 0 else v  # block 1's MLP output stays frozen
             if t_layer == 1:
-                delta = ln_linear(r, block.post_attention_layernorm, keep["m1"])
+                delta = to_mlp_in(hf, keep, patterns, 1, v)
                 return float(delta[t_pos] @ w[1]["W_enc"][:, t_feat])
-            unembed = hf.get_output_embeddings().weight[t_feat]
-            return float(ln_linear(r, final, keep["rf"])[t_pos] @ unembed)
+            # block 1's MLP output stays frozen
+            r = v + attn(hf, keep, patterns, 1, v) if layer == 0 else v
+            return float(to_logit(hf, keep, r, t_feat)[t_pos])
 
     return edge
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from neox_oracle import attn, clean_pass, to_mlp_in
 from safetensors.torch import load_file
 
 from neurospec.claims.expect import expect
@@ -33,40 +34,13 @@ def _by_hand(hf, ids: torch.Tensor, src: int, dst: int) -> tuple[float, float]:
     w0 = load_file(TCS / "L0/sae_weights.safetensors")
     w1 = load_file(TCS / "L1/sae_weights.safetensors")
     block = hf.gpt_neox.layers[1]
-    keep: dict[str, torch.Tensor] = {}
-    hooks = [hf.gpt_neox.layers[0].mlp.register_forward_hook(
-                 lambda m, a, o: keep.update(x0=a[0][0])),
-             block.input_layernorm.register_forward_pre_hook(
-                 lambda m, a: keep.update(r1=a[0][0])),
-             block.post_attention_layernorm.register_forward_pre_hook(
-                 lambda m, a: keep.update(m1=a[0][0])),
-             block.mlp.register_forward_pre_hook(lambda m, a: keep.update(x1=a[0][0]))]
-    try:
-        with torch.no_grad():
-            out = hf(ids[None], output_attentions=True)
-    finally:
-        for h in hooks:
-            h.remove()
-    pattern = out.attentions[1][0]  # [heads, q, p]
+    keep, patterns = clean_pass(hf, ids)
     a = torch.relu(keep["x0"] @ w0["W_enc"][:, src] + w0["b_enc"][src])  # [pos]
     a[0] = 0.0  # BOS is not a counted source position
     v = a[:, None] * w0["W_dec"][src]  # what the source adds to the residual, [pos, d]
-
-    def ln_linear(x, ln, ref):  # LayerNorm with the clean scale of ref, linear part
-        sigma = torch.sqrt(ref.var(-1, unbiased=False, keepdim=True) + ln.eps)
-        return (x - x.mean(-1, keepdim=True)) / sigma * ln.weight
-
-    with torch.no_grad():
-        u = ln_linear(v, block.input_layernorm, keep["r1"])
-        heads, hs = pattern.shape[0], v.shape[1] // pattern.shape[0]
-        w_qkv = block.attention.query_key_value.weight
-        per_head = []
-        for h in range(heads):
-            w_v = w_qkv[h * 3 * hs + 2 * hs:(h + 1) * 3 * hs]  # [hs, d]
-            per_head.append(pattern[h] @ (u @ w_v.T))  # [q, hs]
-        attn = torch.cat(per_head, -1) @ block.attention.dense.weight.T
-        delta = ln_linear(v + attn, block.post_attention_layernorm, keep["m1"])
-        direct = float((delta @ w1["W_enc"][:, dst])[1:].double().sum())
+    with torch.no_grad():  # the residual path and each head's OV circuit, patterns frozen
+        direct = float((to_mlp_in(hf, keep, patterns, 1, v) @ w1["W_enc"][:, dst])[1:]
+                       .double().sum())
     # total: the source zeroed in the replacement (error kept), nothing frozen
     pre = []
     for edit in (False, True):
@@ -171,43 +145,15 @@ def test_a_cross_layer_source_two_blocks_back_equals_the_paths_by_hand(tmp_path,
     tcs = load_transcoder(path, **kwargs)
     de = small_sets[0].subset(2)
     sums, _ = direct_effects(model, tcs.at(0), [3], tcs.at(2), 5, de)
-    layers = hf.gpt_neox.layers
     for k, ids in enumerate(tokenize(model, de).docs):
-        keep: dict[str, torch.Tensor] = {}
-        hooks = [layers[0].mlp.register_forward_hook(
-            lambda m, a, o, keep=keep: keep.update(x0=a[0][0]))]
-        for i in (1, 2):
-            hooks += [layers[i].input_layernorm.register_forward_pre_hook(
-                          lambda m, a, i=i, keep=keep: keep.update({f"r{i}": a[0][0]})),
-                      layers[i].post_attention_layernorm.register_forward_pre_hook(
-                          lambda m, a, i=i, keep=keep: keep.update({f"m{i}": a[0][0]}))]
-        try:
-            with torch.no_grad():
-                out = hf(ids[None], output_attentions=True)
-        finally:
-            for h in hooks:
-                h.remove()
-
-        def ln_linear(x, ln, ref):
-            sigma = torch.sqrt(ref.var(-1, unbiased=False, keepdim=True) + ln.eps)
-            return (x - x.mean(-1, keepdim=True)) / sigma * ln.weight
-
-        def attn(i, x, out=out, keep=keep):
-            block, pattern = layers[i], out.attentions[i][0]
-            u = ln_linear(x, block.input_layernorm, keep[f"r{i}"])
-            hs, w = d // pattern.shape[0], block.attention.query_key_value.weight
-            heads = [pattern[h] @ (u @ w[h * 3 * hs + 2 * hs:(h + 1) * 3 * hs].T)
-                     for h in range(pattern.shape[0])]
-            return torch.cat(heads, -1) @ block.attention.dense.weight.T
-
+        keep, patterns = clean_pass(hf, ids)
         w = ws[0]
         a = torch.relu(keep["x0"] @ w["W_enc"][:, 3] + w["b_enc"][3])
         a[0] = 0.0
         with torch.no_grad():
             r = a[:, None] * w["W_dec"][3, 0]  # after block 0
-            r = r + attn(1, r)  # block 1's middle
+            r = r + attn(hf, keep, patterns, 1, r)  # block 1's middle
             r = r + a[:, None] * w["W_dec"][3, 1]  # its MLP output: the CLT's write only
-            r = r + attn(2, r)
-            delta = ln_linear(r, layers[2].post_attention_layernorm, keep["m2"])
+            delta = to_mlp_in(hf, keep, patterns, 2, r)
             want = float((delta @ ws[2]["W_enc"][:, 5])[1:].double().sum())
         assert sums[0, k] == pytest.approx(want, rel=1e-4, abs=1e-5)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from neox_oracle import attn, clean_pass, to_logit, to_mlp_in
 from safetensors.torch import load_file
 
 from neurospec.errors import InvalidArgument
@@ -17,54 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 TCS = ROOT / "fixtures/transcoders/tiny-bilingual"
 A, B = 341, 486  # the graph's strongest feature edge, L0T341 -> L1T486
 pytestmark = pytest.mark.filterwarnings("ignore:.*were truncated", "ignore::UserWarning")
-
-
-def ln_linear(x, ln, ref):
-    """A LayerNorm's linear part with the clean scale of its input ``ref``."""
-    sigma = torch.sqrt(ref.var(-1, unbiased=False, keepdim=True) + ln.eps)
-    return (x - x.mean(-1, keepdim=True)) / sigma * ln.weight
-
-
-def clean_pass(hf, ids):
-    """Every block's input, middle and MLP input, the final norm's input, the patterns."""
-    keep: dict[str, torch.Tensor] = {}
-    hooks = [hf.gpt_neox.final_layer_norm.register_forward_pre_hook(
-        lambda m, a: keep.update(f=a[0][0]))]
-    for i, layer in enumerate(hf.gpt_neox.layers):
-        hooks += [layer.input_layernorm.register_forward_pre_hook(
-                      lambda m, a, i=i: keep.update({f"r{i}": a[0][0]})),
-                  layer.post_attention_layernorm.register_forward_pre_hook(
-                      lambda m, a, i=i: keep.update({f"m{i}": a[0][0]})),
-                  layer.mlp.register_forward_pre_hook(
-                      lambda m, a, i=i: keep.update({f"x{i}": a[0][0]}))]
-    try:
-        with torch.no_grad():
-            out = hf(ids[None], output_attentions=True)
-    finally:
-        for h in hooks:
-            h.remove()
-    return keep, [a[0] for a in out.attentions]
-
-
-def attn(hf, keep, patterns, i, x):
-    """Block ``i``'s attention output for a residual change ``x`` (patterns, scale frozen)."""
-    block, pattern = hf.gpt_neox.layers[i], patterns[i]
-    u = ln_linear(x, block.input_layernorm, keep[f"r{i}"])
-    hs, w = x.shape[1] // pattern.shape[0], block.attention.query_key_value.weight
-    heads = [pattern[h] @ (u @ w[h * 3 * hs + 2 * hs:(h + 1) * 3 * hs].T)
-             for h in range(pattern.shape[0])]
-    return torch.cat(heads, -1) @ block.attention.dense.weight.T
-
-
-def to_mlp_in(hf, keep, patterns, i, r):
-    """A residual change ``r`` after block ``i - 1``, seen at block ``i``'s MLP input."""
-    block = hf.gpt_neox.layers[i]
-    return ln_linear(r + attn(hf, keep, patterns, i, r), block.post_attention_layernorm,
-                     keep[f"m{i}"])
-
-
-def to_logit(hf, keep, r, token):
-    return ln_linear(r, hf.gpt_neox.final_layer_norm, keep["f"]) @ hf.lm_head.weight[token]
 
 
 @pytest.fixture(scope="module")
