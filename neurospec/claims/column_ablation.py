@@ -16,7 +16,14 @@ from neurospec.claims.ablation_base import AblatedUnit
 from neurospec.claims.charts import null_chart, top_deltas
 from neurospec.claims.expectation import Expectation
 from neurospec.claims.path_claims import PathClaims
-from neurospec.claims.rerun import Call, call_corpus, check_k, random_p, random_units, unit_claim
+from neurospec.claims.rerun import (
+    Call,
+    baseline_details,
+    call_corpus,
+    check_k,
+    random_units,
+    unit_claim,
+)
 from neurospec.claims.sequential import is_on as sequential_on
 from neurospec.claims.sequential_claims import loss_change, sequential_record
 from neurospec.claims.verdict import decide
@@ -129,10 +136,7 @@ class ColumnAblated(AblatedUnit, PathClaims):
                         if np.isfinite(x)]
             units, effects = [u for u, _ in measured], [x for _, x in measured]
             percentile = percentile_among(est.estimate, np.array(effects))
-            details.update({"random_k": len(effects), "random_k_requested": random_k,
-                            "random_percentile": percentile,
-                            "random_p": random_p(est.estimate, effects),
-                            "random_median": float(np.median(effects)) if effects else np.nan})
+            details.update(baseline_details(est.estimate, effects, random_k, percentile))
             charts["null"] = null_chart(
                 f"mean loss change on {corpus.name}: {self.unit} vs {len(effects)} random "
                 f"{self.unit.kind.name}s of layer {self.unit.layer}", est.estimate, effects,

@@ -31,6 +31,7 @@ import numpy as np
 
 from neurospec.claims.charts import null_chart
 from neurospec.errors import InvalidArgument, NeurospecError
+from neurospec.evidence.payloads import Details
 from neurospec.evidence.record import Record
 from neurospec.stats.inference import percentile_among
 from neurospec.units import Unit, kind_of, layer_size, unit_kinds
@@ -137,6 +138,15 @@ def random_p(value: float, null: list[float], direction: str = ">=") -> float:
     return (1 + sum(signed(direction, v) >= mine for v in null)) / (len(null) + 1)
 
 
+def baseline_details(value: float, null: list[float], requested: int, percentile: float,
+                     direction: str = ">=") -> Details:
+    """The details every random-unit baseline records: how many random units were measured
+    (and asked for), the unit's percentile among them, the rank p and their median."""
+    return {"random_k": len(null), "random_k_requested": requested,
+            "random_percentile": percentile, "random_p": random_p(value, null, direction),
+            "random_median": float(np.median(null)) if null else float("nan")}
+
+
 def rerun_many(call: Call, units: list[Unit]) -> list[tuple[Unit, Record]]:
     """``call``'s records for ``units`` that reached a verdict with a finite effect.  A claim
     object may measure all the units at once first (``prefetch(call, units)``, e.g. ablations
@@ -170,9 +180,7 @@ def baseline(record: Record, call: Call, k: int, seed: int, model: Any,
         f"{record.metric or 'effect'} of {unit} vs {len(values)} random units of layer "
         f"{unit.layer}, measured the same way", focal.effect, values, [u.name for u, _ in runs])
     details = record.details.copy()
-    details.update({"random_k": len(values), "random_k_requested": k, "random_percentile": pct,
-                    "random_p": random_p(focal.effect, values, record.direction),
-                    "random_median": float(np.median(values)) if values else float("nan")})
+    details.update(baseline_details(focal.effect, values, k, pct, record.direction))
     return replace(record, percentile=pct, details=details, charts=charts), runs
 
 

@@ -23,7 +23,7 @@ from neurospec.claims import activation_claims, checks, context
 from neurospec.claims.ablation_base import AblatedUnit
 from neurospec.claims.charts import null_chart, top_deltas
 from neurospec.claims.expectation import Expectation, stating
-from neurospec.claims.rerun import check_k, random_p, random_units, unit_claim
+from neurospec.claims.rerun import baseline_details, check_k, random_units, unit_claim
 from neurospec.claims.verdict import decide
 from neurospec.data.corpus import Corpus
 from neurospec.data.near_duplicates import corpus_groups
@@ -146,9 +146,7 @@ class TranscoderExpectation(Expectation):
         if randoms:
             effects = [float(x) for x in sums[1:].sum(1) / tokens.sum()]
             percentile = percentile_among(est, np.array(effects))
-            details.update({"random_k": len(effects), "random_k_requested": against_random,
-                            "random_percentile": percentile, "random_p": random_p(est, effects),
-                            "random_median": float(np.median(effects))})
+            details.update(baseline_details(est, effects, against_random, percentile))
             charts["null"] = null_chart(f"direct effect on {b} per token of {c.name}: "
                                         f"{self.unit} vs {len(effects)} random sources", est,
                                         effects, [u.name for u in randoms])
@@ -238,10 +236,7 @@ class TranscoderAblated(AblatedUnit):
                         zip(units, self._effects(corpus, units)) if np.isfinite(e.delta.mean())]
             units, effects = [u for u, _ in measured], [x for _, x in measured]
             percentile = percentile_among(est.estimate, np.array(effects))
-            details.update({"random_k": len(effects), "random_k_requested": random_k,
-                            "random_percentile": percentile,
-                            "random_p": random_p(est.estimate, effects),
-                            "random_median": float(np.median(effects)) if effects else np.nan})
+            details.update(baseline_details(est.estimate, effects, random_k, percentile))
             charts["null"] = null_chart(
                 f"mean loss change on {corpus.name}: {self.unit} vs {len(effects)} random "
                 f"features of the same transcoder", est.estimate, effects,

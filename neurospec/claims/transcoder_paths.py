@@ -108,7 +108,7 @@ def path_claim(exp: Any, target: Any, via: Sequence[str], c: Corpus, threshold: 
     """The record of ``exp.drives(target, via=via, ...)`` (see the module); with no ``via``,
     an edge to a logit (kind ``transcoder_edge``)."""
     from neurospec.claims.charts import top_contexts
-    from neurospec.claims.rerun import check_k, random_p, random_units
+    from neurospec.claims.rerun import baseline_details, check_k, random_units
     from neurospec.data.tokens import tokenize
     from neurospec.measure.activations import UnitActivations
     from neurospec.measure.transcoder import check_transcoder, load_transcoder
@@ -174,10 +174,8 @@ def path_claim(exp: Any, target: Any, via: Sequence[str], c: Corpus, threshold: 
     path_base = [float(x) for x in eff.path[1:].sum(1) / total]
     if path_base:
         percentile = percentile_among(whole.estimate, np.array(path_base))
-        details.update({"random_k": len(path_base), "random_k_requested": against_random,
-                        "random_percentile": percentile,
-                        "random_p": random_p(whole.estimate, path_base),
-                        "random_median": float(np.median(path_base))})
+        details.update(baseline_details(whole.estimate, path_base, against_random,
+                                        percentile))
         charts["null"] = null_chart(
             f"{'path' if is_path else 'direct'} effect on {end_name} per token of {c.name}: "
             f"{exp.unit} vs {len(path_base)} random sources"
