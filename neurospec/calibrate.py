@@ -235,8 +235,9 @@ def run(quick: bool, seed: int, out: Path | None, log: Callable[[str], None] = p
     surprises = [r for r in rows if r.case.target and r.invalid != (not r.case.mean_testable)]
     for r in surprises:
         log(f"note: {r.case.name}: " + ("detected invalid (more false passes than nominal)"
-                                        if r.invalid else "held its level although no mean "
-                                                          "test is expected to"))
+                                        if r.invalid else f"held its level although no "
+                                                          f"{r.case.untestable} test is "
+                                                          f"expected to"))
     result = {"false_pass_rate": worst.rate if worst else 0.0, "false_pass_upper": worst_hi,
               "power": float("nan"), "kinds": len(rows),
               "ok": worst_hi <= BOUND and not [r for r in testable if r.invalid]}
@@ -289,7 +290,8 @@ def _row(r: Row) -> str:
     if not r.case.target:
         verdict = "shown for comparison, not a target"
     elif not r.case.mean_testable:
-        verdict = f"no valid {r.case.untestable} test" + (" (detected)" if r.invalid else "")
+        verdict = (f"no valid {r.case.untestable} test (detected)" if r.invalid else
+                   f"held here; no valid {r.case.untestable} test is guaranteed")
     else:
         verdict = "INVALID" if r.invalid else ("ok" if r.hi <= BOUND else "above bound")
     if r.screen:
@@ -307,7 +309,8 @@ def _markdown(rows: list[Row], power, sizes, quick, seed, elapsed, reps_power,
         f"{' --quick' if quick else ''} --seed {seed}` ({elapsed:.0f} s, 1 process). Every "
         "claim's true size sits exactly at its threshold, and it is decided as the claim "
         "helpers decide (95% CI: for means, the most conservative of bootstrap-t, Student's t "
-        "with Satterthwaite df and the two-sided 97.5% Student bound, Cantelli's bound on a "
+        "with Satterthwaite df and the two-sided 97.5% Student bound (99% for an equivalence "
+        "claim), Cantelli's bound on a "
         "side that faces a skewed tail; for differences of means of small sets also a "
         "permutation test of the shift; BCa for Cohen's d; a studentized bootstrap over "
         "documents for token AUROC (logit scale) and token d, no narrower than Student's t "

@@ -308,5 +308,5 @@ def _rare_note(up: cr.UnitPool, n: int = 30, reps: int = 2000) -> str:
             f"{held} of them with one of the top 1% of the than pool's documents in the "
             f"sample (which {share:.0%} of all samples hold): the false passes come from "
             f"samples that lack the documents that carry the mean and look tame, so no "
-            f"guard on the sample can refuse them; the rows are reported as no valid mean "
+            f"guard on the sample can refuse them; the rows are reported as no valid token d "
             f"test")

@@ -28,10 +28,15 @@ def selected(case: Case, patterns: Sequence[str]) -> bool:
 
 
 def _key(line: str) -> tuple[str, str] | None:
-    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    """(group, case) of a table row.  A case's name may itself hold ``|`` ("changes loss by
+    less than +/- |pool mean|"): the case is what lies between the group and the last four
+    cells."""
+    cells = line.strip().strip("|").split("|")
     if len(cells) < 6 or not line.startswith("| "):
         return None
-    return cells[0], cells[1]
+    group = cells[0].strip()
+    body = line.strip()[len(f"| {group} | "):].removesuffix("|").rstrip()
+    return group, body.rsplit(" | ", 4)[0].strip()
 
 
 def commit() -> str:

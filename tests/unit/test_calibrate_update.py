@@ -61,3 +61,12 @@ def test_only_matches_group_and_case_text_case_insensitively():
     c = case("L1N221 (sparse), token d, n=30", "real: German vs English")
     assert selected(c, ["l1n221"]) and selected(c, ["real: german"])
     assert not selected(c, ["near-copies"]) and not selected(c, [])
+
+
+def test_a_case_whose_name_holds_a_bar_is_replaced_in_place():
+    name = "L0N125 mean-ablated, changes loss by less than +/- |pool mean|, English, n=30"
+    old = f"| real: loss changes | {name} | 63/2000 | 0.032 | [0.024, 0.040] | ok |"
+    new = f"| real: loss changes | {name} | 44/2000 | 0.022 | [0.016, 0.029] | ok |"
+    table = TABLE.replace("| real: b | z, n=10 |", old + "\n| real: b | z, n=10 |")
+    out = update_table(table, [(case(name, "real: loss changes"), new)], "cmd", 1.0)
+    assert new in out.splitlines() and old not in out

@@ -46,3 +46,13 @@ def test_english_is_untouched_mostly_gets_a_verdict(changes):
 def test_equivalence_at_its_boundary_keeps_its_level(changes):
     _, passed = claims(changes, abs(float(changes.mean())), 30, 300)
     assert passed <= 10, passed  # nominal 7.5 of 300
+
+
+def test_equivalence_keeps_its_level_over_many_claims(changes):
+    # the same boundary over 1000 claims at 30 and at 100 documents: with the means' floor
+    # (two-sided 97.5%) 27 and 25 passed (the calibration table: 3.2% over 2000); an
+    # equivalence claim's floor is the two-sided 99% bound (18 and 12 here)
+    tol = abs(float(changes.mean()))
+    for n in (30, 100):
+        _, passed = claims(changes, tol, n, 1000)
+        assert passed <= 25, (n, passed)  # nominal: 0.025 of 1000
