@@ -28,9 +28,10 @@ document's influence squared, times ``n / (n - 1)``).  The bound on the transfor
   measured margin that brings it to the nominal 0.025.  At the two-sided 97.5% bound (the
   floor of the means) the German neuron's token AUROC still passed 0.035 of boundary claims
   on 20 texts drawn from a 200-text mixed pool (3000 claims) and 0.042 on 12 German against
-  60 French man pages (600 claims); at 99%: 0.026 and 0.022, with every other token row at
-  most 0.021 (the L1N221 token d rows apart: no bound computed from a sample holds there).
-  Its price: token CIs 15-21% wider than at 97.5% where the floor binds.
+  60 French man pages (600 claims); at 99% (the full table, 2000 and 600 claims): 0.018
+  and 0.022, and no token row above 0.022 (L1N221's token d apart, where no bound computed
+  from a sample holds: see ``docs/calibration.md``), held-out pools and units included.  Its
+  price: token CIs 15-21% wider than at 97.5% where the floor binds.
 
 The p-value of "statistic >= t" is the largest of the three one-sided p-values, so a claim
 passes at level ``alpha`` exactly when its bound clears the threshold.
