@@ -2,7 +2,31 @@
 plain torch on Hugging Face hooks of a GPT-NeoX model (attention patterns and norm scales of
 the clean pass frozen, as attribution graphs define edges)."""
 
+from pathlib import Path
+
 import torch
+
+TINY = Path(__file__).resolve().parents[1] / "fixtures/models/tiny-bilingual"
+
+
+def random_three_blocks(folder: Path, d: int = 32):
+    """A random 3-block GPT-NeoX (sequential residual, norms perturbed, seed 0) saved to
+    ``folder`` with tiny-bilingual's tokenizer; its HF twin (eager attention) loaded back."""
+    import transformers as T
+
+    torch.manual_seed(0)
+    hf = T.GPTNeoXForCausalLM(T.GPTNeoXConfig(
+        vocab_size=4096, hidden_size=d, intermediate_size=24, num_hidden_layers=3,
+        num_attention_heads=4, max_position_embeddings=128, bos_token_id=0, eos_token_id=0,
+        pad_token_id=0, use_parallel_residual=False, rotary_pct=0.25))
+    with torch.no_grad():
+        for name, p in hf.named_parameters():
+            if "norm" in name:
+                p.add_(torch.randn_like(p) * 0.3)
+    hf.save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (folder / name).write_bytes((TINY / name).read_bytes())
+    return T.GPTNeoXForCausalLM.from_pretrained(folder, attn_implementation="eager").eval()
 
 
 def ln_linear(x, ln, ref):

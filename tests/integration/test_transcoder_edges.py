@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from neox_oracle import attn, clean_pass, to_mlp_in
+from neox_oracle import attn, clean_pass, random_three_blocks, to_mlp_in
 from safetensors.torch import load_file
 
 from neurospec.claims.expect import expect
@@ -117,7 +117,6 @@ def test_a_cross_layer_source_two_blocks_back_equals_the_paths_by_hand(tmp_path,
     """Three blocks, a CLT feature of block 0 and a feature of block 2: the residual path, every
     head path of blocks 1 and 2 (their composition included), and the CLT's own write into
     block 1's MLP output; block 1's MLP output otherwise frozen."""
-    import transformers as T
     from tc_files import write
 
     from neurospec.data.tokens import tokenize
@@ -125,21 +124,8 @@ def test_a_cross_layer_source_two_blocks_back_equals_the_paths_by_hand(tmp_path,
     from neurospec.measure.transcoder_edges import direct_effects
     from neurospec.models import load_model
 
-    torch.manual_seed(0)
     d = 32
-    hf = T.GPTNeoXForCausalLM(T.GPTNeoXConfig(
-        vocab_size=4096, hidden_size=d, intermediate_size=24, num_hidden_layers=3,
-        num_attention_heads=4, max_position_embeddings=128, bos_token_id=0, eos_token_id=0,
-        pad_token_id=0, use_parallel_residual=False, rotary_pct=0.25))
-    with torch.no_grad():
-        for name, p in hf.named_parameters():
-            if "norm" in name:
-                p.add_(torch.randn_like(p) * 0.3)
-    hf.save_pretrained(tmp_path / "m")
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        (tmp_path / "m" / name).write_bytes((ROOT / "fixtures/models/tiny-bilingual" / name)
-                                            .read_bytes())
-    hf = T.GPTNeoXForCausalLM.from_pretrained(tmp_path / "m", attn_implementation="eager").eval()
+    hf = random_three_blocks(tmp_path / "m", d)
     model = load_model(str(tmp_path / "m"), device="cpu")
     path, kwargs, ws = write("clt", tmp_path / "clt", d, 16, 3)
     tcs = load_transcoder(path, **kwargs)

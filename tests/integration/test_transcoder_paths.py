@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from neox_oracle import attn, clean_pass, to_logit, to_mlp_in
+from neox_oracle import attn, clean_pass, random_three_blocks, to_logit, to_mlp_in
 from safetensors.torch import load_file
 
 from neurospec.errors import InvalidArgument
@@ -99,25 +99,10 @@ def test_paths_refuse_what_they_cannot_measure(tiny, small_sets):
 @pytest.fixture(scope="module")
 def three_blocks(tmp_path_factory):
     """A random 3-block GPT-NeoX (sequential residual, norms perturbed) and its HF twin."""
-    import transformers as T
-
     from neurospec.models import load_model
 
     folder = tmp_path_factory.mktemp("three") / "m"
-    torch.manual_seed(0)
-    hf = T.GPTNeoXForCausalLM(T.GPTNeoXConfig(
-        vocab_size=4096, hidden_size=32, intermediate_size=24, num_hidden_layers=3,
-        num_attention_heads=4, max_position_embeddings=128, bos_token_id=0, eos_token_id=0,
-        pad_token_id=0, use_parallel_residual=False, rotary_pct=0.25))
-    with torch.no_grad():
-        for name, p in hf.named_parameters():
-            if "norm" in name:
-                p.add_(torch.randn_like(p) * 0.3)
-    hf.save_pretrained(folder)
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        (folder / name).write_bytes((ROOT / "fixtures/models/tiny-bilingual" / name)
-                                    .read_bytes())
-    hf = T.GPTNeoXForCausalLM.from_pretrained(folder, attn_implementation="eager").eval()
+    hf = random_three_blocks(folder)
     return load_model(str(folder), device="cpu"), hf
 
 
